@@ -1,0 +1,55 @@
+//! The wire contract of Countersign (`shared/API.md`): every type that crosses
+//! the HTTP boundary, the stable error codes and the permission names. Both the
+//! server and the desktop client compile against this crate, so a renamed field
+//! breaks the build on both sides instead of at run time.
+
+pub mod error;
+pub mod ids;
+pub mod masked;
+pub mod money;
+pub mod permissions;
+pub mod records;
+pub mod staff;
+
+pub use error::{ErrorCode, Problem};
+pub use ids::*;
+pub use masked::Masked;
+pub use money::{Currency, Money, MoneyError};
+pub use permissions::Permission;
+pub use records::*;
+pub use staff::*;
+
+/// A page of a list endpoint: `{ items, next_cursor }`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Opaque; pass back as `cursor` to get the next page. `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Smallest and largest `limit` a list accepts, and its default.
+pub const LIMIT_MIN: u32 = 1;
+pub const LIMIT_MAX: u32 = 200;
+pub const LIMIT_DEFAULT: u32 = 50;
+
+/// Region of an org. Staff scope is expressed in regions or explicit org ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Region {
+    EU,
+    US,
+}
+
+impl Region {
+    pub const ALL: [Region; 2] = [Region::EU, Region::US];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Region::EU => "EU",
+            Region::US => "US",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Region> {
+        Region::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}

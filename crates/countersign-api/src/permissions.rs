@@ -1,0 +1,46 @@
+//! Permission strings `resource:action`. Which role grants which permission is
+//! server policy; the names are contract, so they live here.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! permissions {
+    ($($variant:ident = $text:literal;)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum Permission { $(#[serde(rename = $text)] $variant,)* }
+
+        impl Permission {
+            pub const ALL: &'static [Permission] = &[$(Permission::$variant,)*];
+            pub fn as_str(self) -> &'static str { match self { $(Permission::$variant => $text,)* } }
+            pub fn parse(s: &str) -> Option<Permission> {
+                Permission::ALL.iter().copied().find(|p| p.as_str() == s)
+            }
+        }
+    };
+}
+
+permissions! {
+    OrgsRead = "orgs:read";
+    UsersRead = "users:read";
+    InvoicesRead = "invoices:read";
+    VendorsRead = "vendors:read";
+    PaymentsRead = "payments:read";
+    PiiReveal = "pii:reveal";
+    FinanceReveal = "finance:reveal";
+    ApprovalsRequest = "approvals:request";
+    ApprovalsDecide = "approvals:decide";
+    ImpersonationStart = "impersonation:start";
+    ImpersonationApprove = "impersonation:approve";
+    ImpersonationReview = "impersonation:review";
+    AuditRead = "audit:read";
+    AuditExport = "audit:export";
+    StaffRead = "staff:read";
+    StaffManage = "staff:manage";
+    SupportAccessRead = "support_access:read";
+}
+
+impl std::fmt::Display for Permission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,116 @@
+//! The caller's identity (`GET /v1/me`) and staff administration.
+
+use crate::{Money, OrgId, Permission, Region, StaffId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+macro_rules! roles {
+    ($($variant:ident = $text:literal;)*) => {
+        /// Staff roles. What each grants is server policy.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum StaffRole { $(#[serde(rename = $text)] $variant,)* }
+
+        impl StaffRole {
+            pub const ALL: &'static [StaffRole] = &[$(StaffRole::$variant,)*];
+            pub fn as_str(self) -> &'static str { match self { $(StaffRole::$variant => $text,)* } }
+            pub fn parse(s: &str) -> Option<StaffRole> {
+                StaffRole::ALL.iter().copied().find(|r| r.as_str() == s)
+            }
+        }
+    };
+}
+
+roles! {
+    SupportAgent = "support_agent";
+    SupportSupervisor = "support_supervisor";
+    FinanceClerk = "finance_clerk";
+    FinanceApprover = "finance_approver";
+    FinanceController = "finance_controller";
+    Auditor = "auditor";
+    SecurityAdmin = "security_admin";
+}
+
+/// Which orgs a staff member may see. Empty everywhere means nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    pub all_orgs: bool,
+    pub regions: Vec<Region>,
+    pub org_ids: Vec<OrgId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    Staff,
+    Customer,
+    Service,
+}
+
+/// `GET /v1/me`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Me {
+    pub issuer: String,
+    pub subject: String,
+    pub kind: ActorKind,
+    pub display_name: String,
+    pub email: String,
+    pub roles: Vec<String>,
+    pub permissions: Vec<Permission>,
+    pub scope: Scope,
+    /// Per approval kind: the largest amount this person may approve; `null` = no limit.
+    /// Kind → limit; `null` means no limit.
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, Money>))]
+    pub approval_limits: BTreeMap<String, Option<Money>>,
+    pub permission_epoch: i64,
+    pub impersonation: Option<serde_json::Value>,
+}
+
+/// A staff member as `security_admin` sees them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StaffMember {
+    pub id: StaffId,
+    pub issuer: String,
+    pub subject: String,
+    pub display_name: String,
+    pub email: String,
+    pub roles: Vec<StaffRole>,
+    pub scope: Scope,
+    /// Kind → limit; `null` means no limit.
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, Money>))]
+    pub approval_limits: BTreeMap<String, Option<Money>>,
+    pub permission_epoch: i64,
+    pub active: bool,
+}
+
+/// `PUT /v1/staff/{id}`: replaces roles, scope and limits. Identity fields
+/// (issuer, subject, epoch) are the server's and are refused here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StaffUpdate {
+    pub roles: Vec<StaffRole>,
+    pub scope: Scope,
+    #[serde(default)]
+    /// Kind → limit; `null` means no limit.
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, Money>))]
+    pub approval_limits: BTreeMap<String, Option<Money>>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Approval kinds (API.md "Approvals"); limits are keyed by these names.
+pub const APPROVAL_KINDS: &[&str] = &["refund", "credit_note", "vendor_bank_change", "payout_release", "data_export"];
+
+pub fn org_ids_display(ids: &[OrgId]) -> String {
+    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+}

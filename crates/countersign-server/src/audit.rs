@@ -1,0 +1,188 @@
+//! The request middleware: request id, problem rendering, metrics, and one
+//! audit event per request, allowed or denied.
+
+use crate::error::ErrorInfo;
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use countersign_api::{ActorKind, ErrorCode, Problem};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+#[derive(Debug, Default)]
+struct Event {
+    actor_issuer: Option<String>,
+    actor_subject: Option<String>,
+    actor_kind: Option<ActorKind>,
+    action: Option<String>,
+    org_id: Option<uuid::Uuid>,
+    target_type: Option<&'static str>,
+    target_id: Option<String>,
+    reason: Option<String>,
+    details: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What handlers add to the request's audit event.
+#[derive(Debug, Clone, Default)]
+pub struct AuditCtx(Arc<Mutex<Event>>);
+
+impl AuditCtx {
+    fn with(&self, f: impl FnOnce(&mut Event)) {
+        if let Ok(mut e) = self.0.lock() {
+            f(&mut e)
+        }
+    }
+    pub fn set_actor(&self, iss: &str, sub: &str, kind: Option<ActorKind>) {
+        self.with(|e| {
+            e.actor_issuer = Some(iss.to_owned());
+            e.actor_subject = Some(sub.to_owned());
+            e.actor_kind = kind;
+        })
+    }
+    /// A semantic action name (e.g. `staff.update`) instead of the route.
+    pub fn action(&self, action: &str) {
+        self.with(|e| e.action = Some(action.to_owned()))
+    }
+    pub fn target(&self, target_type: &'static str, id: impl ToString, org: Option<uuid::Uuid>) {
+        self.with(|e| {
+            e.target_type = Some(target_type);
+            e.target_id = Some(id.to_string());
+            if org.is_some() {
+                e.org_id = org;
+            }
+        })
+    }
+    pub fn reason(&self, reason: &str) {
+        self.with(|e| e.reason = Some(reason.to_owned()))
+    }
+    /// Never a secret or a revealed value: names and ids only.
+    pub fn detail(&self, key: &str, value: serde_json::Value) {
+        self.with(|e| {
+            e.details.insert(key.to_owned(), value);
+        })
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AuditCtx {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<AuditCtx>().cloned().unwrap_or_default())
+    }
+}
+
+/// Errors that did not come from our handlers (router 404/405, body limits)
+/// are given a code here so every error leaves as a problem document.
+fn error_for_bare_status(status: StatusCode) -> ErrorInfo {
+    let (code, detail) = match status {
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "No such resource."),
+        StatusCode::METHOD_NOT_ALLOWED => (ErrorCode::MethodNotAllowed, "This method is not allowed on this resource."),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::InvalidRequest, "The request body is too large."),
+        StatusCode::UNAUTHORIZED => (ErrorCode::Unauthenticated, "Authentication required."),
+        s if s.is_client_error() => (ErrorCode::InvalidRequest, "The request could not be understood."),
+        _ => (ErrorCode::Internal, "The server could not complete the request."),
+    };
+    ErrorInfo { code, detail: detail.to_owned() }
+}
+
+pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let ctx = AuditCtx::default();
+    req.extensions_mut().insert(ctx.clone());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let method = req.method().as_str().to_owned();
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect::<String>());
+
+    let mut res = next.run(req).await;
+    let status = res.status();
+    let error = res
+        .extensions()
+        .get::<ErrorInfo>()
+        .cloned()
+        .or_else(|| (status.is_client_error() || status.is_server_error()).then(|| error_for_bare_status(status)));
+
+    if let Some(info) = &error {
+        let problem = Problem::new(info.code, info.detail.clone(), request_id.clone());
+        let status = StatusCode::from_u16(info.code.status()).unwrap_or(status);
+        let allow = res.headers().get(header::ALLOW).cloned();
+        res = (status, [(header::CONTENT_TYPE, countersign_api::error::PROBLEM_CONTENT_TYPE)], serde_json::to_string(&problem).unwrap_or_default()).into_response();
+        if let Some(allow) = allow {
+            res.headers_mut().insert(header::ALLOW, allow);
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+
+    let route_label = route.clone().unwrap_or_else(|| "unmatched".into());
+    // Operational probes are not actions of anyone; everything else is audited.
+    if !matches!(route.as_deref(), Some("/healthz" | "/readyz" | "/metrics")) {
+        let outcome = match res.status() {
+            s if s.is_server_error() => "error",
+            s if s.is_client_error() => "denied",
+            _ => "success",
+        };
+        let written = write_event(&state, &ctx, &request_id, &method, &route_label, outcome, error.as_ref().map(|e| e.code), ip, user_agent).await;
+        if let Err(e) = written {
+            // An action we cannot account for is an action we do not report
+            // as done: the caller gets an error instead of the result.
+            tracing::error!(error = %e, request_id, "audit write failed");
+            let problem = Problem::new(ErrorCode::ServiceUnavailable, "The request could not be recorded.", request_id.clone());
+            res = (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, countersign_api::error::PROBLEM_CONTENT_TYPE)], serde_json::to_string(&problem).unwrap_or_default())
+                .into_response();
+        }
+    }
+    state.metrics.observe(&method, &route_label, res.status().as_u16(), started.elapsed().as_secs_f64());
+    res
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_event(
+    state: &AppState,
+    ctx: &AuditCtx,
+    request_id: &str,
+    method: &str,
+    route: &str,
+    outcome: &str,
+    code: Option<ErrorCode>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+) -> Result<(), sqlx::Error> {
+    let e = std::mem::take(&mut *ctx.0.lock().unwrap_or_else(|p| p.into_inner()));
+    let action = e.action.unwrap_or_else(|| format!("{method} {route}"));
+    let kind = e.actor_kind.map(|k| match k {
+        ActorKind::Staff => "staff",
+        ActorKind::Customer => "customer",
+        ActorKind::Service => "service",
+    });
+    sqlx::query(
+        "INSERT INTO audit_events (id, actor_issuer, actor_subject, actor_kind, org_id, action, target_type, target_id, outcome, code, reason, request_id, ip, user_agent, details) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(e.actor_issuer)
+    .bind(e.actor_subject)
+    .bind(kind)
+    .bind(e.org_id)
+    .bind(action)
+    .bind(e.target_type)
+    .bind(e.target_id)
+    .bind(outcome)
+    .bind(code.map(|c| c.as_str()))
+    .bind(e.reason)
+    .bind(request_id)
+    .bind(ip)
+    .bind(user_agent)
+    .bind(serde_json::Value::Object(e.details))
+    .execute(&state.db)
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,181 @@
+//! Access-token validation (API.md "Conventions") and the caller's identity.
+//!
+//! A token is accepted only if: its header says `typ: at+jwt`, `alg` is RS256
+//! or ES256 *and* matches the key the issuer published under that `kid`, the
+//! signature verifies, `iss` equals the configured issuer exactly, `aud`
+//! contains our audience, and `exp`/`nbf` hold. Unknown `kid`s trigger one
+//! JWKS refetch (rate-limited), then are refused.
+
+use crate::error::ApiError;
+use countersign_api::ErrorCode;
+use jsonwebtoken::{jwk::JwkSet, Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::sync::{Mutex, RwLock};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub exp: i64,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("the token is not a well-formed JWT")]
+    Malformed,
+    #[error("the token is not an access token (typ must be at+jwt)")]
+    NotAnAccessToken,
+    #[error("the token's algorithm is not accepted")]
+    Algorithm,
+    #[error("the token's signing key is unknown")]
+    UnknownKey,
+    #[error("the token's signature is invalid")]
+    Signature,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    #[error("the token was issued for another audience")]
+    Audience,
+    #[error("the token was issued by another issuer")]
+    Issuer,
+    #[error("the identity provider's keys are unavailable")]
+    KeysUnavailable,
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::KeysUnavailable => ApiError::new(ErrorCode::ServiceUnavailable, e.to_string()),
+            _ => ApiError::new(ErrorCode::TokenInvalid, e.to_string()),
+        }
+    }
+}
+
+struct KeySet {
+    keys: HashMap<String, (DecodingKey, Algorithm)>,
+    fetched_at: Option<Instant>,
+}
+
+pub struct TokenVerifier {
+    issuer: String,
+    audience: String,
+    leeway: u64,
+    min_refetch: Duration,
+    http: reqwest::Client,
+    keys: RwLock<KeySet>,
+    refetch: Mutex<()>,
+}
+
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: String,
+    jwks_uri: String,
+}
+
+impl TokenVerifier {
+    pub fn new(issuer: &str, audience: &str, leeway: u64, min_refetch: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            // Fetching keys must never be steered elsewhere by a redirect.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("static client configuration");
+        TokenVerifier {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            leeway,
+            min_refetch,
+            http,
+            keys: RwLock::new(KeySet { keys: HashMap::new(), fetched_at: None }),
+            refetch: Mutex::new(()),
+        }
+    }
+
+    /// Fetches discovery and the JWKS now (readiness, and unknown `kid`s).
+    pub async fn refresh_keys(&self) -> Result<usize, TokenError> {
+        let url = format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'));
+        let get = |u: String| {
+            let http = self.http.clone();
+            async move { http.get(u).send().await.and_then(|r| r.error_for_status()) }
+        };
+        let discovery: Discovery = get(url).await.map_err(|_| TokenError::KeysUnavailable)?.json().await.map_err(|_| TokenError::KeysUnavailable)?;
+        if discovery.issuer != self.issuer {
+            tracing::error!("discovery document names another issuer");
+            return Err(TokenError::KeysUnavailable);
+        }
+        let set: JwkSet = get(discovery.jwks_uri).await.map_err(|_| TokenError::KeysUnavailable)?.json().await.map_err(|_| TokenError::KeysUnavailable)?;
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let Some(kid) = jwk.common.key_id.clone() else { continue };
+            if matches!(jwk.common.public_key_use, Some(ref u) if *u != jsonwebtoken::jwk::PublicKeyUse::Signature) {
+                continue;
+            }
+            let alg = match &jwk.algorithm {
+                jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(p) if p.curve == jsonwebtoken::jwk::EllipticCurve::P256 => Algorithm::ES256,
+                _ => continue,
+            };
+            if let Ok(key) = DecodingKey::from_jwk(jwk) {
+                keys.insert(kid, (key, alg));
+            }
+        }
+        let n = keys.len();
+        *self.keys.write().await = KeySet { keys, fetched_at: Some(Instant::now()) };
+        Ok(n)
+    }
+
+    async fn key(&self, kid: &str) -> Result<(DecodingKey, Algorithm), TokenError> {
+        if let Some(k) = self.keys.read().await.keys.get(kid) {
+            return Ok(k.clone());
+        }
+        // One refetch at a time, and not more often than min_refetch: a flood
+        // of forged kids must not turn into a flood of requests to the issuer.
+        let _guard = self.refetch.lock().await;
+        let recent = self.keys.read().await.fetched_at.is_some_and(|t| t.elapsed() < self.min_refetch);
+        if !recent {
+            self.refresh_keys().await?;
+        }
+        self.keys.read().await.keys.get(kid).cloned().ok_or(TokenError::UnknownKey)
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        let typ = header.typ.as_deref().unwrap_or("").to_ascii_lowercase();
+        if typ != "at+jwt" && typ != "application/at+jwt" {
+            return Err(TokenError::NotAnAccessToken);
+        }
+        if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
+            return Err(TokenError::Algorithm);
+        }
+        let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+        let (key, key_alg) = self.key(&kid).await?;
+        if header.alg != key_alg {
+            return Err(TokenError::Algorithm);
+        }
+        let mut v = Validation::new(key_alg);
+        v.leeway = self.leeway;
+        v.validate_nbf = true;
+        v.set_issuer(&[&self.issuer]);
+        v.set_audience(&[&self.audience]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        jsonwebtoken::decode::<Claims>(token, &key, &v).map(|d| d.claims).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            match e.kind() {
+                K::ExpiredSignature => TokenError::Expired,
+                K::ImmatureSignature => TokenError::NotYetValid,
+                K::InvalidAudience => TokenError::Audience,
+                K::InvalidIssuer => TokenError::Issuer,
+                K::InvalidSignature => TokenError::Signature,
+                K::InvalidAlgorithm => TokenError::Algorithm,
+                _ => TokenError::Malformed,
+            }
+        })
+    }
+}

@@ -1,0 +1,125 @@
+//! Configuration from a TOML file and/or the environment (`COUNTERSIGN_*`),
+//! the environment winning. Everything a deployment changes lives here.
+
+use serde::Deserialize;
+use std::path::Path;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The OpenID provider whose access tokens we accept (exact `iss`).
+    pub issuer: String,
+    /// Our audience (`aud` must contain it).
+    pub audience: String,
+    /// An administrative URL (superuser or owner): migrations, seed, operators.
+    pub database_url: String,
+    /// The server's own login: NOSUPERUSER NOBYPASSRLS, owns nothing. Defaults
+    /// to `database_url` with the user replaced by `countersign_app`.
+    #[serde(default)]
+    pub app_database_url: Option<String>,
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    #[serde(default)]
+    pub policy: Policy,
+}
+
+/// Tunables of the server's decisions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// Clock skew tolerated on `exp`/`nbf`, seconds.
+    pub token_leeway_secs: u64,
+    /// Minimum time between two JWKS refetches triggered by unknown `kid`s.
+    pub jwks_refetch_min_interval_secs: u64,
+    pub db_max_connections: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy { token_leeway_secs: 30, jwks_refetch_min_interval_secs: 10, db_max_connections: 16 }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+const ENV_KEYS: &[(&str, &str)] = &[
+    ("COUNTERSIGN_ISSUER", "issuer"),
+    ("COUNTERSIGN_AUDIENCE", "audience"),
+    ("COUNTERSIGN_DATABASE_URL", "database_url"),
+    ("COUNTERSIGN_APP_DATABASE_URL", "app_database_url"),
+    ("COUNTERSIGN_LISTEN", "listen"),
+];
+
+impl Config {
+    /// Reads the file named by `path` (or `COUNTERSIGN_CONFIG`), if any, then
+    /// overlays the environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let from_env = std::env::var("COUNTERSIGN_CONFIG").ok();
+        let path = path.map(Path::to_path_buf).or(from_env.map(Into::into));
+        let mut table = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?;
+                text.parse::<toml::Table>().map_err(|e| ConfigError::Invalid(e.to_string()))?
+            }
+            None => toml::Table::new(),
+        };
+        for (var, key) in ENV_KEYS {
+            if let Ok(v) = std::env::var(var) {
+                if !v.is_empty() {
+                    table.insert((*key).into(), toml::Value::String(v));
+                }
+            }
+        }
+        let config: Config = table.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_owned()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.issuer.trim().is_empty() || self.audience.trim().is_empty() {
+            return Err(ConfigError::Invalid("issuer and audience must be set".into()));
+        }
+        url_user_swap(&self.database_url, "x").ok_or_else(|| ConfigError::Invalid("database_url is not a postgres:// URL".into()))?;
+        Ok(())
+    }
+
+    pub fn app_database_url(&self) -> String {
+        self.app_database_url
+            .clone()
+            .unwrap_or_else(|| url_user_swap(&self.database_url, "countersign_app").expect("validated"))
+    }
+}
+
+/// `postgres://user:pw@host/db?x` → `postgres://<user>@host/db?x`. The server's
+/// role authenticates by the cluster's own means (trust on the loopback dev
+/// cluster, a password via `app_database_url` elsewhere).
+fn url_user_swap(url: &str, user: &str) -> Option<String> {
+    let rest = url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://"))?;
+    let host_part = match rest.find('@') {
+        Some(at) if rest[..at].find('/').is_none() => &rest[at + 1..],
+        _ => rest,
+    };
+    Some(format!("postgres://{user}@{host_part}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_url_replaces_credentials_only() {
+        assert_eq!(url_user_swap("postgres://root:pw@127.0.0.1:5/db?sslmode=disable", "app").unwrap(), "postgres://app@127.0.0.1:5/db?sslmode=disable");
+        assert_eq!(url_user_swap("postgresql://h:1/db", "app").unwrap(), "postgres://app@h:1/db");
+        assert!(url_user_swap("mysql://h/db", "app").is_none());
+    }
+}

@@ -1,0 +1,20 @@
+//! The Countersign platform API server. See `shared/DESIGN.md` for the
+//! security invariants every module here upholds.
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod masking;
+pub mod policy;
+pub mod principal;
+pub mod routes;
+pub mod seed;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

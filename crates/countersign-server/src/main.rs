@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    countersign_server::cli::main()
+}

@@ -1,0 +1,70 @@
+//! The router. Every route sits behind `audit::layer`, so every response —
+//! including the router's own 404 and 405 — carries a request id, a problem
+//! document on error, and one audit event.
+
+pub mod me;
+pub mod ops;
+pub mod records;
+pub mod staff;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::routing::get;
+use axum::Router;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Countersign platform API", description = "The authority for every action of the Countersign back office. See shared/API.md."),
+    paths(
+        ops::healthz, ops::readyz, ops::metrics, ops::openapi,
+        me::me,
+        records::list_orgs, records::get_org, records::list_users, records::get_user,
+        records::list_invoices, records::get_invoice, records::list_vendors, records::get_vendor, records::list_payments,
+        staff::list, staff::get, staff::put,
+    ),
+    components(schemas(countersign_api::Problem, countersign_api::ErrorCode, countersign_api::Masked)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT (at+jwt)").build()));
+    }
+}
+
+pub fn openapi_doc() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/v1/openapi.json", get(ops::openapi))
+        .route("/v1/me", get(me::me))
+        .route("/v1/orgs", get(records::list_orgs))
+        .route("/v1/orgs/{org_id}", get(records::get_org))
+        .route("/v1/orgs/{org_id}/users", get(records::list_users))
+        .route("/v1/users/{user_id}", get(records::get_user))
+        .route("/v1/orgs/{org_id}/invoices", get(records::list_invoices))
+        .route("/v1/invoices/{invoice_id}", get(records::get_invoice))
+        .route("/v1/orgs/{org_id}/vendors", get(records::list_vendors))
+        .route("/v1/vendors/{vendor_id}", get(records::get_vendor))
+        .route("/v1/orgs/{org_id}/payments", get(records::list_payments))
+        .route("/v1/staff", get(staff::list))
+        .route("/v1/staff/{staff_id}", get(staff::get).put(staff::put))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::audit::layer))
+        .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
+        .with_state(state)
+}

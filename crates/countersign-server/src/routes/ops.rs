@@ -1,0 +1,33 @@
+//! Operational endpoints: liveness, readiness, metrics, the OpenAPI document.
+
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The process is up")), tag = "operations")]
+pub async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Ready when the database answers and the issuer's keys can be fetched.
+#[utoipa::path(get, path = "/readyz", responses((status = 200), (status = 503)), tag = "operations")]
+pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
+    let db = sqlx::query("SELECT 1").execute(&s.db).await.is_ok();
+    let keys = s.verifier.refresh_keys().await.map(|n| n > 0).unwrap_or(false);
+    let status = if db && keys { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    // Not a problem document: probes read the body, and 503 here is a state,
+    // not an error of the caller's.
+    (status, Json(serde_json::json!({ "database": db, "issuer_keys": keys })))
+}
+
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")), tag = "operations")]
+pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
+}
+
+#[utoipa::path(get, path = "/v1/openapi.json", responses((status = 200, description = "This document")), tag = "operations")]
+pub async fn openapi() -> impl IntoResponse {
+    Json(super::openapi_doc())
+}

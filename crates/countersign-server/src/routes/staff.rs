@@ -1,0 +1,80 @@
+//! Staff administration for `security_admin`. The same rules apply to the CLI
+//! (`countersign-server staff …`), which calls `apply_update` too.
+
+use crate::audit::AuditCtx;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json as Body, Path};
+use crate::principal::{Principal, StaffRow, STAFF_COLUMNS};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::Json;
+use countersign_api::{ErrorCode, Permission, Problem, StaffMember, StaffUpdate, APPROVAL_KINDS};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+#[utoipa::path(get, path = "/v1/staff", responses((status = 200, body = Vec<StaffMember>)), security(("bearer" = [])), tag = "staff")]
+pub async fn list(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec<StaffMember>>> {
+    p.require(Permission::StaffRead)?;
+    let rows: Vec<StaffRow> = sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff ORDER BY display_name, id")).fetch_all(&s.db).await?;
+    Ok(Json(rows.iter().map(StaffRow::to_api).collect()))
+}
+
+#[utoipa::path(get, path = "/v1/staff/{staff_id}", params(("staff_id" = Uuid, Path)), responses((status = 200, body = StaffMember), (status = 404, body = Problem)), security(("bearer" = [])), tag = "staff")]
+pub async fn get(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> ApiResult<Json<StaffMember>> {
+    p.require(Permission::StaffRead)?;
+    Ok(Json(load(&s.db, id).await?.ok_or_else(ApiError::not_found)?.to_api()))
+}
+
+#[utoipa::path(put, path = "/v1/staff/{staff_id}", params(("staff_id" = Uuid, Path)), request_body = StaffUpdate,
+    responses((status = 200, body = StaffMember), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])), tag = "staff")]
+pub async fn put(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>, Body(update): Body<StaffUpdate>) -> ApiResult<Json<StaffMember>> {
+    audit.action("staff.update");
+    audit.target("staff", id, None);
+    p.require(Permission::StaffManage)?;
+    if p.staff_id.map(|s| s.0) == Some(id) {
+        return Err(ApiError::new(ErrorCode::SelfChangeForbidden, "Nobody changes their own roles, scope or limits."));
+    }
+    let mut tx = s.db.begin().await?;
+    let updated = apply_update(&mut *tx, id, &update).await?;
+    tx.commit().await?;
+    audit.detail("roles", serde_json::json!(update.roles));
+    audit.detail("permission_epoch", serde_json::json!(updated.permission_epoch));
+    Ok(Json(updated.to_api()))
+}
+
+pub async fn load<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<StaffRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1")).bind(id).fetch_optional(db).await
+}
+
+pub fn validate(update: &StaffUpdate) -> ApiResult<()> {
+    if let Some(k) = update.approval_limits.keys().find(|k| !APPROVAL_KINDS.contains(&k.as_str())) {
+        return Err(ApiError::invalid(format!("Unknown approval kind {k:?}.")));
+    }
+    if update.approval_limits.values().flatten().any(|m| m.amount_minor < 0) {
+        return Err(ApiError::invalid("Approval limits cannot be negative."));
+    }
+    Ok(())
+}
+
+/// Replaces roles, scope and limits; the trigger bumps `permission_epoch`.
+pub async fn apply_update<'e>(db: impl PgExecutor<'e>, id: Uuid, u: &StaffUpdate) -> ApiResult<StaffRow> {
+    validate(u)?;
+    let mut roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
+    roles.sort_unstable();
+    roles.dedup();
+    let row: Option<StaffRow> = sqlx::query_as(&format!(
+        "UPDATE staff SET roles = $2, scope_all = $3, scope_regions = $4, scope_org_ids = $5, approval_limits = $6, active = $7 \
+         WHERE id = $1 RETURNING {STAFF_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(roles)
+    .bind(u.scope.all_orgs)
+    .bind(u.scope.regions.iter().map(|r| r.as_str()).collect::<Vec<_>>())
+    .bind(u.scope.org_ids.iter().map(|o| o.0).collect::<Vec<_>>())
+    .bind(serde_json::to_value(&u.approval_limits).map_err(|_| ApiError::internal())?)
+    .bind(u.active)
+    .fetch_optional(db)
+    .await?;
+    row.ok_or_else(ApiError::not_found)
+}

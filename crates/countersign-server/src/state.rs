@@ -1,0 +1,30 @@
+use crate::auth::TokenVerifier;
+use crate::config::Config;
+use crate::telemetry::Metrics;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+/// Shared by every request. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    /// Connected as `countersign_app`: row-level security always applies.
+    pub db: PgPool,
+    pub verifier: TokenVerifier,
+    pub config: Config,
+    pub metrics: Metrics,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        AppState(Arc::new(inner))
+    }
+}

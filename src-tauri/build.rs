@@ -1,0 +1,33 @@
+// The Tauri configuration lives at the repository root (DESIGN.md, "Known pitfalls",
+// option (b)); `src-tauri/tauri.conf.json` is a symlink to it for the CLI.
+use std::{env, fs, path::PathBuf};
+
+const PLACEHOLDER: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"UTF-8\">\
+<title>Countersign</title></head><body><h1>Countersign</h1>\
+<p>The user interface was not built into this binary. Run <code>npm --prefix ui ci &amp;&amp; \
+npm --prefix ui run build</code> (or <code>scripts/bundle-deb</code>), then build again.</p>\
+</body></html>\n";
+
+fn main() {
+    // `cargo build`/`cargo test` at the root must work in a fresh clone, before anyone ran
+    // npm: without ui/dist, embed a placeholder page instead (the proc macro reads the
+    // TAURI_CONFIG patch). Release bundles always build the UI first (beforeBuildCommand).
+    println!("cargo:rerun-if-changed=../ui/dist/index.html");
+    if !std::path::Path::new("../ui/dist/index.html").exists() {
+        let dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR")).join("ui-placeholder");
+        fs::create_dir_all(&dir).expect("create the placeholder UI dir");
+        fs::write(dir.join("index.html"), PLACEHOLDER).expect("write the placeholder UI");
+        let dir = dir.display().to_string().replace('\\', "\\\\").replace('"', "\\\"");
+        println!("cargo:rustc-env=TAURI_CONFIG={{\"build\":{{\"frontendDist\":\"{dir}\"}}}}");
+        println!("cargo:warning=ui/dist is not built: embedding a placeholder page");
+    }
+
+    let attributes = tauri_build::Attributes::new()
+        .config_path("../tauri.conf.json")
+        // App commands need an explicit permission in a capability, like plugin commands:
+        // each one listed here gets `allow-<command>` (see capabilities/default.json).
+        .app_manifest(tauri_build::AppManifest::new().commands(&["app_version"]));
+    if let Err(error) = tauri_build::try_build(attributes) {
+        panic!("tauri-build failed: {error:#}");
+    }
+}
