@@ -107,7 +107,9 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         .extensions()
         .get::<ErrorInfo>()
         .cloned()
-        .or_else(|| (status.is_client_error() || status.is_server_error()).then(|| error_for_bare_status(status)));
+        // A bare error (no body of its own, e.g. the router's 405) gets a
+        // problem document too; a deliberate body (readiness) is kept.
+        .or_else(|| ((status.is_client_error() || status.is_server_error()) && !res.headers().contains_key(header::CONTENT_TYPE)).then(|| error_for_bare_status(status)));
 
     if let Some(info) = &error {
         let problem = Problem::new(info.code, info.detail.clone(), request_id.clone());

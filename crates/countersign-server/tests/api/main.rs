@@ -1,0 +1,10 @@
+//! API tests against a real PostgreSQL and the real dev identity provider.
+mod helpers;
+
+mod auth;
+mod errors;
+mod ops;
+mod records;
+mod seed;
+mod staff;
+mod tenancy;

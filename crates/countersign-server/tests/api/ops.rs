@@ -1,0 +1,87 @@
+//! Operations and configuration (issue 2, point 6).
+
+use crate::helpers::*;
+use serde_json::Value;
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let app = spawn_app().await;
+    let r = app.http.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app.http.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({ "database": true, "issuer_keys": true }));
+    app.get_as("sam", "/v1/orgs").await;
+    let text = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("countersign_http_requests_total{method=\"GET\",route=\"/v1/orgs\",status=\"200\"} 1"), "{text}");
+    assert!(text.contains("countersign_http_request_duration_seconds_bucket"));
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_or_the_issuer_is_unreachable() {
+    let (_, db_url) = fresh_database().await;
+    let mut config = test_config(&db_url);
+    config.issuer = "http://127.0.0.1:9".into();
+    let app = spawn_app_with(config).await;
+    let r = app.http.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.json::<Value>().await.unwrap()["issuer_keys"], false);
+    // A token cannot be checked without keys: refused, not accepted.
+    let r = app.get_as("alice", "/v1/me").await;
+    assert_problem(r, 503, "service_unavailable").await;
+
+    let mut config = test_config(&db_url);
+    config.app_database_url = Some(format!("{}/no_such_database", env().admin_base.replace("postgres@", "countersign_app@")));
+    let app = spawn_app_with(config).await;
+    let r = app.http.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.json::<Value>().await.unwrap()["database"], false);
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_generated_from_the_code() {
+    let app = spawn_app().await;
+    let doc: Value = app.http.get(format!("{}/v1/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in ["/v1/me", "/v1/orgs", "/v1/orgs/{org_id}", "/v1/orgs/{org_id}/users", "/v1/users/{user_id}", "/v1/orgs/{org_id}/invoices",
+        "/v1/invoices/{invoice_id}", "/v1/orgs/{org_id}/vendors", "/v1/vendors/{vendor_id}", "/v1/orgs/{org_id}/payments", "/v1/staff/{staff_id}"] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
+    for schema in ["Problem", "Masked", "Org", "Vendor", "Me", "StaffUpdate", "ErrorCode"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema} schema");
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[test]
+fn configuration_comes_from_a_toml_file_and_the_environment_overrides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("countersign.toml");
+    std::fs::write(
+        &file,
+        "issuer = \"https://id.example\"\naudience = \"api\"\ndatabase_url = \"postgres://u:p@db:5432/cs\"\nlisten = \"0.0.0.0:9\"\n[policy]\ntoken_leeway_secs = 5\n",
+    )
+    .unwrap();
+    // The binary prints its error for an unreachable database after parsing
+    // the configuration; parse errors are reported before any connection.
+    let run = |extra: &[(&str, &str)], file: &std::path::Path| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_countersign-server"));
+        c.env_clear().arg("--config").arg(file).args(["staff", "list"]);
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let out = run(&[], &file);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("database"), "file parsed, then the database was tried: {err}");
+    std::fs::write(&file, "issuer = \"x\"\naudience = \"api\"\ndatabase_url = \"postgres://db/cs\"\ncolour = \"blue\"\n").unwrap();
+    let out = run(&[], &file);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("colour"), "unknown keys are refused");
+    std::fs::write(&file, "audience = \"api\"\ndatabase_url = \"postgres://db/cs\"\n").unwrap();
+    let out = run(&[], &file);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("issuer"), "a missing issuer is named");
+    let out = run(&[("COUNTERSIGN_ISSUER", "https://id.example")], &file);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("database"), "the environment filled the gap");
+}
