@@ -70,7 +70,9 @@ pub struct TokenVerifier {
     min_refetch: Duration,
     http: reqwest::Client,
     keys: RwLock<KeySet>,
-    refetch: Mutex<()>,
+    /// When an unknown `kid` last caused a refetch.
+    refetch: Mutex<Option<Instant>>,
+    fetches: prometheus::IntCounter,
 }
 
 #[derive(Deserialize)]
@@ -80,7 +82,7 @@ struct Discovery {
 }
 
 impl TokenVerifier {
-    pub fn new(issuer: &str, audience: &str, leeway: u64, min_refetch: Duration) -> Self {
+    pub fn new(issuer: &str, audience: &str, leeway: u64, min_refetch: Duration, fetches: prometheus::IntCounter) -> Self {
         let http = reqwest::Client::builder()
             // Fetching keys must never be steered elsewhere by a redirect.
             .redirect(reqwest::redirect::Policy::none())
@@ -94,12 +96,14 @@ impl TokenVerifier {
             min_refetch,
             http,
             keys: RwLock::new(KeySet { keys: HashMap::new(), fetched_at: None }),
-            refetch: Mutex::new(()),
+            refetch: Mutex::new(None),
+            fetches,
         }
     }
 
     /// Fetches discovery and the JWKS now (readiness, and unknown `kid`s).
     pub async fn refresh_keys(&self) -> Result<usize, TokenError> {
+        self.fetches.inc();
         let url = format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'));
         let get = |u: String| {
             let http = self.http.clone();
@@ -137,10 +141,18 @@ impl TokenVerifier {
         }
         // One refetch at a time, and not more often than min_refetch: a flood
         // of forged kids must not turn into a flood of requests to the issuer.
-        let _guard = self.refetch.lock().await;
-        let recent = self.keys.read().await.fetched_at.is_some_and(|t| t.elapsed() < self.min_refetch);
-        if !recent {
+        // Only refetches caused by unknown kids count against the limit, so a
+        // key rotated just after a routine fetch is still picked up.
+        let mut last = self.refetch.lock().await;
+        let (known, initial) = {
+            let keys = self.keys.read().await;
+            (keys.keys.contains_key(kid), keys.fetched_at.is_none())
+        };
+        if !known && (initial || last.is_none_or(|t| t.elapsed() >= self.min_refetch)) {
             self.refresh_keys().await?;
+            if !initial {
+                *last = Some(Instant::now());
+            }
         }
         self.keys.read().await.keys.get(kid).cloned().ok_or(TokenError::UnknownKey)
     }

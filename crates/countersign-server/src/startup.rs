@@ -16,15 +16,17 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> std::io::Result<Application> {
         let db = db::connect(&config.app_database_url(), config.policy.db_max_connections).map_err(std::io::Error::other)?;
+        let metrics = telemetry::Metrics::default();
         let verifier = TokenVerifier::new(
             &config.issuer,
             &config.audience,
             config.policy.token_leeway_secs,
             Duration::from_secs(config.policy.jwks_refetch_min_interval_secs),
+            metrics.jwks_fetches.clone(),
         );
         let listener = TcpListener::bind(&config.listen).await?;
         let addr = listener.local_addr()?;
-        let state = AppState::new(Inner { db, verifier, config, metrics: telemetry::Metrics::default() });
+        let state = AppState::new(Inner { db, verifier, config, metrics });
         Ok(Application { addr, listener, router: routes::router(state) })
     }
 

@@ -1,7 +1,7 @@
 //! Logs (tracing, JSON when asked) and Prometheus metrics. Each server owns its
 //! registry so that several servers in one test process do not collide.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
 
 pub fn init_logging() {
     use tracing_subscriber::{fmt, EnvFilter};
@@ -16,6 +16,8 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    /// Fetches of the issuer's JWKS: startup, readiness, unknown `kid`s.
+    pub jwks_fetches: IntCounter,
 }
 
 impl Default for Metrics {
@@ -30,9 +32,11 @@ impl Default for Metrics {
             &["method", "route"],
         )
         .expect("static metric");
+        let jwks_fetches = IntCounter::new("countersign_jwks_fetches_total", "Fetches of the issuer's signing keys").expect("static metric");
+        registry.register(Box::new(jwks_fetches.clone())).expect("unique metric");
         registry.register(Box::new(requests.clone())).expect("unique metric");
         registry.register(Box::new(latency.clone())).expect("unique metric");
-        Metrics { registry, requests, latency }
+        Metrics { registry, requests, latency, jwks_fetches }
     }
 }
 

@@ -115,8 +115,20 @@ async fn wrong_audience_and_wrong_issuer_are_refused() {
 #[tokio::test]
 async fn an_unknown_kid_is_refused_after_one_refetch() {
     let app = spawn_app().await;
-    // The same key under a kid the issuer never published.
+    let fetches = || async {
+        let text = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+        text.lines().find_map(|l| l.strip_prefix("countersign_jwks_fetches_total ")).unwrap().parse::<u32>().unwrap()
+    };
+    assert_eq!(app.get_with(&app.mint(json!({}), |_| {}).await, "/v1/me").await.status(), 200);
+    assert_eq!(fetches().await, 1, "keys fetched on first use");
+    // The same key under a kid the issuer never published: one refetch, then refused.
     refused(&app, &app.mint(json!({}), |h| h.kid = Some("rotated-away".into())).await).await;
+    assert_eq!(fetches().await, 2, "refetched once for the unknown kid");
+    // A burst of unknown kids does not hammer the issuer.
+    for i in 0..5 {
+        refused(&app, &app.mint(json!({}), |h| h.kid = Some(format!("forged-{i}"))).await).await;
+    }
+    assert_eq!(fetches().await, 2, "refetches are rate-limited");
     refused(&app, &app.mint(json!({}), |h| h.kid = None).await).await;
     // A token signed by another key, claiming the issuer's kid, fails the signature.
     let other = std::process::Command::new("openssl").args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]).output().unwrap().stdout;
