@@ -17,7 +17,11 @@ fn main() {
         let dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR")).join("ui-placeholder");
         fs::create_dir_all(&dir).expect("create the placeholder UI dir");
         fs::write(dir.join("index.html"), PLACEHOLDER).expect("write the placeholder UI");
-        let dir = dir.display().to_string().replace('\\', "\\\\").replace('"', "\\\"");
+        let dir = dir
+            .display()
+            .to_string()
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
         println!("cargo:rustc-env=TAURI_CONFIG={{\"build\":{{\"frontendDist\":\"{dir}\"}}}}");
         println!("cargo:warning=ui/dist is not built: embedding a placeholder page");
     }

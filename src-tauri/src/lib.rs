@@ -14,3 +14,11 @@ pub fn run() {
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running Countersign");
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn app_version_is_the_package_version() {
+        assert_eq!(super::app_version(), env!("CARGO_PKG_VERSION"));
+    }
+}

@@ -3,6 +3,7 @@
 //! server and the desktop client compile against this crate, so a renamed field
 //! breaks the build on both sides instead of at run time.
 
+pub mod audit;
 pub mod error;
 pub mod ids;
 pub mod masked;
@@ -11,6 +12,7 @@ pub mod permissions;
 pub mod records;
 pub mod staff;
 
+pub use audit::{Actor, AuditEvent, Outcome};
 pub use error::{ErrorCode, Problem};
 pub use ids::*;
 pub use masked::Masked;

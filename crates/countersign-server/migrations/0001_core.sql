@@ -174,11 +174,15 @@ BEGIN
 END $$;
 CREATE TRIGGER staff_bump_epoch BEFORE UPDATE ON staff FOR EACH ROW EXECUTE FUNCTION staff_bump_epoch();
 
--- One row per request, allowed or denied. The server may only append.
+-- One row per request, allowed or denied. The server may only append:
+-- no UPDATE/DELETE/TRUNCATE grant, and a trigger refuses them anyway.
+-- Events are hash-chained (hash = SHA-256(prev_hash || canonical(event)),
+-- computed by the appender, see src/audit.rs) and `seq` is gapless: the
+-- appender assigns it under the chain head's row lock.
 CREATE TABLE audit_events (
-  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  seq bigint PRIMARY KEY CHECK (seq > 0),
   id uuid NOT NULL UNIQUE,
-  at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  at timestamptz NOT NULL,
   actor_issuer text,
   actor_subject text,
   actor_kind text CHECK (actor_kind IN ('staff', 'customer', 'service')),
@@ -194,10 +198,56 @@ CREATE TABLE audit_events (
   request_id text NOT NULL,
   ip text,
   user_agent text,
-  details jsonb NOT NULL DEFAULT '{}'
+  details jsonb NOT NULL DEFAULT '{}',
+  prev_hash bytea NOT NULL,
+  hash bytea NOT NULL
 );
 CREATE INDEX audit_events_request ON audit_events (request_id);
-GRANT INSERT ON audit_events TO countersign_app;
+CREATE INDEX audit_events_actor ON audit_events (actor_subject, at);
+CREATE INDEX audit_events_org ON audit_events (org_id, seq);
+CREATE INDEX audit_events_target ON audit_events (target_type, target_id);
+CREATE INDEX audit_events_impersonation ON audit_events (impersonation_id) WHERE impersonation_id IS NOT NULL;
+
+-- The chain's head: one row, locked by every append.
+CREATE TABLE audit_chain_head (
+  id boolean PRIMARY KEY DEFAULT true CHECK (id),
+  seq bigint NOT NULL,
+  hash bytea NOT NULL
+);
+INSERT INTO audit_chain_head VALUES (true, 0, '\x0000000000000000000000000000000000000000000000000000000000000000');
+
+-- Signed statements "the chain up to seq N ends in hash H", written on a
+-- schedule even when nothing happened, so a removed tail is detectable.
+CREATE TABLE audit_checkpoints (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at timestamptz NOT NULL,
+  last_seq bigint NOT NULL,
+  last_hash bytea NOT NULL,
+  key_id text NOT NULL,
+  signature bytea NOT NULL
+);
+
+CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the audit log is append-only' USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+
+-- Reading the log is scoped like everything else: staff with all-org scope
+-- see every event; others see events of orgs they can see.
+ALTER TABLE audit_events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE audit_events FORCE ROW LEVEL SECURITY;
+CREATE POLICY audit_append ON audit_events FOR INSERT WITH CHECK (true);
+CREATE POLICY audit_read ON audit_events FOR SELECT USING (
+  coalesce(current_setting('countersign.scope_all', true), '') = 'on'
+  OR (org_id IS NOT NULL AND EXISTS (SELECT 1 FROM orgs o WHERE o.id = audit_events.org_id))
+);
+GRANT SELECT, INSERT ON audit_events TO countersign_app;
+GRANT SELECT, UPDATE ON audit_chain_head TO countersign_app;
+GRANT SELECT, INSERT ON audit_checkpoints TO countersign_app;
 
 -- The one lookup that must cross tenants: which customer account a verified
 -- (issuer, subject) belongs to, before any scope exists. Returns that row only.

@@ -159,32 +159,33 @@ async fn write_event(
     user_agent: Option<String>,
 ) -> Result<(), sqlx::Error> {
     let e = std::mem::take(&mut *ctx.0.lock().unwrap_or_else(|p| p.into_inner()));
-    let action = e.action.unwrap_or_else(|| format!("{method} {route}"));
     let kind = e.actor_kind.map(|k| match k {
         ActorKind::Staff => "staff",
         ActorKind::Customer => "customer",
         ActorKind::Service => "service",
     });
-    sqlx::query(
-        "INSERT INTO audit_events (id, actor_issuer, actor_subject, actor_kind, org_id, action, target_type, target_id, outcome, code, reason, request_id, ip, user_agent, details) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(uuid::Uuid::new_v4())
-    .bind(e.actor_issuer)
-    .bind(e.actor_subject)
-    .bind(kind)
-    .bind(e.org_id)
-    .bind(action)
-    .bind(e.target_type)
-    .bind(e.target_id)
-    .bind(outcome)
-    .bind(code.map(|c| c.as_str()))
-    .bind(e.reason)
-    .bind(request_id)
-    .bind(ip)
-    .bind(user_agent)
-    .bind(serde_json::Value::Object(e.details))
-    .execute(&state.db)
-    .await
-    .map(|_| ())
+    let row = crate::auditlog::EventRow {
+        seq: 0,
+        id: uuid::Uuid::new_v4(),
+        at: time::OffsetDateTime::UNIX_EPOCH,
+        actor_issuer: e.actor_issuer,
+        actor_subject: e.actor_subject,
+        actor_kind: kind.map(str::to_owned),
+        on_behalf_of: None,
+        impersonation_id: None,
+        org_id: e.org_id,
+        action: e.action.unwrap_or_else(|| format!("{method} {route}")),
+        target_type: e.target_type.map(str::to_owned),
+        target_id: e.target_id,
+        outcome: outcome.to_owned(),
+        code: code.map(|c| c.as_str().to_owned()),
+        reason: e.reason,
+        request_id: request_id.to_owned(),
+        ip,
+        user_agent,
+        details: serde_json::Value::Object(e.details),
+        prev_hash: vec![],
+        hash: vec![],
+    };
+    crate::auditlog::append(&state.db, row).await.map(|_| ())
 }

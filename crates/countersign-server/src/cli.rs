@@ -37,6 +37,22 @@ enum Command {
     /// Staff administration (same rules as PUT /v1/staff/{id}; bumps permission_epoch).
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain and the signed checkpoints; exit non-zero and
+    /// name the first bad seq if anything was edited, deleted, reordered,
+    /// inserted or truncated.
+    Verify,
+    /// Write a new Ed25519 checkpoint signing key (PKCS#8) to a file.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -83,6 +99,8 @@ enum CliError {
     Api(#[from] crate::error::ApiError),
     #[error("{0}")]
     Usage(String),
+    #[error("the audit log failed verification")]
+    Tampered,
 }
 
 pub fn main() -> ExitCode {
@@ -99,6 +117,13 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
+    // Key generation needs no configuration (it runs before there is one).
+    if let Command::Audit(AuditCommand::Keygen { out }) = &cli.command {
+        let (_, der) = crate::auditlog::Signer::generate();
+        write_secret(out, &der)?;
+        println!("wrote an Ed25519 audit signing key to {}", out.display());
+        return Ok(());
+    }
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve => {
@@ -117,8 +142,26 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             println!("seeded {} orgs, {} records, {} staff in {:.1}s", r.orgs, r.records, r.staff, started.elapsed().as_secs_f64());
         }
         Command::Staff(cmd) => staff(&config, cmd).await?,
+        Command::Audit(AuditCommand::Verify) => {
+            let path = config.audit_key_file.as_deref().ok_or_else(|| CliError::Usage("audit verify needs audit_key_file (COUNTERSIGN_AUDIT_KEY_FILE)".into()))?;
+            let signer = crate::auditlog::Signer::from_file(path).map_err(|e| CliError::Usage(e.to_string()))?;
+            let pool = admin_pool(&config).await?;
+            let report = crate::auditlog::verify(&pool, &signer.public_key()).await?;
+            println!("{report}");
+            if !report.ok() {
+                return Err(CliError::Tampered);
+            }
+        }
+        Command::Audit(AuditCommand::Keygen { .. }) => unreachable!("handled above"),
     }
     Ok(())
+}
+
+fn write_secret(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(bytes)
 }
 
 async fn admin_pool(config: &Config) -> Result<sqlx::PgPool, sqlx::Error> {

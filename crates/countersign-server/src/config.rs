@@ -19,6 +19,11 @@ pub struct Config {
     pub app_database_url: Option<String>,
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// Ed25519 PKCS#8 key signing audit checkpoints. Without one the server
+    /// generates a key per start (development only; `audit verify` then
+    /// cannot check its checkpoints).
+    #[serde(default)]
+    pub audit_key_file: Option<String>,
     #[serde(default)]
     pub policy: Policy,
 }
@@ -32,11 +37,13 @@ pub struct Policy {
     /// Minimum time between two JWKS refetches triggered by unknown `kid`s.
     pub jwks_refetch_min_interval_secs: u64,
     pub db_max_connections: u32,
+    /// Seconds between signed audit checkpoints (written even when idle).
+    pub audit_checkpoint_secs: u64,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { token_leeway_secs: 30, jwks_refetch_min_interval_secs: 10, db_max_connections: 16 }
+        Policy { token_leeway_secs: 30, jwks_refetch_min_interval_secs: 10, db_max_connections: 16, audit_checkpoint_secs: 60 }
     }
 }
 
@@ -58,6 +65,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("COUNTERSIGN_DATABASE_URL", "database_url"),
     ("COUNTERSIGN_APP_DATABASE_URL", "app_database_url"),
     ("COUNTERSIGN_LISTEN", "listen"),
+    ("COUNTERSIGN_AUDIT_KEY_FILE", "audit_key_file"),
 ];
 
 impl Config {

@@ -2,6 +2,7 @@
 //! security invariants every module here upholds.
 
 pub mod audit;
+pub mod auditlog;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -1,3 +1,4 @@
+use crate::auditlog::Signer;
 use crate::auth::TokenVerifier;
 use crate::config::Config;
 use crate::state::{AppState, Inner};
@@ -11,6 +12,7 @@ pub struct Application {
     pub addr: SocketAddr,
     listener: TcpListener,
     router: axum::Router,
+    state: AppState,
 }
 
 impl Application {
@@ -24,13 +26,21 @@ impl Application {
             Duration::from_secs(config.policy.jwks_refetch_min_interval_secs),
             metrics.jwks_fetches.clone(),
         );
+        let signer = match &config.audit_key_file {
+            Some(path) => Signer::from_file(path).map_err(std::io::Error::other)?,
+            None => {
+                tracing::warn!("no audit_key_file configured: audit checkpoints are signed with a key generated for this run only");
+                Signer::generate().0
+            }
+        };
         let listener = TcpListener::bind(&config.listen).await?;
         let addr = listener.local_addr()?;
-        let state = AppState::new(Inner { db, verifier, config, metrics });
-        Ok(Application { addr, listener, router: routes::router(state) })
+        let state = AppState::new(Inner { db, verifier, config, metrics, signer });
+        Ok(Application { addr, listener, router: routes::router(state.clone()), state })
     }
 
     pub async fn serve(self) -> std::io::Result<()> {
+        tokio::spawn(checkpoints(self.state.clone()));
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -44,4 +54,15 @@ pub async fn migrate(database_url: &str) -> Result<(), sqlx::Error> {
     let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(database_url).await?;
     crate::MIGRATOR.run(&pool).await?;
     Ok(())
+}
+
+/// Signs the audit head on a schedule, busy or idle, for as long as the server runs.
+async fn checkpoints(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(state.config.policy.audit_checkpoint_secs.max(1)));
+    loop {
+        every.tick().await;
+        if let Err(e) = crate::auditlog::checkpoint(&state.db, &state.signer).await {
+            tracing::error!(error = %e, "audit checkpoint failed");
+        }
+    }
 }

@@ -14,6 +14,7 @@ pub struct Inner {
     pub verifier: TokenVerifier,
     pub config: Config,
     pub metrics: Metrics,
+    pub signer: crate::auditlog::Signer,
 }
 
 impl std::ops::Deref for AppState {
