@@ -109,6 +109,19 @@ pub struct Tokens {
     pub refresh_token: String,
 }
 
+/// One checkpoint key per test process, generated here.
+pub fn audit_key_file() -> &'static str {
+    static KEY: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
+    &KEY.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit-key.p8");
+        std::fs::write(&path, countersign_server::auditlog::Signer::generate().1).unwrap();
+        let p = path.to_str().unwrap().to_owned();
+        (dir, p)
+    })
+    .1
+}
+
 pub fn test_config(db_url: &str) -> Config {
     let e = env();
     Config {
@@ -117,6 +130,7 @@ pub fn test_config(db_url: &str) -> Config {
         database_url: db_url.to_owned(),
         app_database_url: None,
         listen: "127.0.0.1:0".into(),
+        audit_key_file: Some(audit_key_file().to_owned()),
         policy: Policy::default(),
     }
 }

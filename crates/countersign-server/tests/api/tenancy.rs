@@ -30,6 +30,8 @@ async fn every_tenant_table_forces_rls_with_fail_closed_policies() {
     let mut expected = TENANT_TABLES.to_vec();
     expected.sort();
     assert_eq!(names, expected, "the tenant tables");
+    let (enabled, forced): (bool, bool) = sqlx::query_as("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'audit_events'").fetch_one(&app.admin).await.unwrap();
+    assert!(enabled && forced, "the audit log's reads are scoped too");
     for (t, enabled, forced) in &tables {
         assert!(*enabled && *forced, "{t}: RLS enabled {enabled}, forced {forced}");
         let policies: Vec<(String, Option<String>, Option<String>)> =
@@ -61,7 +63,7 @@ async fn the_server_role_is_unprivileged_and_owns_nothing() {
     .unwrap();
     assert_eq!(owned, 0);
     // Append-only audit for the server's role.
-    for (privilege, allowed) in [("INSERT", true), ("SELECT", false), ("UPDATE", false), ("DELETE", false), ("TRUNCATE", false)] {
+    for (privilege, allowed) in [("INSERT", true), ("SELECT", true), ("UPDATE", false), ("DELETE", false), ("TRUNCATE", false)] {
         let has: bool = sqlx::query_scalar("SELECT has_table_privilege('countersign_app', 'audit_events', $1)").bind(privilege).fetch_one(&app.admin).await.unwrap();
         assert_eq!(has, allowed, "audit_events {privilege}");
     }

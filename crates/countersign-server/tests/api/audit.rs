@@ -1,0 +1,191 @@
+//! The tamper-evident audit log (issue 3, point 3): append-only for the
+//! server's role, hash-chained, signed checkpoints, and `audit verify`
+//! naming the first bad seq for each kind of tampering.
+
+use crate::helpers::*;
+use sqlx::{Connection, PgConnection};
+
+/// Some traffic, then a checkpoint: seqs 1..=n exist and are signed.
+async fn app_with_history(n: usize) -> TestApp {
+    let app = spawn_app().await;
+    let token = app.token("sam").await;
+    for _ in 0..n {
+        app.get_with(&token, "/v1/orgs?limit=1").await;
+    }
+    checkpoint(&app).await;
+    app
+}
+
+async fn checkpoint(app: &TestApp) {
+    let signer = countersign_server::auditlog::Signer::from_file(audit_key_file()).unwrap();
+    let pool = sqlx::PgPool::connect(&app.db_url.replace("postgres@", "countersign_app@")).await.unwrap();
+    countersign_server::auditlog::checkpoint(&pool, &signer).await.unwrap();
+}
+
+fn verify(app: &TestApp) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_countersign-server"))
+        .args(["audit", "verify"])
+        .env_clear()
+        .env("COUNTERSIGN_ISSUER", &env().issuer)
+        .env("COUNTERSIGN_AUDIENCE", &env().audience)
+        .env("COUNTERSIGN_DATABASE_URL", &app.db_url)
+        .env("COUNTERSIGN_AUDIT_KEY_FILE", audit_key_file())
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// Tampering as a database superuser, with the append-only triggers off.
+async fn tamper(app: &TestApp, sql: &str) {
+    let mut c = PgConnection::connect(&app.db_url).await.unwrap();
+    sqlx::query("SET session_replication_role = replica").execute(&mut c).await.unwrap();
+    sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_untouched_log_verifies_with_a_summary() {
+    let app = app_with_history(10).await;
+    let (ok, out) = verify(&app);
+    assert!(ok, "{out}");
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events").fetch_one(&app.admin).await.unwrap();
+    let checkpoints: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_checkpoints").fetch_one(&app.admin).await.unwrap();
+    assert!(checkpoints >= 2, "one at start, one after the traffic");
+    assert!(out.contains(&format!("{checkpoints}/{checkpoints} checkpoints valid, {events}/{events} events valid")), "{out}");
+}
+
+#[tokio::test]
+async fn an_edited_event_is_named() {
+    let app = app_with_history(10).await;
+    tamper(&app, "UPDATE audit_events SET outcome = 'denied' WHERE seq = 5").await;
+    let (ok, out) = verify(&app);
+    assert!(!ok && out.contains("first bad seq: 5"), "{out}");
+}
+
+#[tokio::test]
+async fn a_deleted_event_is_named() {
+    let app = app_with_history(10).await;
+    tamper(&app, "DELETE FROM audit_events WHERE seq = 4").await;
+    let (ok, out) = verify(&app);
+    assert!(!ok && out.contains("first bad seq: 4"), "{out}");
+}
+
+#[tokio::test]
+async fn reordered_events_are_named() {
+    let app = app_with_history(10).await;
+    tamper(&app, "UPDATE audit_events SET seq = 1006 WHERE seq = 6; UPDATE audit_events SET seq = 6 WHERE seq = 7; UPDATE audit_events SET seq = 7 WHERE seq = 1006;").await;
+    let (ok, out) = verify(&app);
+    assert!(!ok && out.contains("first bad seq: 6"), "{out}");
+}
+
+#[tokio::test]
+async fn an_inserted_event_is_named_even_with_a_recomputed_chain() {
+    let app = app_with_history(10).await;
+    // Shift 6.. up by one and forge seq 6 with the right prev_hash, then
+    // recompute every later hash as a careful tamperer would: only the
+    // signed checkpoint can tell.
+    let mut rows: Vec<countersign_server::auditlog::EventRow> =
+        sqlx::query_as(&format!("SELECT {} FROM audit_events ORDER BY seq", countersign_server::auditlog::EVENT_COLUMNS)).fetch_all(&app.admin).await.unwrap();
+    let mut forged = rows[5].clone();
+    forged.id = uuid::Uuid::new_v4();
+    forged.action = "GET /v1/orgs/{org_id}".into();
+    rows.insert(5, forged);
+    let mut prev = countersign_server::auditlog::GENESIS.to_vec();
+    let mut c = PgConnection::connect(&app.db_url).await.unwrap();
+    sqlx::query("SET session_replication_role = replica").execute(&mut c).await.unwrap();
+    sqlx::query("DELETE FROM audit_events").execute(&mut c).await.unwrap();
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.seq = i as i64 + 1;
+        r.prev_hash = prev.clone();
+        r.hash = r.chain_hash();
+        prev = r.hash.clone();
+        sqlx::query("INSERT INTO audit_events (seq, id, at, action, outcome, request_id, details, actor_subject, actor_issuer, actor_kind, org_id, target_type, target_id, code, ip, user_agent, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)")
+            .bind(r.seq).bind(r.id).bind(r.at).bind(&r.action).bind(&r.outcome).bind(&r.request_id).bind(&r.details).bind(&r.actor_subject)
+            .bind(&r.actor_issuer).bind(&r.actor_kind).bind(r.org_id).bind(&r.target_type).bind(&r.target_id).bind(&r.code).bind(&r.ip).bind(&r.user_agent)
+            .bind(&r.prev_hash).bind(&r.hash)
+            .execute(&mut c).await.unwrap();
+    }
+    let (ok, out) = verify(&app);
+    let (last_seq,): (i64,) = sqlx::query_as("SELECT max(last_seq) FROM audit_checkpoints").fetch_one(&app.admin).await.unwrap();
+    assert!(!ok && out.contains(&format!("first bad seq: {last_seq}")) && out.contains("signed another hash"), "{out}");
+
+    // A naive insertion (no recomputation) is named at the insertion.
+    let app = app_with_history(10).await;
+    tamper(&app, "UPDATE audit_events SET seq = seq + 100 WHERE seq >= 6; UPDATE audit_events SET seq = seq - 99 WHERE seq >= 106; \
+                  INSERT INTO audit_events (seq, id, at, action, outcome, request_id, details, prev_hash, hash) \
+                  SELECT 6, gen_random_uuid(), now(), 'forged', 'success', 'x', '{}', hash, hash FROM audit_events WHERE seq = 5").await;
+    let (ok, out) = verify(&app);
+    assert!(!ok && out.contains("first bad seq: 6"), "{out}");
+}
+
+#[tokio::test]
+async fn a_truncated_tail_is_named() {
+    let app = app_with_history(10).await;
+    let (last,): (i64,) = sqlx::query_as("SELECT max(seq) FROM audit_events").fetch_one(&app.admin).await.unwrap();
+    // The tamperer also rolls the head back so the chain itself looks whole.
+    tamper(&app, &format!("DELETE FROM audit_events WHERE seq > {}; UPDATE audit_chain_head SET seq = {}, hash = (SELECT hash FROM audit_events WHERE seq = {});", last - 3, last - 3, last - 3)).await;
+    let (ok, out) = verify(&app);
+    assert!(!ok && out.contains(&format!("first bad seq: {}", last - 2)), "{out}");
+}
+
+#[tokio::test]
+async fn checkpoints_are_written_on_a_schedule_even_when_idle() {
+    let (_, db_url) = fresh_database().await;
+    let mut config = test_config(&db_url);
+    config.policy.audit_checkpoint_secs = 1;
+    let app = spawn_app_with(config).await;
+    // No requests at all: checkpoints still appear, each signing the same head.
+    let mut n = 0;
+    for _ in 0..50 {
+        n = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_checkpoints").fetch_one(&app.admin).await.unwrap();
+        if n >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(n >= 2, "{n} checkpoints after 5 s");
+    let (ok, out) = verify(&app);
+    assert!(ok, "{out}");
+}
+
+#[tokio::test]
+async fn a_checkpoint_signed_with_another_key_is_refused() {
+    let app = app_with_history(3).await;
+    let (other, _) = countersign_server::auditlog::Signer::generate();
+    let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
+    countersign_server::auditlog::checkpoint(&pool, &other).await.unwrap();
+    let (ok, out) = verify(&app);
+    assert!(!ok && out.contains("invalid signature"), "{out}");
+}
+
+#[tokio::test]
+async fn the_server_role_cannot_update_delete_or_truncate_the_log() {
+    let app = app_with_history(3).await;
+    let mut c = PgConnection::connect(&app.db_url.replace("postgres@", "countersign_app@")).await.unwrap();
+    for sql in ["UPDATE audit_events SET outcome = 'denied'", "DELETE FROM audit_events", "TRUNCATE audit_events", "DELETE FROM audit_checkpoints", "UPDATE audit_checkpoints SET last_seq = 0"] {
+        let err = sqlx::query(sql).execute(&mut c).await.unwrap_err();
+        assert!(err.to_string().contains("permission denied"), "{sql}: {err}");
+    }
+    // And the trigger refuses even a role that holds the privileges.
+    for sql in ["UPDATE audit_events SET outcome = 'denied' WHERE seq = 1", "DELETE FROM audit_events WHERE seq = 1", "TRUNCATE audit_events"] {
+        let err = sqlx::query(sql).execute(&app.admin).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert!(verify(&app).0);
+}
+
+#[tokio::test]
+async fn concurrent_requests_keep_a_gapless_chain() {
+    let app = spawn_app().await;
+    let token = app.token("sam").await;
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let (http, base, token) = (app.http.clone(), app.base.clone(), token.clone());
+        tasks.push(tokio::spawn(async move { http.get(format!("{base}/v1/orgs?limit=1")).bearer_auth(token).send().await.unwrap().status() }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    checkpoint(&app).await;
+    let (ok, out) = verify(&app);
+    assert!(ok, "{out}");
+}
