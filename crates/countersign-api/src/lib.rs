@@ -10,6 +10,7 @@ pub mod masked;
 pub mod money;
 pub mod permissions;
 pub mod records;
+pub mod reveal;
 pub mod staff;
 
 pub use audit::{Actor, AuditEvent, Outcome};
@@ -19,6 +20,7 @@ pub use masked::Masked;
 pub use money::{Currency, Money, MoneyError};
 pub use permissions::Permission;
 pub use records::*;
+pub use reveal::{Reason, ReasonError, RevealRequest, RevealResponse};
 pub use staff::*;
 
 /// A page of a list endpoint: `{ items, next_cursor }`.

@@ -20,7 +20,6 @@ struct Event {
     actor_issuer: Option<String>,
     actor_subject: Option<String>,
     actor_kind: Option<ActorKind>,
-    action: Option<String>,
     org_id: Option<uuid::Uuid>,
     target_type: Option<&'static str>,
     target_id: Option<String>,
@@ -44,10 +43,6 @@ impl AuditCtx {
             e.actor_subject = Some(sub.to_owned());
             e.actor_kind = kind;
         })
-    }
-    /// A semantic action name (e.g. `staff.update`) instead of the route.
-    pub fn action(&self, action: &str) {
-        self.with(|e| e.action = Some(action.to_owned()))
     }
     pub fn target(&self, target_type: &'static str, id: impl ToString, org: Option<uuid::Uuid>) {
         self.with(|e| {
@@ -146,6 +141,18 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     res
 }
 
+/// Actions named for what they do rather than their route, decided here so
+/// that a request refused before its handler ran is named the same way.
+fn action_name(method: &str, route: &str) -> Option<&'static str> {
+    Some(match (method, route) {
+        ("POST", "/v1/reveals") => "reveal",
+        ("GET", "/v1/audit") => "audit.search",
+        ("GET", "/v1/audit/export") => "audit.export",
+        ("PUT", "/v1/staff/{staff_id}") => "staff.update",
+        _ => return None,
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn write_event(
     state: &AppState,
@@ -174,7 +181,7 @@ async fn write_event(
         on_behalf_of: None,
         impersonation_id: None,
         org_id: e.org_id,
-        action: e.action.unwrap_or_else(|| format!("{method} {route}")),
+        action: action_name(method, route).map(str::to_owned).unwrap_or_else(|| format!("{method} {route}")),
         target_type: e.target_type.map(str::to_owned),
         target_id: e.target_id,
         outcome: outcome.to_owned(),

@@ -39,11 +39,13 @@ pub struct Policy {
     pub db_max_connections: u32,
     /// Seconds between signed audit checkpoints (written even when idle).
     pub audit_checkpoint_secs: u64,
+    /// Reveals one staff member may make per minute.
+    pub reveals_per_minute: u32,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { token_leeway_secs: 30, jwks_refetch_min_interval_secs: 10, db_max_connections: 16, audit_checkpoint_secs: 60 }
+        Policy { token_leeway_secs: 30, jwks_refetch_min_interval_secs: 10, db_max_connections: 16, audit_checkpoint_secs: 60, reveals_per_minute: 20 }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod masking;
 pub mod policy;
 pub mod principal;
+pub mod ratelimit;
 pub mod routes;
 pub mod seed;
 pub mod startup;

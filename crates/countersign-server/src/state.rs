@@ -15,6 +15,8 @@ pub struct Inner {
     pub config: Config,
     pub metrics: Metrics,
     pub signer: crate::auditlog::Signer,
+    /// Reveals per staff member per minute.
+    pub reveals: crate::ratelimit::RateLimiter,
 }
 
 impl std::ops::Deref for AppState {

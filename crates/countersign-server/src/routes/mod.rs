@@ -2,14 +2,16 @@
 //! including the router's own 404 and 405 — carries a request id, a problem
 //! document on error, and one audit event.
 
+pub mod audit;
 pub mod me;
 pub mod ops;
 pub mod records;
+pub mod reveals;
 pub mod staff;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use utoipa::OpenApi;
 
@@ -22,6 +24,8 @@ use utoipa::OpenApi;
         records::list_orgs, records::get_org, records::list_users, records::get_user,
         records::list_invoices, records::get_invoice, records::list_vendors, records::get_vendor, records::list_payments,
         staff::list, staff::get, staff::put,
+        reveals::reveal,
+        audit::search, audit::export,
     ),
     components(schemas(countersign_api::Problem, countersign_api::ErrorCode, countersign_api::Masked)),
     modifiers(&BearerAuth)
@@ -61,6 +65,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orgs/{org_id}/vendors", get(records::list_vendors))
         .route("/v1/vendors/{vendor_id}", get(records::get_vendor))
         .route("/v1/orgs/{org_id}/payments", get(records::list_payments))
+        .route("/v1/reveals", post(reveals::reveal))
+        .route("/v1/audit", get(audit::search))
+        .route("/v1/audit/export", get(audit::export))
         .route("/v1/staff", get(staff::list))
         .route("/v1/staff/{staff_id}", get(staff::get).put(staff::put))
         .fallback(not_found)

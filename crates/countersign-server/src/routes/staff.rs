@@ -29,7 +29,6 @@ pub async fn get(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) 
     responses((status = 200, body = StaffMember), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])), tag = "staff")]
 pub async fn put(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>, Body(update): Body<StaffUpdate>) -> ApiResult<Json<StaffMember>> {
-    audit.action("staff.update");
     audit.target("staff", id, None);
     p.require(Permission::StaffManage)?;
     if p.staff_id.map(|s| s.0) == Some(id) {

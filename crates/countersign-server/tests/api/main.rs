@@ -6,6 +6,7 @@ mod auth;
 mod errors;
 mod ops;
 mod records;
+mod reveals;
 mod seed;
 mod staff;
 mod tenancy;

@@ -1,0 +1,19 @@
+-- GET /v1/orgs/{org_id}/invoices?limit=50 (src/routes/records.rs
+-- list_invoices): the request transaction with the caller's scope set
+-- transaction-locally (src/db.rs begin), the visibility check of the org,
+-- and the page (limit + 1 rows, to know whether there is a next page).
+--
+-- pgbench variables cannot be NULL, so the filters the request leaves unset
+-- (status, cursor) are literal NULLs, where the server binds NULL parameters.
+-- Postgres folds both the same way in a custom plan; a generic plan keeps the
+-- (always true) OR branches as a cheap filter.
+BEGIN;
+SELECT set_config('countersign.scope_all', :scope_all, true),
+       set_config('countersign.scope_orgs', :scope_orgs, true),
+       set_config('countersign.scope_regions', :scope_regions, true);
+SELECT id FROM orgs WHERE id = :org_id;
+SELECT id, org_id, number, amount_minor, currency, status, issued_at, due_at FROM invoices
+  WHERE org_id = :org_id AND (NULL::text IS NULL OR status = NULL::text)
+    AND (NULL::timestamptz IS NULL OR (issued_at, id) < (NULL::timestamptz, NULL::uuid))
+  ORDER BY issued_at DESC, id DESC LIMIT 51;
+COMMIT;

@@ -1,0 +1,16 @@
+-- PLACEHOLDER — to be filled by whoever implements GET /v1/sync.
+--
+-- Put here the SQL that one `GET /v1/sync?limit=200` runs for carl
+-- (finance_clerk, all-org scope), first page (no cursor), in the order the
+-- handler runs it, e.g. BEGIN; the scope set_config(...) as in invoices.sql;
+-- the change-feed query with LIMIT 201; COMMIT;
+-- Do NOT include the staff lookup or the audit append: server.sh wraps this
+-- file in staff.sql and audit.sql (audit with action 'GET /v1/sync', no org,
+-- no target — change sync_audit in server.sh if the handler records more).
+--
+-- Variables available (pgbench -D): :issuer :subject :org_id :scope_all
+-- :scope_orgs :scope_regions. pgbench variables cannot be NULL: write unset
+-- parameters (the cursor) as literal NULLs, as invoices.sql does.
+--
+-- While this file has no statement, `scripts/bench server` measures the
+-- sync endpoint through the API only and prints no API/pgbench ratio for it.
