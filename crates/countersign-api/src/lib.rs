@@ -12,6 +12,7 @@ pub mod permissions;
 pub mod records;
 pub mod reveal;
 pub mod staff;
+pub mod sync;
 
 pub use audit::{Actor, AuditEvent, Outcome};
 pub use error::{ErrorCode, Problem};
@@ -22,6 +23,7 @@ pub use permissions::Permission;
 pub use records::*;
 pub use reveal::{Reason, ReasonError, RevealRequest, RevealResponse};
 pub use staff::*;
+pub use sync::{SyncChange, SyncPage};
 
 /// A page of a list endpoint: `{ items, next_cursor }`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -53,7 +53,7 @@ CREATE TABLE customer_users (
   idp_subject text,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
-  FOREIGN KEY (org_id, region) REFERENCES orgs (id, region),
+  FOREIGN KEY (org_id, region) REFERENCES orgs (id, region) ON UPDATE CASCADE,
   UNIQUE (idp_issuer, idp_subject)
 );
 CREATE INDEX customer_users_org ON customer_users (org_id, name, id);
@@ -70,7 +70,7 @@ CREATE TABLE invoices (
   due_at timestamptz NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
-  FOREIGN KEY (org_id, region) REFERENCES orgs (id, region),
+  FOREIGN KEY (org_id, region) REFERENCES orgs (id, region) ON UPDATE CASCADE,
   UNIQUE (org_id, number)
 );
 CREATE INDEX invoices_org ON invoices (org_id, issued_at DESC, id DESC);
@@ -85,7 +85,7 @@ CREATE TABLE vendors (
   city text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
-  FOREIGN KEY (org_id, region) REFERENCES orgs (id, region),
+  FOREIGN KEY (org_id, region) REFERENCES orgs (id, region) ON UPDATE CASCADE,
   UNIQUE (id, org_id)
 );
 CREATE INDEX vendors_org ON vendors (org_id, name, id);
@@ -102,7 +102,7 @@ CREATE TABLE vendor_bank_accounts (
   account_holder text NOT NULL,
   valid_from timestamptz NOT NULL DEFAULT now(),
   valid_to timestamptz,
-  FOREIGN KEY (org_id, region) REFERENCES orgs (id, region),
+  FOREIGN KEY (org_id, region) REFERENCES orgs (id, region) ON UPDATE CASCADE,
   FOREIGN KEY (vendor_id, org_id) REFERENCES vendors (id, org_id)
 );
 CREATE UNIQUE INDEX vendor_bank_accounts_current ON vendor_bank_accounts (vendor_id) WHERE valid_to IS NULL;
@@ -118,7 +118,7 @@ CREATE TABLE payments (
   vendor_id uuid REFERENCES vendors (id),
   invoice_id uuid REFERENCES invoices (id),
   created_at timestamptz NOT NULL DEFAULT now(),
-  FOREIGN KEY (org_id, region) REFERENCES orgs (id, region)
+  FOREIGN KEY (org_id, region) REFERENCES orgs (id, region) ON UPDATE CASCADE
 );
 CREATE INDEX payments_org ON payments (org_id, created_at DESC, id DESC);
 

@@ -8,6 +8,7 @@ pub mod ops;
 pub mod records;
 pub mod reveals;
 pub mod staff;
+pub mod sync;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -26,6 +27,7 @@ use utoipa::OpenApi;
         staff::list, staff::get, staff::put,
         reveals::reveal,
         audit::search, audit::export,
+        sync::sync,
     ),
     components(schemas(countersign_api::Problem, countersign_api::ErrorCode, countersign_api::Masked)),
     modifiers(&BearerAuth)
@@ -66,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/vendors/{vendor_id}", get(records::get_vendor))
         .route("/v1/orgs/{org_id}/payments", get(records::list_payments))
         .route("/v1/reveals", post(reveals::reveal))
+        .route("/v1/sync", get(sync::sync))
         .route("/v1/audit", get(audit::search))
         .route("/v1/audit/export", get(audit::export))
         .route("/v1/staff", get(staff::list))

@@ -9,4 +9,5 @@ mod records;
 mod reveals;
 mod seed;
 mod staff;
+mod sync;
 mod tenancy;
