@@ -3,10 +3,11 @@
 -- transaction-locally (src/db.rs begin), the visibility check of the org,
 -- and the page (limit + 1 rows, to know whether there is a next page).
 --
--- pgbench variables cannot be NULL, so the filters the request leaves unset
--- (status, cursor) are literal NULLs, where the server binds NULL parameters.
--- Postgres folds both the same way in a custom plan; a generic plan keeps the
--- (always true) OR branches as a cheap filter.
+-- Parameters are pgbench variables (see pg_vars in server.sh), except the
+-- filters the request leaves unset (status, cursor): pgbench variables cannot
+-- be NULL, so those are literal NULLs where the server binds NULL. The planner
+-- folds them away here; the server's generic plan keeps them as an always-true
+-- filter on the same index scan.
 BEGIN;
 SELECT set_config('countersign.scope_all', :scope_all, true),
        set_config('countersign.scope_orgs', :scope_orgs, true),
@@ -15,5 +16,5 @@ SELECT id FROM orgs WHERE id = :org_id;
 SELECT id, org_id, number, amount_minor, currency, status, issued_at, due_at FROM invoices
   WHERE org_id = :org_id AND (NULL::text IS NULL OR status = NULL::text)
     AND (NULL::timestamptz IS NULL OR (issued_at, id) < (NULL::timestamptz, NULL::uuid))
-  ORDER BY issued_at DESC, id DESC LIMIT 51;
+  ORDER BY issued_at DESC, id DESC LIMIT :inv_fetch;
 COMMIT;

@@ -14,7 +14,8 @@ mkdir -p "$bench_logs"
 bench_broken=0
 clk_tck=$(getconf CLK_TCK)
 
-say() { printf '%s\n' "$*" >&2; }
+bench_t0=$(date +%s)
+say() { printf '[+%3ds] %s\n' "$(($(date +%s) - bench_t0))" "$*" >&2; }
 # Something that makes the figures meaningless (error responses, failed
 # queries): reported, and the run exits non-zero at the end.
 broken() {
@@ -83,6 +84,7 @@ bench_stack_up() {
   # pgbench connects like the server does: TCP loopback, as countersign_app.
   bench_pg_port=$(sed -E 's|.*:([0-9]+)/.*|\1|' <<<"$COUNTERSIGN_DATABASE_URL")
   bench_pg_pid=$(head -1 "$PGDATA_DIR/postmaster.pid")
+  say "bench: stack up, release server ready"
 }
 
 bench_psql() { psql "$COUNTERSIGN_DATABASE_URL" -v ON_ERROR_STOP=1 -qAtX "$@"; }
@@ -107,8 +109,9 @@ bench_cpu_snap() {
   pg=$(cd /proc && cat "$bench_pg_pid/stat" $(printf '%s/stat ' $pg_pids) 2>/dev/null | awk '{sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15} END {print t + 0}' || true)
   awk -v now="$now" -v srv="$srv" -v pg="$pg" '/^cpu / {all = 0; for (i = 2; i <= NF; i++) all += $i; print now, srv, pg, all - $5 - $6, all; exit}' /proc/stat
 }
-# Percent of one core (this machine has $(nproc) cores) between two snaps:
-# sets CPU_SRV CPU_PG CPU_OTHER.
+# Percent of one core between two snaps (so up to 100 x cores): sets
+# CPU_SRV CPU_PG CPU_OTHER. "Other" is the load tool plus whatever else the
+# machine is doing; when it is high, the figures are a shared machine's.
 bench_cpu_diff() {
   read -r CPU_SRV CPU_PG CPU_OTHER < <(awk -v hz="$clk_tck" -v a="$1" -v b="$2" 'BEGIN {
     split(a, x, " "); split(b, y, " "); s = (y[1] - x[1]) * hz
@@ -179,3 +182,6 @@ bench_pgbench() {
 
 # True when a pgbench script file has a statement (not only comments/blank lines).
 bench_sql_has_statements() { grep -vE '^[[:space:]]*(--.*)?$' "$1" | grep -q .; }
+
+# CPU microseconds per request from a CPU % (of one core) and a rate.
+bench_us_per() { awk -v pct="$1" -v rate="$2" 'BEGIN {printf "%.0f", (rate > 0 ? pct / 100 * 1e6 / rate : 0)}'; }

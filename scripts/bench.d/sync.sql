@@ -3,14 +3,21 @@
 -- Put here the SQL that one `GET /v1/sync?limit=200` runs for carl
 -- (finance_clerk, all-org scope), first page (no cursor), in the order the
 -- handler runs it, e.g. BEGIN; the scope set_config(...) as in invoices.sql;
--- the change-feed query with LIMIT 201; COMMIT;
+-- the change-feed queries with LIMIT :sync_fetch; COMMIT;
 -- Do NOT include the staff lookup or the audit append: server.sh wraps this
 -- file in staff.sql and audit.sql (audit with action 'GET /v1/sync', no org,
--- no target — change sync_audit in server.sh if the handler records more).
+-- no target: change the pgbench_script call for sync in server.sh if the
+-- handler starts recording more).
 --
--- Variables available (pgbench -D): :issuer :subject :org_id :scope_all
--- :scope_orgs :scope_regions. pgbench variables cannot be NULL: write unset
--- parameters (the cursor) as literal NULLs, as invoices.sql does.
+-- Write every value the handler binds as a variable, not a literal: a
+-- literal `change_seq > 0` gets a plan made for that value (here: scan and
+-- sort everything), the server's bound $1 a generic one (walk the change_seq
+-- index, stop after 201 rows) — in a trial that was 8x the Postgres CPU.
+-- Variables (pgbench -D, set in server.sh pg_vars): :scope_all :scope_orgs
+-- :scope_regions (as invoices.sql uses them), :sync_after (0, first page),
+-- :sync_fetch (201 = limit + 1), :sync_types ('{org,invoice,vendor,payment}',
+-- what carl may read), :issuer :subject :org_id. pgbench variables cannot be
+-- NULL: write parameters bound as NULL as literal NULLs.
 --
 -- While this file has no statement, `scripts/bench server` measures the
 -- sync endpoint through the API only and prints no API/pgbench ratio for it.

@@ -3,6 +3,7 @@
 //! server and the desktop client compile against this crate, so a renamed field
 //! breaks the build on both sides instead of at run time.
 
+pub mod approvals;
 pub mod audit;
 pub mod error;
 pub mod ids;
@@ -14,6 +15,7 @@ pub mod reveal;
 pub mod staff;
 pub mod sync;
 
+pub use approvals::*;
 pub use audit::{Actor, AuditEvent, Outcome};
 pub use error::{ErrorCode, Problem};
 pub use ids::*;

@@ -25,6 +25,8 @@ struct Event {
     target_id: Option<String>,
     reason: Option<String>,
     details: serde_json::Map<String, serde_json::Value>,
+    /// Further events this request caused (e.g. an execution), written after it.
+    follow_ups: Vec<(String, serde_json::Value)>,
 }
 
 /// What handlers add to the request's audit event.
@@ -55,6 +57,10 @@ impl AuditCtx {
     }
     pub fn reason(&self, reason: &str) {
         self.with(|e| e.reason = Some(reason.to_owned()))
+    }
+    /// Records a further event caused by this request (same actor and target).
+    pub fn follow_up(&self, action: &str, details: serde_json::Value) {
+        self.with(|e| e.follow_ups.push((action.to_owned(), details)))
     }
     /// Never a secret or a revealed value: names and ids only.
     pub fn detail(&self, key: &str, value: serde_json::Value) {
@@ -149,6 +155,11 @@ fn action_name(method: &str, route: &str) -> Option<&'static str> {
         ("GET", "/v1/audit") => "audit.search",
         ("GET", "/v1/audit/export") => "audit.export",
         ("PUT", "/v1/staff/{staff_id}") => "staff.update",
+        ("POST", "/v1/approvals") => "approval.request",
+        ("POST", "/v1/approvals/{approval_id}/decisions") => "approval.decide",
+        ("PATCH", "/v1/approvals/{approval_id}") => "approval.amend",
+        ("POST", "/v1/approvals/{approval_id}/cancel") => "approval.cancel",
+        ("GET", "/v1/approvals/{approval_id}/export") => "approval.export_download",
         _ => return None,
     })
 }
@@ -194,5 +205,15 @@ async fn write_event(
         prev_hash: vec![],
         hash: vec![],
     };
-    crate::auditlog::append(&state.db, row).await.map(|_| ())
+    let follow_ups = e.follow_ups;
+    crate::auditlog::append(&state.db, row.clone()).await?;
+    for (action, details) in follow_ups {
+        let mut next = row.clone();
+        next.id = uuid::Uuid::new_v4();
+        next.action = action;
+        next.details = details;
+        next.reason = None;
+        crate::auditlog::append(&state.db, next).await?;
+    }
+    Ok(())
 }

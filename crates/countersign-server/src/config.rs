@@ -26,6 +26,8 @@ pub struct Config {
     pub audit_key_file: Option<String>,
     #[serde(default)]
     pub policy: Policy,
+    #[serde(default)]
+    pub approval_policy: crate::approval_policy::ApprovalPolicy,
 }
 
 /// Tunables of the server's decisions.

@@ -1,6 +1,7 @@
 //! The Countersign platform API server. See `shared/DESIGN.md` for the
 //! security invariants every module here upholds.
 
+pub mod approval_policy;
 pub mod audit;
 pub mod auditlog;
 pub mod auth;
@@ -9,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod masking;
 pub mod policy;
 pub mod principal;

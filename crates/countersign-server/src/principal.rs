@@ -25,6 +25,8 @@ pub struct Principal {
     pub display_name: String,
     pub email: String,
     pub staff_id: Option<StaffId>,
+    /// The person behind a staff account: separation of duties compares these.
+    pub person_id: Option<uuid::Uuid>,
     pub customer: Option<CustomerIdentity>,
     pub roles: Vec<String>,
     pub permissions: BTreeSet<Permission>,
@@ -49,6 +51,7 @@ impl Principal {
 #[derive(sqlx::FromRow)]
 pub struct StaffRow {
     pub id: uuid::Uuid,
+    pub person_id: uuid::Uuid,
     pub issuer: String,
     pub subject: String,
     pub display_name: String,
@@ -63,7 +66,7 @@ pub struct StaffRow {
 }
 
 pub const STAFF_COLUMNS: &str =
-    "id, issuer, subject, display_name, email, roles, scope_all, scope_regions, scope_org_ids, approval_limits, permission_epoch, active";
+    "id, person_id, issuer, subject, display_name, email, roles, scope_all, scope_regions, scope_org_ids, approval_limits, permission_epoch, active";
 
 impl StaffRow {
     pub fn roles(&self) -> Vec<StaffRole> {
@@ -123,6 +126,7 @@ pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Princi
             display_name: s.display_name.clone(),
             email: s.email.clone(),
             staff_id: Some(StaffId(s.id)),
+            person_id: Some(s.person_id),
             customer: None,
             roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
             permissions: policy::staff_permissions(&roles),
@@ -149,6 +153,7 @@ pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Princi
         display_name: c.name,
         email: c.email,
         staff_id: None,
+        person_id: None,
         customer: Some(CustomerIdentity { user_id: UserId(c.user_id), org_id: OrgId(c.org_id), role }),
         roles: vec![c.role],
         permissions: policy::customer_permissions(role),

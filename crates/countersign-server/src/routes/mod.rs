@@ -2,6 +2,7 @@
 //! including the router's own 404 and 405 — carries a request id, a problem
 //! document on error, and one audit event.
 
+pub mod approvals;
 pub mod audit;
 pub mod me;
 pub mod ops;
@@ -28,6 +29,7 @@ use utoipa::OpenApi;
         reveals::reveal,
         audit::search, audit::export,
         sync::sync,
+        approvals::create, approvals::list, approvals::get, approvals::decide, approvals::amend, approvals::cancel, approvals::download,
     ),
     components(schemas(countersign_api::Problem, countersign_api::ErrorCode, countersign_api::Masked)),
     modifiers(&BearerAuth)
@@ -69,6 +71,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orgs/{org_id}/payments", get(records::list_payments))
         .route("/v1/reveals", post(reveals::reveal))
         .route("/v1/sync", get(sync::sync))
+        .route("/v1/approvals", get(approvals::list).post(approvals::create))
+        .route("/v1/approvals/{approval_id}", get(approvals::get).patch(approvals::amend))
+        .route("/v1/approvals/{approval_id}/decisions", post(approvals::decide))
+        .route("/v1/approvals/{approval_id}/cancel", post(approvals::cancel))
+        .route("/v1/approvals/{approval_id}/export", get(approvals::download))
         .route("/v1/audit", get(audit::search))
         .route("/v1/audit/export", get(audit::export))
         .route("/v1/staff", get(staff::list))

@@ -132,6 +132,7 @@ pub fn test_config(db_url: &str) -> Config {
         listen: "127.0.0.1:0".into(),
         audit_key_file: Some(audit_key_file().to_owned()),
         policy: Policy::default(),
+        approval_policy: Default::default(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! API tests against a real PostgreSQL and the real dev identity provider.
 mod helpers;
 
+mod approvals;
 mod audit;
 mod auth;
 mod errors;

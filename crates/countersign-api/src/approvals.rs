@@ -1,0 +1,164 @@
+//! Approvals (API.md "Approvals"): requests, decisions, policy rules.
+
+use crate::{ApprovalId, Money, OrgId, StaffId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalKind {
+    Refund,
+    CreditNote,
+    VendorBankChange,
+    PayoutRelease,
+    DataExport,
+}
+
+impl ApprovalKind {
+    pub const ALL: [ApprovalKind; 5] =
+        [ApprovalKind::Refund, ApprovalKind::CreditNote, ApprovalKind::VendorBankChange, ApprovalKind::PayoutRelease, ApprovalKind::DataExport];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalKind::Refund => "refund",
+            ApprovalKind::CreditNote => "credit_note",
+            ApprovalKind::VendorBankChange => "vendor_bank_change",
+            ApprovalKind::PayoutRelease => "payout_release",
+            ApprovalKind::DataExport => "data_export",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ApprovalKind> {
+        ApprovalKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+    /// Kinds that move money carry an amount.
+    pub fn has_amount(self) -> bool {
+        matches!(self, ApprovalKind::Refund | ApprovalKind::CreditNote | ApprovalKind::PayoutRelease)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalStatus {
+    Pending,
+    Approved,
+    Executed,
+    Rejected,
+    Cancelled,
+    Expired,
+}
+
+impl ApprovalStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalStatus::Pending => "pending",
+            ApprovalStatus::Approved => "approved",
+            ApprovalStatus::Executed => "executed",
+            ApprovalStatus::Rejected => "rejected",
+            ApprovalStatus::Cancelled => "cancelled",
+            ApprovalStatus::Expired => "expired",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ApprovalStatus> {
+        [Self::Pending, Self::Approved, Self::Executed, Self::Rejected, Self::Cancelled, Self::Expired].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// What must happen before a request is approved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Rule {
+    /// Distinct approvers needed.
+    pub approvals: u32,
+    /// A role at least one of them must hold, if any (e.g. `finance_controller`).
+    pub one_of_role: Option<String>,
+    /// The permission every approver needs.
+    pub permission: String,
+    /// Human description, e.g. "2 distinct approvers, at least one finance_controller".
+    pub description: String,
+}
+
+/// `POST /v1/approvals`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateApproval {
+    pub kind: ApprovalKind,
+    pub org_id: OrgId,
+    /// The invoice (refund, credit note), the vendor (bank change, payout) or the org (data export).
+    pub target_id: uuid::Uuid,
+    pub amount: Option<Money>,
+    #[serde(default)]
+    pub payload: serde_json::Value,
+    pub reason: String,
+}
+
+/// `PATCH /v1/approvals/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AmendApproval {
+    pub amount: Option<Money>,
+    pub payload: Option<serde_json::Value>,
+    pub reason: Option<String>,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+/// `POST /v1/approvals/{id}/decisions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DecideApproval {
+    pub decision: Decision,
+    #[serde(default)]
+    pub comment: String,
+    /// The version the approver saw; must be the current one.
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecisionRecord {
+    pub approver_id: StaffId,
+    pub approver_name: String,
+    pub on_behalf_of: Option<StaffId>,
+    pub decision: Decision,
+    pub comment: String,
+    pub version_seen: i32,
+    /// Whether it still counts (approvals of an older version were cleared).
+    pub current: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Approval {
+    pub id: ApprovalId,
+    pub kind: ApprovalKind,
+    pub org_id: OrgId,
+    pub target_id: uuid::Uuid,
+    pub amount: Option<Money>,
+    /// Masked per caller (e.g. the new IBAN of a bank change).
+    pub payload: serde_json::Value,
+    pub reason: String,
+    pub status: ApprovalStatus,
+    pub version: i32,
+    pub requester_id: StaffId,
+    pub policy_version: String,
+    pub required: Vec<Rule>,
+    pub decisions: Vec<DecisionRecord>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub execution_result: Option<serde_json::Value>,
+}
