@@ -122,6 +122,9 @@ pub struct DecideApproval {
     pub comment: String,
     /// The version the approver saw; must be the current one.
     pub version: i32,
+    /// Decide for an approver who delegated to you (out of office).
+    #[serde(default)]
+    pub on_behalf_of: Option<StaffId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,4 +164,55 @@ pub struct Approval {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub execution_result: Option<serde_json::Value>,
+}
+
+/// `POST /v1/delegations`: an approver hands their approvals to another
+/// approver for a time window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateDelegation {
+    pub delegate_id: StaffId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ends_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Delegation {
+    pub id: uuid::Uuid,
+    pub delegator_id: StaffId,
+    pub delegate_id: StaffId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ends_at: OffsetDateTime,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// A request I can decide arrived.
+    ToDecide,
+    /// My request was decided (approved in part, or rejected).
+    Decided,
+    /// My request was executed.
+    Executed,
+    /// A request I can decide expires within 24 h.
+    ExpiresSoon,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Notification {
+    pub kind: NotificationKind,
+    pub approval_id: ApprovalId,
+    pub approval_kind: ApprovalKind,
+    /// When the event happened (for expires_soon: the expiry).
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }

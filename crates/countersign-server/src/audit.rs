@@ -160,6 +160,8 @@ fn action_name(method: &str, route: &str) -> Option<&'static str> {
         ("PATCH", "/v1/approvals/{approval_id}") => "approval.amend",
         ("POST", "/v1/approvals/{approval_id}/cancel") => "approval.cancel",
         ("GET", "/v1/approvals/{approval_id}/export") => "approval.export_download",
+        ("POST", "/v1/delegations") => "approval.delegated",
+        ("POST", "/v1/delegations/{delegation_id}/revoke") => "approval.delegation_revoked",
         _ => return None,
     })
 }

@@ -43,11 +43,13 @@ pub struct Policy {
     pub audit_checkpoint_secs: u64,
     /// Reveals one staff member may make per minute.
     pub reveals_per_minute: u32,
+    /// How often the notification stream looks for news, milliseconds.
+    pub notification_poll_ms: u64,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { token_leeway_secs: 30, jwks_refetch_min_interval_secs: 10, db_max_connections: 16, audit_checkpoint_secs: 60, reveals_per_minute: 20 }
+        Policy { token_leeway_secs: 30, jwks_refetch_min_interval_secs: 10, db_max_connections: 16, audit_checkpoint_secs: 60, reveals_per_minute: 20, notification_poll_ms: 2_000 }
     }
 }
 

@@ -424,19 +424,31 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
         ApprovalStatus::Expired if row.status == "pending" => return Err(expire(tx, &row, &audit).await),
         other => return Err(not_pending(other)),
     }
-    if row.requester_person_id == person {
+    // Deciding for a delegator: their roles count toward the rule; the
+    // delegate's own permission, limits and separation of duties still apply.
+    let delegator = match req.on_behalf_of {
+        None => None,
+        Some(d) => Some(active_delegator(&mut tx, d.0, p.staff_id.map(|s| s.0)).await?),
+    };
+    if row.requester_person_id == person || delegator.as_ref().is_some_and(|d| d.person_id == row.requester_person_id) {
         return Err(ApiError::new(ErrorCode::SelfApprovalForbidden, "Nobody decides their own request."));
     }
     p.require(ApprovalPolicy::permission(kind))?;
     if req.version != row.version {
         return Err(ApiError::new(ErrorCode::StaleVersion, format!("The request changed: it is at version {}.", row.version)));
     }
-    let mine: Option<(String,)> = sqlx::query_as("SELECT decision FROM approval_decisions WHERE request_id = $1 AND version_seen = $2 AND approver_person_id = $3")
-        .bind(id)
-        .bind(row.version)
-        .bind(person)
-        .fetch_optional(&mut *tx)
-        .await?;
+    // One decision per person per version, counting decisions made on a
+    // person's behalf as theirs.
+    let persons: Vec<Uuid> = std::iter::once(person).chain(delegator.as_ref().map(|d| d.person_id)).collect();
+    let mine: Option<(String,)> = sqlx::query_as(
+        "SELECT d.decision FROM approval_decisions d LEFT JOIN staff b ON b.id = d.on_behalf_of_staff_id \
+         WHERE d.request_id = $1 AND d.version_seen = $2 AND (d.approver_person_id = ANY($3) OR b.person_id = ANY($3)) LIMIT 1",
+    )
+    .bind(id)
+    .bind(row.version)
+    .bind(&persons)
+    .fetch_optional(&mut *tx)
+    .await?;
     if mine.is_some() {
         return Err(ApiError::new(ErrorCode::AlreadyDecided, "You have already decided this version of the request."));
     }
@@ -451,16 +463,17 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
         }
     }
     sqlx::query(
-        "INSERT INTO approval_decisions (id, org_id, region, request_id, approver_staff_id, approver_person_id, decision, comment, version_seen, approver_roles) \
-         SELECT $1, org_id, region, id, $2, $3, $4, $5, version, $6 FROM approval_requests WHERE id = $7",
+        "INSERT INTO approval_decisions (id, org_id, region, request_id, approver_staff_id, approver_person_id, decision, comment, version_seen, approver_roles, on_behalf_of_staff_id) \
+         SELECT $1, org_id, region, id, $2, $3, $4, $5, version, $6, $8 FROM approval_requests WHERE id = $7",
     )
     .bind(Uuid::new_v4())
     .bind(p.staff_id.map(|s| s.0))
     .bind(person)
     .bind(if req.decision == Decision::Approve { "approve" } else { "reject" })
     .bind(&req.comment)
-    .bind(&p.roles)
+    .bind(delegator.as_ref().map(|d| &d.roles).unwrap_or(&p.roles))
     .bind(id)
+    .bind(delegator.as_ref().map(|d| d.staff_id))
     .execute(&mut *tx)
     .await?;
 
@@ -483,6 +496,26 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
     }
     tx.commit().await?;
     Ok(respond(StatusCode::OK, body))
+}
+
+struct Delegator {
+    staff_id: Uuid,
+    person_id: Uuid,
+    roles: Vec<String>,
+}
+
+/// The delegator, if `delegator` has an active delegation to `me` now.
+async fn active_delegator(tx: &mut Tx, delegator: Uuid, me: Option<Uuid>) -> ApiResult<Delegator> {
+    let found: Option<(Uuid, Uuid, Vec<String>)> = sqlx::query_as(
+        "SELECT s.id, s.person_id, s.roles FROM delegations d JOIN staff s ON s.id = d.delegator_staff_id \
+         WHERE d.delegator_staff_id = $1 AND d.delegate_staff_id = $2 AND d.revoked_at IS NULL AND now() >= d.starts_at AND now() < d.ends_at AND s.active LIMIT 1",
+    )
+    .bind(delegator)
+    .bind(me)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let (staff_id, person_id, roles) = found.ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "No active delegation from that approver to you."))?;
+    Ok(Delegator { staff_id, person_id, roles })
 }
 
 /// Are the rules met by the approvals given to the current version?

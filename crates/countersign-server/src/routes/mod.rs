@@ -4,7 +4,9 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod delegations;
 pub mod me;
+pub mod notifications;
 pub mod ops;
 pub mod records;
 pub mod reveals;
@@ -30,6 +32,7 @@ use utoipa::OpenApi;
         audit::search, audit::export,
         sync::sync,
         approvals::create, approvals::list, approvals::get, approvals::decide, approvals::amend, approvals::cancel, approvals::download,
+        delegations::create, delegations::list, delegations::revoke, notifications::list, notifications::stream,
     ),
     components(schemas(countersign_api::Problem, countersign_api::ErrorCode, countersign_api::Masked)),
     modifiers(&BearerAuth)
@@ -76,6 +79,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/approvals/{approval_id}/decisions", post(approvals::decide))
         .route("/v1/approvals/{approval_id}/cancel", post(approvals::cancel))
         .route("/v1/approvals/{approval_id}/export", get(approvals::download))
+        .route("/v1/delegations", get(delegations::list).post(delegations::create))
+        .route("/v1/delegations/{delegation_id}/revoke", post(delegations::revoke))
+        .route("/v1/notifications", get(notifications::list))
+        .route("/v1/notifications/stream", get(notifications::stream))
         .route("/v1/audit", get(audit::search))
         .route("/v1/audit/export", get(audit::export))
         .route("/v1/staff", get(staff::list))
