@@ -47,6 +47,7 @@ codes! {
     RateLimited = "rate_limited", 429, "Too many requests";
     IdempotencyKeyReused = "idempotency_key_reused", 409, "Idempotency key reused with another body";
     PayoutHold = "payout_hold", 409, "Payouts to this vendor are on hold";
+    ConsentRequired = "consent_required", 403, "The organisation has not granted support access";
     ServiceUnavailable = "service_unavailable", 503, "Service unavailable";
     Internal = "internal", 500, "Internal error";
 }

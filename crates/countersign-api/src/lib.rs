@@ -6,6 +6,7 @@
 pub mod approvals;
 pub mod audit;
 pub mod error;
+pub mod impersonation;
 pub mod ids;
 pub mod masked;
 pub mod money;
@@ -18,6 +19,7 @@ pub mod sync;
 pub use approvals::*;
 pub use audit::{Actor, AuditEvent, Outcome};
 pub use error::{ErrorCode, Problem};
+pub use impersonation::*;
 pub use ids::*;
 pub use masked::Masked;
 pub use money::{Currency, Money, MoneyError};

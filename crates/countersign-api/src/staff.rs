@@ -67,7 +67,7 @@ pub struct Me {
     #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, Money>))]
     pub approval_limits: BTreeMap<String, Option<Money>>,
     pub permission_epoch: i64,
-    pub impersonation: Option<serde_json::Value>,
+    pub impersonation: Option<crate::ActiveImpersonation>,
 }
 
 /// A staff member as `security_admin` sees them.

@@ -25,6 +25,8 @@ struct Event {
     target_id: Option<String>,
     reason: Option<String>,
     details: serde_json::Map<String, serde_json::Value>,
+    impersonation_id: Option<uuid::Uuid>,
+    on_behalf_of: Option<serde_json::Value>,
     /// Further events this request caused (e.g. an execution), written after it.
     follow_ups: Vec<(String, serde_json::Value)>,
 }
@@ -57,6 +59,14 @@ impl AuditCtx {
     }
     pub fn reason(&self, reason: &str) {
         self.with(|e| e.reason = Some(reason.to_owned()))
+    }
+    /// The request acts through a support session: recorded on its event
+    /// next to the real actor (the RFC 8693 `act` idea).
+    pub fn impersonation(&self, session: uuid::Uuid, subject: serde_json::Value) {
+        self.with(|e| {
+            e.impersonation_id = Some(session);
+            e.on_behalf_of = Some(subject);
+        })
     }
     /// Records a further event caused by this request (same actor and target).
     pub fn follow_up(&self, action: &str, details: serde_json::Value) {
@@ -161,6 +171,16 @@ fn action_name(method: &str, route: &str) -> Option<&'static str> {
         ("POST", "/v1/approvals/{approval_id}/cancel") => "approval.cancel",
         ("GET", "/v1/approvals/{approval_id}/export") => "approval.export_download",
         ("POST", "/v1/delegations") => "approval.delegated",
+        ("POST", "/v1/impersonations") => "impersonation.request",
+        ("POST", "/v1/impersonations/{session_id}/approve") => "impersonation.approve",
+        ("POST", "/v1/impersonations/{session_id}/reject") => "impersonation.reject",
+        ("POST", "/v1/impersonations/{session_id}/end") => "impersonation.end",
+        ("POST", "/v1/impersonations/{session_id}/review") => "impersonation.review",
+        ("GET", "/v1/impersonations/{session_id}") => "impersonation.timeline",
+        ("POST", "/v1/orgs/{org_id}/support-access/grants") => "support_access.grant",
+        ("POST", "/v1/orgs/{org_id}/support-access/grants/{grant_id}/revoke") => "support_access.revoke",
+        ("PATCH", "/v1/users/{user_id}") => "user.update",
+        ("POST", "/v1/invoices/{invoice_id}/resend") => "invoice.resend",
         ("POST", "/v1/delegations/{delegation_id}/revoke") => "approval.delegation_revoked",
         _ => return None,
     })
@@ -191,8 +211,8 @@ async fn write_event(
         actor_issuer: e.actor_issuer,
         actor_subject: e.actor_subject,
         actor_kind: kind.map(str::to_owned),
-        on_behalf_of: None,
-        impersonation_id: None,
+        on_behalf_of: e.on_behalf_of,
+        impersonation_id: e.impersonation_id,
         org_id: e.org_id,
         action: action_name(method, route).map(str::to_owned).unwrap_or_else(|| format!("{method} {route}")),
         target_type: e.target_type.map(str::to_owned),

@@ -7,7 +7,7 @@ use crate::policy;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use countersign_api::{ActorKind, CustomerRole, ErrorCode, Money, OrgId, Permission, Region, Scope, StaffId, StaffRole, UserId};
+use countersign_api::{ActorKind, CustomerRole, ErrorCode, Money, OrgId, Permission, Region, Scope, SessionScope, StaffId, StaffRole, UserId, IMPERSONATION_HEADER};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone)]
@@ -15,6 +15,16 @@ pub struct CustomerIdentity {
     pub user_id: UserId,
     pub org_id: OrgId,
     pub role: CustomerRole,
+}
+
+/// A support session in use on this request (`Countersign-Impersonation`).
+#[derive(Debug, Clone)]
+pub struct Impersonation {
+    pub session_id: uuid::Uuid,
+    pub subject_user_id: UserId,
+    pub org_id: OrgId,
+    pub scope: SessionScope,
+    pub expires_at: time::OffsetDateTime,
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +43,9 @@ pub struct Principal {
     pub scope: Scope,
     pub approval_limits: BTreeMap<String, Option<Money>>,
     pub permission_epoch: i64,
+    /// Set while a staff member acts as a customer user: permissions, scope
+    /// and `customer` are then the subject's, identity fields the agent's.
+    pub impersonation: Option<Impersonation>,
 }
 
 impl Principal {
@@ -133,6 +146,7 @@ pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Princi
             scope: s.scope(),
             approval_limits: s.limits(),
             permission_epoch: s.permission_epoch,
+            impersonation: None,
         });
     }
     // Customer users live in a tenant table; this one narrow lookup goes
@@ -160,6 +174,7 @@ pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Princi
         scope: Scope { all_orgs: false, regions: vec![], org_ids: vec![OrgId(c.org_id)] },
         approval_limits: BTreeMap::new(),
         permission_epoch: 0,
+        impersonation: None,
     })
 }
 
@@ -187,8 +202,87 @@ impl FromRequestParts<AppState> for Principal {
             let kind = principal.as_ref().map(|p| p.kind).ok();
             ctx.set_actor(&claims.iss, &claims.sub, kind);
         }
-        let principal = principal?;
+        let mut principal = principal?;
+        if let Some(h) = parts.headers.get(IMPERSONATION_HEADER) {
+            let route = parts.extensions.get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
+            let ctx = parts.extensions.get::<AuditCtx>().cloned().unwrap_or_default();
+            principal = impersonate(state, principal, h.to_str().unwrap_or(""), parts.method.as_str(), &route, &ctx).await?;
+        }
         parts.extensions.insert(principal.clone());
         Ok(principal)
     }
+}
+
+/// What a support session may reach: the subject's reads and the customer
+/// actions. Everything else — reveals, approvals, staff administration,
+/// audit, starting other sessions — is refused while impersonating.
+const WHILE_IMPERSONATING: &[(&str, &str)] = &[
+    ("GET", "/v1/me"),
+    ("GET", "/v1/orgs"),
+    ("GET", "/v1/orgs/{org_id}"),
+    ("GET", "/v1/orgs/{org_id}/users"),
+    ("GET", "/v1/users/{user_id}"),
+    ("GET", "/v1/orgs/{org_id}/invoices"),
+    ("GET", "/v1/invoices/{invoice_id}"),
+    ("PATCH", "/v1/users/{user_id}"),
+    ("POST", "/v1/invoices/{invoice_id}/resend"),
+];
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    agent_staff_id: uuid::Uuid,
+    subject_user_id: uuid::Uuid,
+    org_id: uuid::Uuid,
+    scope: String,
+    status: String,
+    expires_at: Option<time::OffsetDateTime>,
+    subject_role: String,
+}
+
+/// Turns the agent's principal into one acting as the session's subject.
+async fn impersonate(state: &AppState, agent: Principal, header: &str, method: &str, route: &str, audit: &AuditCtx) -> ApiResult<Principal> {
+    let not_active = |why: &str| ApiError::new(ErrorCode::ImpersonationNotActive, why.to_owned());
+    if agent.kind != ActorKind::Staff {
+        return Err(ApiError::new(ErrorCode::Forbidden, "Only staff impersonate."));
+    }
+    let id = uuid::Uuid::parse_str(header.trim()).map_err(|_| not_active("No such support session."))?;
+    let mut tx = crate::db::begin(&state.db, &agent).await?;
+    let row: Option<SessionRow> = sqlx::query_as(
+        "SELECT s.agent_staff_id, s.subject_user_id, s.org_id, s.scope, s.status, s.expires_at, u.role AS subject_role \
+         FROM impersonation_sessions s JOIN customer_users u ON u.id = s.subject_user_id WHERE s.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let row = row.ok_or_else(|| not_active("No such support session."))?;
+    if Some(row.agent_staff_id) != agent.staff_id.map(|s| s.0) {
+        return Err(not_active("This support session belongs to another agent."));
+    }
+    let now = time::OffsetDateTime::now_utc();
+    match row.status.as_str() {
+        "active" if row.expires_at.is_some_and(|e| e > now) => {}
+        "active" | "ended" => return Err(ApiError::new(ErrorCode::ImpersonationExpired, "The support session has ended.")),
+        _ => return Err(not_active("The support session is not active (pending approval or rejected).")),
+    }
+    // From here on the request happens inside the session, refused or not.
+    audit.impersonation(id, serde_json::json!({ "user_id": row.subject_user_id, "org_id": row.org_id }));
+    if !WHILE_IMPERSONATING.contains(&(method, route)) {
+        return Err(ApiError::new(ErrorCode::NotWhileImpersonating, "Not allowed while impersonating a customer user."));
+    }
+    let role = if row.subject_role == "org_admin" { CustomerRole::OrgAdmin } else { CustomerRole::Member };
+    Ok(Principal {
+        permissions: policy::customer_permissions(role),
+        scope: Scope { all_orgs: false, regions: vec![], org_ids: vec![OrgId(row.org_id)] },
+        customer: Some(CustomerIdentity { user_id: UserId(row.subject_user_id), org_id: OrgId(row.org_id), role }),
+        approval_limits: BTreeMap::new(),
+        impersonation: Some(Impersonation {
+            session_id: id,
+            subject_user_id: UserId(row.subject_user_id),
+            org_id: OrgId(row.org_id),
+            scope: if row.scope == "write" { SessionScope::Write } else { SessionScope::Read },
+            expires_at: row.expires_at.unwrap_or(now),
+        }),
+        ..agent
+    })
 }

@@ -615,6 +615,7 @@ async fn org_export(tx: &mut Tx, org: Uuid) -> ApiResult<serde_json::Value> {
         scope: Scope::default(),
         approval_limits: Default::default(),
         permission_epoch: 0,
+        impersonation: None,
     };
     let users: Vec<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM customer_users WHERE org_id = $1 ORDER BY name, id")).bind(org).fetch_all(&mut **tx).await?;
     let invoices: Vec<InvoiceRow> = sqlx::query_as(&format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE org_id = $1 ORDER BY issued_at, id")).bind(org).fetch_all(&mut **tx).await?;

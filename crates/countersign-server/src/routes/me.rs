@@ -16,6 +16,12 @@ pub async fn me(p: Principal) -> ApiResult<Json<Me>> {
         scope: p.scope,
         approval_limits: p.approval_limits,
         permission_epoch: p.permission_epoch,
-        impersonation: None,
+        impersonation: p.impersonation.map(|i| countersign_api::ActiveImpersonation {
+            session_id: countersign_api::ImpersonationId(i.session_id),
+            subject_user_id: i.subject_user_id,
+            org_id: i.org_id,
+            scope: i.scope,
+            expires_at: i.expires_at,
+        }),
     }))
 }

@@ -4,7 +4,9 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod customer;
 pub mod delegations;
+pub mod impersonations;
 pub mod me;
 pub mod notifications;
 pub mod ops;
@@ -33,6 +35,8 @@ use utoipa::OpenApi;
         sync::sync,
         approvals::create, approvals::list, approvals::get, approvals::decide, approvals::amend, approvals::cancel, approvals::download,
         delegations::create, delegations::list, delegations::revoke, notifications::list, notifications::stream,
+        impersonations::create, impersonations::approve, impersonations::reject, impersonations::end, impersonations::list, impersonations::get, impersonations::review,
+        impersonations::support_access, impersonations::grant, impersonations::revoke_grant, customer::update_user, customer::resend_invoice,
     ),
     components(schemas(countersign_api::Problem, countersign_api::ErrorCode, countersign_api::Masked)),
     modifiers(&BearerAuth)
@@ -66,9 +70,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orgs", get(records::list_orgs))
         .route("/v1/orgs/{org_id}", get(records::get_org))
         .route("/v1/orgs/{org_id}/users", get(records::list_users))
-        .route("/v1/users/{user_id}", get(records::get_user))
+        .route("/v1/users/{user_id}", get(records::get_user).patch(customer::update_user))
         .route("/v1/orgs/{org_id}/invoices", get(records::list_invoices))
         .route("/v1/invoices/{invoice_id}", get(records::get_invoice))
+        .route("/v1/invoices/{invoice_id}/resend", post(customer::resend_invoice))
         .route("/v1/orgs/{org_id}/vendors", get(records::list_vendors))
         .route("/v1/vendors/{vendor_id}", get(records::get_vendor))
         .route("/v1/orgs/{org_id}/payments", get(records::list_payments))
@@ -82,6 +87,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/delegations", get(delegations::list).post(delegations::create))
         .route("/v1/delegations/{delegation_id}/revoke", post(delegations::revoke))
         .route("/v1/notifications", get(notifications::list))
+        .route("/v1/impersonations", get(impersonations::list).post(impersonations::create))
+        .route("/v1/impersonations/{session_id}", get(impersonations::get))
+        .route("/v1/impersonations/{session_id}/approve", post(impersonations::approve))
+        .route("/v1/impersonations/{session_id}/reject", post(impersonations::reject))
+        .route("/v1/impersonations/{session_id}/end", post(impersonations::end))
+        .route("/v1/impersonations/{session_id}/review", post(impersonations::review))
+        .route("/v1/orgs/{org_id}/support-access", get(impersonations::support_access))
+        .route("/v1/orgs/{org_id}/support-access/grants", post(impersonations::grant))
+        .route("/v1/orgs/{org_id}/support-access/grants/{grant_id}/revoke", post(impersonations::revoke_grant))
         .route("/v1/notifications/stream", get(notifications::stream))
         .route("/v1/audit", get(audit::search))
         .route("/v1/audit/export", get(audit::export))

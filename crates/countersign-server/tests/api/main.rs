@@ -1,6 +1,8 @@
 //! API tests against a real PostgreSQL and the real dev identity provider.
 mod helpers;
 
+mod impersonation;
+
 mod approvals;
 mod audit;
 mod auth;

@@ -6,7 +6,7 @@ use crate::helpers::*;
 use sqlx::{Connection, PgConnection, Row};
 use uuid::Uuid;
 
-const TENANT_TABLES: &[&str] = &["orgs", "customer_users", "invoices", "vendors", "vendor_bank_accounts", "payments", "sync_tombstones", "approval_requests", "approval_decisions", "data_exports"];
+const TENANT_TABLES: &[&str] = &["orgs", "customer_users", "invoices", "vendors", "vendor_bank_accounts", "payments", "sync_tombstones", "approval_requests", "approval_decisions", "data_exports", "impersonation_sessions", "support_access_grants"];
 
 #[tokio::test]
 async fn every_tenant_table_forces_rls_with_fail_closed_policies() {

@@ -1,0 +1,149 @@
+//! Support impersonation (API.md "Impersonation").
+
+use crate::{ImpersonationId, OrgId, StaffId, UserId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub const IMPERSONATION_HEADER: &str = "countersign-impersonation";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SessionScope {
+    Read,
+    Write,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateImpersonation {
+    pub subject_user_id: UserId,
+    pub reason: String,
+    pub ticket_ref: String,
+    pub scope: SessionScope,
+    /// 1-60, default 15.
+    pub duration_minutes: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Comment {
+    #[serde(default)]
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewOutcome {
+    Ok,
+    Flagged,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Review {
+    pub outcome: ReviewOutcome,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImpersonationSession {
+    pub id: ImpersonationId,
+    pub org_id: OrgId,
+    pub agent_id: StaffId,
+    pub agent_name: String,
+    pub subject_user_id: UserId,
+    pub reason: String,
+    pub ticket_ref: String,
+    pub scope: SessionScope,
+    pub duration_minutes: i64,
+    /// `pending_approval`, `active`, `rejected`, `ended` or `expired`.
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
+    /// `unreviewed`, `ok` or `flagged`.
+    pub review: String,
+    pub review_note: Option<String>,
+    /// Only on `GET /v1/impersonations/{id}`: the audit events of the session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<crate::AuditEvent>>,
+}
+
+/// `POST /v1/orgs/{org_id}/support-access/grants`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateGrant {
+    pub duration_hours: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Grant {
+    pub id: uuid::Uuid,
+    pub org_id: OrgId,
+    pub granted_by: UserId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ends_at: OffsetDateTime,
+    pub revoked: bool,
+}
+
+/// One entry of the customer-visible evidence list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SupportAccessEntry {
+    pub session_id: ImpersonationId,
+    pub agent_name: String,
+    pub reason: String,
+    pub ticket_ref: String,
+    pub scope: SessionScope,
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SupportAccessReport {
+    pub org_id: OrgId,
+    pub mode: crate::records::SupportAccess,
+    pub sessions: Vec<SupportAccessEntry>,
+    pub grants: Vec<Grant>,
+}
+
+/// `PATCH /v1/users/{user_id}` (a customer action).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// `/v1/me`'s `impersonation` while a session header is in use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActiveImpersonation {
+    pub session_id: ImpersonationId,
+    pub subject_user_id: UserId,
+    pub org_id: OrgId,
+    pub scope: SessionScope,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}

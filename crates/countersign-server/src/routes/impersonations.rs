@@ -1,0 +1,441 @@
+//! Support impersonation sessions (issue 5): request, approve/reject, end,
+//! list, timeline, review; and the customer-visible evidence and consent.
+
+use crate::audit::AuditCtx;
+use crate::auditlog::{EventRow, EVENT_COLUMNS};
+use crate::db::{self, Tx};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json as Body, Path, Query};
+use crate::principal::Principal;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use countersign_api::*;
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    org_id: Uuid,
+    agent_staff_id: Uuid,
+    agent_person_id: Uuid,
+    agent_name: String,
+    subject_user_id: Uuid,
+    reason: String,
+    ticket_ref: String,
+    scope: String,
+    duration_minutes: i32,
+    status: String,
+    requested_at: OffsetDateTime,
+    started_at: Option<OffsetDateTime>,
+    expires_at: Option<OffsetDateTime>,
+    ended_at: Option<OffsetDateTime>,
+    review: String,
+    review_note: Option<String>,
+}
+
+const SELECT: &str = "SELECT s.id, s.org_id, s.agent_staff_id, s.agent_person_id, a.display_name AS agent_name, s.subject_user_id, s.reason, s.ticket_ref, \
+     s.scope, s.duration_minutes, s.status, s.requested_at, s.started_at, s.expires_at, s.ended_at, s.review, s.review_note \
+     FROM impersonation_sessions s JOIN staff a ON a.id = s.agent_staff_id";
+
+impl Row {
+    /// An active session past its expiry reads as expired.
+    fn status(&self) -> &str {
+        if self.status == "active" && self.expires_at.is_some_and(|e| e <= OffsetDateTime::now_utc()) {
+            "expired"
+        } else {
+            &self.status
+        }
+    }
+    fn scope(&self) -> SessionScope {
+        if self.scope == "write" {
+            SessionScope::Write
+        } else {
+            SessionScope::Read
+        }
+    }
+    fn to_api(&self, timeline: Option<Vec<AuditEvent>>) -> ImpersonationSession {
+        ImpersonationSession {
+            id: ImpersonationId(self.id),
+            org_id: OrgId(self.org_id),
+            agent_id: StaffId(self.agent_staff_id),
+            agent_name: self.agent_name.clone(),
+            subject_user_id: UserId(self.subject_user_id),
+            reason: self.reason.clone(),
+            ticket_ref: self.ticket_ref.clone(),
+            scope: self.scope(),
+            duration_minutes: self.duration_minutes as i64,
+            status: self.status().to_owned(),
+            requested_at: self.requested_at,
+            started_at: self.started_at,
+            expires_at: self.expires_at,
+            ended_at: self.ended_at.or(if self.status() == "expired" { self.expires_at } else { None }),
+            review: self.review.clone(),
+            review_note: self.review_note.clone(),
+            timeline,
+        }
+    }
+    fn entry(&self) -> SupportAccessEntry {
+        let api = self.to_api(None);
+        SupportAccessEntry {
+            session_id: api.id,
+            agent_name: api.agent_name,
+            reason: api.reason,
+            ticket_ref: api.ticket_ref,
+            scope: api.scope,
+            status: api.status,
+            started_at: api.started_at,
+            ended_at: api.ended_at,
+        }
+    }
+}
+
+async fn load(tx: &mut Tx, id: Uuid, lock: bool) -> ApiResult<Row> {
+    let sql = format!("{SELECT} WHERE s.id = $1{}", if lock { " FOR UPDATE OF s" } else { "" });
+    sqlx::query_as(&sql).bind(id).fetch_optional(&mut **tx).await?.ok_or_else(ApiError::not_found)
+}
+
+fn staff_person(p: &Principal) -> ApiResult<Uuid> {
+    match (p.kind, p.person_id, &p.impersonation) {
+        (ActorKind::Staff, Some(person), None) => Ok(person),
+        _ => Err(ApiError::new(ErrorCode::Forbidden, "Only staff manage support sessions.")),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/impersonations", request_body = CreateImpersonation,
+    responses((status = 201, body = ImpersonationSession), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])), tag = "impersonation")]
+pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, Body(req): Body<CreateImpersonation>) -> ApiResult<(StatusCode, Json<ImpersonationSession>)> {
+    let person = staff_person(&p)?;
+    p.require(Permission::ImpersonationStart)?;
+    let reason = Reason::parse(&req.reason).map_err(|e| ApiError::new(ErrorCode::ReasonRequired, format!("{e}.")))?;
+    audit.reason(reason.as_str());
+    let ticket = req.ticket_ref.trim();
+    if ticket.is_empty() || ticket.len() > 100 || ticket.contains('\0') {
+        return Err(ApiError::invalid("ticket_ref is required (at most 100 characters)."));
+    }
+    let minutes = req.duration_minutes.unwrap_or(15);
+    if !(1..=60).contains(&minutes) {
+        return Err(ApiError::invalid("duration_minutes must be between 1 and 60."));
+    }
+    let mut tx = db::begin(&s.db, &p).await?;
+    let subject: Option<(Uuid, String, String, String)> = sqlx::query_as(
+        "SELECT u.org_id, u.region, u.role, o.support_access FROM customer_users u JOIN orgs o ON o.id = u.org_id WHERE u.id = $1",
+    )
+    .bind(req.subject_user_id.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (org, region, role, access) = subject.ok_or_else(ApiError::not_found)?;
+    audit.target("user", req.subject_user_id, Some(org));
+    if access == "consent" {
+        let granted: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM support_access_grants WHERE org_id = $1 AND revoked_at IS NULL AND now() >= starts_at AND now() < ends_at LIMIT 1")
+            .bind(org)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if granted.is_none() {
+            return Err(ApiError::new(ErrorCode::ConsentRequired, "This organisation requires an admin's grant before support sessions."));
+        }
+    }
+    // Writing, or acting as an org admin, needs a supervisor first.
+    let needs_approval = req.scope == SessionScope::Write || role == "org_admin";
+    let id = Uuid::new_v4();
+    let now = OffsetDateTime::now_utc();
+    let (status, started, expires) = if needs_approval { ("pending_approval", None, None) } else { ("active", Some(now), Some(now + Duration::minutes(minutes))) };
+    sqlx::query(
+        "INSERT INTO impersonation_sessions (id, org_id, region, agent_staff_id, agent_person_id, subject_user_id, reason, ticket_ref, scope, duration_minutes, status, started_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(id)
+    .bind(org)
+    .bind(&region)
+    .bind(p.staff_id.map(|s| s.0))
+    .bind(person)
+    .bind(req.subject_user_id.0)
+    .bind(reason.as_str())
+    .bind(ticket)
+    .bind(if req.scope == SessionScope::Write { "write" } else { "read" })
+    .bind(minutes as i32)
+    .bind(status)
+    .bind(started)
+    .bind(expires)
+    .execute(&mut *tx)
+    .await?;
+    let row = load(&mut tx, id, false).await?;
+    tx.commit().await?;
+    audit.target("impersonation", id, Some(org));
+    Ok((StatusCode::CREATED, Json(row.to_api(None))))
+}
+
+/// Approve or reject a pending session: a supervisor, never the agent.
+async fn decide(s: &AppState, p: &Principal, audit: &AuditCtx, id: Uuid, comment: &str, approve: bool) -> ApiResult<Json<ImpersonationSession>> {
+    audit.target("impersonation", id, None);
+    let person = staff_person(p)?;
+    p.require(Permission::ImpersonationApprove)?;
+    if comment.chars().count() > 2_000 || comment.contains('\0') {
+        return Err(ApiError::invalid("comment: at most 2,000 characters, no NUL."));
+    }
+    let mut tx = db::begin(&s.db, p).await?;
+    let row = load(&mut tx, id, true).await?;
+    audit.target("impersonation", id, Some(row.org_id));
+    if row.agent_person_id == person {
+        return Err(ApiError::new(ErrorCode::SelfApprovalForbidden, "Nobody approves their own support session."));
+    }
+    if row.status != "pending_approval" {
+        return Err(ApiError::new(ErrorCode::NotPending, format!("The session is {}.", row.status())));
+    }
+    let sql = if approve {
+        "UPDATE impersonation_sessions SET status = 'active', started_at = now(), expires_at = now() + make_interval(mins => duration_minutes), \
+         decided_by_staff_id = $2, decision_comment = $3 WHERE id = $1"
+    } else {
+        "UPDATE impersonation_sessions SET status = 'rejected', decided_by_staff_id = $2, decision_comment = $3 WHERE id = $1"
+    };
+    sqlx::query(sql).bind(id).bind(p.staff_id.map(|s| s.0)).bind(comment).execute(&mut *tx).await?;
+    let row = load(&mut tx, id, false).await?;
+    tx.commit().await?;
+    Ok(Json(row.to_api(None)))
+}
+
+#[utoipa::path(post, path = "/v1/impersonations/{session_id}/approve", params(("session_id" = Uuid, Path)), request_body = Comment,
+    responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+pub async fn approve(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>, Body(body): Body<Comment>) -> ApiResult<Json<ImpersonationSession>> {
+    decide(&s, &p, &audit, id, &body.comment, true).await
+}
+
+#[utoipa::path(post, path = "/v1/impersonations/{session_id}/reject", params(("session_id" = Uuid, Path)), request_body = Comment,
+    responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+pub async fn reject(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>, Body(body): Body<Comment>) -> ApiResult<Json<ImpersonationSession>> {
+    decide(&s, &p, &audit, id, &body.comment, false).await
+}
+
+#[utoipa::path(post, path = "/v1/impersonations/{session_id}/end", params(("session_id" = Uuid, Path)),
+    responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+pub async fn end(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>) -> ApiResult<Json<ImpersonationSession>> {
+    audit.target("impersonation", id, None);
+    staff_person(&p)?;
+    let mut tx = db::begin(&s.db, &p).await?;
+    let row = load(&mut tx, id, true).await?;
+    audit.target("impersonation", id, Some(row.org_id));
+    let is_agent = p.staff_id.map(|s| s.0) == Some(row.agent_staff_id);
+    if !is_agent && !p.can(Permission::ImpersonationApprove) {
+        return Err(ApiError::forbidden(Permission::ImpersonationApprove));
+    }
+    if !matches!(row.status(), "active" | "pending_approval") {
+        return Err(ApiError::new(ErrorCode::NotPending, format!("The session is already {}.", row.status())));
+    }
+    sqlx::query("UPDATE impersonation_sessions SET status = 'ended', ended_at = now(), ended_by_staff_id = $2 WHERE id = $1")
+        .bind(id)
+        .bind(p.staff_id.map(|s| s.0))
+        .execute(&mut *tx)
+        .await?;
+    let row = load(&mut tx, id, false).await?;
+    tx.commit().await?;
+    Ok(Json(row.to_api(None)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// pending_approval, active, rejected, ended, expired
+    pub status: Option<String>,
+    /// unreviewed (ended, not yet reviewed), reviewed, flagged
+    pub review: Option<String>,
+    pub agent_id: Option<Uuid>,
+    pub limit: Option<u32>,
+}
+
+fn supervisor(p: &Principal) -> bool {
+    p.can(Permission::ImpersonationApprove) || p.can(Permission::ImpersonationReview) || p.can(Permission::AuditRead)
+}
+
+#[utoipa::path(get, path = "/v1/impersonations", params(ListParams), responses((status = 200, body = Page<ImpersonationSession>)), security(("bearer" = [])), tag = "impersonation")]
+pub async fn list(State(s): State<AppState>, p: Principal, Query(q): Query<ListParams>) -> ApiResult<Json<Page<ImpersonationSession>>> {
+    staff_person(&p)?;
+    if !supervisor(&p) && !p.can(Permission::ImpersonationStart) {
+        return Err(ApiError::forbidden(Permission::ImpersonationReview));
+    }
+    // Agents see their own sessions; supervisors everything in scope.
+    let only_agent = if supervisor(&p) { q.agent_id } else { p.staff_id.map(|s| s.0) };
+    if let Some(st) = &q.status {
+        if !["pending_approval", "active", "rejected", "ended", "expired"].contains(&st.as_str()) {
+            return Err(ApiError::invalid("Unknown status."));
+        }
+    }
+    let review = match q.review.as_deref() {
+        None => None,
+        Some(r @ ("unreviewed" | "reviewed" | "flagged")) => Some(r),
+        Some(_) => return Err(ApiError::invalid("review must be unreviewed, reviewed or flagged.")),
+    };
+    let limit = q.limit.unwrap_or(LIMIT_DEFAULT).clamp(LIMIT_MIN, LIMIT_MAX) as i64;
+    let mut tx = db::begin(&s.db, &p).await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE ($1::uuid IS NULL OR s.agent_staff_id = $1) \
+           AND ($2::text IS NULL OR (CASE WHEN s.status = 'active' AND s.expires_at <= now() THEN 'expired' ELSE s.status END) = $2) \
+           AND ($3::text IS NULL \
+                OR ($3 = 'unreviewed' AND s.review = 'unreviewed' AND (s.status = 'ended' OR (s.status = 'active' AND s.expires_at <= now()))) \
+                OR ($3 = 'reviewed' AND s.review <> 'unreviewed') \
+                OR ($3 = 'flagged' AND s.review = 'flagged')) \
+         ORDER BY s.requested_at DESC, s.id DESC LIMIT $4"
+    ))
+    .bind(only_agent)
+    .bind(&q.status)
+    .bind(review)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Json(Page { items: rows.iter().map(|r| r.to_api(None)).collect(), next_cursor: None }))
+}
+
+#[utoipa::path(get, path = "/v1/impersonations/{session_id}", params(("session_id" = Uuid, Path)),
+    responses((status = 200, body = ImpersonationSession), (status = 404, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+pub async fn get(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>) -> ApiResult<Json<ImpersonationSession>> {
+    audit.target("impersonation", id, None);
+    staff_person(&p)?;
+    let mut tx = db::begin(&s.db, &p).await?;
+    let row = load(&mut tx, id, false).await?;
+    if !supervisor(&p) && p.staff_id.map(|s| s.0) != Some(row.agent_staff_id) {
+        return Err(ApiError::not_found());
+    }
+    audit.target("impersonation", id, Some(row.org_id));
+    // The timeline is exactly the events the session produced.
+    let events: Vec<EventRow> = sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE impersonation_id = $1 ORDER BY seq")).bind(id).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(Json(row.to_api(Some(events.iter().map(EventRow::to_api).collect()))))
+}
+
+#[utoipa::path(post, path = "/v1/impersonations/{session_id}/review", params(("session_id" = Uuid, Path)), request_body = Review,
+    responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+pub async fn review(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>, Body(req): Body<Review>) -> ApiResult<Json<ImpersonationSession>> {
+    audit.target("impersonation", id, None);
+    let person = staff_person(&p)?;
+    p.require(Permission::ImpersonationReview)?;
+    if req.note.chars().count() > 2_000 || req.note.contains('\0') {
+        return Err(ApiError::invalid("note: at most 2,000 characters, no NUL."));
+    }
+    let mut tx = db::begin(&s.db, &p).await?;
+    let row = load(&mut tx, id, true).await?;
+    audit.target("impersonation", id, Some(row.org_id));
+    if row.agent_person_id == person {
+        return Err(ApiError::new(ErrorCode::SelfApprovalForbidden, "Nobody reviews their own support session."));
+    }
+    if !matches!(row.status(), "ended" | "expired") {
+        return Err(ApiError::new(ErrorCode::NotPending, "Only sessions that ended are reviewed."));
+    }
+    // A flagged session stays open to review until resolved as ok.
+    if row.review == "ok" {
+        return Err(ApiError::new(ErrorCode::AlreadyDecided, "This session was already reviewed as ok."));
+    }
+    let outcome = if req.outcome == ReviewOutcome::Ok { "ok" } else { "flagged" };
+    audit.detail("outcome", serde_json::json!(outcome));
+    sqlx::query("UPDATE impersonation_sessions SET review = $2, review_note = $3, reviewed_by_staff_id = $4, reviewed_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(outcome)
+        .bind(&req.note)
+        .bind(p.staff_id.map(|s| s.0))
+        .execute(&mut *tx)
+        .await?;
+    let row = load(&mut tx, id, false).await?;
+    tx.commit().await?;
+    Ok(Json(row.to_api(None)))
+}
+
+// ---------- customer evidence and consent ----------
+
+#[derive(sqlx::FromRow)]
+struct GrantRow {
+    id: Uuid,
+    org_id: Uuid,
+    granted_by_user_id: Uuid,
+    starts_at: OffsetDateTime,
+    ends_at: OffsetDateTime,
+    revoked_at: Option<OffsetDateTime>,
+}
+
+impl GrantRow {
+    fn to_api(&self) -> Grant {
+        Grant {
+            id: self.id,
+            org_id: OrgId(self.org_id),
+            granted_by: UserId(self.granted_by_user_id),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            revoked: self.revoked_at.is_some(),
+        }
+    }
+}
+
+const GRANT_COLUMNS: &str = "id, org_id, granted_by_user_id, starts_at, ends_at, revoked_at";
+
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/support-access", params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = countersign_api::SupportAccessReport), (status = 404, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+pub async fn support_access(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(org): Path<Uuid>) -> ApiResult<Json<countersign_api::SupportAccessReport>> {
+    audit.target("org", org, None);
+    p.require(Permission::SupportAccessRead)?;
+    let mut tx = db::begin(&s.db, &p).await?;
+    let mode: Option<(String,)> = sqlx::query_as("SELECT support_access FROM orgs WHERE id = $1").bind(org).fetch_optional(&mut *tx).await?;
+    let (mode,) = mode.ok_or_else(ApiError::not_found)?;
+    let sessions: Vec<Row> = sqlx::query_as(&format!("{SELECT} WHERE s.org_id = $1 ORDER BY s.requested_at DESC")).bind(org).fetch_all(&mut *tx).await?;
+    let grants: Vec<GrantRow> = sqlx::query_as(&format!("SELECT {GRANT_COLUMNS} FROM support_access_grants WHERE org_id = $1 ORDER BY starts_at DESC")).bind(org).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    audit.target("org", org, Some(org));
+    Ok(Json(countersign_api::SupportAccessReport {
+        org_id: OrgId(org),
+        mode: if mode == "consent" { countersign_api::SupportAccess::Consent } else { countersign_api::SupportAccess::Open },
+        sessions: sessions.iter().map(Row::entry).collect(),
+        grants: grants.iter().map(GrantRow::to_api).collect(),
+    }))
+}
+
+/// Only an admin of the org itself (a customer account, not staff).
+fn org_admin_of(p: &Principal, org: Uuid) -> ApiResult<UserId> {
+    match &p.customer {
+        Some(c) if p.impersonation.is_none() && c.role == CustomerRole::OrgAdmin && c.org_id.0 == org => Ok(c.user_id),
+        Some(c) if c.org_id.0 != org => Err(ApiError::not_found()),
+        _ => Err(ApiError::new(ErrorCode::Forbidden, "Only the organisation's own admins grant support access.")),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/support-access/grants", params(("org_id" = Uuid, Path)), request_body = CreateGrant,
+    responses((status = 201, body = Grant), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+pub async fn grant(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(org): Path<Uuid>, Body(req): Body<CreateGrant>) -> ApiResult<(StatusCode, Json<Grant>)> {
+    audit.target("org", org, None);
+    let admin = org_admin_of(&p, org)?;
+    if !(1..=720).contains(&req.duration_hours) {
+        return Err(ApiError::invalid("duration_hours must be between 1 and 720."));
+    }
+    let mut tx = db::begin(&s.db, &p).await?;
+    let row: Option<GrantRow> = sqlx::query_as(&format!(
+        "INSERT INTO support_access_grants (id, org_id, region, granted_by_user_id, ends_at) \
+         SELECT $1, id, region, $2, now() + make_interval(hours => $3) FROM orgs WHERE id = $4 RETURNING {GRANT_COLUMNS}"
+    ))
+    .bind(Uuid::new_v4())
+    .bind(admin.0)
+    .bind(req.duration_hours as i32)
+    .bind(org)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let row = row.ok_or_else(ApiError::not_found)?;
+    audit.target("support_access_grant", row.id, Some(org));
+    Ok((StatusCode::CREATED, Json(row.to_api())))
+}
+
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/support-access/grants/{grant_id}/revoke", params(("org_id" = Uuid, Path), ("grant_id" = Uuid, Path)),
+    responses((status = 200, body = Grant), (status = 404, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+pub async fn revoke_grant(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path((org, id)): Path<(Uuid, Uuid)>) -> ApiResult<Json<Grant>> {
+    audit.target("support_access_grant", id, Some(org));
+    org_admin_of(&p, org)?;
+    let mut tx = db::begin(&s.db, &p).await?;
+    let row: Option<GrantRow> = sqlx::query_as(&format!(
+        "UPDATE support_access_grants SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND org_id = $2 RETURNING {GRANT_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(org)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Json(row.ok_or_else(ApiError::not_found)?.to_api()))
+}
