@@ -49,6 +49,27 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The server acting on its own (schedules, masking for exports): no
+    /// permissions, and all orgs only when it must see every tenant.
+    pub fn service(all_orgs: bool) -> Principal {
+        Principal {
+            kind: ActorKind::Service,
+            issuer: String::new(),
+            subject: "countersign-server".into(),
+            display_name: "Countersign server".into(),
+            email: String::new(),
+            staff_id: None,
+            person_id: None,
+            customer: None,
+            roles: vec![],
+            permissions: BTreeSet::new(),
+            scope: Scope { all_orgs, regions: vec![], org_ids: vec![] },
+            approval_limits: BTreeMap::new(),
+            permission_epoch: 0,
+            impersonation: None,
+        }
+    }
+
     pub fn can(&self, p: Permission) -> bool {
         self.permissions.contains(&p)
     }

@@ -40,8 +40,14 @@ impl Application {
         Ok(Application { addr, listener, router: routes::router(state.clone()), state })
     }
 
+    /// The shared state, for tests that drive scheduled work directly.
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
     pub async fn serve(self) -> std::io::Result<()> {
         tokio::spawn(checkpoints(self.state.clone()));
+        tokio::spawn(expiries(self.state.clone()));
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -64,6 +70,17 @@ async fn checkpoints(state: AppState) {
         every.tick().await;
         if let Err(e) = crate::auditlog::checkpoint(&state.db, &state.signer).await {
             tracing::error!(error = %e, "audit checkpoint failed");
+        }
+    }
+}
+
+/// Expires pending approvals past their deadline, once a minute.
+async fn expiries(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        if let Err(e) = crate::routes::approvals::sweep_expired(&state).await {
+            tracing::error!(error = %e, "approval expiry sweep failed");
         }
     }
 }

@@ -601,22 +601,7 @@ async fn execute(tx: &mut Tx, row: &ApprovalRow, kind: ApprovalKind) -> ApiResul
 
 /// The org's records, masked as for someone with no reveal permission.
 async fn org_export(tx: &mut Tx, org: Uuid) -> ApiResult<serde_json::Value> {
-    let nobody = Principal {
-        kind: ActorKind::Service,
-        issuer: String::new(),
-        subject: String::new(),
-        display_name: String::new(),
-        email: String::new(),
-        staff_id: None,
-        person_id: None,
-        customer: None,
-        roles: vec![],
-        permissions: Default::default(),
-        scope: Scope::default(),
-        approval_limits: Default::default(),
-        permission_epoch: 0,
-        impersonation: None,
-    };
+    let nobody = Principal::service(false);
     let users: Vec<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM customer_users WHERE org_id = $1 ORDER BY name, id")).bind(org).fetch_all(&mut **tx).await?;
     let invoices: Vec<InvoiceRow> = sqlx::query_as(&format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE org_id = $1 ORDER BY issued_at, id")).bind(org).fetch_all(&mut **tx).await?;
     let vendors: Vec<VendorRow> = sqlx::query_as(&format!("{VENDOR_SELECT} WHERE v.org_id = $1 ORDER BY v.name, v.id")).bind(org).fetch_all(&mut **tx).await?;
@@ -717,4 +702,45 @@ pub async fn download(State(s): State<AppState>, p: Principal, audit: AuditCtx, 
     let (org, content) = content.ok_or_else(ApiError::not_found)?;
     audit.target("approval", id, Some(org));
     Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], Json(content)).into_response())
+}
+
+/// Marks pending requests past their expiry as expired, with an audit event
+/// each. Runs on a schedule; a decision on an expired request does the same
+/// for that one request on the spot.
+pub async fn sweep_expired(s: &AppState) -> ApiResult<usize> {
+    let service = Principal::service(true);
+    let mut tx = db::begin(&s.db, &service).await?;
+    let expired: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "UPDATE approval_requests SET status = 'expired', updated_at = now() WHERE status = 'pending' AND expires_at <= now() RETURNING id, org_id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    for (id, org) in &expired {
+        let event = crate::auditlog::EventRow {
+            seq: 0,
+            id: Uuid::new_v4(),
+            at: OffsetDateTime::UNIX_EPOCH,
+            actor_issuer: None,
+            actor_subject: Some(service.subject.clone()),
+            actor_kind: Some("service".into()),
+            on_behalf_of: None,
+            impersonation_id: None,
+            org_id: Some(*org),
+            action: "approval.expired".into(),
+            target_type: Some("approval".into()),
+            target_id: Some(id.to_string()),
+            outcome: "success".into(),
+            code: None,
+            reason: None,
+            request_id: format!("sweep-{}", Uuid::new_v4()),
+            ip: None,
+            user_agent: None,
+            details: serde_json::json!({}),
+            prev_hash: vec![],
+            hash: vec![],
+        };
+        crate::auditlog::append(&s.db, event).await?;
+    }
+    Ok(expired.len())
 }

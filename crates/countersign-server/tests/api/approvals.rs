@@ -497,3 +497,18 @@ async fn an_impersonation_header_never_lets_a_requester_decide() {
     assert!(matches!(r.status().as_u16(), 401 | 403), "{}", r.status());
     assert_eq!(state(&app, &a["id"]).await, ("pending".into(), 0, 0));
 }
+
+#[tokio::test]
+async fn requests_nobody_touches_expire_on_schedule_with_an_audit_event() {
+    let app = spawn_app().await;
+    let a = refund(&app, "carl", 10_000).await;
+    let b = refund(&app, "carl", 10_000).await;
+    sqlx::query("UPDATE approval_requests SET expires_at = now() - interval '1 minute' WHERE id = $1::uuid").bind(a["id"].as_str().unwrap()).execute(&app.admin).await.unwrap();
+    assert_eq!(countersign_server::routes::approvals::sweep_expired(&app.state).await.unwrap(), 1);
+    assert_eq!(state(&app, &a["id"]).await.0, "expired");
+    assert_eq!(state(&app, &b["id"]).await.0, "pending");
+    let (actor, kind): (Option<String>, Option<String>) = sqlx::query_as("SELECT actor_subject, actor_kind FROM audit_events WHERE action = 'approval.expired' AND target_id = $1")
+        .bind(a["id"].as_str().unwrap()).fetch_one(&app.admin).await.unwrap();
+    assert_eq!((actor.as_deref(), kind.as_deref()), (Some("countersign-server"), Some("service")));
+    assert_eq!(countersign_server::routes::approvals::sweep_expired(&app.state).await.unwrap(), 0, "once");
+}

@@ -100,6 +100,8 @@ pub struct TestApp {
     pub admin: PgPool,
     pub http: reqwest::Client,
     tokens: Mutex<HashMap<String, Tokens>>,
+    /// The server's state, to drive its scheduled work directly.
+    pub state: countersign_server::state::AppState,
 }
 
 #[derive(Clone, Debug)]
@@ -145,6 +147,7 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     let db_url = config.database_url.clone();
     let app = Application::build(config).await.expect("server builds");
     let base = format!("http://{}", app.addr);
+    let state = app.state();
     tokio::spawn(app.serve());
     TestApp {
         base,
@@ -152,6 +155,7 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
         db_url,
         http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         tokens: Mutex::new(HashMap::new()),
+        state,
     }
 }
 
