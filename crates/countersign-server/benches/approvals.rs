@@ -1,0 +1,175 @@
+//! `scripts/bench approvals` (issue 4, point 11): decisions per second and
+//! the exactly-once race at 100 concurrent deciders, each against a baseline
+//! measured in the same run (an authenticated `GET /v1/me`, which pays the
+//! same token check, principal lookup and audit append as a decision).
+//!
+//! Expects the stack's env (COUNTERSIGN_API_URL, COUNTERSIGN_DATABASE_URL)
+//! and tokens in BENCH_TOKEN_{CARL,ANA,ANDY,CORA}. Prints figures; exits
+//! non-zero only when something broke (an error response, a double execution).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn var(k: &str) -> String {
+    std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: run through scripts/bench approvals"))
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e3
+}
+
+/// Pending one-approver refunds created directly in the database: the
+/// benchmark measures deciding, not requesting.
+async fn make_requests(db: &sqlx::PgPool, n: usize, amount_minor: i64, rule: serde_json::Value) -> Vec<uuid::Uuid> {
+    let ids: Vec<uuid::Uuid> = (0..n).map(|_| uuid::Uuid::new_v4()).collect();
+    sqlx::query(
+        "INSERT INTO approval_requests (id, org_id, region, kind, target_id, amount_minor, currency, reason, status, requester_staff_id, requester_person_id, policy_version, required, expires_at) \
+         SELECT x, i.org_id, i.region, 'refund', i.id, $2, i.currency, 'benchmark refund', 'pending', s.id, s.person_id, 'bench', $3, now() + interval '1 hour' \
+         FROM unnest($1::uuid[]) x, (SELECT * FROM invoices WHERE currency = 'EUR' ORDER BY amount_minor DESC LIMIT 1) i, (SELECT * FROM staff WHERE subject = 'staff-carl') s",
+    )
+    .bind(&ids)
+    .bind(amount_minor)
+    .bind(rule)
+    .execute(db)
+    .await
+    .expect("insert benchmark requests");
+    ids
+}
+
+#[tokio::main]
+async fn main() {
+    let api = var("COUNTERSIGN_API_URL");
+    let db = sqlx::PgPool::connect(&var("COUNTERSIGN_DATABASE_URL")).await.expect("database");
+    let tokens: Vec<String> = ["ANA", "ANDY", "CORA"].iter().map(|u| var(&format!("BENCH_TOKEN_{u}"))).collect();
+    let secs: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let conns: usize = std::env::var("BENCH_APPROVAL_CONNECTIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(32);
+    let http = reqwest::Client::builder().pool_max_idle_per_host(conns * 2).timeout(Duration::from_secs(10)).build().unwrap();
+    let mut broken = false;
+
+    // Baseline: GET /v1/me at the same concurrency for the same time.
+    let done = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let until = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for i in 0..conns {
+        let (http, url, token, done, errors) = (http.clone(), format!("{api}/v1/me"), tokens[i % 3].clone(), done.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < until {
+                match http.get(&url).bearer_auth(&token).send().await {
+                    Ok(r) if r.status() == 200 => done.fetch_add(1, Ordering::Relaxed),
+                    _ => errors.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let baseline = done.load(Ordering::Relaxed) as f64 / secs as f64;
+    if errors.load(Ordering::Relaxed) > 0 {
+        eprintln!("baseline: {} error responses", errors.load(Ordering::Relaxed));
+        broken = true;
+    }
+
+    // Decisions/s: each decision executes a refund (one approver suffices).
+    let one = serde_json::json!([{ "approvals": 1, "one_of_role": null, "permission": "approvals:decide", "description": "1 approver" }]);
+    let pool = make_requests(&db, (baseline as usize * secs as usize).clamp(2_000, 60_000), 10_00, one.clone()).await;
+    let queue = Arc::new(std::sync::Mutex::new(pool));
+    let done = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let started = Instant::now();
+    let until = started + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for i in 0..conns {
+        let (http, api, token, queue, done, errors, lat) = (http.clone(), api.clone(), tokens[i % 3].clone(), queue.clone(), done.clone(), errors.clone(), latencies.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < until {
+                let Some(id) = queue.lock().unwrap().pop() else { break };
+                let t0 = Instant::now();
+                let r = http
+                    .post(format!("{api}/v1/approvals/{id}/decisions"))
+                    .bearer_auth(&token)
+                    .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+                    .json(&serde_json::json!({ "decision": "approve", "comment": "", "version": 1 }))
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 200 => {
+                        done.fetch_add(1, Ordering::Relaxed);
+                        lat.lock().unwrap().push(t0.elapsed());
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let decisions = done.load(Ordering::Relaxed) as f64 / elapsed;
+    let mut lat = latencies.lock().unwrap().clone();
+    lat.sort();
+    if errors.load(Ordering::Relaxed) > 0 {
+        eprintln!("decisions: {} error responses", errors.load(Ordering::Relaxed));
+        broken = true;
+    }
+
+    // The race: 100 deciders (all three approvers, duplicates included) at
+    // one request, 20 times, two-approver tier; exactly one execution each.
+    let two = serde_json::json!([{ "approvals": 2, "one_of_role": null, "permission": "approvals:decide", "description": "2 approvers" }]);
+    let races = make_requests(&db, 20, 5_000_00, two).await;
+    let mut race_times = Vec::new();
+    for id in &races {
+        let t0 = Instant::now();
+        let mut tasks = Vec::new();
+        for i in 0..100 {
+            let (http, url, token) = (http.clone(), format!("{api}/v1/approvals/{id}/decisions"), tokens[i % 3].clone());
+            tasks.push(tokio::spawn(async move {
+                http.post(url).bearer_auth(token).json(&serde_json::json!({ "decision": "approve", "version": 1 })).send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+            }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                200 => ok += 1,
+                409 | 403 => {}
+                other => {
+                    eprintln!("race: unexpected status {other}");
+                    broken = true;
+                }
+            }
+        }
+        race_times.push(t0.elapsed());
+        let (payments, status): (i64, String) = sqlx::query_as("SELECT (SELECT count(*) FROM payments WHERE approval_id = $1), status FROM approval_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        if payments != 1 || status != "executed" || ok != 2 {
+            eprintln!("race {id}: {payments} payments, status {status}, {ok} successful decisions");
+            broken = true;
+        }
+    }
+    race_times.sort();
+
+    println!("approvals benchmark ({secs} s per phase, {conns} connections)");
+    println!("  baseline GET /v1/me          {baseline:>8.0} req/s");
+    println!("  decisions (each executes)    {decisions:>8.0} /s   p50 {:.1} ms  p99 {:.1} ms   ratio to baseline {:.2}", pct(&lat, 0.5), pct(&lat, 0.99), decisions / baseline.max(1.0));
+    println!("  target ≥ 1,000 decisions/s: {}", if decisions >= 1000.0 { "met" } else { "NOT met" });
+    println!(
+        "  race: 100 concurrent deciders × {} requests: exactly-once {}  (per race p50 {:.0} ms, max {:.0} ms)",
+        races.len(),
+        if broken { "VIOLATED or broken" } else { "held" },
+        pct(&race_times, 0.5),
+        pct(&race_times, 1.0)
+    );
+    std::process::exit(if broken { 1 } else { 0 });
+}
