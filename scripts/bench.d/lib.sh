@@ -50,13 +50,23 @@ bench_stack_down() {
 # debug codegen, not our request path. Leaves the stack's env in this shell.
 bench_stack_up() {
   local orgs=$1 i
+  # One benchmark at a time per checkout: a second run would tear down the
+  # first one's stack, and two runs sharing two cores measure nothing. The
+  # lock's fd is closed for everything started below, so that a server or
+  # Postgres outliving this shell does not keep it.
+  exec {bench_lock_fd}>"/tmp/countersign-bench-$(printf %s "$root" | md5sum | cut -c1-12).lock"
+  if ! flock -n "$bench_lock_fd"; then
+    say "bench: another scripts/bench run is using ${bench_stack_dir#"$root"/}; try again when it is done"
+    rmdir "$bench_logs" 2>/dev/null || true
+    exit 1
+  fi
   # Leftovers of an interrupted run carry that run's audit rows; start clean.
   bench_stack_down
   trap 'bench_stack_down' EXIT
   say "bench: building the release server"
   (cd "$root" && cargo build -q --release -p countersign-server --bin countersign-server)
   say "bench: starting the stack in ${bench_stack_dir#"$root"/} with $orgs generated orgs"
-  if ! COUNTERSIGN_STACK_DIR=$bench_stack_dir COUNTERSIGN_SEED_ORGS=$orgs "$root/scripts/stack" up >"$bench_logs/stack-up.log" 2>&1; then
+  if ! COUNTERSIGN_STACK_DIR=$bench_stack_dir COUNTERSIGN_SEED_ORGS=$orgs "$root/scripts/stack" up >"$bench_logs/stack-up.log" 2>&1 {bench_lock_fd}>&-; then
     cat "$bench_logs/stack-up.log" >&2
     exit 1
   fi
@@ -71,7 +81,7 @@ bench_stack_up() {
   for ((i = 0; i < 100; i++)); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$old" 2>/dev/null; then say "bench: the debug server did not stop"; exit 1; fi
   bench_server_bin=$root/target/release/countersign-server
-  nohup "$bench_server_bin" serve >>"$bench_stack_dir/server.log" 2>&1 &
+  nohup "$bench_server_bin" serve >>"$bench_stack_dir/server.log" 2>&1 {bench_lock_fd}>&- &
   echo $! >"$bench_stack_dir/server.pid"
   bench_server_pid=$!
   for ((i = 0; i < 300; i++)); do

@@ -1,6 +1,9 @@
 //! The desktop client's core, with no Tauri dependency so that everything the
-//! app does is testable without a window. Sign-in, the token lifecycle, the
-//! encrypted cache and sync arrive with the client-core issue; for now it
-//! re-exports the contract the app compiles against.
+//! app does is testable without a window. Sign-in, the token lifecycle and sync
+//! arrive with the rest of the client-core issue.
 
 pub use countersign_api as api;
+
+// Secrets in the OS keyring and the encrypted local cache.
+pub mod cache;
+pub mod secrets;
