@@ -1,23 +1,15 @@
--- PLACEHOLDER — to be filled by whoever implements GET /v1/sync.
---
--- Put here the SQL that one `GET /v1/sync?limit=200` runs for carl
--- (finance_clerk, all-org scope), first page (no cursor), in the order the
--- handler runs it, e.g. BEGIN; the scope set_config(...) as in invoices.sql;
--- the change-feed queries with LIMIT :sync_fetch; COMMIT;
--- Do NOT include the staff lookup or the audit append: server.sh wraps this
--- file in staff.sql and audit.sql (audit with action 'GET /v1/sync', no org,
--- no target: change the pgbench_script call for sync in server.sh if the
--- handler starts recording more).
---
--- Write every value the handler binds as a variable, not a literal: a
--- literal `change_seq > 0` gets a plan made for that value (here: scan and
--- sort everything), the server's bound $1 a generic one (walk the change_seq
--- index, stop after 201 rows): in a trial, 28 ms against 3 ms of Postgres CPU.
--- Variables (pgbench -D, set in server.sh pg_vars): :scope_all :scope_orgs
--- :scope_regions (as invoices.sql uses them), :sync_after (0, first page),
--- :sync_fetch (201 = limit + 1), :sync_types ('{org,invoice,vendor,payment}',
--- what carl may read), :issuer :subject :org_id. pgbench variables cannot be
--- NULL: write parameters bound as NULL as literal NULLs.
---
--- While this file has no statement, `scripts/bench server` measures the
--- sync endpoint through the API only and prints no API/pgbench ratio for it.
+-- The SQL one GET /v1/sync?limit=200 runs for carl (finance_clerk, all orgs),
+-- first page, in the handler's order (crates/countersign-server/src/routes/sync.rs):
+-- the scope, one change-feed query per readable record type, the tombstones.
+-- server.sh wraps it in staff.sql and audit.sql; values are pgbench variables.
+BEGIN;
+SELECT set_config('countersign.scope_all', :scope_all, true),
+       set_config('countersign.scope_orgs', :scope_orgs, true),
+       set_config('countersign.scope_regions', :scope_regions, true);
+SELECT change_seq, id, slug, name, region, support_access, created_at FROM orgs WHERE change_seq > :sync_after ORDER BY change_seq LIMIT :sync_fetch;
+SELECT change_seq, id, org_id, number, amount_minor, currency, status, issued_at, due_at FROM invoices WHERE change_seq > :sync_after ORDER BY change_seq LIMIT :sync_fetch;
+SELECT v.change_seq, v.id, v.org_id, v.name, v.tax_id, v.city, b.iban, b.bank_name, b.account_holder
+  FROM vendors v LEFT JOIN vendor_bank_accounts b ON b.vendor_id = v.id AND b.valid_to IS NULL WHERE v.change_seq > :sync_after ORDER BY v.change_seq LIMIT :sync_fetch;
+SELECT change_seq, id, org_id, kind, amount_minor, currency, approval_id, vendor_id, invoice_id, created_at FROM payments WHERE change_seq > :sync_after ORDER BY change_seq LIMIT :sync_fetch;
+SELECT change_seq, record_type, record_id, org_id FROM sync_tombstones WHERE change_seq > :sync_after AND record_type = ANY(:sync_types) ORDER BY change_seq LIMIT :sync_fetch;
+COMMIT;
