@@ -25,4 +25,8 @@ pub struct SyncPage {
     pub next_cursor: String,
     pub has_more: bool,
     pub permission_epoch: i64,
+    /// On the first page of a sync (no cursor) only: how many records the
+    /// caller may read now, for progress ("done / estimated total").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_total: Option<i64>,
 }

@@ -130,6 +130,21 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
             changes.push(change(RecordType::Payment, r.row.id, r.row.org_id, r.change_seq, r.row.to_api()?)?);
         }
     }
+    // A first page also says roughly how much is coming (row-level security
+    // applies to the counts as to the rows).
+    let estimated_total = if q.cursor.is_none() {
+        let mut total = 0i64;
+        for (kind, table) in [("org", "orgs"), ("user", "customer_users"), ("invoice", "invoices"), ("vendor", "vendors"), ("payment", "payments")] {
+            if readable.contains(&kind) {
+                let sql = format!("SELECT count(*) FROM {table}");
+                let (n,): (i64,) = sqlx::query_as(&sql).fetch_one(&mut *tx).await?;
+                total += n;
+            }
+        }
+        Some(total)
+    } else {
+        None
+    };
     let tombs: Vec<Tombstone> = sqlx::query_as(
         "SELECT change_seq, record_type, record_id, org_id FROM sync_tombstones WHERE change_seq > $1 AND record_type = ANY($3) ORDER BY change_seq LIMIT $2",
     )
@@ -152,5 +167,6 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
         next_cursor: encode(&Cursor { e: p.permission_epoch, sub: p.subject.clone(), s: last }),
         has_more,
         permission_epoch: p.permission_epoch,
+        estimated_total,
     }))
 }

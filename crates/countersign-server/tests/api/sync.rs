@@ -25,7 +25,11 @@ async fn sync_all(app: &TestApp, token: &str, cursor: Option<String>) -> (Vec<Va
 async fn an_initial_sync_delivers_exactly_what_the_caller_may_read_masked() {
     let app = spawn_app().await;
     let token = app.token("alice").await;
+    let first: Value = app.get_with(&token, "/v1/sync?limit=5").await.json().await.unwrap();
     let (changes, _) = sync_all(&app, &token, None).await;
+    assert_eq!(first["estimated_total"].as_u64(), Some(changes.len() as u64), "the first page estimates the total");
+    let next: Value = app.get_with(&token, &format!("/v1/sync?limit=5&cursor={}", first["next_cursor"].as_str().unwrap())).await.json().await.unwrap();
+    assert!(next.get("estimated_total").is_none());
     let mut by_type: HashMap<String, usize> = HashMap::new();
     for c in &changes {
         *by_type.entry(c["record_type"].as_str().unwrap().to_owned()).or_default() += 1;
