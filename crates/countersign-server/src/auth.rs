@@ -70,6 +70,11 @@ pub struct TokenVerifier {
     min_refetch: Duration,
     http: reqwest::Client,
     keys: RwLock<KeySet>,
+    /// Tokens whose signature and claims already checked out, by SHA-256 of
+    /// the token: verifying RS256 is the largest CPU cost of a request, and
+    /// a client sends the same token for minutes. Time claims are re-checked
+    /// on every hit; roles are never cached (they come from the database).
+    verified: std::sync::Mutex<HashMap<[u8; 32], Claims>>,
     /// When an unknown `kid` last caused a refetch.
     refetch: Mutex<Option<Instant>>,
     fetches: prometheus::IntCounter,
@@ -97,6 +102,7 @@ impl TokenVerifier {
             http,
             keys: RwLock::new(KeySet { keys: HashMap::new(), fetched_at: None }),
             refetch: Mutex::new(None),
+            verified: std::sync::Mutex::new(HashMap::new()),
             fetches,
         }
     }
@@ -158,6 +164,27 @@ impl TokenVerifier {
     }
 
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let digest: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref().try_into().expect("32 bytes");
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let cached = self.verified.lock().ok().and_then(|m| m.get(&digest).cloned());
+        if let Some(c) = cached {
+            if c.exp + self.leeway as i64 > now {
+                return Ok(c);
+            }
+            return Err(TokenError::Expired);
+        }
+        let claims = self.verify_uncached(token).await?;
+        if let Ok(mut m) = self.verified.lock() {
+            // Bounded: forget everything rather than grow without limit.
+            if m.len() >= 10_000 {
+                m.clear();
+            }
+            m.insert(digest, claims.clone());
+        }
+        Ok(claims)
+    }
+
+    async fn verify_uncached(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let typ = header.typ.as_deref().unwrap_or("").to_ascii_lowercase();
         if typ != "at+jwt" && typ != "application/at+jwt" {

@@ -162,3 +162,18 @@ async fn wrong_password_at_the_identity_provider_yields_no_token() {
     let refused = sign_in("alice", "not-alices-password").await.unwrap_err();
     assert!(refused.0.starts_with("401"), "{refused:?}");
 }
+
+#[tokio::test]
+async fn a_token_accepted_once_is_refused_once_it_expires() {
+    // Verified tokens are remembered (RS256 is the costliest step of a
+    // request); their expiry must still be checked on every use.
+    let (_, db_url) = fresh_database().await;
+    let mut config = test_config(&db_url);
+    config.policy.token_leeway_secs = 0;
+    let app = spawn_app_with(config).await;
+    let token = app.mint(json!({ "exp": now() + 2 }), |_| {}).await;
+    assert_eq!(app.get_with(&token, "/v1/me").await.status(), 200);
+    assert_eq!(app.get_with(&token, "/v1/me").await.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
+    refused(&app, &token).await;
+}
