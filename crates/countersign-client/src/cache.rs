@@ -146,6 +146,8 @@ const META_SCHEMA_VERSION: &str = "schema_version";
 const META_KEY_CHECK: &str = "key_check";
 const META_CURSOR: &str = "cursor";
 const META_EPOCH: &str = "permission_epoch";
+/// When the last sync page was applied (unix seconds): the age of offline reads.
+const META_SYNCED_AT: &str = "synced_at";
 const KEY_CHECK_PLAINTEXT: &[u8] = b"countersign cache key check";
 
 impl Cache {
@@ -364,8 +366,16 @@ impl Cache {
             META_CURSOR,
             cursor.as_bytes(),
         )?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        put_meta(&tx, &self.key, &self.issuer, &self.subject, META_SYNCED_AT, &now.to_be_bytes())?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// When the cache last received a sync page, if ever.
+    pub fn synced_at(&self) -> Result<Option<std::time::SystemTime>, CacheError> {
+        let raw = get_meta(&self.conn, &self.key, &self.issuer, &self.subject, META_SYNCED_AT)?;
+        Ok(raw.and_then(|b| <[u8; 8]>::try_from(&b[..]).ok()).map(|b| std::time::UNIX_EPOCH + std::time::Duration::from_secs(i64::from_be_bytes(b).max(0) as u64)))
     }
 
     /// One record, or `None` when not cached. `Integrity` when its ciphertext

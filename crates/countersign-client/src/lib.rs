@@ -1,9 +1,20 @@
 //! The desktop client's core, with no Tauri dependency so that everything the
-//! app does is testable without a window. Sign-in, the token lifecycle and sync
-//! arrive with the rest of the client-core issue.
+//! app does is testable without a window. Sign-in, the token lifecycle, the
+//! encrypted cache and sync arrive with the client-core issue; for now it
+//! re-exports the contract the app compiles against.
 
 pub use countersign_api as api;
 
+// Sign-in (RFC 8252) and the typed API client. `api` is already the re-export
+// of countersign_api above, so the client module is `api_client` (file api.rs).
+pub mod browser;
+pub mod oidc;
+#[path = "api.rs"]
+pub mod api_client;
+
 // Secrets in the OS keyring and the encrypted local cache.
 pub mod cache;
+pub mod offline;
+pub mod search;
 pub mod secrets;
+pub mod sync;

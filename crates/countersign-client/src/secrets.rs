@@ -29,6 +29,13 @@ impl<T: Zeroize> Sensitive<T> {
     pub fn expose(&self) -> &T {
         &self.0
     }
+    /// Takes the secret out (leaving an empty value to be zeroized).
+    pub fn into_inner(mut self) -> T
+    where
+        T: Default,
+    {
+        std::mem::take(&mut self.0)
+    }
     /// Mutable access, to fill a secret in place (e.g. from a random source).
     pub fn expose_mut(&mut self) -> &mut T {
         &mut self.0

@@ -1,0 +1,559 @@
+//! The typed client of the platform API (`shared/API.md`), over the
+//! `countersign-api` wire types.
+//!
+//! - errors: `application/problem+json` becomes [`ApiError`] with the server's
+//!   stable [`ErrorCode`]; transport failures are their own variants of [`ClientError`];
+//! - every `POST` carries a fresh random `Idempotency-Key`, and the very same key
+//!   when the call is retried after a transport error (so a retry never acts twice);
+//!   `GET`/`PUT` are retried likewise, `PATCH` never;
+//! - connect and request timeouts; no redirects followed;
+//! - [`ApiClient::with_impersonation`] adds `Countersign-Impersonation` to every request.
+
+use crate::oidc::Sensitive;
+use countersign_api::{
+    AmendApproval, Approval, ApprovalId, ApprovalKind, ApprovalStatus, AuditEvent, CreateApproval, CreateDelegation, CreateGrant,
+    CreateImpersonation, CustomerUser, DecideApproval, Delegation, ErrorCode, Grant, ImpersonationId, ImpersonationSession, Invoice, InvoiceId,
+    InvoiceStatus, Me, Notification, Org, OrgId, Outcome, Page, Payment, Region, RevealRequest, RevealResponse, Review, StaffId, StaffMember,
+    StaffUpdate, SupportAccessReport, SyncPage, UpdateUser, UserId, Vendor, VendorId,
+};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use url::Url;
+
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// The server's problem document, typed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code} ({status}): {detail} [request {request_id}]")]
+pub struct ApiError {
+    pub status: u16,
+    pub code: ErrorCode,
+    pub detail: String,
+    pub request_id: String,
+}
+
+/// Everything an API call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with a problem document.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("the server did not answer in time")]
+    Timeout,
+    #[error("could not reach the server: {0}")]
+    Transport(String),
+    /// An answer that is neither the expected body nor a problem document.
+    #[error("unexpected response from the server ({status}): {detail}")]
+    Unexpected { status: u16, detail: String },
+    #[error("no access token: {0}")]
+    NoToken(String),
+    #[error("invalid client configuration: {0}")]
+    Config(String),
+}
+
+impl ClientError {
+    /// The server's code, when the server answered with one.
+    pub fn api_code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Api(e) => Some(e.code),
+            _ => None,
+        }
+    }
+    /// Stable code for the UI: the server's code, or the client's own.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ClientError::Api(e) => e.code.as_str(),
+            ClientError::Timeout => "timeout",
+            ClientError::Transport(_) => "network",
+            ClientError::Unexpected { .. } => "unexpected_response",
+            ClientError::NoToken(_) => "not_signed_in",
+            ClientError::Config(_) => "config_invalid",
+        }
+    }
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Supplies the current access token (refreshing it if needed).
+pub trait TokenProvider: Send + Sync {
+    fn access_token(&self) -> BoxFuture<'_, Result<Sensitive<String>, ClientError>>;
+}
+
+/// A fixed access token (tests, and a session that has just signed in).
+#[derive(Debug, Clone)]
+pub struct StaticToken(pub Sensitive<String>);
+
+impl TokenProvider for StaticToken {
+    fn access_token(&self) -> BoxFuture<'_, Result<Sensitive<String>, ClientError>> {
+        let t = self.0.clone();
+        Box::pin(async move { Ok(t) })
+    }
+}
+
+/// Timeouts and retries.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Retries after a transport error (not after an answer) for GET, PUT and POST.
+    pub retries: u32,
+    pub retry_backoff: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions { connect_timeout: Duration::from_secs(5), request_timeout: Duration::from_secs(30), retries: 2, retry_backoff: Duration::from_millis(200) }
+    }
+}
+
+#[derive(Clone)]
+pub struct ApiClient {
+    base: Url,
+    http: reqwest::Client,
+    tokens: Arc<dyn TokenProvider>,
+    impersonation: Option<ImpersonationId>,
+    options: ClientOptions,
+}
+
+impl std::fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiClient").field("base", &self.base.as_str()).field("impersonation", &self.impersonation).finish_non_exhaustive()
+    }
+}
+
+/// `?limit=&cursor=`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ListParams {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OrgFilter {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<Region>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InvoiceFilter {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<InvoiceStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mine {
+    Requested,
+    ToDecide,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApprovalFilter {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<ApprovalStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ApprovalKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<OrgId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mine: Option<Mine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImpersonationFilter {
+    /// `pending_approval`, `active`, `rejected`, `ended`, `expired`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `unreviewed`, `reviewed`, `flagged`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<StaffId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuditFilter {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<OrgId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impersonation_id: Option<ImpersonationId>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub from: Option<OffsetDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub to: Option<OffsetDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Ndjson,
+    Csv,
+}
+
+#[derive(Serialize)]
+struct SyncQuery<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cursor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct SinceQuery {
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    since: Option<OffsetDateTime>,
+}
+
+#[derive(Serialize)]
+struct ExportQuery<'a> {
+    #[serde(flatten)]
+    filter: &'a AuditFilter,
+    format: ExportFormat,
+}
+
+/// A problem document, leniently: a code this client does not know yet is not a parse failure.
+#[derive(Deserialize)]
+struct LooseProblem {
+    code: String,
+    #[serde(default)]
+    detail: String,
+    #[serde(default)]
+    request_id: String,
+}
+
+const NO_BODY: Option<&()> = None;
+const NO_QUERY: Option<&()> = None;
+
+impl ApiClient {
+    pub fn new(base: &str, tokens: Arc<dyn TokenProvider>) -> Result<ApiClient, ClientError> {
+        ApiClient::with_options(base, tokens, ClientOptions::default())
+    }
+
+    pub fn with_options(base: &str, tokens: Arc<dyn TokenProvider>, options: ClientOptions) -> Result<ApiClient, ClientError> {
+        let mut base = Url::parse(base).map_err(|e| ClientError::Config(format!("base URL: {e}")))?;
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
+            .user_agent(concat!("countersign-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Config(e.to_string()))?;
+        Ok(ApiClient { base, http, tokens, impersonation: None, options })
+    }
+
+    /// A client whose every request acts within the impersonation session.
+    pub fn with_impersonation(&self, session: ImpersonationId) -> ApiClient {
+        ApiClient { impersonation: Some(session), ..self.clone() }
+    }
+
+    /// A client acting as the staff member again.
+    pub fn without_impersonation(&self) -> ApiClient {
+        ApiClient { impersonation: None, ..self.clone() }
+    }
+
+    pub fn impersonation(&self) -> Option<ImpersonationId> {
+        self.impersonation
+    }
+
+    fn url(&self, path: &str) -> Result<Url, ClientError> {
+        self.base.join(path.trim_start_matches('/')).map_err(|e| ClientError::Config(format!("{path}: {e}")))
+    }
+
+    /// Sends with retries after transport errors; a POST keeps its
+    /// Idempotency-Key across the retries.
+    async fn send<Q: Serialize + ?Sized, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        query: Option<&Q>,
+        body: Option<&B>,
+    ) -> Result<reqwest::Response, ClientError> {
+        let url = self.url(path)?;
+        let idempotency_key = (method == Method::POST).then(|| uuid::Uuid::new_v4().to_string());
+        let retries = if matches!(method, Method::GET | Method::PUT | Method::POST) { self.options.retries } else { 0 };
+        let mut attempt = 0;
+        loop {
+            let token = self.tokens.access_token().await?;
+            let mut rb = self.http.request(method.clone(), url.clone()).bearer_auth(token.expose());
+            if let Some(q) = query {
+                rb = rb.query(q);
+            }
+            if let Some(b) = body {
+                rb = rb.json(b);
+            } else if method == Method::POST {
+                rb = rb.header(reqwest::header::CONTENT_LENGTH, "0");
+            }
+            if let Some(k) = &idempotency_key {
+                rb = rb.header(IDEMPOTENCY_KEY_HEADER, k);
+            }
+            if let Some(s) = self.impersonation {
+                rb = rb.header(countersign_api::IMPERSONATION_HEADER, s.to_string());
+            }
+            match rb.send().await {
+                Ok(r) => return Ok(r),
+                Err(e) if attempt < retries && (e.is_connect() || e.is_timeout() || e.is_request()) => {
+                    tokio::time::sleep(self.options.retry_backoff * 2u32.pow(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(transport(e)),
+            }
+        }
+    }
+
+    async fn call<T: DeserializeOwned, Q: Serialize + ?Sized, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        query: Option<&Q>,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let r = self.send(method, path, query, body).await?;
+        let r = check(r).await?;
+        let status = r.status().as_u16();
+        let bytes = r.bytes().await.map_err(transport)?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Unexpected { status, detail: format!("response body: {e}") })
+    }
+
+    async fn bytes<Q: Serialize + ?Sized>(&self, path: &str, query: Option<&Q>) -> Result<Vec<u8>, ClientError> {
+        let r = check(self.send(Method::GET, path, query, NO_BODY).await?).await?;
+        Ok(r.bytes().await.map_err(transport)?.to_vec())
+    }
+
+    // ---------- identity ----------
+
+    pub async fn me(&self) -> Result<Me, ClientError> {
+        self.call(Method::GET, "v1/me", NO_QUERY, NO_BODY).await
+    }
+
+    // ---------- records ----------
+
+    pub async fn list_orgs(&self, filter: &OrgFilter) -> Result<Page<Org>, ClientError> {
+        self.call(Method::GET, "v1/orgs", Some(filter), NO_BODY).await
+    }
+    pub async fn get_org(&self, id: OrgId) -> Result<Org, ClientError> {
+        self.call(Method::GET, &format!("v1/orgs/{id}"), NO_QUERY, NO_BODY).await
+    }
+    pub async fn list_users(&self, org: OrgId, page: &ListParams) -> Result<Page<CustomerUser>, ClientError> {
+        self.call(Method::GET, &format!("v1/orgs/{org}/users"), Some(page), NO_BODY).await
+    }
+    pub async fn get_user(&self, id: UserId) -> Result<CustomerUser, ClientError> {
+        self.call(Method::GET, &format!("v1/users/{id}"), NO_QUERY, NO_BODY).await
+    }
+    /// A customer action (self, or an org admin; or a `write` impersonation session).
+    pub async fn update_user(&self, id: UserId, update: &UpdateUser) -> Result<CustomerUser, ClientError> {
+        self.call(Method::PATCH, &format!("v1/users/{id}"), NO_QUERY, Some(update)).await
+    }
+    pub async fn list_invoices(&self, org: OrgId, filter: &InvoiceFilter) -> Result<Page<Invoice>, ClientError> {
+        self.call(Method::GET, &format!("v1/orgs/{org}/invoices"), Some(filter), NO_BODY).await
+    }
+    pub async fn get_invoice(&self, id: InvoiceId) -> Result<Invoice, ClientError> {
+        self.call(Method::GET, &format!("v1/invoices/{id}"), NO_QUERY, NO_BODY).await
+    }
+    /// A customer action.
+    pub async fn resend_invoice(&self, id: InvoiceId) -> Result<serde_json::Value, ClientError> {
+        self.call(Method::POST, &format!("v1/invoices/{id}/resend"), NO_QUERY, NO_BODY).await
+    }
+    pub async fn list_vendors(&self, org: OrgId, page: &ListParams) -> Result<Page<Vendor>, ClientError> {
+        self.call(Method::GET, &format!("v1/orgs/{org}/vendors"), Some(page), NO_BODY).await
+    }
+    pub async fn get_vendor(&self, id: VendorId) -> Result<Vendor, ClientError> {
+        self.call(Method::GET, &format!("v1/vendors/{id}"), NO_QUERY, NO_BODY).await
+    }
+    pub async fn list_payments(&self, org: OrgId, page: &ListParams) -> Result<Page<Payment>, ClientError> {
+        self.call(Method::GET, &format!("v1/orgs/{org}/payments"), Some(page), NO_BODY).await
+    }
+
+    // ---------- reveal, sync ----------
+
+    /// The value is for display in memory only: never cache or log it.
+    pub async fn reveal(&self, req: &RevealRequest) -> Result<RevealResponse, ClientError> {
+        self.call(Method::POST, "v1/reveals", NO_QUERY, Some(req)).await
+    }
+    pub async fn sync(&self, cursor: Option<&str>, limit: Option<u32>) -> Result<SyncPage, ClientError> {
+        self.call(Method::GET, "v1/sync", Some(&SyncQuery { cursor, limit }), NO_BODY).await
+    }
+
+    // ---------- approvals ----------
+
+    pub async fn create_approval(&self, req: &CreateApproval) -> Result<Approval, ClientError> {
+        self.call(Method::POST, "v1/approvals", NO_QUERY, Some(req)).await
+    }
+    pub async fn list_approvals(&self, filter: &ApprovalFilter) -> Result<Page<Approval>, ClientError> {
+        self.call(Method::GET, "v1/approvals", Some(filter), NO_BODY).await
+    }
+    pub async fn get_approval(&self, id: ApprovalId) -> Result<Approval, ClientError> {
+        self.call(Method::GET, &format!("v1/approvals/{id}"), NO_QUERY, NO_BODY).await
+    }
+    pub async fn decide_approval(&self, id: ApprovalId, decision: &DecideApproval) -> Result<Approval, ClientError> {
+        self.call(Method::POST, &format!("v1/approvals/{id}/decisions"), NO_QUERY, Some(decision)).await
+    }
+    pub async fn amend_approval(&self, id: ApprovalId, amend: &AmendApproval) -> Result<Approval, ClientError> {
+        self.call(Method::PATCH, &format!("v1/approvals/{id}"), NO_QUERY, Some(amend)).await
+    }
+    pub async fn cancel_approval(&self, id: ApprovalId) -> Result<Approval, ClientError> {
+        self.call(Method::POST, &format!("v1/approvals/{id}/cancel"), NO_QUERY, NO_BODY).await
+    }
+    /// The result of an executed `data_export` request.
+    pub async fn download_approval_export(&self, id: ApprovalId) -> Result<Vec<u8>, ClientError> {
+        self.bytes(&format!("v1/approvals/{id}/export"), NO_QUERY).await
+    }
+
+    // ---------- delegations, notifications ----------
+
+    pub async fn create_delegation(&self, req: &CreateDelegation) -> Result<Delegation, ClientError> {
+        self.call(Method::POST, "v1/delegations", NO_QUERY, Some(req)).await
+    }
+    pub async fn list_delegations(&self) -> Result<Vec<Delegation>, ClientError> {
+        self.call(Method::GET, "v1/delegations", NO_QUERY, NO_BODY).await
+    }
+    pub async fn revoke_delegation(&self, id: uuid::Uuid) -> Result<Delegation, ClientError> {
+        self.call(Method::POST, &format!("v1/delegations/{id}/revoke"), NO_QUERY, NO_BODY).await
+    }
+    pub async fn notifications(&self, since: Option<OffsetDateTime>) -> Result<Vec<Notification>, ClientError> {
+        self.call(Method::GET, "v1/notifications", Some(&SinceQuery { since }), NO_BODY).await
+    }
+
+    // ---------- impersonation ----------
+
+    pub async fn create_impersonation(&self, req: &CreateImpersonation) -> Result<ImpersonationSession, ClientError> {
+        self.call(Method::POST, "v1/impersonations", NO_QUERY, Some(req)).await
+    }
+    pub async fn approve_impersonation(&self, id: ImpersonationId, comment: &str) -> Result<ImpersonationSession, ClientError> {
+        let body = countersign_api::Comment { comment: comment.to_owned() };
+        self.call(Method::POST, &format!("v1/impersonations/{id}/approve"), NO_QUERY, Some(&body)).await
+    }
+    pub async fn reject_impersonation(&self, id: ImpersonationId, comment: &str) -> Result<ImpersonationSession, ClientError> {
+        let body = countersign_api::Comment { comment: comment.to_owned() };
+        self.call(Method::POST, &format!("v1/impersonations/{id}/reject"), NO_QUERY, Some(&body)).await
+    }
+    pub async fn end_impersonation(&self, id: ImpersonationId) -> Result<ImpersonationSession, ClientError> {
+        self.call(Method::POST, &format!("v1/impersonations/{id}/end"), NO_QUERY, NO_BODY).await
+    }
+    pub async fn list_impersonations(&self, filter: &ImpersonationFilter) -> Result<Page<ImpersonationSession>, ClientError> {
+        self.call(Method::GET, "v1/impersonations", Some(filter), NO_BODY).await
+    }
+    /// The session with its timeline (opening it is audited).
+    pub async fn get_impersonation(&self, id: ImpersonationId) -> Result<ImpersonationSession, ClientError> {
+        self.call(Method::GET, &format!("v1/impersonations/{id}"), NO_QUERY, NO_BODY).await
+    }
+    pub async fn review_impersonation(&self, id: ImpersonationId, review: &Review) -> Result<ImpersonationSession, ClientError> {
+        self.call(Method::POST, &format!("v1/impersonations/{id}/review"), NO_QUERY, Some(review)).await
+    }
+    pub async fn support_access(&self, org: OrgId) -> Result<SupportAccessReport, ClientError> {
+        self.call(Method::GET, &format!("v1/orgs/{org}/support-access"), NO_QUERY, NO_BODY).await
+    }
+    pub async fn grant_support_access(&self, org: OrgId, req: &CreateGrant) -> Result<Grant, ClientError> {
+        self.call(Method::POST, &format!("v1/orgs/{org}/support-access/grants"), NO_QUERY, Some(req)).await
+    }
+    pub async fn revoke_support_access(&self, org: OrgId, grant: uuid::Uuid) -> Result<Grant, ClientError> {
+        self.call(Method::POST, &format!("v1/orgs/{org}/support-access/grants/{grant}/revoke"), NO_QUERY, NO_BODY).await
+    }
+
+    // ---------- audit ----------
+
+    pub async fn audit_search(&self, filter: &AuditFilter) -> Result<Page<AuditEvent>, ClientError> {
+        self.call(Method::GET, "v1/audit", Some(filter), NO_BODY).await
+    }
+    /// The export itself is audited.
+    pub async fn audit_export(&self, filter: &AuditFilter, format: ExportFormat) -> Result<Vec<u8>, ClientError> {
+        self.bytes("v1/audit/export", Some(&ExportQuery { filter, format })).await
+    }
+
+    // ---------- staff ----------
+
+    pub async fn list_staff(&self) -> Result<Vec<StaffMember>, ClientError> {
+        self.call(Method::GET, "v1/staff", NO_QUERY, NO_BODY).await
+    }
+    pub async fn get_staff(&self, id: StaffId) -> Result<StaffMember, ClientError> {
+        self.call(Method::GET, &format!("v1/staff/{id}"), NO_QUERY, NO_BODY).await
+    }
+    pub async fn update_staff(&self, id: StaffId, update: &StaffUpdate) -> Result<StaffMember, ClientError> {
+        self.call(Method::PUT, &format!("v1/staff/{id}"), NO_QUERY, Some(update)).await
+    }
+}
+
+fn transport(e: reqwest::Error) -> ClientError {
+    if e.is_timeout() {
+        ClientError::Timeout
+    } else {
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            src = s.source();
+        }
+        ClientError::Transport(msg)
+    }
+}
+
+/// Success passes through; an error status becomes [`ApiError`] when it is a
+/// problem document with a known code, else [`ClientError::Unexpected`].
+async fn check(r: reqwest::Response) -> Result<reqwest::Response, ClientError> {
+    let status = r.status();
+    if status.is_success() {
+        return Ok(r);
+    }
+    let header_request_id = r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let is_problem = r
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with(countersign_api::error::PROBLEM_CONTENT_TYPE));
+    let bytes = r.bytes().await.map_err(transport)?;
+    let status = status.as_u16();
+    if is_problem {
+        if let Ok(p) = serde_json::from_slice::<LooseProblem>(&bytes) {
+            if let Some(code) = ErrorCode::parse(&p.code) {
+                let request_id = if p.request_id.is_empty() { header_request_id.unwrap_or_default() } else { p.request_id };
+                return Err(ApiError { status, code, detail: p.detail, request_id }.into());
+            }
+            return Err(ClientError::Unexpected { status, detail: format!("unknown error code {:?}: {}", p.code, p.detail) });
+        }
+    }
+    let excerpt: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();
+    Err(ClientError::Unexpected { status, detail: excerpt })
+}

@@ -1,0 +1,395 @@
+//! Sign-in (RFC 8252 / RFC 9700) and the API client, against the real dev
+//! OpenID provider and the real server. The stack comes from the environment
+//! (`scripts/test`, or `scripts/stack up` then `. .stack/env`):
+//! COUNTERSIGN_ISSUER, COUNTERSIGN_CLIENT_ID, COUNTERSIGN_AUDIENCE, COUNTERSIGN_API_URL.
+
+use countersign_client::api::{ApprovalKind, CreateApproval, ErrorCode, InvoiceStatus, Money, OrgId};
+use countersign_client::api_client::{ApiClient, ApprovalFilter, ClientError, ClientOptions, InvoiceFilter, Mine, OrgFilter, StaticToken};
+use countersign_client::browser::scripted::{ScriptedBrowser, Tamper};
+use countersign_client::browser::NoBrowser;
+use countersign_client::oidc::{Provider, SignIn, SignInError, Tokens};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+struct Env {
+    issuer: String,
+    client_id: String,
+    audience: String,
+    api_url: String,
+}
+
+fn env() -> Env {
+    let var = |k: &str| {
+        std::env::var(k).unwrap_or_else(|_| {
+            panic!(
+                "{k} is not set: these tests need the dev stack. Run them through scripts/test, or \
+                 `scripts/stack up` and `. .stack/env` first (COUNTERSIGN_ISSUER, COUNTERSIGN_CLIENT_ID, \
+                 COUNTERSIGN_AUDIENCE, COUNTERSIGN_API_URL)"
+            )
+        })
+    };
+    Env { issuer: var("COUNTERSIGN_ISSUER"), client_id: var("COUNTERSIGN_CLIENT_ID"), audience: var("COUNTERSIGN_AUDIENCE"), api_url: var("COUNTERSIGN_API_URL") }
+}
+
+async fn start() -> SignIn {
+    let e = env();
+    SignIn::start(&e.issuer, &e.client_id, Some(&e.audience)).await.expect("discovery and listener").with_timeout(Duration::from_secs(30))
+}
+
+async fn sign_in(username: &str) -> Tokens {
+    let browser = ScriptedBrowser::new(username);
+    match start().await.run(&browser).await {
+        Ok(t) => t,
+        Err(e) => panic!("{username} could not sign in: {e} (browser: {:?})", browser.outcome()),
+    }
+}
+
+fn api(tokens: &Tokens) -> ApiClient {
+    ApiClient::new(&env().api_url, Arc::new(StaticToken(tokens.access_token.clone()))).unwrap()
+}
+
+/// A sign-in that must fail with `code`, returning no tokens.
+async fn refused(browser: ScriptedBrowser, code: &str) -> SignInError {
+    let result = start().await.run(&browser).await;
+    match result {
+        Ok(_) => panic!("expected {code}, but the sign-in returned tokens"),
+        Err(e) => {
+            assert_eq!(e.code(), code, "{e}");
+            e
+        }
+    }
+}
+
+// ---------- issue point 1: sign-in ----------
+
+#[tokio::test]
+async fn alice_signs_in_and_her_access_token_works_on_me() {
+    let e = env();
+    let signin = start().await;
+    let url = signin.authorize_url().clone();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert!(q["code_challenge"].len() >= 43);
+    assert!(q["state"].len() >= 16 && q["nonce"].len() >= 16);
+    assert_eq!(q["prompt"], "consent");
+    assert_eq!(q["scope"], "openid profile email offline_access");
+    assert_eq!(q["response_type"], "code");
+    let redirect = url::Url::parse(&q["redirect_uri"]).unwrap();
+    assert_eq!((redirect.scheme(), redirect.host_str(), redirect.path()), ("http", Some("127.0.0.1"), "/callback"));
+    assert_ne!(redirect.port(), None);
+
+    let browser = ScriptedBrowser::new("alice");
+    let tokens = signin.run(&browser).await.unwrap_or_else(|err| panic!("{err}; browser: {:?}", browser.outcome()));
+    assert_eq!(tokens.identity.subject, "staff-alice");
+    assert_eq!(tokens.identity.issuer, e.issuer);
+    assert_eq!(tokens.identity.name.as_deref(), Some("Alice"));
+    assert_eq!(tokens.identity.email.as_deref(), Some("alice@countersign.example"));
+    assert!(tokens.expires_at > time::OffsetDateTime::now_utc());
+    assert!(!tokens.refresh_token.expose().is_empty());
+    let debug = format!("{tokens:?}");
+    assert!(!debug.contains(tokens.access_token.expose().as_str()) && !debug.contains(tokens.refresh_token.expose().as_str()), "{debug}");
+    assert_eq!(browser.outcome(), Some(Ok(())));
+
+    let me = api(&tokens).me().await.unwrap();
+    assert_eq!(me.subject, "staff-alice");
+    assert_eq!(me.issuer, e.issuer);
+}
+
+#[tokio::test]
+async fn a_redirect_with_another_state_is_refused() {
+    refused(ScriptedBrowser::new("alice").tamper(Tamper::State("forged-state".into())), "state_mismatch").await;
+}
+
+#[tokio::test]
+async fn a_redirect_from_another_issuer_is_refused() {
+    let e = refused(ScriptedBrowser::new("alice").tamper(Tamper::Issuer(Some("http://127.0.0.1:1".into()))), "issuer_mismatch").await;
+    assert!(matches!(e, SignInError::IssuerMismatch { got: Some(ref g), .. } if g == "http://127.0.0.1:1"), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_redirect_without_iss_is_refused() {
+    let e = refused(ScriptedBrowser::new("alice").tamper(Tamper::Issuer(None)), "issuer_mismatch").await;
+    assert!(matches!(e, SignInError::IssuerMismatch { got: None, .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn an_id_token_with_another_nonce_is_refused() {
+    refused(ScriptedBrowser::new("alice").tamper(Tamper::Nonce("someone-elses-nonce".into())), "nonce_mismatch").await;
+}
+
+#[tokio::test]
+async fn denying_consent_is_a_provider_error() {
+    let e = refused(ScriptedBrowser::new("alice").deny(), "provider_error").await;
+    assert!(matches!(e, SignInError::Provider { ref error, .. } if error == "access_denied"), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
+    let mut signin = start().await;
+    let browser = ScriptedBrowser::new("alice");
+    let response = signin.authorize(&browser).await.unwrap();
+    let first = signin.exchange(&response).await.expect("first exchange");
+    let second = signin.exchange(&response).await;
+    match second {
+        Err(e) => assert_eq!(e.code(), "code_rejected", "{e}"),
+        Ok(_) => panic!("a replayed code returned tokens"),
+    }
+    // The provider revoked the grant the code produced.
+    let refreshed = signin.provider().refresh(&first).await;
+    assert_eq!(refreshed.map(|_| ()).unwrap_err().code(), "refresh_rejected");
+}
+
+#[tokio::test]
+async fn the_listener_times_out_and_closes_when_the_browser_never_comes_back() {
+    let mut signin = start().await.with_timeout(Duration::from_millis(800));
+    let port = url::Url::parse(signin.redirect_uri()).unwrap().port().unwrap();
+    let started = std::time::Instant::now();
+    let e = signin.authorize(&NoBrowser).await.unwrap_err();
+    assert_eq!(e.code(), "timeout", "{e}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err(), "the listener must be closed after the timeout");
+
+    // A browser that signs in but never delivers the redirect: the same.
+    let browser = ScriptedBrowser::new("alice").never_deliver();
+    let e = start().await.with_timeout(Duration::from_secs(5)).run(&browser).await.map(|_| ()).unwrap_err();
+    assert!(matches!(e, SignInError::Timeout(_)), "{e:?}");
+    assert_eq!(browser.outcome(), Some(Ok(())), "the browser did sign in");
+}
+
+#[tokio::test]
+async fn the_listener_ignores_other_paths_and_answers_exactly_once() {
+    let mut signin = start().await;
+    let redirect = url::Url::parse(signin.redirect_uri()).unwrap();
+    let port = redirect.port().unwrap();
+    // Another path first: 404, and the listener keeps waiting.
+    // (Connected before authorize() accepts, so it is first in the queue.)
+    let mut stray = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stray.write_all(b"GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+    let browser = ScriptedBrowser::new("alice");
+    let response = signin.authorize(&browser).await.unwrap();
+    let mut answer = String::new();
+    stray.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    // Give the browser a moment to read the page, then the port is closed.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err(), "the listener answers once, then closes");
+    signin.exchange(&response).await.unwrap();
+    // authorize() twice is refused without opening a browser.
+    assert_eq!(signin.authorize(&NoBrowser).await.unwrap_err().code(), "listener_failed");
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_reused_refresh_token_is_refused() {
+    let e = env();
+    let tokens = sign_in("alice").await;
+    let provider = Provider::discover(&e.issuer, &e.client_id).await.unwrap();
+    let next = provider.refresh(&tokens).await.unwrap();
+    assert_ne!(next.refresh_token.expose(), tokens.refresh_token.expose(), "refresh tokens rotate");
+    assert_eq!(next.identity.subject, "staff-alice");
+    assert_eq!(api(&next).me().await.unwrap().subject, "staff-alice");
+    let reused = provider.refresh(&tokens).await.map(|_| ()).unwrap_err();
+    assert_eq!(reused.code(), "refresh_rejected", "{reused}");
+}
+
+#[tokio::test]
+async fn revocation_ends_the_refresh_token() {
+    let e = env();
+    let tokens = sign_in("alice").await;
+    let provider = Provider::discover(&e.issuer, &e.client_id).await.unwrap();
+    provider.revoke(&tokens).await.unwrap();
+    let after = provider.refresh(&tokens).await.map(|_| ()).unwrap_err();
+    assert_eq!(after.code(), "refresh_rejected", "{after}");
+}
+
+// ---------- issue point 3: the API client ----------
+
+#[tokio::test]
+async fn a_404_problem_becomes_a_typed_api_error() {
+    let tokens = sign_in("alice").await;
+    let err = api(&tokens).get_org(OrgId::new()).await.unwrap_err();
+    match &err {
+        ClientError::Api(p) => {
+            assert_eq!(p.code, ErrorCode::NotFound);
+            assert_eq!(p.status, 404);
+            assert!(!p.request_id.is_empty() && !p.detail.is_empty(), "{p:?}");
+        }
+        other => panic!("expected a problem, got {other:?}"),
+    }
+    assert_eq!(err.code(), "not_found");
+}
+
+#[tokio::test]
+async fn no_token_or_a_bad_token_is_unauthenticated() {
+    let client = ApiClient::new(&env().api_url, Arc::new(StaticToken(countersign_client::oidc::Sensitive::new("not-a-jwt".into())))).unwrap();
+    let err = client.me().await.unwrap_err();
+    assert!(matches!(err.api_code(), Some(ErrorCode::TokenInvalid | ErrorCode::Unauthenticated)), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_impersonation_header_is_sent_while_a_session_is_active() {
+    let tokens = sign_in("alice").await;
+    let client = api(&tokens);
+    let session = countersign_client::api::ImpersonationId::new();
+    let imp = client.with_impersonation(session);
+    assert_eq!(imp.impersonation(), Some(session));
+    // An unknown session: the server refuses the header (it would ignore a missing one).
+    let err = imp.me().await.unwrap_err();
+    assert_eq!(err.api_code(), Some(ErrorCode::ImpersonationNotActive), "{err:?}");
+    // Without it, the same client works again.
+    assert_eq!(imp.without_impersonation().me().await.unwrap().subject, "staff-alice");
+}
+
+#[tokio::test]
+async fn api_calls_time_out() {
+    // A server that accepts and never answers.
+    let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let h = held.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = silent.accept().await {
+            h.lock().unwrap().push(s);
+        }
+    });
+    let options = ClientOptions { request_timeout: Duration::from_millis(300), retries: 0, ..ClientOptions::default() };
+    let client = ApiClient::with_options(&format!("http://{addr}"), Arc::new(StaticToken(countersign_client::oidc::Sensitive::new("t".into()))), options).unwrap();
+    let err = client.me().await.unwrap_err();
+    assert!(matches!(err, ClientError::Timeout), "{err:?}");
+}
+
+/// A loopback proxy to the API that lets the first request reach the server
+/// and then drops the connection before the response reaches the client,
+/// as a flaky network would. Records every request head.
+async fn flaky_proxy(upstream: String) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let heads = Arc::new(Mutex::new(Vec::<String>::new()));
+    let h = heads.clone();
+    tokio::spawn(async move {
+        let mut n = 0;
+        while let Ok((mut client, _)) = listener.accept().await {
+            n += 1;
+            let first = n == 1;
+            let upstream = upstream.clone();
+            let h = h.clone();
+            tokio::spawn(async move {
+                let mut server = TcpStream::connect(&upstream).await.unwrap();
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let k = client.read(&mut chunk).await.unwrap();
+                    if k == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..k]);
+                }
+                let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+                h.lock().unwrap().push(String::from_utf8_lossy(&buf[..end]).into_owned());
+                server.write_all(&buf).await.unwrap();
+                if first {
+                    let (mut cr, _cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let pump = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut cr, &mut sw).await;
+                    });
+                    // Wait until the server has answered (it acted), then drop everything.
+                    let mut resp = [0u8; 1];
+                    let _ = sr.read(&mut resp).await;
+                    pump.abort();
+                } else {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), heads)
+}
+
+fn idempotency_key(head: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case("idempotency-key").then(|| v.trim().to_owned())
+    })
+}
+
+#[tokio::test]
+async fn a_post_retried_after_a_lost_response_reuses_its_idempotency_key() {
+    let e = env();
+    let tokens = sign_in("carl").await;
+    let direct = api(&tokens);
+    let acme = direct.list_orgs(&OrgFilter { q: Some("acme".into()), ..Default::default() }).await.unwrap();
+    let org = acme.items.iter().find(|o| o.slug == "acme").expect("the demo org acme").id;
+    let invoices = direct.list_invoices(org, &InvoiceFilter { status: Some(InvoiceStatus::Open), ..Default::default() }).await.unwrap();
+    let invoice = invoices.items.first().expect("an open acme invoice");
+    let reason = format!("client retry test {}", uuid::Uuid::new_v4());
+    let req = CreateApproval {
+        kind: ApprovalKind::Refund,
+        org_id: org,
+        target_id: invoice.id.0,
+        amount: Some(Money::new(100, invoice.amount.currency)),
+        payload: serde_json::json!({}),
+        reason: reason.clone(),
+    };
+
+    let upstream = url::Url::parse(&e.api_url).unwrap();
+    let (proxy, heads) = flaky_proxy(format!("{}:{}", upstream.host_str().unwrap(), upstream.port_or_known_default().unwrap())).await;
+    let flaky = ApiClient::new(&proxy, Arc::new(StaticToken(tokens.access_token.clone()))).unwrap();
+    let created = flaky.create_approval(&req).await.expect("the retry succeeds");
+
+    let heads = heads.lock().unwrap().clone();
+    let posts: Vec<&String> = heads.iter().filter(|h| h.starts_with("POST /v1/approvals ")).collect();
+    assert_eq!(posts.len(), 2, "one lost attempt and one retry: {heads:#?}");
+    let keys: Vec<Option<String>> = posts.iter().map(|h| idempotency_key(h)).collect();
+    assert!(keys[0].is_some(), "POST carries an Idempotency-Key");
+    assert_eq!(keys[0], keys[1], "the retry reuses the key");
+
+    // The server acted once: the retry got the first response, no duplicate exists.
+    let mine = direct
+        .list_approvals(&ApprovalFilter { mine: Some(Mine::Requested), org_id: Some(org), kind: Some(ApprovalKind::Refund), limit: Some(200), ..Default::default() })
+        .await
+        .unwrap();
+    let same: Vec<_> = mine.items.iter().filter(|a| a.reason == reason).collect();
+    assert_eq!(same.len(), 1, "exactly one approval was created");
+    assert_eq!(same[0].id, created.id);
+
+    // A new call is a new key: a second, distinct approval.
+    let again = direct.create_approval(&req).await.unwrap();
+    assert_ne!(again.id, created.id);
+    direct.cancel_approval(again.id).await.unwrap();
+    direct.cancel_approval(created.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_active_impersonation_session_applies_to_every_request_of_the_client() {
+    use countersign_client::api::{CreateImpersonation, CustomerRole, SessionScope};
+    use countersign_client::api_client::ListParams;
+    let tokens = sign_in("alice").await;
+    let client = api(&tokens);
+    let acme = client.list_orgs(&OrgFilter { q: Some("acme".into()), ..Default::default() }).await.unwrap();
+    let org = acme.items.iter().find(|o| o.slug == "acme").expect("the demo org acme").id;
+    let users = client.list_users(org, &ListParams::default()).await.unwrap();
+    let member = users.items.iter().find(|u| u.role == CustomerRole::Member).expect("an acme member");
+    let req = CreateImpersonation {
+        subject_user_id: member.id,
+        reason: "customer cannot find the invoice list".into(),
+        ticket_ref: "TCK-4711".into(),
+        scope: SessionScope::Read,
+        duration_minutes: Some(5),
+    };
+    let session = match client.create_impersonation(&req).await {
+        Ok(s) => s,
+        Err(e) => panic!("could not start a read session: {e:?}"),
+    };
+    assert_eq!(session.status, "active", "{session:?}");
+    let imp = client.with_impersonation(session.id);
+    let me = imp.me().await.unwrap();
+    assert_eq!(me.impersonation.as_ref().map(|i| i.session_id), Some(session.id), "{me:?}");
+    // Staff actions are refused while impersonating.
+    let err = imp.list_staff().await.unwrap_err();
+    assert!(err.api_code().is_some(), "{err:?}");
+    let ended = client.end_impersonation(session.id).await.unwrap();
+    assert_eq!(ended.status, "ended");
+    assert!(client.me().await.unwrap().impersonation.is_none());
+}
