@@ -53,6 +53,13 @@ pub enum ClientError {
     Unexpected { status: u16, detail: String },
     #[error("no access token: {0}")]
     NoToken(String),
+    /// The session has ended (signed out, or the provider refused to renew
+    /// it); the message is for the user. Sign in again.
+    #[error("{0}")]
+    SignedOut(String),
+    /// The OS keyring refused to keep the renewed session.
+    #[error("{0}")]
+    Keyring(String),
     #[error("invalid client configuration: {0}")]
     Config(String),
 }
@@ -73,6 +80,8 @@ impl ClientError {
             ClientError::Transport(_) => "network",
             ClientError::Unexpected { .. } => "unexpected_response",
             ClientError::NoToken(_) => "not_signed_in",
+            ClientError::SignedOut(_) => "signed_out",
+            ClientError::Keyring(_) => "keyring_unavailable",
             ClientError::Config(_) => "config_invalid",
         }
     }
@@ -83,6 +92,11 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Supplies the current access token (refreshing it if needed).
 pub trait TokenProvider: Send + Sync {
     fn access_token(&self) -> BoxFuture<'_, Result<Sensitive<String>, ClientError>>;
+    /// The server answered 401 to `rejected`. `Ok(true)`: a new token is
+    /// ready, send the request once more. The default has none to offer.
+    fn rejected<'a>(&'a self, _rejected: &'a Sensitive<String>) -> BoxFuture<'a, Result<bool, ClientError>> {
+        Box::pin(async { Ok(false) })
+    }
 }
 
 /// A fixed access token (tests, and a session that has just signed in).
@@ -315,6 +329,7 @@ impl ApiClient {
         let idempotency_key = (method == Method::POST).then(|| uuid::Uuid::new_v4().to_string());
         let retries = if matches!(method, Method::GET | Method::PUT | Method::POST) { self.options.retries } else { 0 };
         let mut attempt = 0;
+        let mut renewed = false;
         loop {
             let token = self.tokens.access_token().await?;
             let mut rb = self.http.request(method.clone(), url.clone()).bearer_auth(token.expose());
@@ -333,6 +348,14 @@ impl ApiClient {
                 rb = rb.header(countersign_api::IMPERSONATION_HEADER, s.to_string());
             }
             match rb.send().await {
+                // Once per call: a token the server refuses is renewed and the
+                // request sent again (a POST with the same Idempotency-Key).
+                Ok(r) if r.status() == reqwest::StatusCode::UNAUTHORIZED && !renewed => {
+                    renewed = true;
+                    if !self.tokens.rejected(&token).await? {
+                        return Ok(r);
+                    }
+                }
                 Ok(r) => return Ok(r),
                 Err(e) if attempt < retries && (e.is_connect() || e.is_timeout() || e.is_request()) => {
                     tokio::time::sleep(self.options.retry_backoff * 2u32.pow(attempt)).await;

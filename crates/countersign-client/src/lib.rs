@@ -1,7 +1,8 @@
 //! The desktop client's core, with no Tauri dependency so that everything the
-//! app does is testable without a window. Sign-in, the token lifecycle, the
-//! encrypted cache and sync arrive with the client-core issue; for now it
-//! re-exports the contract the app compiles against.
+//! app does is testable without a window: sign-in (`oidc`), the token
+//! lifecycle (`session`), the typed API client (`api_client`), the encrypted
+//! cache (`cache`), sync, offline reads and local search, and `account`, which
+//! puts them together for one signed-in user.
 
 pub use countersign_api as api;
 
@@ -17,4 +18,6 @@ pub mod cache;
 pub mod offline;
 pub mod search;
 pub mod secrets;
+pub mod account;
+pub mod session;
 pub mod sync;

@@ -18,6 +18,9 @@ pub enum SourceError {
     Refused(ErrorCode),
     #[error("the server is unreachable: {0}")]
     Unreachable(String),
+    /// The call could not be made: signed out, keyring, an unexpected answer.
+    #[error(transparent)]
+    Client(crate::api_client::ClientError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,9 +101,11 @@ pub async fn run_paged(cache: &mut Cache, source: &impl SyncSource, page_size: u
 
 impl SyncSource for crate::api_client::ApiClient {
     async fn page(&self, cursor: Option<&str>, limit: u32) -> Result<SyncPage, SourceError> {
-        self.sync(cursor, Some(limit)).await.map_err(|e| match e.api_code() {
-            Some(code) => SourceError::Refused(code),
-            None => SourceError::Unreachable(e.to_string()),
+        use crate::api_client::ClientError;
+        self.sync(cursor, Some(limit)).await.map_err(|e| match e {
+            ClientError::Api(a) => SourceError::Refused(a.code),
+            ClientError::Transport(_) | ClientError::Timeout => SourceError::Unreachable(e.to_string()),
+            other => SourceError::Client(other),
         })
     }
 }
