@@ -325,6 +325,18 @@ impl ApiClient {
         query: Option<&Q>,
         body: Option<&B>,
     ) -> Result<reqwest::Response, ClientError> {
+        self.send_timed(method, path, query, body, None).await
+    }
+
+    /// `send` with a request timeout other than the client's (streams).
+    async fn send_timed<Q: Serialize + ?Sized, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        query: Option<&Q>,
+        body: Option<&B>,
+        timeout: Option<Duration>,
+    ) -> Result<reqwest::Response, ClientError> {
         let url = self.url(path)?;
         let idempotency_key = (method == Method::POST).then(|| uuid::Uuid::new_v4().to_string());
         let retries = if matches!(method, Method::GET | Method::PUT | Method::POST) { self.options.retries } else { 0 };
@@ -333,6 +345,9 @@ impl ApiClient {
         loop {
             let token = self.tokens.access_token().await?;
             let mut rb = self.http.request(method.clone(), url.clone()).bearer_auth(token.expose());
+            if let Some(t) = timeout {
+                rb = rb.timeout(t);
+            }
             if let Some(q) = query {
                 rb = rb.query(q);
             }
@@ -466,6 +481,14 @@ impl ApiClient {
 
     // ---------- delegations, notifications ----------
 
+    /// `GET /v1/notifications/stream`: new notifications as they happen. The
+    /// server ends a stream after ten minutes (or when access is lost); open
+    /// a new one then, which also renews the token.
+    pub async fn notification_stream(&self) -> Result<crate::events::NotificationStream, ClientError> {
+        let r = self.send_timed(Method::GET, "v1/notifications/stream", NO_QUERY, NO_BODY, Some(crate::events::STREAM_TIMEOUT)).await?;
+        Ok(crate::events::NotificationStream::new(check(r).await?))
+    }
+
     pub async fn create_delegation(&self, req: &CreateDelegation) -> Result<Delegation, ClientError> {
         self.call(Method::POST, "v1/delegations", NO_QUERY, Some(req)).await
     }
@@ -538,7 +561,7 @@ impl ApiClient {
     }
 }
 
-fn transport(e: reqwest::Error) -> ClientError {
+pub(crate) fn transport(e: reqwest::Error) -> ClientError {
     if e.is_timeout() {
         ClientError::Timeout
     } else {

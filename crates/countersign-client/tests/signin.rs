@@ -393,3 +393,49 @@ async fn an_active_impersonation_session_applies_to_every_request_of_the_client(
     assert_eq!(ended.status, "ended");
     assert!(client.me().await.unwrap().impersonation.is_none());
 }
+
+#[tokio::test]
+async fn the_notification_stream_delivers_a_request_an_approver_can_decide() {
+    let carl = api(&sign_in("carl").await);
+    let ana = api(&sign_in("ana").await);
+    let mut stream = ana.notification_stream().await.unwrap();
+    let acme = carl.list_orgs(&OrgFilter { q: Some("acme".into()), ..Default::default() }).await.unwrap();
+    let org = acme.items.iter().find(|o| o.slug == "acme").expect("the demo org acme").id;
+    let invoices = carl.list_invoices(org, &InvoiceFilter { status: Some(InvoiceStatus::Open), ..Default::default() }).await.unwrap();
+    let invoice = invoices.items.first().expect("an open acme invoice");
+    let created = carl
+        .create_approval(&CreateApproval {
+            kind: ApprovalKind::Refund,
+            org_id: org,
+            target_id: invoice.id.0,
+            amount: Some(Money::new(100, invoice.amount.currency)),
+            payload: serde_json::json!({}),
+            reason: format!("notification stream test {}", uuid::Uuid::new_v4()),
+        })
+        .await
+        .unwrap();
+    // The stream first replays what ana can act on, then what is new.
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(n) = stream.next().await {
+            let n = n.expect("a well-formed notification");
+            if n.approval_id == created.id {
+                return Some(n);
+            }
+        }
+        None
+    })
+    .await
+    .expect("the notification arrives within 20 s")
+    .expect("the stream stays open");
+    assert_eq!(found.kind, countersign_client::api::NotificationKind::ToDecide);
+    assert_eq!(found.approval_kind, ApprovalKind::Refund);
+    // carl is the requester: the stream is his only for his own requests' outcomes.
+    carl.cancel_approval(created.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_customer_cannot_open_the_notification_stream() {
+    // acme-admin is a customer, not staff: refused with the contract's code.
+    let err = api(&sign_in("acme-admin").await).notification_stream().await.unwrap_err();
+    assert_eq!(err.api_code(), Some(ErrorCode::Forbidden), "{err}");
+}
