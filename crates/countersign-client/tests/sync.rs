@@ -59,7 +59,7 @@ fn contents(cache: &Cache) -> BTreeSet<(String, String, i64)> {
 /// slowly into that directory and announces every committed page on stdout.
 #[tokio::test]
 async fn a_full_sync_reports_progress_up_to_its_estimate() {
-    let subject = "staff-carl";
+    let subject = "staff-alice";
     if let Ok(dir) = std::env::var(CHILD_DIR) {
         let mut cache = Cache::open(std::path::Path::new(&dir), &var("COUNTERSIGN_ISSUER"), subject, keyring()).unwrap();
         let source = Paced(client(&var("COUNTERSIGN_SYNC_CHILD_TOKEN")));
@@ -76,14 +76,14 @@ async fn a_full_sync_reports_progress_up_to_its_estimate() {
     let dir = tempfile::tempdir().unwrap();
     let mut cache = Cache::open(dir.path(), &var("COUNTERSIGN_ISSUER"), subject, keyring()).unwrap();
     let mut seen: Vec<Progress> = Vec::new();
-    let out = sync::run_paged(&mut cache, &client(&token("carl")), 50, |p| seen.push(p)).await.unwrap();
+    let out = sync::run_paged(&mut cache, &client(&token("alice")), 50, |p| seen.push(p)).await.unwrap();
     assert!(out.pages >= 2 && !out.purged);
     let last = seen.last().unwrap();
     assert_eq!(Some(last.done), last.estimated_total, "done reaches the estimate");
     assert!(seen.windows(2).all(|w| w[0].done < w[1].done), "monotonic");
     assert_eq!(contents(&cache).len() as u64, out.applied);
     // A second run is a delta with nothing to do.
-    let again = sync::run(&mut cache, &client(&token("carl")), |_| {}).await.unwrap();
+    let again = sync::run(&mut cache, &client(&token("alice")), |_| {}).await.unwrap();
     assert_eq!((again.applied, again.pages), (0, 1));
     cache.wipe().unwrap();
 }
@@ -91,7 +91,7 @@ async fn a_full_sync_reports_progress_up_to_its_estimate() {
 #[tokio::test]
 async fn a_sync_killed_mid_way_resumes_without_loss_or_duplicates() {
     let issuer = var("COUNTERSIGN_ISSUER");
-    let access = token("carl");
+    let access = token("alice");
     let dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "a_full_sync_reports_progress_up_to_its_estimate", "--nocapture", "--test-threads=1"])
@@ -115,7 +115,7 @@ async fn a_sync_killed_mid_way_resumes_without_loss_or_duplicates() {
     child.wait().unwrap();
 
     // Resume in this process from what the killed one committed.
-    let mut cache = Cache::open(dir.path(), &issuer, "staff-carl", keyring()).unwrap();
+    let mut cache = Cache::open(dir.path(), &issuer, "staff-alice", keyring()).unwrap();
     assert!(cache.discarded().is_none(), "the interrupted cache is intact");
     let before = contents(&cache).len();
     assert!(before >= 50, "the committed pages survived ({before} records)");
@@ -125,7 +125,7 @@ async fn a_sync_killed_mid_way_resumes_without_loss_or_duplicates() {
 
     // The same as an uninterrupted sync: nothing lost, nothing twice.
     let other = tempfile::tempdir().unwrap();
-    let mut fresh = Cache::open(other.path(), &issuer, "staff-carl", keyring()).unwrap();
+    let mut fresh = Cache::open(other.path(), &issuer, "staff-alice", keyring()).unwrap();
     let full = sync::run(&mut fresh, &client(&access), |_| {}).await.unwrap();
     assert_eq!(contents(&cache), contents(&fresh));
     assert_eq!(before as u64 + resumed.applied, full.applied, "no page applied twice");

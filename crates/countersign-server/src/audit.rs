@@ -197,7 +197,7 @@ async fn write_event(
     code: Option<ErrorCode>,
     ip: Option<String>,
     user_agent: Option<String>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), crate::auditlog::AppendError> {
     let e = std::mem::take(&mut *ctx.0.lock().unwrap_or_else(|p| p.into_inner()));
     let kind = e.actor_kind.map(|k| match k {
         ActorKind::Staff => "staff",
@@ -227,15 +227,15 @@ async fn write_event(
         prev_hash: vec![],
         hash: vec![],
     };
-    let follow_ups = e.follow_ups;
-    crate::auditlog::append(&state.db, row.clone()).await?;
-    for (action, details) in follow_ups {
-        let mut next = row.clone();
+    // The request's event and its follow-ups, contiguous in the chain.
+    let mut rows = vec![row];
+    for (action, details) in e.follow_ups {
+        let mut next = rows[0].clone();
         next.id = uuid::Uuid::new_v4();
         next.action = action;
         next.details = details;
         next.reason = None;
-        crate::auditlog::append(&state.db, next).await?;
+        rows.push(next);
     }
-    Ok(())
+    state.audit.append(rows).await.map(|_| ())
 }

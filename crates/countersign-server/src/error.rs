@@ -48,6 +48,13 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::auditlog::AppendError> for ApiError {
+    fn from(e: crate::auditlog::AppendError) -> Self {
+        tracing::error!(error = %e, "audit write failed");
+        ApiError::new(ErrorCode::ServiceUnavailable, "The request could not be recorded.")
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {

@@ -36,7 +36,8 @@ impl Application {
         let listener = TcpListener::bind(&config.listen).await?;
         let addr = listener.local_addr()?;
         let reveals = crate::ratelimit::RateLimiter::new(config.policy.reveals_per_minute as usize, Duration::from_secs(60));
-        let state = AppState::new(Inner { db, verifier, config, metrics, signer, reveals });
+        let audit = crate::auditlog::AuditWriter::spawn(db.clone());
+        let state = AppState::new(Inner { db, verifier, config, metrics, signer, reveals, audit });
         Ok(Application { addr, listener, router: routes::router(state.clone()), state })
     }
 

@@ -15,6 +15,8 @@ pub struct Inner {
     pub config: Config,
     pub metrics: Metrics,
     pub signer: crate::auditlog::Signer,
+    /// Appends audit events (group commit, see auditlog).
+    pub audit: crate::auditlog::AuditWriter,
     /// Reveals per staff member per minute.
     pub reveals: crate::ratelimit::RateLimiter,
 }

@@ -716,8 +716,9 @@ pub async fn sweep_expired(s: &AppState) -> ApiResult<usize> {
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    for (id, org) in &expired {
-        let event = crate::auditlog::EventRow {
+    let events: Vec<crate::auditlog::EventRow> = expired
+        .iter()
+        .map(|(id, org)| crate::auditlog::EventRow {
             seq: 0,
             id: Uuid::new_v4(),
             at: OffsetDateTime::UNIX_EPOCH,
@@ -739,8 +740,10 @@ pub async fn sweep_expired(s: &AppState) -> ApiResult<usize> {
             details: serde_json::json!({}),
             prev_hash: vec![],
             hash: vec![],
-        };
-        crate::auditlog::append(&s.db, event).await?;
+        })
+        .collect();
+    if !events.is_empty() {
+        s.audit.append(events).await?;
     }
     Ok(expired.len())
 }

@@ -130,21 +130,8 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
             changes.push(change(RecordType::Payment, r.row.id, r.row.org_id, r.change_seq, r.row.to_api()?)?);
         }
     }
-    // A first page also says roughly how much is coming (row-level security
-    // applies to the counts as to the rows).
-    let estimated_total = if q.cursor.is_none() {
-        let mut total = 0i64;
-        for (kind, table) in [("org", "orgs"), ("user", "customer_users"), ("invoice", "invoices"), ("vendor", "vendors"), ("payment", "payments")] {
-            if readable.contains(&kind) {
-                let sql = format!("SELECT count(*) FROM {table}");
-                let (n,): (i64,) = sqlx::query_as(&sql).fetch_one(&mut *tx).await?;
-                total += n;
-            }
-        }
-        Some(total)
-    } else {
-        None
-    };
+    // A first page also says roughly how much is coming.
+    let estimated_total = if q.cursor.is_none() { Some(estimate(&mut tx, &p, &readable).await?) } else { None };
     let tombs: Vec<Tombstone> = sqlx::query_as(
         "SELECT change_seq, record_type, record_id, org_id FROM sync_tombstones WHERE change_seq > $1 AND record_type = ANY($3) ORDER BY change_seq LIMIT $2",
     )
@@ -169,4 +156,35 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
         permission_epoch: p.permission_epoch,
         estimated_total,
     }))
+}
+
+/// How many records a full sync will bring. A caller scoped to some orgs or
+/// regions gets an exact count under row-level security: statistics would
+/// tell them how much other tenants hold. A caller who may read every org sees
+/// every row anyway, so the planner's statistics (`pg_class.reltuples`, kept
+/// by autovacuum) leak nothing and cost nothing, where exact counts cost
+/// ~40 ms of database time per first page over 100,000 records; a table
+/// never analyzed (reltuples < 0) is counted.
+async fn estimate(tx: &mut db::Tx, p: &Principal, readable: &[&str]) -> ApiResult<i64> {
+    const TABLES: [(&str, &str); 5] = [("org", "orgs"), ("user", "customer_users"), ("invoice", "invoices"), ("vendor", "vendors"), ("payment", "payments")];
+    let tables: Vec<&str> = TABLES.iter().filter(|(kind, _)| readable.contains(kind)).map(|(_, t)| *t).collect();
+    let stats: Vec<(String, i64)> = if p.scope.all_orgs {
+        sqlx::query_as("SELECT relname::text, reltuples::int8 FROM pg_class WHERE oid = ANY($1::text[]::regclass[]) AND reltuples >= 0")
+            .bind(&tables)
+            .fetch_all(&mut **tx)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let mut total = 0i64;
+    for table in tables {
+        total += match stats.iter().find(|(t, _)| t == table) {
+            Some((_, n)) => *n,
+            None => {
+                let sql = format!("SELECT count(*) FROM {table}");
+                sqlx::query_as::<_, (i64,)>(&sql).fetch_one(&mut **tx).await?.0
+            }
+        };
+    }
+    Ok(total)
 }

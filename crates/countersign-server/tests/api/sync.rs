@@ -124,3 +124,25 @@ async fn a_cursor_from_an_older_permission_epoch_or_unknown_is_stale() {
     assert!(fresh.iter().all(|c| c["org_id"] != acme));
     assert_problem(app.get_with(&token, "/v1/sync?limit=0").await, 422, "invalid_request").await;
 }
+
+#[tokio::test]
+async fn an_all_org_caller_gets_the_estimate_from_statistics_and_a_scoped_caller_an_exact_count() {
+    let app = spawn_app().await;
+    // Statistics as autovacuum keeps them (small tables: ANALYZE reads every row).
+    sqlx::query("ANALYZE").execute(&app.admin).await.unwrap();
+    let carl = app.token("carl").await;
+    let first: Value = app.get_with(&carl, "/v1/sync?limit=5").await.json().await.unwrap();
+    let (changes, _) = sync_all(&app, &carl, None).await;
+    assert_eq!(first["estimated_total"].as_u64(), Some(changes.len() as u64));
+
+    // Statistics that say otherwise move carl's estimate (no count was made)…
+    sqlx::query("UPDATE pg_class SET reltuples = reltuples + 1000 WHERE oid = 'invoices'::regclass").execute(&app.admin).await.unwrap();
+    let again: Value = app.get_with(&carl, "/v1/sync?limit=5").await.json().await.unwrap();
+    assert_eq!(again["estimated_total"].as_u64(), Some(changes.len() as u64 + 1000));
+    // …but never a scoped caller's: alice's is her exact count, so statistics
+    // cannot tell her how much other tenants hold.
+    let alice = app.token("alice").await;
+    let hers: Value = app.get_with(&alice, "/v1/sync?limit=5").await.json().await.unwrap();
+    let (her_changes, _) = sync_all(&app, &alice, None).await;
+    assert_eq!(hers["estimated_total"].as_u64(), Some(her_changes.len() as u64));
+}
