@@ -109,15 +109,21 @@ fn now_micros() -> OffsetDateTime {
 //
 // Every request waits for its own event to be committed (no event, no answer:
 // a failed append turns the response into 503). Appends are serialized by the
-// chain head's row lock, so one append per transaction makes the lock the
-// bottleneck: five round trips each, with the lock held across three. Instead
-// one writer task takes everything queued meanwhile (up to BATCH_MAX events),
-// chains it under one lock in one transaction and answers each waiter after
-// COMMIT. The chain format is the same; only the number of transactions
-// changes. Several server processes still serialize on the lock, correctly.
+// chain head, so one transaction per event would make the head the
+// bottleneck (five round trips each, the row lock held across three).
+// Instead one writer task per process takes everything queued meanwhile (up
+// to BATCH_MAX events), chains it after the head it last wrote, and writes the
+// batch with ONE statement in autocommit: the head moves from the expected
+// (seq, hash) to the new one and the rows are inserted only if it did. If
+// another process moved the head meanwhile, nothing is written; the writer
+// reads the head and chains the batch again. Each waiter is answered after
+// the commit. The chain format is unchanged; only the round trips are fewer.
 
 const BATCH_MAX: usize = 512;
 const QUEUE: usize = 4096;
+/// Another writer can move the head between our read and our write; after
+/// this many lost races in a row the batch fails (503) rather than spin.
+const MAX_RACES: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
@@ -161,7 +167,11 @@ impl AuditWriter {
     }
 }
 
+/// The head this writer believes current: (seq, hash).
+type Head = Option<(i64, Vec<u8>)>;
+
 async fn write_batches(pool: PgPool, mut rx: tokio::sync::mpsc::Receiver<Job>) {
+    let mut head: Head = None;
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         let mut queued = jobs[0].events.len();
@@ -171,7 +181,7 @@ async fn write_batches(pool: PgPool, mut rx: tokio::sync::mpsc::Receiver<Job>) {
             jobs.push(job);
         }
         let mut events: Vec<EventRow> = jobs.iter().flat_map(|j| j.events.iter().cloned()).collect();
-        match append_batch(&pool, &mut events).await {
+        match append_batch(&pool, &mut head, &mut events).await {
             Ok(()) => {
                 let mut end = 0;
                 for job in jobs {
@@ -184,7 +194,7 @@ async fn write_batches(pool: PgPool, mut rx: tokio::sync::mpsc::Receiver<Job>) {
             Err(_) if jobs.len() > 1 => {
                 for job in jobs {
                     let mut events = job.events;
-                    let result = append_batch(&pool, &mut events).await.map(|()| events[events.len() - 1].seq).map_err(|e| e.to_string());
+                    let result = append_batch(&pool, &mut head, &mut events).await.map(|()| events[events.len() - 1].seq).map_err(|e| e.to_string());
                     let _ = job.done.send(result);
                 }
             }
@@ -197,32 +207,52 @@ async fn write_batches(pool: PgPool, mut rx: tokio::sync::mpsc::Receiver<Job>) {
     }
 }
 
-/// Chains `events` after the head and writes them in one transaction: the
-/// head's lock, one INSERT of all rows (UNNEST, one prepared statement
-/// whatever the batch size), the head's update.
-async fn append_batch(pool: &PgPool, events: &mut [EventRow]) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let (mut seq, mut prev): (i64, Vec<u8>) = sqlx::query_as("SELECT seq, hash FROM audit_chain_head FOR UPDATE").fetch_one(&mut *tx).await?;
-    let at = now_micros();
-    for e in events.iter_mut() {
-        seq += 1;
-        e.seq = seq;
-        e.at = at;
-        e.prev_hash = std::mem::take(&mut prev);
-        e.hash = e.chain_hash();
-        prev = e.hash.clone();
+/// Chains `events` after `head` (read from the database when unknown or
+/// stale) and writes them: one statement, atomic, in autocommit.
+async fn append_batch(pool: &PgPool, head: &mut Head, events: &mut [EventRow]) -> Result<(), sqlx::Error> {
+    for _ in 0..MAX_RACES {
+        let (expected_seq, expected_hash) = match head.take() {
+            Some(h) => h,
+            None => sqlx::query_as("SELECT seq, hash FROM audit_chain_head").fetch_one(pool).await?,
+        };
+        let (mut seq, mut prev) = (expected_seq, expected_hash.clone());
+        let at = now_micros();
+        for e in events.iter_mut() {
+            seq += 1;
+            e.seq = seq;
+            e.at = at;
+            e.prev_hash = std::mem::take(&mut prev);
+            e.hash = e.chain_hash();
+            prev = e.hash.clone();
+        }
+        if write_if_head(pool, expected_seq, &expected_hash, seq, &prev, events).await? {
+            *head = Some((seq, prev));
+            return Ok(());
+        }
+        // Another writer moved the head: `head` is None, so the next round reads it.
     }
+    Err(sqlx::Error::Protocol(format!("the audit chain head kept moving ({MAX_RACES} attempts)")))
+}
+
+/// Moves the head from (expected_seq, expected_hash) to (seq, hash) and
+/// inserts `events`, both or neither; `false` when the head was elsewhere.
+/// Under READ COMMITTED a concurrent writer's UPDATE makes this one wait for
+/// its commit, then re-check the WHERE against the new head and match nothing.
+async fn write_if_head(pool: &PgPool, expected_seq: i64, expected_hash: &[u8], seq: i64, hash: &[u8], events: &[EventRow]) -> Result<bool, sqlx::Error> {
     macro_rules! column {
         ($f:ident) => {
             events.iter().map(|e| e.$f.clone()).collect::<Vec<_>>()
         };
     }
-    sqlx::query(
-        "INSERT INTO audit_events (seq, id, at, actor_issuer, actor_subject, actor_kind, on_behalf_of, impersonation_id, org_id, action, \
-         target_type, target_id, outcome, code, reason, request_id, ip, user_agent, details, prev_hash, hash) \
-         SELECT * FROM UNNEST($1::int8[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::uuid[], $9::uuid[], \
-         $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::jsonb[], \
-         $20::bytea[], $21::bytea[])",
+    let (moved,): (i64,) = sqlx::query_as(
+        "WITH head AS (UPDATE audit_chain_head SET seq = $22, hash = $23 WHERE seq = $24 AND hash = $25 RETURNING 1), \
+         ins AS (INSERT INTO audit_events (seq, id, at, actor_issuer, actor_subject, actor_kind, on_behalf_of, impersonation_id, org_id, action, \
+           target_type, target_id, outcome, code, reason, request_id, ip, user_agent, details, prev_hash, hash) \
+           SELECT * FROM UNNEST($1::int8[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::uuid[], $9::uuid[], \
+             $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::jsonb[], \
+             $20::bytea[], $21::bytea[]) \
+           WHERE EXISTS (SELECT 1 FROM head)) \
+         SELECT count(*) FROM head",
     )
     .bind(column!(seq))
     .bind(column!(id))
@@ -245,10 +275,13 @@ async fn append_batch(pool: &PgPool, events: &mut [EventRow]) -> Result<(), sqlx
     .bind(column!(details))
     .bind(column!(prev_hash))
     .bind(column!(hash))
-    .execute(&mut *tx)
+    .bind(seq)
+    .bind(hash)
+    .bind(expected_seq)
+    .bind(expected_hash)
+    .fetch_one(pool)
     .await?;
-    sqlx::query("UPDATE audit_chain_head SET seq = $1, hash = $2").bind(seq).bind(&prev).execute(&mut *tx).await?;
-    tx.commit().await
+    Ok(moved == 1)
 }
 
 // ---------- checkpoints ----------

@@ -210,3 +210,51 @@ async fn concurrent_requests_share_commits_yet_each_gets_its_own_gapless_event()
     let (ok, out) = verify(&app);
     assert!(ok, "{out}");
 }
+
+fn event(n: usize) -> countersign_server::auditlog::EventRow {
+    countersign_server::auditlog::EventRow {
+        seq: 0,
+        id: uuid::Uuid::new_v4(),
+        at: time::OffsetDateTime::UNIX_EPOCH,
+        actor_issuer: None,
+        actor_subject: Some("countersign-server".into()),
+        actor_kind: Some("service".into()),
+        on_behalf_of: None,
+        impersonation_id: None,
+        org_id: None,
+        action: "test.race".into(),
+        target_type: None,
+        target_id: Some(n.to_string()),
+        outcome: "success".into(),
+        code: None,
+        reason: None,
+        request_id: format!("race-{n}"),
+        ip: None,
+        user_agent: None,
+        details: serde_json::json!({}),
+        prev_hash: vec![],
+        hash: vec![],
+    }
+}
+
+#[tokio::test]
+async fn writers_of_two_server_processes_racing_for_the_head_keep_one_valid_chain() {
+    let app = spawn_app().await;
+    let pool = sqlx::PgPool::connect(&app.db_url.replace("postgres@", "countersign_app@")).await.unwrap();
+    // Another process's writer, with its own idea of the head.
+    let other = countersign_server::auditlog::AuditWriter::spawn(pool);
+    let ours = app.state.audit.clone();
+    let before = app.audit_count().await;
+    let appends = (0..300).map(|n| {
+        let w = if n % 2 == 0 { ours.clone() } else { other.clone() };
+        async move { w.append(vec![event(n)]).await }
+    });
+    let results = futures::future::join_all(appends).await;
+    assert!(results.iter().all(|r| r.is_ok()), "{:?}", results.iter().find(|r| r.is_err()));
+    assert_eq!(app.audit_count().await - before, 300);
+    let seqs: std::collections::HashSet<i64> = results.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(seqs.len(), 300, "every event got its own seq");
+    checkpoint(&app).await;
+    let (ok, out) = verify(&app);
+    assert!(ok, "{out}");
+}
