@@ -98,6 +98,30 @@ async fn decisions(tx: &mut Tx, id: Uuid) -> ApiResult<Vec<DecisionRow>> {
     .await?)
 }
 
+/// A decision with what deciding needs besides its wire form: whose it is
+/// (for "one decision per person per version", counting decisions made on a
+/// person's behalf as theirs) and the roles it brought to the rules.
+#[derive(sqlx::FromRow)]
+struct DecisionFacts {
+    #[sqlx(flatten)]
+    row: DecisionRow,
+    approver_person_id: Uuid,
+    on_behalf_person_id: Option<Uuid>,
+    approver_roles: Vec<String>,
+}
+
+async fn decision_facts(tx: &mut Tx, id: Uuid) -> ApiResult<Vec<DecisionFacts>> {
+    Ok(sqlx::query_as(
+        "SELECT d.approver_staff_id, s.display_name AS approver_name, d.on_behalf_of_staff_id, d.decision, d.comment, d.version_seen, d.created_at, \
+                d.approver_person_id, b.person_id AS on_behalf_person_id, d.approver_roles \
+         FROM approval_decisions d JOIN staff s ON s.id = d.approver_staff_id LEFT JOIN staff b ON b.id = d.on_behalf_of_staff_id \
+         WHERE d.request_id = $1 ORDER BY d.created_at, d.id",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
 /// The wire form; the payload is masked for every caller (a new IBAN is
 /// revealed, if at all, through the vendor once executed).
 fn to_api(row: &ApprovalRow, ds: &[DecisionRow], p: &Principal) -> ApiResult<Approval> {
@@ -437,19 +461,12 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
     if req.version != row.version {
         return Err(ApiError::new(ErrorCode::StaleVersion, format!("The request changed: it is at version {}.", row.version)));
     }
-    // One decision per person per version, counting decisions made on a
-    // person's behalf as theirs.
+    // Every decision so far, read once: for the response, for "one decision
+    // per person per version" and for the rules.
+    let mut facts = decision_facts(&mut tx, id).await?;
     let persons: Vec<Uuid> = std::iter::once(person).chain(delegator.as_ref().map(|d| d.person_id)).collect();
-    let mine: Option<(String,)> = sqlx::query_as(
-        "SELECT d.decision FROM approval_decisions d LEFT JOIN staff b ON b.id = d.on_behalf_of_staff_id \
-         WHERE d.request_id = $1 AND d.version_seen = $2 AND (d.approver_person_id = ANY($3) OR b.person_id = ANY($3)) LIMIT 1",
-    )
-    .bind(id)
-    .bind(row.version)
-    .bind(&persons)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if mine.is_some() {
+    let mine = |f: &DecisionFacts| persons.contains(&f.approver_person_id) || f.on_behalf_person_id.is_some_and(|b| persons.contains(&b));
+    if facts.iter().any(|f| f.row.version_seen == row.version && mine(f)) {
         return Err(ApiError::new(ErrorCode::AlreadyDecided, "You have already decided this version of the request."));
     }
     if req.decision == Decision::Approve {
@@ -462,34 +479,54 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
             payout_hold(&mut tx, row.target_id).await?;
         }
     }
-    sqlx::query(
+    let roles = delegator.as_ref().map(|d| &d.roles).unwrap_or(&p.roles).clone();
+    let decision = if req.decision == Decision::Approve { "approve" } else { "reject" };
+    let (created_at,): (OffsetDateTime,) = sqlx::query_as(
         "INSERT INTO approval_decisions (id, org_id, region, request_id, approver_staff_id, approver_person_id, decision, comment, version_seen, approver_roles, on_behalf_of_staff_id) \
-         SELECT $1, org_id, region, id, $2, $3, $4, $5, version, $6, $8 FROM approval_requests WHERE id = $7",
+         SELECT $1, org_id, region, id, $2, $3, $4, $5, version, $6, $8 FROM approval_requests WHERE id = $7 RETURNING created_at",
     )
     .bind(Uuid::new_v4())
     .bind(p.staff_id.map(|s| s.0))
     .bind(person)
-    .bind(if req.decision == Decision::Approve { "approve" } else { "reject" })
+    .bind(decision)
     .bind(&req.comment)
-    .bind(delegator.as_ref().map(|d| &d.roles).unwrap_or(&p.roles))
+    .bind(&roles)
     .bind(id)
     .bind(delegator.as_ref().map(|d| d.staff_id))
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
+    let staff_id = p.staff_id.map(|s| s.0).ok_or_else(ApiError::internal)?;
+    facts.push(DecisionFacts {
+        row: DecisionRow {
+            approver_staff_id: staff_id,
+            approver_name: p.display_name.clone(),
+            on_behalf_of_staff_id: delegator.as_ref().map(|d| d.staff_id),
+            decision: decision.to_owned(),
+            comment: req.comment.clone(),
+            version_seen: row.version,
+            created_at,
+        },
+        approver_person_id: person,
+        on_behalf_person_id: delegator.as_ref().map(|d| d.person_id),
+        approver_roles: roles,
+    });
 
-    if req.decision == Decision::Reject {
-        sqlx::query("UPDATE approval_requests SET status = 'rejected', updated_at = now() WHERE id = $1").bind(id).execute(&mut *tx).await?;
-    } else if satisfied(&mut tx, &row).await? {
+    let update = format!("UPDATE approval_requests SET {{}}, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}");
+    let row = if req.decision == Decision::Reject {
+        sqlx::query_as(&update.replace("{}", "status = 'rejected'")).bind(id).fetch_one(&mut *tx).await?
+    } else if rules_met(&row, &facts) {
         let result = execute(&mut tx, &row, kind).await?;
-        sqlx::query("UPDATE approval_requests SET status = 'executed', executed_at = now(), execution_result = $2, updated_at = now() WHERE id = $1")
+        let executed: ApprovalRow = sqlx::query_as(&update.replace("{}", "status = 'executed', executed_at = now(), execution_result = $2"))
             .bind(id)
             .bind(&result)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
         audit.follow_up("approval.executed", serde_json::json!({ "approval_id": id, "kind": kind.as_str(), "result": result }));
-    }
-    let row = load(&mut tx, id, false).await?;
-    let ds = decisions(&mut tx, id).await?;
+        executed
+    } else {
+        row
+    };
+    let ds: Vec<DecisionRow> = facts.into_iter().map(|f| f.row).collect();
     let body = serde_json::to_value(to_api(&row, &ds, &p)?).map_err(|_| ApiError::internal())?;
     if let Some(k) = &key {
         idempotency::remember(&mut tx, &p, k, StatusCode::OK, &body).await?;
@@ -519,17 +556,12 @@ async fn active_delegator(tx: &mut Tx, delegator: Uuid, me: Option<Uuid>) -> Api
 }
 
 /// Are the rules met by the approvals given to the current version?
-async fn satisfied(tx: &mut Tx, row: &ApprovalRow) -> ApiResult<bool> {
-    let approvers: Vec<(Vec<String>,)> =
-        sqlx::query_as("SELECT approver_roles FROM approval_decisions WHERE request_id = $1 AND version_seen = $2 AND decision = 'approve'")
-            .bind(row.id)
-            .bind(row.version)
-            .fetch_all(&mut **tx)
-            .await?;
-    Ok(row.rules().iter().all(|rule| {
-        approvers.len() as u32 >= rule.approvals
-            && rule.one_of_role.as_ref().is_none_or(|role| approvers.iter().any(|(roles,)| roles.contains(role)))
-    }))
+fn rules_met(row: &ApprovalRow, facts: &[DecisionFacts]) -> bool {
+    let approvers: Vec<&Vec<String>> =
+        facts.iter().filter(|f| f.row.version_seen == row.version && f.row.decision == "approve").map(|f| &f.approver_roles).collect();
+    row.rules().iter().all(|rule| {
+        approvers.len() as u32 >= rule.approvals && rule.one_of_role.as_ref().is_none_or(|role| approvers.iter().any(|roles| roles.contains(role)))
+    })
 }
 
 /// The approved action's effect, in the caller's transaction.

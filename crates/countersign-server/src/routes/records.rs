@@ -116,6 +116,17 @@ async fn visible_org(tx: &mut db::Tx, org_id: Uuid) -> ApiResult<()> {
     found.map(|_| ()).ok_or_else(ApiError::not_found)
 }
 
+/// A page of `org_id`'s rows, or 404 when the org is not visible. Rows prove
+/// the org is in scope (the same row-level security decides both), so only an
+/// empty page asks about the org itself: one round trip fewer on every page
+/// that has something in it, and the same answers.
+async fn org_page<R>(tx: &mut db::Tx, org_id: Uuid, rows: Vec<R>) -> ApiResult<Vec<R>> {
+    if rows.is_empty() {
+        visible_org(tx, org_id).await?;
+    }
+    Ok(rows)
+}
+
 // ---------- rows and their wire forms ----------
 
 #[derive(sqlx::FromRow)]
@@ -313,7 +324,6 @@ pub async fn list_users(State(s): State<AppState>, p: Principal, audit: AuditCtx
     let lim = limit(q.limit)?;
     let cur = decode_cursor(&q.cursor)?;
     let mut tx = db::begin(&s.db, &p).await?;
-    visible_org(&mut tx, org_id).await?;
     let rows: Vec<UserRow> = sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM customer_users WHERE org_id = $1 AND ($2::text IS NULL OR (name, id) > ($2, $3)) ORDER BY name, id LIMIT $4"
     ))
@@ -323,6 +333,7 @@ pub async fn list_users(State(s): State<AppState>, p: Principal, audit: AuditCtx
     .bind(lim + 1)
     .fetch_all(&mut *tx)
     .await?;
+    let rows = org_page(&mut tx, org_id, rows).await?;
     tx.commit().await?;
     audit.target("org", org_id, Some(org_id));
     Ok(Json(page(rows, lim, |r| (r.name.clone(), r.id), |r| r.to_api(&p))?))
@@ -347,7 +358,6 @@ pub async fn list_invoices(State(s): State<AppState>, p: Principal, audit: Audit
     let lim = limit(q.limit)?;
     let (after_t, after_id) = parse_ts_key(&decode_cursor(&q.cursor)?)?;
     let mut tx = db::begin(&s.db, &p).await?;
-    visible_org(&mut tx, org_id).await?;
     let rows: Vec<InvoiceRow> = sqlx::query_as(&format!(
         "SELECT {INVOICE_COLUMNS} FROM invoices WHERE org_id = $1 AND ($2::text IS NULL OR status = $2) \
            AND ($3::timestamptz IS NULL OR (issued_at, id) < ($3, $4)) ORDER BY issued_at DESC, id DESC LIMIT $5"
@@ -359,6 +369,7 @@ pub async fn list_invoices(State(s): State<AppState>, p: Principal, audit: Audit
     .bind(lim + 1)
     .fetch_all(&mut *tx)
     .await?;
+    let rows = org_page(&mut tx, org_id, rows).await?;
     tx.commit().await?;
     audit.target("org", org_id, Some(org_id));
     Ok(Json(page(rows, lim, |r| (ts_key(r.issued_at), r.id), InvoiceRow::to_api)?))
@@ -383,7 +394,6 @@ pub async fn list_vendors(State(s): State<AppState>, p: Principal, audit: AuditC
     let lim = limit(q.limit)?;
     let cur = decode_cursor(&q.cursor)?;
     let mut tx = db::begin(&s.db, &p).await?;
-    visible_org(&mut tx, org_id).await?;
     let rows: Vec<VendorRow> = sqlx::query_as(&format!(
         "{VENDOR_SELECT} WHERE v.org_id = $1 AND ($2::text IS NULL OR (v.name, v.id) > ($2, $3)) ORDER BY v.name, v.id LIMIT $4"
     ))
@@ -393,6 +403,7 @@ pub async fn list_vendors(State(s): State<AppState>, p: Principal, audit: AuditC
     .bind(lim + 1)
     .fetch_all(&mut *tx)
     .await?;
+    let rows = org_page(&mut tx, org_id, rows).await?;
     tx.commit().await?;
     audit.target("org", org_id, Some(org_id));
     Ok(Json(page(rows, lim, |r| (r.name.clone(), r.id), |r| r.to_api(&p))?))
@@ -417,7 +428,6 @@ pub async fn list_payments(State(s): State<AppState>, p: Principal, audit: Audit
     let lim = limit(q.limit)?;
     let (after_t, after_id) = parse_ts_key(&decode_cursor(&q.cursor)?)?;
     let mut tx = db::begin(&s.db, &p).await?;
-    visible_org(&mut tx, org_id).await?;
     let rows: Vec<PaymentRow> = sqlx::query_as(&format!(
         "SELECT {PAYMENT_COLUMNS} FROM payments WHERE org_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3)) \
          ORDER BY created_at DESC, id DESC LIMIT $4"
@@ -428,6 +438,7 @@ pub async fn list_payments(State(s): State<AppState>, p: Principal, audit: Audit
     .bind(lim + 1)
     .fetch_all(&mut *tx)
     .await?;
+    let rows = org_page(&mut tx, org_id, rows).await?;
     tx.commit().await?;
     audit.target("org", org_id, Some(org_id));
     Ok(Json(page(rows, lim, |r| (ts_key(r.created_at), r.id), PaymentRow::to_api)?))

@@ -512,3 +512,22 @@ async fn requests_nobody_touches_expire_on_schedule_with_an_audit_event() {
     assert_eq!((actor.as_deref(), kind.as_deref()), (Some("countersign-server"), Some("service")));
     assert_eq!(countersign_server::routes::approvals::sweep_expired(&app.state).await.unwrap(), 0, "once");
 }
+
+#[tokio::test]
+async fn a_decision_answers_with_what_a_later_read_shows() {
+    let app = spawn_app().await;
+    let a = refund(&app, "carl", 3_000_000).await;
+    let path = format!("/v1/approvals/{}", a["id"].as_str().unwrap());
+    // Pending after the first approval, rejected by the second decision.
+    for (who, decision) in [("ana", "approve"), ("cora", "reject")] {
+        let answered: Value = decide(&app, who, &a["id"], decision, 1).await.json().await.unwrap();
+        let read: Value = app.get_as("carl", &path).await.json().await.unwrap();
+        assert_eq!(answered, read, "{who} {decision}");
+    }
+    // Executed: the answer carries the execution result a read shows.
+    let b = refund(&app, "carl", 10_000).await;
+    let answered: Value = decide(&app, "ana", &b["id"], "approve", 1).await.json().await.unwrap();
+    let read: Value = app.get_as("carl", &format!("/v1/approvals/{}", b["id"].as_str().unwrap())).await.json().await.unwrap();
+    assert_eq!(answered["status"], "executed");
+    assert_eq!(answered, read);
+}
