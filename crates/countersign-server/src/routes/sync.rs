@@ -85,47 +85,45 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
             c.s
         }
     };
-    let fetch = limit + 1;
     let mut tx = db::begin(&s.db, &p).await?;
+    let readable: Vec<&str> = FEEDS.iter().filter(|f| p.can(f.permission)).map(|f| f.kind).collect();
+    // Where this page ends: the change_seq of the (limit+1)-th change across
+    // every feed (a merge of the change_seq indexes that stops there), so each
+    // feed below fetches only rows of this page instead of limit+1 each.
+    let upto = page_end(&mut tx, &readable, after, limit).await?;
     let mut changes: Vec<SyncChange> = Vec::new();
-    let mut readable = Vec::new();
     if p.can(Permission::OrgsRead) {
-        readable.push("org");
-        let rows: Vec<Versioned<OrgRow>> = sqlx::query_as(&format!("SELECT change_seq, {ORG_COLUMNS} FROM orgs WHERE change_seq > $1 ORDER BY change_seq LIMIT $2"))
-            .bind(after).bind(fetch).fetch_all(&mut *tx).await?;
+        let rows: Vec<Versioned<OrgRow>> = sqlx::query_as(&format!("SELECT change_seq, {ORG_COLUMNS} FROM orgs WHERE change_seq > $1 AND change_seq <= $2 ORDER BY change_seq"))
+            .bind(after).bind(upto).fetch_all(&mut *tx).await?;
         for r in rows {
             changes.push(change(RecordType::Org, r.row.id, r.row.id, r.change_seq, r.row.to_api()?)?);
         }
     }
     if p.can(Permission::UsersRead) {
-        readable.push("user");
-        let rows: Vec<Versioned<UserRow>> = sqlx::query_as(&format!("SELECT change_seq, {USER_COLUMNS} FROM customer_users WHERE change_seq > $1 ORDER BY change_seq LIMIT $2"))
-            .bind(after).bind(fetch).fetch_all(&mut *tx).await?;
+        let rows: Vec<Versioned<UserRow>> = sqlx::query_as(&format!("SELECT change_seq, {USER_COLUMNS} FROM customer_users WHERE change_seq > $1 AND change_seq <= $2 ORDER BY change_seq"))
+            .bind(after).bind(upto).fetch_all(&mut *tx).await?;
         for r in rows {
             changes.push(change(RecordType::User, r.row.id, r.row.org_id, r.change_seq, r.row.to_api(&p)?)?);
         }
     }
     if p.can(Permission::InvoicesRead) {
-        readable.push("invoice");
-        let rows: Vec<Versioned<InvoiceRow>> = sqlx::query_as(&format!("SELECT change_seq, {INVOICE_COLUMNS} FROM invoices WHERE change_seq > $1 ORDER BY change_seq LIMIT $2"))
-            .bind(after).bind(fetch).fetch_all(&mut *tx).await?;
+        let rows: Vec<Versioned<InvoiceRow>> = sqlx::query_as(&format!("SELECT change_seq, {INVOICE_COLUMNS} FROM invoices WHERE change_seq > $1 AND change_seq <= $2 ORDER BY change_seq"))
+            .bind(after).bind(upto).fetch_all(&mut *tx).await?;
         for r in rows {
             changes.push(change(RecordType::Invoice, r.row.id, r.row.org_id, r.change_seq, r.row.to_api()?)?);
         }
     }
     if p.can(Permission::VendorsRead) {
-        readable.push("vendor");
-        let sql = format!("SELECT v.change_seq, {} WHERE v.change_seq > $1 ORDER BY v.change_seq LIMIT $2", VENDOR_SELECT.trim_start_matches("SELECT "));
+        let sql = format!("SELECT v.change_seq, {} WHERE v.change_seq > $1 AND v.change_seq <= $2 ORDER BY v.change_seq", VENDOR_SELECT.trim_start_matches("SELECT "));
         let rows: Vec<Versioned<VendorRow>> = sqlx::query_as(&sql)
-            .bind(after).bind(fetch).fetch_all(&mut *tx).await?;
+            .bind(after).bind(upto).fetch_all(&mut *tx).await?;
         for r in rows {
             changes.push(change(RecordType::Vendor, r.row.id, r.row.org_id, r.change_seq, r.row.to_api(&p)?)?);
         }
     }
     if p.can(Permission::PaymentsRead) {
-        readable.push("payment");
-        let rows: Vec<Versioned<PaymentRow>> = sqlx::query_as(&format!("SELECT change_seq, {PAYMENT_COLUMNS} FROM payments WHERE change_seq > $1 ORDER BY change_seq LIMIT $2"))
-            .bind(after).bind(fetch).fetch_all(&mut *tx).await?;
+        let rows: Vec<Versioned<PaymentRow>> = sqlx::query_as(&format!("SELECT change_seq, {PAYMENT_COLUMNS} FROM payments WHERE change_seq > $1 AND change_seq <= $2 ORDER BY change_seq"))
+            .bind(after).bind(upto).fetch_all(&mut *tx).await?;
         for r in rows {
             changes.push(change(RecordType::Payment, r.row.id, r.row.org_id, r.change_seq, r.row.to_api()?)?);
         }
@@ -133,10 +131,10 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
     // A first page also says roughly how much is coming.
     let estimated_total = if q.cursor.is_none() { Some(estimate(&mut tx, &p, &readable).await?) } else { None };
     let tombs: Vec<Tombstone> = sqlx::query_as(
-        "SELECT change_seq, record_type, record_id, org_id FROM sync_tombstones WHERE change_seq > $1 AND record_type = ANY($3) ORDER BY change_seq LIMIT $2",
+        "SELECT change_seq, record_type, record_id, org_id FROM sync_tombstones WHERE change_seq > $1 AND change_seq <= $2 AND record_type = ANY($3) ORDER BY change_seq",
     )
     .bind(after)
-    .bind(fetch)
+    .bind(upto)
     .bind(&readable)
     .fetch_all(&mut *tx)
     .await?;
@@ -166,8 +164,7 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
 /// ~40 ms of database time per first page over 100,000 records; a table
 /// never analyzed (reltuples < 0) is counted.
 async fn estimate(tx: &mut db::Tx, p: &Principal, readable: &[&str]) -> ApiResult<i64> {
-    const TABLES: [(&str, &str); 5] = [("org", "orgs"), ("user", "customer_users"), ("invoice", "invoices"), ("vendor", "vendors"), ("payment", "payments")];
-    let tables: Vec<&str> = TABLES.iter().filter(|(kind, _)| readable.contains(kind)).map(|(_, t)| *t).collect();
+    let tables: Vec<&str> = FEEDS.iter().filter(|f| readable.contains(&f.kind)).map(|f| f.table).collect();
     let stats: Vec<(String, i64)> = if p.scope.all_orgs {
         sqlx::query_as("SELECT relname::text, reltuples::int8 FROM pg_class WHERE oid = ANY($1::text[]::regclass[]) AND reltuples >= 0")
             .bind(&tables)
@@ -187,4 +184,35 @@ async fn estimate(tx: &mut db::Tx, p: &Principal, readable: &[&str]) -> ApiResul
         };
     }
     Ok(total)
+}
+
+/// A record type of the feed: who may read it and where its changes are.
+struct Feed {
+    kind: &'static str,
+    table: &'static str,
+    permission: Permission,
+}
+
+const FEEDS: [Feed; 5] = [
+    Feed { kind: "org", table: "orgs", permission: Permission::OrgsRead },
+    Feed { kind: "user", table: "customer_users", permission: Permission::UsersRead },
+    Feed { kind: "invoice", table: "invoices", permission: Permission::InvoicesRead },
+    Feed { kind: "vendor", table: "vendors", permission: Permission::VendorsRead },
+    Feed { kind: "payment", table: "payments", permission: Permission::PaymentsRead },
+];
+
+/// The last change_seq of the page after `after`: that of the (limit+1)-th
+/// change over the readable feeds and their tombstones (so the page holds
+/// limit+1 changes and `has_more` is true), or i64::MAX when fewer remain.
+/// Row-level security applies as to the rows themselves.
+async fn page_end(tx: &mut db::Tx, readable: &[&str], after: i64, limit: i64) -> ApiResult<i64> {
+    let mut parts: Vec<String> = FEEDS
+        .iter()
+        .filter(|f| readable.contains(&f.kind))
+        .map(|f| format!("SELECT change_seq FROM {} WHERE change_seq > $1", f.table))
+        .collect();
+    parts.push("SELECT change_seq FROM sync_tombstones WHERE change_seq > $1 AND record_type = ANY($3)".to_owned());
+    let sql = format!("SELECT change_seq FROM ({}) s ORDER BY change_seq OFFSET $2 LIMIT 1", parts.join(" UNION ALL "));
+    let end: Option<i64> = sqlx::query_scalar(&sql).bind(after).bind(limit).bind(readable).fetch_optional(&mut **tx).await?;
+    Ok(end.unwrap_or(i64::MAX))
 }

@@ -146,3 +146,35 @@ async fn an_all_org_caller_gets_the_estimate_from_statistics_and_a_scoped_caller
     let (her_changes, _) = sync_all(&app, &alice, None).await;
     assert_eq!(hers["estimated_total"].as_u64(), Some(her_changes.len() as u64));
 }
+
+#[tokio::test]
+async fn every_page_size_delivers_the_same_feed_in_the_same_order() {
+    let app = spawn_app().await;
+    let token = app.token("carl").await;
+    // Tombstones between the rows: a deleted payment and a moved org.
+    sqlx::query("DELETE FROM payments WHERE id = (SELECT id FROM payments ORDER BY change_seq LIMIT 1)").execute(&app.admin).await.unwrap();
+    sqlx::query("UPDATE orgs SET name = name || ' (renamed)' WHERE slug = 'acme'").execute(&app.admin).await.unwrap();
+    let mut feeds = Vec::new();
+    for limit in [1, 7, 200] {
+        let mut all: Vec<Value> = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let q = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+            let page: Value = app.get_with(&token, &format!("/v1/sync?limit={limit}{q}")).await.json().await.unwrap();
+            let changes = page["changes"].as_array().unwrap();
+            assert!(changes.len() <= limit, "a page holds at most its limit");
+            all.extend(changes.iter().cloned());
+            cursor = Some(page["next_cursor"].as_str().unwrap().to_owned());
+            if !page["has_more"].as_bool().unwrap() {
+                break;
+            }
+            assert_eq!(changes.len(), limit, "only the last page is short");
+        }
+        let versions: Vec<i64> = all.iter().map(|c| c["version"].as_i64().unwrap()).collect();
+        assert!(versions.windows(2).all(|w| w[0] < w[1]), "strictly ascending, no repeats");
+        feeds.push(all);
+    }
+    assert!(feeds[0].iter().any(|c| c["deleted"] == true), "the feed has a tombstone");
+    assert_eq!(feeds[0], feeds[1]);
+    assert_eq!(feeds[0], feeds[2]);
+}
