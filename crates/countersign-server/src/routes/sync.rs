@@ -93,37 +93,37 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
     let upto = page_end(&mut tx, &readable, after, limit).await?;
     let mut changes: Vec<SyncChange> = Vec::new();
     if p.can(Permission::OrgsRead) {
-        let rows: Vec<Versioned<OrgRow>> = sqlx::query_as(&format!("SELECT change_seq, {ORG_COLUMNS} FROM orgs WHERE change_seq > $1 AND change_seq <= $2 ORDER BY change_seq"))
-            .bind(after).bind(upto).fetch_all(&mut *tx).await?;
+        let rows: Vec<Versioned<OrgRow>> = sqlx::query_as(&format!("SELECT change_seq, {ORG_COLUMNS} FROM orgs WHERE change_seq > $1 AND change_seq <= $2 ORDER BY change_seq LIMIT $3"))
+            .bind(after).bind(upto).bind(limit + 1).fetch_all(&mut *tx).await?;
         for r in rows {
             changes.push(change(RecordType::Org, r.row.id, r.row.id, r.change_seq, r.row.to_api()?)?);
         }
     }
     if p.can(Permission::UsersRead) {
-        let rows: Vec<Versioned<UserRow>> = sqlx::query_as(&format!("SELECT change_seq, {USER_COLUMNS} FROM customer_users WHERE change_seq > $1 AND change_seq <= $2 ORDER BY change_seq"))
-            .bind(after).bind(upto).fetch_all(&mut *tx).await?;
+        let rows: Vec<Versioned<UserRow>> = sqlx::query_as(&format!("SELECT change_seq, {USER_COLUMNS} FROM customer_users WHERE change_seq > $1 AND change_seq <= $2 ORDER BY change_seq LIMIT $3"))
+            .bind(after).bind(upto).bind(limit + 1).fetch_all(&mut *tx).await?;
         for r in rows {
             changes.push(change(RecordType::User, r.row.id, r.row.org_id, r.change_seq, r.row.to_api(&p)?)?);
         }
     }
     if p.can(Permission::InvoicesRead) {
-        let rows: Vec<Versioned<InvoiceRow>> = sqlx::query_as(&format!("SELECT change_seq, {INVOICE_COLUMNS} FROM invoices WHERE change_seq > $1 AND change_seq <= $2 ORDER BY change_seq"))
-            .bind(after).bind(upto).fetch_all(&mut *tx).await?;
+        let rows: Vec<Versioned<InvoiceRow>> = sqlx::query_as(&format!("SELECT change_seq, {INVOICE_COLUMNS} FROM invoices WHERE change_seq > $1 AND change_seq <= $2 ORDER BY change_seq LIMIT $3"))
+            .bind(after).bind(upto).bind(limit + 1).fetch_all(&mut *tx).await?;
         for r in rows {
             changes.push(change(RecordType::Invoice, r.row.id, r.row.org_id, r.change_seq, r.row.to_api()?)?);
         }
     }
     if p.can(Permission::VendorsRead) {
-        let sql = format!("SELECT v.change_seq, {} WHERE v.change_seq > $1 AND v.change_seq <= $2 ORDER BY v.change_seq", VENDOR_SELECT.trim_start_matches("SELECT "));
+        let sql = format!("SELECT v.change_seq, {} WHERE v.change_seq > $1 AND v.change_seq <= $2 ORDER BY v.change_seq LIMIT $3", VENDOR_SELECT.trim_start_matches("SELECT "));
         let rows: Vec<Versioned<VendorRow>> = sqlx::query_as(&sql)
-            .bind(after).bind(upto).fetch_all(&mut *tx).await?;
+            .bind(after).bind(upto).bind(limit + 1).fetch_all(&mut *tx).await?;
         for r in rows {
             changes.push(change(RecordType::Vendor, r.row.id, r.row.org_id, r.change_seq, r.row.to_api(&p)?)?);
         }
     }
     if p.can(Permission::PaymentsRead) {
-        let rows: Vec<Versioned<PaymentRow>> = sqlx::query_as(&format!("SELECT change_seq, {PAYMENT_COLUMNS} FROM payments WHERE change_seq > $1 AND change_seq <= $2 ORDER BY change_seq"))
-            .bind(after).bind(upto).fetch_all(&mut *tx).await?;
+        let rows: Vec<Versioned<PaymentRow>> = sqlx::query_as(&format!("SELECT change_seq, {PAYMENT_COLUMNS} FROM payments WHERE change_seq > $1 AND change_seq <= $2 ORDER BY change_seq LIMIT $3"))
+            .bind(after).bind(upto).bind(limit + 1).fetch_all(&mut *tx).await?;
         for r in rows {
             changes.push(change(RecordType::Payment, r.row.id, r.row.org_id, r.change_seq, r.row.to_api()?)?);
         }
@@ -131,11 +131,12 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
     // A first page also says roughly how much is coming.
     let estimated_total = if q.cursor.is_none() { Some(estimate(&mut tx, &p, &readable).await?) } else { None };
     let tombs: Vec<Tombstone> = sqlx::query_as(
-        "SELECT change_seq, record_type, record_id, org_id FROM sync_tombstones WHERE change_seq > $1 AND change_seq <= $2 AND record_type = ANY($3) ORDER BY change_seq",
+        "SELECT change_seq, record_type, record_id, org_id FROM sync_tombstones WHERE change_seq > $1 AND change_seq <= $2 AND record_type = ANY($3) ORDER BY change_seq LIMIT $4",
     )
     .bind(after)
     .bind(upto)
     .bind(&readable)
+    .bind(limit + 1)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -204,14 +205,18 @@ const FEEDS: [Feed; 5] = [
 /// The last change_seq of the page after `after`: that of the (limit+1)-th
 /// change over the readable feeds and their tombstones (so the page holds
 /// limit+1 changes and `has_more` is true), or i64::MAX when fewer remain.
-/// Row-level security applies as to the rows themselves.
+/// Row-level security applies as to the rows themselves. Each branch keeps its
+/// own ORDER BY … LIMIT: the planner cannot estimate the row-level security
+/// filter, and without them it scans and sorts whole tables (270 ms over
+/// 100,000 records) where a merge of the change_seq indexes reads ~limit rows
+/// (0.4 ms).
 async fn page_end(tx: &mut db::Tx, readable: &[&str], after: i64, limit: i64) -> ApiResult<i64> {
     let mut parts: Vec<String> = FEEDS
         .iter()
         .filter(|f| readable.contains(&f.kind))
-        .map(|f| format!("SELECT change_seq FROM {} WHERE change_seq > $1", f.table))
+        .map(|f| format!("(SELECT change_seq FROM {} WHERE change_seq > $1 ORDER BY change_seq LIMIT $2 + 1)", f.table))
         .collect();
-    parts.push("SELECT change_seq FROM sync_tombstones WHERE change_seq > $1 AND record_type = ANY($3)".to_owned());
+    parts.push("(SELECT change_seq FROM sync_tombstones WHERE change_seq > $1 AND record_type = ANY($3) ORDER BY change_seq LIMIT $2 + 1)".to_owned());
     let sql = format!("SELECT change_seq FROM ({}) s ORDER BY change_seq OFFSET $2 LIMIT 1", parts.join(" UNION ALL "));
     let end: Option<i64> = sqlx::query_scalar(&sql).bind(after).bind(limit).bind(readable).fetch_optional(&mut **tx).await?;
     Ok(end.unwrap_or(i64::MAX))
