@@ -23,13 +23,18 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 }
 
 /// Pending one-approver refunds created directly in the database: the
-/// benchmark measures deciding, not requesting.
+/// benchmark measures deciding, not requesting. Each refunds the next of the
+/// seed's invoices in turn (240 of them): a payment's foreign keys lock the
+/// invoice row it refunds (FOR KEY SHARE), and a thousand concurrent refunds
+/// of one invoice measure that row's lock, which no finance team produces.
 async fn make_requests(db: &sqlx::PgPool, n: usize, amount_minor: i64, rule: serde_json::Value) -> Vec<uuid::Uuid> {
     let ids: Vec<uuid::Uuid> = (0..n).map(|_| uuid::Uuid::new_v4()).collect();
     sqlx::query(
         "INSERT INTO approval_requests (id, org_id, region, kind, target_id, amount_minor, currency, reason, status, requester_staff_id, requester_person_id, policy_version, required, expires_at) \
          SELECT x, i.org_id, i.region, 'refund', i.id, $2, i.currency, 'benchmark refund', 'pending', s.id, s.person_id, 'bench', $3, now() + interval '1 hour' \
-         FROM unnest($1::uuid[]) x, (SELECT * FROM invoices WHERE currency = 'EUR' ORDER BY amount_minor DESC LIMIT 1) i, (SELECT * FROM staff WHERE subject = 'staff-carl') s",
+         FROM unnest($1::uuid[]) WITH ORDINALITY u (x, n) \
+         JOIN (SELECT *, row_number() OVER (ORDER BY id) - 1 AS k, count(*) OVER () AS c FROM invoices) i ON i.k = u.n % i.c, \
+         (SELECT * FROM staff WHERE subject = 'staff-carl') s",
     )
     .bind(&ids)
     .bind(amount_minor)

@@ -3,35 +3,82 @@
 //! connection never carries one caller's scope to the next.
 
 use crate::principal::Principal;
-use sqlx::{postgres::PgPoolOptions, PgPool, Postgres, Transaction};
+use sqlx::{postgres::PgPoolOptions, Connection, PgPool, Postgres, Transaction};
 use std::time::Duration;
 
 pub type Tx = Transaction<'static, Postgres>;
 
+/// The pool. sqlx pings a connection when it is released (always) and, by
+/// default, again when it is acquired: two of a request's round trips, each
+/// costing about what a small statement does (measured: ~90 µs of CPU on this
+/// machine). A released connection was just tested, so one is tested again
+/// on acquire only after it sat idle long enough for the server or the
+/// network to have dropped it.
 pub fn connect(url: &str, max: u32) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(5)).connect_lazy(url)
+    PgPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > IDLE_BEFORE_PING {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+        .connect_lazy(url)
 }
 
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+
 /// Begins a transaction scoped to what `p` may see.
+pub async fn begin(pool: &PgPool, p: &Principal) -> Result<Tx, sqlx::Error> {
+    begin_locked(pool, p, &[]).await
+}
+
+/// Begins a transaction scoped to what `p` may see, holding the advisory
+/// locks `locks` (transaction-level) before anything else is read.
 ///
-/// BEGIN and the scope go to the server as one simple-query message (one
-/// round trip instead of two: a round trip costs more than the statements).
+/// BEGIN, the scope and the locks go to the server as one simple-query
+/// message (one round trip instead of up to three: a round trip costs more
+/// than the statements). Each statement of a simple query takes its own
+/// snapshot, so the next statement sees everything committed by the locks'
+/// previous holders. The locks are taken in ascending order, so two
+/// transactions wanting the same pair cannot deadlock.
+///
 /// The simple-query protocol has no parameters, so the values are written
 /// into the text; they are never user input, only the caller's typed scope:
 /// `on`/`off`, UUIDs (hex and dashes) and region codes (A-Z), which
-/// [`scope_literal`] checks again before anything is sent.
-pub async fn begin(pool: &PgPool, p: &Principal) -> Result<Tx, sqlx::Error> {
+/// [`scope_literal`] checks again before anything is sent, and integers.
+pub async fn begin_locked(pool: &PgPool, p: &Principal, locks: &[i64]) -> Result<Tx, sqlx::Error> {
     let orgs = format!("{{{}}}", countersign_api::org_ids_display(&p.scope.org_ids));
     let regions = format!("{{{}}}", p.scope.regions.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","));
     let all = if p.scope.all_orgs { "on" } else { "off" };
-    let statement = format!(
+    let mut statement = format!(
         "BEGIN; SELECT set_config('countersign.scope_all', '{}', true), set_config('countersign.scope_orgs', '{}', true), \
          set_config('countersign.scope_regions', '{}', true)",
         scope_literal(all)?,
         scope_literal(&orgs)?,
         scope_literal(&regions)?,
     );
+    let mut locks = locks.to_vec();
+    locks.sort_unstable();
+    locks.dedup();
+    if !locks.is_empty() {
+        let calls: Vec<String> = locks.iter().map(|l| format!("pg_advisory_xact_lock({l})")).collect();
+        statement.push_str("; SELECT ");
+        statement.push_str(&calls.join(", "));
+    }
     pool.begin_with(statement).await
+}
+
+/// The advisory lock id of a row with a random (v4) id: its first 8 bytes.
+/// Lock ids share one space with [`crate::idempotency::Key::lock`]; a
+/// collision (2^-64) only makes two transactions wait for each other.
+pub fn lock_id(id: uuid::Uuid) -> i64 {
+    let b = id.as_bytes();
+    i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
 }
 
 /// A scope value fit to stand between single quotes: only the characters a

@@ -3,6 +3,11 @@
 //! another body is `409 idempotency_key_reused`. The key is stored in the
 //! action's own transaction, so a response is remembered iff the action
 //! happened.
+//!
+//! Concurrent uses of one key serialize on an advisory lock that the action
+//! takes in the round trip beginning its transaction ([`Key::lock`] with
+//! `db::begin_locked`); every read after it sees what the previous holder
+//! committed (migration 0006).
 
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
@@ -11,50 +16,95 @@ use axum::http::{HeaderMap, StatusCode};
 use countersign_api::ErrorCode;
 
 pub struct Key {
-    key: String,
-    hash: Vec<u8>,
+    pub key: String,
+    pub hash: Vec<u8>,
+    lock: i64,
 }
+
+/// What the key table holds for a key: the request's hash, the status and
+/// body answered.
+pub type Stored = (Vec<u8>, i16, serde_json::Value);
 
 /// Reads and validates the header (1-128 visible ASCII); `what` identifies
 /// the operation (method + path) so a key is bound to one endpoint.
-pub fn from_headers(headers: &HeaderMap, what: &str, body: &impl serde::Serialize) -> ApiResult<Option<Key>> {
+pub fn from_headers(headers: &HeaderMap, p: &Principal, what: &str, body: &impl serde::Serialize) -> ApiResult<Option<Key>> {
     let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
     let key = v.to_str().ok().filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()));
     let key = key.ok_or_else(|| ApiError::invalid("Idempotency-Key must be 1-128 visible ASCII characters."))?;
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    ctx.update(what.as_bytes());
-    ctx.update(&[0]);
-    ctx.update(&serde_json::to_vec(body).map_err(|_| ApiError::internal())?);
-    Ok(Some(Key { key: key.to_owned(), hash: ctx.finish().as_ref().to_vec() }))
+    let digest = |parts: &[&[u8]]| {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for part in parts {
+            ctx.update(part);
+            ctx.update(&[0]);
+        }
+        ctx.finish()
+    };
+    let body = serde_json::to_vec(body).map_err(|_| ApiError::internal())?;
+    let hash = digest(&[what.as_bytes(), &body]).as_ref().to_vec();
+    // The lock belongs to the key whatever the endpoint: one key, one holder.
+    let id = digest(&[p.issuer.as_bytes(), p.subject.as_bytes(), key.as_bytes()]);
+    let lock = i64::from_be_bytes(id.as_ref()[..8].try_into().map_err(|_| ApiError::internal())?);
+    Ok(Some(Key { key: key.to_owned(), hash, lock }))
 }
 
-/// Inside the action's transaction, before acting: the stored response, if
-/// this is a retry. Serializes concurrent uses of one key.
-pub async fn replay(tx: &mut Tx, p: &Principal, key: &Key) -> ApiResult<Option<(StatusCode, serde_json::Value)>> {
-    // Lock the key, drop an expired answer, read: one round trip (migration 0005).
-    let found: Option<(Vec<u8>, i16, serde_json::Value)> = sqlx::query_as("SELECT request_hash, status, response FROM cs_idempotency_claim($1, $2, $3)")
-        .bind(&p.issuer)
-        .bind(&p.subject)
-        .bind(&key.key)
-        .fetch_optional(&mut **tx)
-        .await?;
-    match found {
-        None => Ok(None),
-        Some((hash, _, _)) if hash != key.hash => Err(ApiError::new(ErrorCode::IdempotencyKeyReused, "This Idempotency-Key was used with another request.")),
-        Some((_, status, response)) => Ok(Some((StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK), response))),
+impl Key {
+    /// The advisory lock id to hold before reading the key.
+    pub fn lock(&self) -> i64 {
+        self.lock
     }
+
+    /// The answer to replay, given what the key table held for this key
+    /// (`None`: first use).
+    pub fn answer(&self, stored: Option<Stored>) -> ApiResult<Option<(StatusCode, serde_json::Value)>> {
+        match stored {
+            None => Ok(None),
+            Some((hash, _, _)) if hash != self.hash => Err(ApiError::new(ErrorCode::IdempotencyKeyReused, "This Idempotency-Key was used with another request.")),
+            Some((_, status, response)) => Ok(Some((StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK), response))),
+        }
+    }
+}
+
+/// The live (under 24 h) answer stored for `key`, as SQL over parameters
+/// issuer, subject, key at `$n`, `$n+1`, `$n+2`; its columns are
+/// `stored_hash, stored_status, stored_response`.
+pub fn stored_sql(n: usize) -> String {
+    format!(
+        "SELECT request_hash AS stored_hash, status AS stored_status, response AS stored_response FROM idempotency_keys \
+         WHERE issuer = ${n} AND subject = ${} AND key = ${} AND created_at > now() - interval '24 hours'",
+        n + 1,
+        n + 2
+    )
+}
+
+/// Inside the action's transaction, with [`Key::lock`] held, before acting:
+/// the stored response, if this is a retry.
+pub async fn replay(tx: &mut Tx, p: &Principal, key: &Key) -> ApiResult<Option<(StatusCode, serde_json::Value)>> {
+    let stored: Option<Stored> = sqlx::query_as(&stored_sql(1)).bind(&p.issuer).bind(&p.subject).bind(&key.key).fetch_optional(&mut **tx).await?;
+    key.answer(stored)
 }
 
 /// Remembers the response, in the action's transaction.
 pub async fn remember(tx: &mut Tx, p: &Principal, key: &Key, status: StatusCode, response: &serde_json::Value) -> ApiResult<()> {
-    sqlx::query("INSERT INTO idempotency_keys (issuer, subject, key, request_hash, status, response) VALUES ($1, $2, $3, $4, $5, $6)")
+    let stored: Option<bool> = sqlx::query_scalar("SELECT cs_idempotency_store($1, $2, $3, $4, $5, $6)")
         .bind(&p.issuer)
         .bind(&p.subject)
         .bind(&key.key)
         .bind(&key.hash)
         .bind(status.as_u16() as i16)
         .bind(response)
-        .execute(&mut **tx)
+        .fetch_one(&mut **tx)
         .await?;
-    Ok(())
+    stored_or_refuse(stored)
+}
+
+/// `cs_idempotency_store` answers NULL when a live answer is in the way,
+/// which the key's lock rules out; should it happen, the action must not
+/// commit without its answer stored.
+pub fn stored_or_refuse(stored: Option<bool>) -> ApiResult<()> {
+    if stored == Some(true) {
+        Ok(())
+    } else {
+        tracing::error!("an idempotency key held a live answer under its lock");
+        Err(ApiError::internal())
+    }
 }

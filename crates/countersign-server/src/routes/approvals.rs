@@ -72,7 +72,7 @@ impl ApprovalRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, Deserialize)]
 struct DecisionRow {
     approver_staff_id: Uuid,
     approver_name: String,
@@ -80,6 +80,7 @@ struct DecisionRow {
     decision: String,
     comment: String,
     version_seen: i32,
+    #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
 }
 
@@ -101,30 +102,18 @@ async fn decisions(tx: &mut Tx, id: Uuid) -> ApiResult<Vec<DecisionRow>> {
 /// A decision with what deciding needs besides its wire form: whose it is
 /// (for "one decision per person per version", counting decisions made on a
 /// person's behalf as theirs) and the roles it brought to the rules.
-#[derive(sqlx::FromRow)]
+#[derive(Deserialize)]
 struct DecisionFacts {
-    #[sqlx(flatten)]
+    #[serde(flatten)]
     row: DecisionRow,
     approver_person_id: Uuid,
     on_behalf_person_id: Option<Uuid>,
     approver_roles: Vec<String>,
 }
 
-async fn decision_facts(tx: &mut Tx, id: Uuid) -> ApiResult<Vec<DecisionFacts>> {
-    Ok(sqlx::query_as(
-        "SELECT d.approver_staff_id, s.display_name AS approver_name, d.on_behalf_of_staff_id, d.decision, d.comment, d.version_seen, d.created_at, \
-                d.approver_person_id, b.person_id AS on_behalf_person_id, d.approver_roles \
-         FROM approval_decisions d JOIN staff s ON s.id = d.approver_staff_id LEFT JOIN staff b ON b.id = d.on_behalf_of_staff_id \
-         WHERE d.request_id = $1 ORDER BY d.created_at, d.id",
-    )
-    .bind(id)
-    .fetch_all(&mut **tx)
-    .await?)
-}
-
 /// The wire form; the payload is masked for every caller (a new IBAN is
 /// revealed, if at all, through the vendor once executed).
-fn to_api(row: &ApprovalRow, ds: &[DecisionRow], p: &Principal) -> ApiResult<Approval> {
+fn to_api<'a>(row: &ApprovalRow, ds: impl IntoIterator<Item = &'a DecisionRow>, p: &Principal) -> ApiResult<Approval> {
     let mut payload = row.payload.clone();
     if let Some(iban) = payload.get("iban").and_then(|v| v.as_str()).map(str::to_owned) {
         payload["iban"] = serde_json::to_value(Masked { masked: masking::iban(&iban), field: "iban".into(), revealable: false }).map_err(|_| ApiError::internal())?;
@@ -144,7 +133,7 @@ fn to_api(row: &ApprovalRow, ds: &[DecisionRow], p: &Principal) -> ApiResult<App
         policy_version: row.policy_version.clone(),
         required: row.rules(),
         decisions: ds
-            .iter()
+            .into_iter()
             .map(|d| DecisionRecord {
                 approver_id: StaffId(d.approver_staff_id),
                 approver_name: d.approver_name.clone(),
@@ -259,8 +248,8 @@ pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
     audit.reason(reason.as_str());
     audit.detail("kind", serde_json::json!(req.kind.as_str()));
     let payload = validate(req.kind, &req.amount, &req.payload)?;
-    let key = idempotency::from_headers(&headers, "POST /v1/approvals", &req)?;
-    let mut tx = db::begin(&s.db, &p).await?;
+    let key = idempotency::from_headers(&headers, &p, "POST /v1/approvals", &req)?;
+    let mut tx = db::begin_locked(&s.db, &p, &key.iter().map(idempotency::Key::lock).collect::<Vec<_>>()).await?;
     if let Some(k) = &key {
         if let Some((status, body)) = idempotency::replay(&mut tx, &p, k).await? {
             tx.commit().await?;
@@ -432,15 +421,21 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
     if req.comment.chars().count() > 2_000 || req.comment.contains('\0') {
         return Err(ApiError::invalid("comment: at most 2,000 characters, no NUL."));
     }
-    let key = idempotency::from_headers(&headers, &format!("POST /v1/approvals/{id}/decisions"), &req)?;
-    let mut tx = db::begin(&s.db, &p).await?;
+    let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/approvals/{id}/decisions"), &req)?;
+    // Deciders of one request serialize on its lock, taken with BEGIN: the
+    // read below then sees every decision committed before, together with
+    // the request (locked against amend, cancel and expiry too) and the
+    // key's stored answer, in one round trip.
+    let locks: Vec<i64> = std::iter::once(db::lock_id(id)).chain(key.iter().map(idempotency::Key::lock)).collect();
+    let mut tx = db::begin_locked(&s.db, &p, &locks).await?;
+    let read = read_for_decision(&mut tx, id, &p, key.as_ref()).await?.ok_or_else(ApiError::not_found)?;
     if let Some(k) = &key {
-        if let Some((status, body)) = idempotency::replay(&mut tx, &p, k).await? {
+        if let Some((status, body)) = k.answer(read.stored)? {
             tx.commit().await?;
             return Ok(respond(status, body));
         }
     }
-    let row = load(&mut tx, id, true).await?;
+    let (mut row, mut facts, now) = (read.row, read.facts, read.now);
     audit.target("approval", id, Some(row.org_id));
     let kind = row.kind()?;
     match row.status() {
@@ -461,9 +456,6 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
     if req.version != row.version {
         return Err(ApiError::new(ErrorCode::StaleVersion, format!("The request changed: it is at version {}.", row.version)));
     }
-    // Every decision so far, read once: for the response, for "one decision
-    // per person per version" and for the rules.
-    let mut facts = decision_facts(&mut tx, id).await?;
     let persons: Vec<Uuid> = std::iter::once(person).chain(delegator.as_ref().map(|d| d.person_id)).collect();
     let mine = |f: &DecisionFacts| persons.contains(&f.approver_person_id) || f.on_behalf_person_id.is_some_and(|b| persons.contains(&b));
     if facts.iter().any(|f| f.row.version_seen == row.version && mine(f)) {
@@ -479,60 +471,127 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
             payout_hold(&mut tx, row.target_id).await?;
         }
     }
-    let roles = delegator.as_ref().map(|d| &d.roles).unwrap_or(&p.roles).clone();
-    let decision = if req.decision == Decision::Approve { "approve" } else { "reject" };
-    let (created_at,): (OffsetDateTime,) = sqlx::query_as(
-        "INSERT INTO approval_decisions (id, org_id, region, request_id, approver_staff_id, approver_person_id, decision, comment, version_seen, approver_roles, on_behalf_of_staff_id) \
-         SELECT $1, org_id, region, id, $2, $3, $4, $5, version, $6, $8 FROM approval_requests WHERE id = $7 RETURNING created_at",
-    )
-    .bind(Uuid::new_v4())
-    .bind(p.staff_id.map(|s| s.0))
-    .bind(person)
-    .bind(decision)
-    .bind(&req.comment)
-    .bind(&roles)
-    .bind(id)
-    .bind(delegator.as_ref().map(|d| d.staff_id))
-    .fetch_one(&mut *tx)
-    .await?;
     let staff_id = p.staff_id.map(|s| s.0).ok_or_else(ApiError::internal)?;
-    facts.push(DecisionFacts {
+    let decision = DecisionFacts {
         row: DecisionRow {
             approver_staff_id: staff_id,
             approver_name: p.display_name.clone(),
             on_behalf_of_staff_id: delegator.as_ref().map(|d| d.staff_id),
-            decision: decision.to_owned(),
+            decision: if req.decision == Decision::Approve { "approve" } else { "reject" }.to_owned(),
             comment: req.comment.clone(),
             version_seen: row.version,
-            created_at,
+            // now(): the transaction's start, which the insert stores too.
+            created_at: now,
         },
         approver_person_id: person,
         on_behalf_person_id: delegator.as_ref().map(|d| d.person_id),
-        approver_roles: roles,
-    });
-
-    let update = format!("UPDATE approval_requests SET {{}}, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}");
-    let row = if req.decision == Decision::Reject {
-        sqlx::query_as(&update.replace("{}", "status = 'rejected'")).bind(id).fetch_one(&mut *tx).await?
-    } else if rules_met(&row, &facts) {
-        let result = execute(&mut tx, &row, kind).await?;
-        let executed: ApprovalRow = sqlx::query_as(&update.replace("{}", "status = 'executed', executed_at = now(), execution_result = $2"))
-            .bind(id)
-            .bind(&result)
-            .fetch_one(&mut *tx)
-            .await?;
-        audit.follow_up("approval.executed", serde_json::json!({ "approval_id": id, "kind": kind.as_str(), "result": result }));
-        executed
-    } else {
-        row
+        approver_roles: delegator.as_ref().map(|d| &d.roles).unwrap_or(&p.roles).clone(),
     };
-    let ds: Vec<DecisionRow> = facts.into_iter().map(|f| f.row).collect();
-    let body = serde_json::to_value(to_api(&row, &ds, &p)?).map_err(|_| ApiError::internal())?;
-    if let Some(k) = &key {
-        idempotency::remember(&mut tx, &p, k, StatusCode::OK, &body).await?;
+    facts.push(decision);
+    let decision = facts.last().ok_or_else(ApiError::internal)?;
+
+    // The request as this decision leaves it; effects other than a payment
+    // are written here, a payment with the decision below.
+    let mut payment = None;
+    if req.decision == Decision::Reject {
+        row.status = "rejected".into();
+    } else if rules_met(&row, &facts) {
+        let (result, p) = execute(&mut tx, &row, kind).await?;
+        audit.follow_up("approval.executed", serde_json::json!({ "approval_id": id, "kind": kind.as_str(), "result": result }));
+        (row.status, row.execution_result, payment) = ("executed".into(), Some(result), p);
     }
+    let body = serde_json::to_value(to_api(&row, facts.iter().map(|f| &f.row), &p)?).map_err(|_| ApiError::internal())?;
+
+    // The decision, the payment, the request's new status and the answer to
+    // the Idempotency-Key: one statement.
+    let stored: Option<bool> = sqlx::query_scalar(
+        "WITH decision AS ( \
+           INSERT INTO approval_decisions (id, org_id, region, request_id, approver_staff_id, approver_person_id, decision, comment, version_seen, approver_roles, on_behalf_of_staff_id) \
+           SELECT $2, org_id, region, id, $3, $4, $5, $6, version, $7, $8 FROM approval_requests WHERE id = $1), \
+         payment AS ( \
+           INSERT INTO payments (id, org_id, region, kind, amount_minor, currency, approval_id, invoice_id, vendor_id) \
+           SELECT $9, o.id, o.region, $10, r.amount_minor, r.currency, r.id, $11, $12 FROM approval_requests r JOIN orgs o ON o.id = r.org_id WHERE r.id = $1 AND $9 IS NOT NULL), \
+         request AS ( \
+           UPDATE approval_requests SET status = $13, execution_result = $14, executed_at = CASE WHEN $13 = 'executed' THEN now() END, updated_at = now() \
+           WHERE id = $1 AND $13 <> 'pending') \
+         SELECT CASE WHEN $15::text IS NULL THEN true ELSE cs_idempotency_store($16, $17, $15, $18, $19, $20) END",
+    )
+    .bind(id)
+    .bind(Uuid::new_v4())
+    .bind(staff_id)
+    .bind(person)
+    .bind(&decision.row.decision)
+    .bind(&req.comment)
+    .bind(&decision.approver_roles)
+    .bind(decision.row.on_behalf_of_staff_id)
+    .bind(payment.as_ref().map(|p: &NewPayment| p.id))
+    .bind(payment.as_ref().map(|p| p.kind))
+    .bind(payment.as_ref().and_then(|p| p.invoice))
+    .bind(payment.as_ref().and_then(|p| p.vendor))
+    .bind(&row.status)
+    .bind(&row.execution_result)
+    .bind(key.as_ref().map(|k| &k.key))
+    .bind(&p.issuer)
+    .bind(&p.subject)
+    .bind(key.as_ref().map(|k| &k.hash))
+    .bind(StatusCode::OK.as_u16() as i16)
+    .bind(&body)
+    .fetch_one(&mut *tx)
+    .await?;
+    idempotency::stored_or_refuse(stored)?;
     tx.commit().await?;
     Ok(respond(StatusCode::OK, body))
+}
+
+/// What deciding reads, with the request's lock held: the request, every
+/// decision so far, the stored answer to the Idempotency-Key, and the
+/// transaction's `now()`.
+struct DecisionRead {
+    row: ApprovalRow,
+    facts: Vec<DecisionFacts>,
+    stored: Option<idempotency::Stored>,
+    now: OffsetDateTime,
+}
+
+async fn read_for_decision(tx: &mut Tx, id: Uuid, p: &Principal, key: Option<&idempotency::Key>) -> ApiResult<Option<DecisionRead>> {
+    #[derive(sqlx::FromRow)]
+    struct Read {
+        #[sqlx(flatten)]
+        row: ApprovalRow,
+        facts: sqlx::types::Json<Vec<DecisionFacts>>,
+        stored_hash: Option<Vec<u8>>,
+        stored_status: Option<i16>,
+        stored_response: Option<serde_json::Value>,
+        now: OffsetDateTime,
+    }
+    // A key can only have answered for a request that exists, so the
+    // request drives the statement and the key's answer joins it.
+    let sql = format!(
+        "SELECT {COLUMNS}, coalesce((SELECT json_agg(json_build_object( \
+           'approver_staff_id', d.approver_staff_id, 'approver_name', s.display_name, 'on_behalf_of_staff_id', d.on_behalf_of_staff_id, \
+           'decision', d.decision, 'comment', d.comment, 'version_seen', d.version_seen, 'created_at', d.created_at, \
+           'approver_person_id', d.approver_person_id, 'on_behalf_person_id', b.person_id, 'approver_roles', d.approver_roles) ORDER BY d.created_at, d.id) \
+           FROM approval_decisions d JOIN staff s ON s.id = d.approver_staff_id LEFT JOIN staff b ON b.id = d.on_behalf_of_staff_id \
+           WHERE d.request_id = approval_requests.id), '[]') AS facts, stored.*, now() AS now \
+         FROM approval_requests LEFT JOIN LATERAL ({}) stored ON true WHERE id = $1 FOR UPDATE OF approval_requests",
+        idempotency::stored_sql(2)
+    );
+    let read: Option<Read> = sqlx::query_as(&sql)
+        .bind(id)
+        .bind(key.map(|_| p.issuer.as_str()))
+        .bind(key.map(|_| p.subject.as_str()))
+        .bind(key.map(|k| k.key.as_str()))
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(read.map(|r| DecisionRead {
+        row: r.row,
+        facts: r.facts.0,
+        stored: match (r.stored_hash, r.stored_status, r.stored_response) {
+            (Some(h), Some(s), Some(b)) => Some((h, s, b)),
+            _ => None,
+        },
+        now: r.now,
+    }))
 }
 
 struct Delegator {
@@ -564,31 +623,27 @@ fn rules_met(row: &ApprovalRow, facts: &[DecisionFacts]) -> bool {
     })
 }
 
-/// The approved action's effect, in the caller's transaction.
-async fn execute(tx: &mut Tx, row: &ApprovalRow, kind: ApprovalKind) -> ApiResult<serde_json::Value> {
+/// A payment an execution creates: written with the decision, in one
+/// statement.
+struct NewPayment {
+    id: Uuid,
+    kind: &'static str,
+    invoice: Option<Uuid>,
+    vendor: Option<Uuid>,
+}
+
+/// The approved action's effect, in the caller's transaction: its result,
+/// and the payment to write with the decision, if it is one.
+async fn execute(tx: &mut Tx, row: &ApprovalRow, kind: ApprovalKind) -> ApiResult<(serde_json::Value, Option<NewPayment>)> {
     match kind {
         ApprovalKind::Refund | ApprovalKind::CreditNote | ApprovalKind::PayoutRelease => {
-            let payment = Uuid::new_v4();
             let (pkind, invoice, vendor) = match kind {
                 ApprovalKind::Refund => ("refund", Some(row.target_id), None),
                 ApprovalKind::CreditNote => ("credit_note", Some(row.target_id), None),
                 _ => ("payout", None, Some(row.target_id)),
             };
-            sqlx::query(
-                "INSERT INTO payments (id, org_id, region, kind, amount_minor, currency, approval_id, invoice_id, vendor_id) \
-                 SELECT $1, id, region, $2, $3, $4, $5, $6, $7 FROM orgs WHERE id = $8",
-            )
-            .bind(payment)
-            .bind(pkind)
-            .bind(row.amount_minor)
-            .bind(&row.currency)
-            .bind(row.id)
-            .bind(invoice)
-            .bind(vendor)
-            .bind(row.org_id)
-            .execute(&mut **tx)
-            .await?;
-            Ok(serde_json::json!({ "payment_id": payment }))
+            let id = Uuid::new_v4();
+            Ok((serde_json::json!({ "payment_id": id }), Some(NewPayment { id, kind: pkind, invoice, vendor })))
         }
         ApprovalKind::VendorBankChange => {
             let b: BankChange = serde_json::from_value(row.payload.clone()).map_err(|_| ApiError::internal())?;
@@ -608,7 +663,7 @@ async fn execute(tx: &mut Tx, row: &ApprovalRow, kind: ApprovalKind) -> ApiResul
             .bind(row.target_id)
             .execute(&mut **tx)
             .await?;
-            Ok(serde_json::json!({ "bank_account_id": account, "previous_bank_account_id": old.map(|o| o.0) }))
+            Ok((serde_json::json!({ "bank_account_id": account, "previous_bank_account_id": old.map(|o| o.0) }), None))
         }
         ApprovalKind::DataExport => {
             let export = Uuid::new_v4();
@@ -626,7 +681,7 @@ async fn execute(tx: &mut Tx, row: &ApprovalRow, kind: ApprovalKind) -> ApiResul
             .bind(row.org_id)
             .execute(&mut **tx)
             .await?;
-            Ok(serde_json::json!({ "export_id": export, "expires_at": expires.unix_timestamp() }))
+            Ok((serde_json::json!({ "export_id": export, "expires_at": expires.unix_timestamp() }), None))
         }
     }
 }

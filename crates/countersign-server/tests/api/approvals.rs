@@ -279,6 +279,75 @@ async fn idempotency_keys_replay_the_first_response_and_refuse_another_body() {
 }
 
 #[tokio::test]
+async fn concurrent_uses_of_one_key_act_once_and_all_get_the_first_answer() {
+    let app = spawn_app().await;
+    let invoice = big_invoice(&app, "acme").await;
+    let body = json!({ "kind": "credit_note", "org_id": app.org_id("acme").await, "target_id": invoice, "amount": { "amount_minor": 500, "currency": "EUR" }, "reason": "Goodwill after outage INC-91" });
+    let token = app.token("carl").await;
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let (http, url, token, body) = (app.http.clone(), format!("{}/v1/approvals", app.base), token.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = http.post(url).bearer_auth(token).header("idempotency-key", "same-key").json(&body).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    assert_eq!(answers[0].0, 201);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM approval_requests").fetch_one(&app.admin).await.unwrap();
+    assert_eq!(n, 1);
+    // Deciding, likewise: one decision, one payment, one answer.
+    let path = format!("{}/v1/approvals/{}/decisions", app.base, answers[0].1["id"].as_str().unwrap());
+    let token = app.token("ana").await;
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let (http, path, token) = (app.http.clone(), path.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = http.post(path).bearer_auth(token).header("idempotency-key", "decide-same").json(&json!({ "decision": "approve", "comment": "", "version": 1 })).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut decided = Vec::new();
+    for t in tasks {
+        decided.push(t.await.unwrap());
+    }
+    assert!(decided.iter().all(|a| a == &decided[0]), "{decided:?}");
+    assert_eq!(decided[0].0, 200);
+    assert_eq!(state(&app, &answers[0].1["id"]).await, ("executed".into(), 1, 1));
+}
+
+#[tokio::test]
+async fn a_key_whose_answer_is_older_than_a_day_acts_again() {
+    let app = spawn_app().await;
+    let invoice = big_invoice(&app, "acme").await;
+    let org = app.org_id("acme").await;
+    let body = |minor: i64| json!({ "kind": "credit_note", "org_id": org, "target_id": invoice, "amount": { "amount_minor": minor, "currency": "EUR" }, "reason": "Goodwill after outage INC-92" });
+    let first: Value = post_as(&app, "carl", "/v1/approvals", &body(100), Some("old-key")).await.json().await.unwrap();
+    let decide_path = |v: &Value| format!("/v1/approvals/{}/decisions", v["id"].as_str().unwrap());
+    let d = json!({ "decision": "approve", "comment": "", "version": 1 });
+    assert_eq!(post_as(&app, "ana", &decide_path(&first), &d, Some("old-decide")).await.status(), 200);
+    // A day later the answers are forgotten: the same keys with other
+    // requests act, and the keys now hold the new answers.
+    sqlx::query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'").execute(&app.admin).await.unwrap();
+    let second = post_as(&app, "carl", "/v1/approvals", &body(200), Some("old-key")).await;
+    assert_eq!(second.status(), 201);
+    let second: Value = second.json().await.unwrap();
+    assert_ne!(second["id"], first["id"]);
+    let decided = post_as(&app, "ana", &decide_path(&second), &d, Some("old-decide")).await;
+    assert_eq!(decided.status(), 200);
+    assert_eq!(state(&app, &second["id"]).await, ("executed".into(), 1, 1));
+    let fresh: i64 = sqlx::query_scalar("SELECT count(*) FROM idempotency_keys WHERE created_at > now() - interval '1 hour'").fetch_one(&app.admin).await.unwrap();
+    assert_eq!(fresh, 2);
+    // And within the day, a retry replays the new answer.
+    let again = post_as(&app, "carl", "/v1/approvals", &body(200), Some("old-key")).await;
+    assert_eq!(again.json::<Value>().await.unwrap(), second);
+}
+
+#[tokio::test]
 async fn fifty_concurrent_decisions_execute_exactly_once_twenty_times() {
     let app = spawn_app().await;
     let deciders = ["ana", "andy", "cora"];
