@@ -38,6 +38,10 @@ pub struct Policy {
     pub token_leeway_secs: u64,
     /// Minimum time between two JWKS refetches triggered by unknown `kid`s.
     pub jwks_refetch_min_interval_secs: u64,
+    /// Database connections. The default is twice the machine's cores: the
+    /// database does the work on those same cores, and more backends only
+    /// take turns. Measured (scripts/bench server, 2 cores): 4 connections
+    /// serve sync pages 32 % faster and invoice pages 7 % faster than 16.
     pub db_max_connections: u32,
     /// Seconds between signed audit checkpoints (written even when idle).
     pub audit_checkpoint_secs: u64,
@@ -49,8 +53,13 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { token_leeway_secs: 30, jwks_refetch_min_interval_secs: 10, db_max_connections: 16, audit_checkpoint_secs: 60, reveals_per_minute: 20, notification_poll_ms: 2_000 }
+        Policy { token_leeway_secs: 30, jwks_refetch_min_interval_secs: 10, db_max_connections: default_db_connections(), audit_checkpoint_secs: 60, reveals_per_minute: 20, notification_poll_ms: 2_000 }
     }
+}
+
+fn default_db_connections() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (2 * cores).clamp(4, 64) as u32
 }
 
 fn default_listen() -> String {
