@@ -278,17 +278,15 @@ async fn idempotency_keys_replay_the_first_response_and_refuse_another_body() {
     assert_problem(r3, 409, "not_pending").await;
 }
 
-#[tokio::test]
-async fn concurrent_uses_of_one_key_act_once_and_all_get_the_first_answer() {
-    let app = spawn_app().await;
-    let invoice = big_invoice(&app, "acme").await;
-    let body = json!({ "kind": "credit_note", "org_id": app.org_id("acme").await, "target_id": invoice, "amount": { "amount_minor": 500, "currency": "EUR" }, "reason": "Goodwill after outage INC-91" });
-    let token = app.token("carl").await;
+/// Twelve concurrent POSTs of one body under one Idempotency-Key: each
+/// answer's status and body.
+async fn same_key_twelve_times(app: &TestApp, who: &str, path: &str, body: &Value, key: &str) -> Vec<(u16, Value)> {
+    let token = app.token(who).await;
     let mut tasks = Vec::new();
     for _ in 0..12 {
-        let (http, url, token, body) = (app.http.clone(), format!("{}/v1/approvals", app.base), token.clone(), body.clone());
+        let (http, url, token, body, key) = (app.http.clone(), format!("{}{path}", app.base), token.clone(), body.clone(), key.to_owned());
         tasks.push(tokio::spawn(async move {
-            let r = http.post(url).bearer_auth(token).header("idempotency-key", "same-key").json(&body).send().await.unwrap();
+            let r = http.post(url).bearer_auth(token).header("idempotency-key", key).json(&body).send().await.unwrap();
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
         }));
     }
@@ -296,25 +294,22 @@ async fn concurrent_uses_of_one_key_act_once_and_all_get_the_first_answer() {
     for t in tasks {
         answers.push(t.await.unwrap());
     }
+    answers
+}
+
+#[tokio::test]
+async fn concurrent_uses_of_one_key_act_once_and_all_get_the_first_answer() {
+    let app = spawn_app().await;
+    let invoice = big_invoice(&app, "acme").await;
+    let body = json!({ "kind": "credit_note", "org_id": app.org_id("acme").await, "target_id": invoice, "amount": { "amount_minor": 500, "currency": "EUR" }, "reason": "Goodwill after outage INC-91" });
+    let answers = same_key_twelve_times(&app, "carl", "/v1/approvals", &body, "same-key").await;
     assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
     assert_eq!(answers[0].0, 201);
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM approval_requests").fetch_one(&app.admin).await.unwrap();
     assert_eq!(n, 1);
     // Deciding, likewise: one decision, one payment, one answer.
-    let path = format!("{}/v1/approvals/{}/decisions", app.base, answers[0].1["id"].as_str().unwrap());
-    let token = app.token("ana").await;
-    let mut tasks = Vec::new();
-    for _ in 0..12 {
-        let (http, path, token) = (app.http.clone(), path.clone(), token.clone());
-        tasks.push(tokio::spawn(async move {
-            let r = http.post(path).bearer_auth(token).header("idempotency-key", "decide-same").json(&json!({ "decision": "approve", "comment": "", "version": 1 })).send().await.unwrap();
-            (r.status().as_u16(), r.json::<Value>().await.unwrap())
-        }));
-    }
-    let mut decided = Vec::new();
-    for t in tasks {
-        decided.push(t.await.unwrap());
-    }
+    let path = format!("/v1/approvals/{}/decisions", answers[0].1["id"].as_str().unwrap());
+    let decided = same_key_twelve_times(&app, "ana", &path, &json!({ "decision": "approve", "comment": "", "version": 1 }), "decide-same").await;
     assert!(decided.iter().all(|a| a == &decided[0]), "{decided:?}");
     assert_eq!(decided[0].0, 200);
     assert_eq!(state(&app, &answers[0].1["id"]).await, ("executed".into(), 1, 1));
