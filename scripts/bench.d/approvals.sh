@@ -14,5 +14,5 @@ driver=$(cd "$root" && ls -t target/release/deps/approvals-* | grep -v '\.d$' | 
 for u in carl ana andy cora; do
   export "BENCH_TOKEN_${u^^}=$(bench_token "$u")"
 done
-BENCH_SECONDS=$BENCH_SECONDS "$root/$driver" || broken "the approvals driver reported a failure"
+BENCH_SERVER_PID=$bench_server_pid BENCH_PG_PID=$bench_pg_pid BENCH_SECONDS=$BENCH_SECONDS "$root/$driver" || broken "the approvals driver reported a failure"
 bench_exit

@@ -15,6 +15,61 @@ fn var(k: &str) -> String {
     std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: run through scripts/bench approvals"))
 }
 
+/// CPU seconds so far of the server, of PostgreSQL (postmaster, its live
+/// backends, and backends already reaped) and of the whole machine (busy
+/// time, so it includes this driver and anyone else), from /proc. The pids
+/// come from scripts/bench; without them only the machine is counted.
+#[derive(Clone, Copy)]
+struct Cpu {
+    server: f64,
+    postgres: f64,
+    machine: f64,
+}
+
+fn cpu_now() -> Cpu {
+    // Fields after the command's closing parenthesis: [1] = ppid,
+    // [11..=14] = utime, stime, cutime, cstime (clock ticks, 100 per second on Linux).
+    fn stat(pid: &str) -> Option<Vec<u64>> {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        Some(s.rsplit_once(") ")?.1.split(' ').map(|f| f.parse().unwrap_or(0)).collect())
+    }
+    let tick = 0.01;
+    let pid = |k: &str| std::env::var(k).ok().filter(|p| !p.is_empty());
+    let server = pid("BENCH_SERVER_PID").and_then(|p| stat(&p)).map_or(0.0, |f| (f[11] + f[12]) as f64 * tick);
+    let postgres = pid("BENCH_PG_PID").map_or(0.0, |pg| {
+        let own = stat(&pg).map_or(0, |f| f[11] + f[12] + f[13] + f[14]);
+        let ppid: u64 = pg.parse().unwrap_or(0);
+        let children: u64 = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| stat(e.file_name().to_str()?))
+            .filter(|f| f[1] == ppid)
+            .map(|f| f[11] + f[12])
+            .sum();
+        (own + children) as f64 * tick
+    });
+    let machine = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let f: Vec<u64> = s.lines().next()?.split_whitespace().skip(1).map(|v| v.parse().unwrap_or(0)).collect();
+            Some((f.iter().sum::<u64>() - f[3] - f[4]) as f64 * tick)
+        })
+        .unwrap_or(0.0);
+    Cpu { server, postgres, machine }
+}
+
+/// "server 0.31 ms  PostgreSQL 1.20 ms  machine 1.90 ms" of CPU per operation.
+fn cpu_per(a: Cpu, b: Cpu, ops: usize) -> String {
+    let per = |x: f64, y: f64| (y - x) * 1e3 / ops.max(1) as f64;
+    format!(
+        "CPU per op: server {:.2} ms  PostgreSQL {:.2} ms  machine {:.2} ms",
+        per(a.server, b.server),
+        per(a.postgres, b.postgres),
+        per(a.machine, b.machine)
+    )
+}
+
 fn pct(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -42,6 +97,11 @@ async fn make_requests(db: &sqlx::PgPool, n: usize, amount_minor: i64, rule: ser
     .execute(db)
     .await
     .expect("insert benchmark requests");
+    // Like pgbench, vacuum before measuring: the bulk insert above (and the
+    // baseline's audit rows) would otherwise start autovacuum and
+    // autoanalyze inside the timed phase, and the figure would measure
+    // the setup's maintenance rather than deciding.
+    sqlx::query("VACUUM ANALYZE").execute(db).await.expect("vacuum before the timed phase");
     ids
 }
 
@@ -59,6 +119,7 @@ async fn main() {
     let done = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
     let until = Instant::now() + Duration::from_secs(secs);
+    let cpu0 = cpu_now();
     let mut tasks = Vec::new();
     for i in 0..conns {
         let (http, url, token, done, errors) = (http.clone(), format!("{api}/v1/me"), tokens[i % 3].clone(), done.clone(), errors.clone());
@@ -74,6 +135,7 @@ async fn main() {
     for t in tasks {
         t.await.unwrap();
     }
+    let baseline_cpu = cpu_per(cpu0, cpu_now(), done.load(Ordering::Relaxed));
     let baseline = done.load(Ordering::Relaxed) as f64 / secs as f64;
     if errors.load(Ordering::Relaxed) > 0 {
         eprintln!("baseline: {} error responses", errors.load(Ordering::Relaxed));
@@ -89,6 +151,7 @@ async fn main() {
     let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
     let started = Instant::now();
     let until = started + Duration::from_secs(secs);
+    let cpu0 = cpu_now();
     let mut tasks = Vec::new();
     for i in 0..conns {
         let (http, api, token, queue, done, errors, lat) = (http.clone(), api.clone(), tokens[i % 3].clone(), queue.clone(), done.clone(), errors.clone(), latencies.clone());
@@ -119,6 +182,7 @@ async fn main() {
         t.await.unwrap();
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let decisions_cpu = cpu_per(cpu0, cpu_now(), done.load(Ordering::Relaxed));
     let decisions = done.load(Ordering::Relaxed) as f64 / elapsed;
     let mut lat = latencies.lock().unwrap().clone();
     lat.sort();
@@ -168,6 +232,8 @@ async fn main() {
     println!("approvals benchmark ({secs} s per phase, {conns} connections)");
     println!("  baseline GET /v1/me          {baseline:>8.0} req/s");
     println!("  decisions (each executes)    {decisions:>8.0} /s   p50 {:.1} ms  p99 {:.1} ms   ratio to baseline {:.2}", pct(&lat, 0.5), pct(&lat, 0.99), decisions / baseline.max(1.0));
+    println!("    baseline  {baseline_cpu}");
+    println!("    decisions {decisions_cpu}");
     println!("  target ≥ 1,000 decisions/s: {}", if decisions >= 1000.0 { "met" } else { "NOT met" });
     println!(
         "  race: 100 concurrent deciders × {} requests: exactly-once {}  (per race p50 {:.0} ms, max {:.0} ms)",

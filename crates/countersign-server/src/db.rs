@@ -30,7 +30,11 @@ pub fn connect(url: &str, max: u32) -> Result<PgPool, sqlx::Error> {
         .connect_lazy(url)
 }
 
-const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+pub const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+
+/// How long a connection kept out of the pool (the audit writer's) is used
+/// before it is replaced: sqlx's default `max_lifetime`.
+pub const MAX_HELD: Duration = Duration::from_secs(30 * 60);
 
 /// Begins a transaction scoped to what `p` may see.
 pub async fn begin(pool: &PgPool, p: &Principal) -> Result<Tx, sqlx::Error> {

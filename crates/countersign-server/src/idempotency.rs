@@ -83,25 +83,48 @@ pub async fn replay(tx: &mut Tx, p: &Principal, key: &Key) -> ApiResult<Option<(
     key.answer(stored)
 }
 
+/// Stores an answer, as SQL over parameters issuer, subject, key, request
+/// hash, status, response at `$n`..`$n+5`: a statement (or a CTE) that
+/// returns one row when the answer is stored, none when the key is NULL or
+/// holds a live answer already (the key's lock rules that out). An answer
+/// older than 24 h is overwritten. Inlined rather than a SQL function, which
+/// PostgreSQL would parse and plan again on every call.
+pub fn store_sql(n: usize) -> String {
+    format!(
+        "INSERT INTO idempotency_keys AS k (issuer, subject, key, request_hash, status, response) \
+         SELECT ${n}::text, ${}::text, ${}::text, ${}::bytea, ${}::smallint, ${}::jsonb WHERE ${}::text IS NOT NULL \
+         ON CONFLICT (issuer, subject, key) DO UPDATE \
+           SET request_hash = EXCLUDED.request_hash, status = EXCLUDED.status, response = EXCLUDED.response, created_at = now() \
+           WHERE k.created_at <= now() - interval '24 hours' \
+         RETURNING true",
+        n + 1,
+        n + 2,
+        n + 3,
+        n + 4,
+        n + 5,
+        n + 2
+    )
+}
+
 /// Remembers the response, in the action's transaction.
 pub async fn remember(tx: &mut Tx, p: &Principal, key: &Key, status: StatusCode, response: &serde_json::Value) -> ApiResult<()> {
-    let stored: Option<bool> = sqlx::query_scalar("SELECT cs_idempotency_store($1, $2, $3, $4, $5, $6)")
+    let stored: Option<bool> = sqlx::query_scalar(&store_sql(1))
         .bind(&p.issuer)
         .bind(&p.subject)
         .bind(&key.key)
         .bind(&key.hash)
         .bind(status.as_u16() as i16)
         .bind(response)
-        .fetch_one(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await?;
-    stored_or_refuse(stored)
+    stored_or_refuse(stored.is_some())
 }
 
-/// `cs_idempotency_store` answers NULL when a live answer is in the way,
-/// which the key's lock rules out; should it happen, the action must not
-/// commit without its answer stored.
-pub fn stored_or_refuse(stored: Option<bool>) -> ApiResult<()> {
-    if stored == Some(true) {
+/// No stored answer means a live one was in the way, which the key's lock
+/// rules out; should it happen, the action must not commit without its
+/// answer stored.
+pub fn stored_or_refuse(stored: bool) -> ApiResult<()> {
+    if stored {
         Ok(())
     } else {
         tracing::error!("an idempotency key held a live answer under its lock");

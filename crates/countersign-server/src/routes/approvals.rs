@@ -504,7 +504,7 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
 
     // The decision, the payment, the request's new status and the answer to
     // the Idempotency-Key: one statement.
-    let stored: Option<bool> = sqlx::query_scalar(
+    let sql = format!(
         "WITH decision AS ( \
            INSERT INTO approval_decisions (id, org_id, region, request_id, approver_staff_id, approver_person_id, decision, comment, version_seen, approver_roles, on_behalf_of_staff_id) \
            SELECT $2, org_id, region, id, $3, $4, $5, $6, version, $7, $8 FROM approval_requests WHERE id = $1), \
@@ -513,9 +513,12 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
            SELECT $9, o.id, o.region, $10, r.amount_minor, r.currency, r.id, $11, $12 FROM approval_requests r JOIN orgs o ON o.id = r.org_id WHERE r.id = $1 AND $9 IS NOT NULL), \
          request AS ( \
            UPDATE approval_requests SET status = $13, execution_result = $14, executed_at = CASE WHEN $13 = 'executed' THEN now() END, updated_at = now() \
-           WHERE id = $1 AND $13 <> 'pending') \
-         SELECT CASE WHEN $15::text IS NULL THEN true ELSE cs_idempotency_store($16, $17, $15, $18, $19, $20) END",
-    )
+           WHERE id = $1 AND $13 <> 'pending'), \
+         stored AS ({}) \
+         SELECT $17::text IS NULL OR EXISTS (SELECT FROM stored)",
+        idempotency::store_sql(15)
+    );
+    let stored: bool = sqlx::query_scalar(&sql)
     .bind(id)
     .bind(Uuid::new_v4())
     .bind(staff_id)
@@ -530,9 +533,9 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
     .bind(payment.as_ref().and_then(|p| p.vendor))
     .bind(&row.status)
     .bind(&row.execution_result)
-    .bind(key.as_ref().map(|k| &k.key))
     .bind(&p.issuer)
     .bind(&p.subject)
+    .bind(key.as_ref().map(|k| &k.key))
     .bind(key.as_ref().map(|k| &k.hash))
     .bind(StatusCode::OK.as_u16() as i16)
     .bind(&body)

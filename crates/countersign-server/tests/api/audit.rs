@@ -258,3 +258,38 @@ async fn writers_of_two_server_processes_racing_for_the_head_keep_one_valid_chai
     let (ok, out) = verify(&app);
     assert!(ok, "{out}");
 }
+
+/// The writer keeps its connection between batches (no round trip to test
+/// it on every return to the pool). When that connection dies, the batch on
+/// it fails (its requests are answered 503, never 200 without an event) and
+/// the next batch gets a fresh connection: no request after that fails, and
+/// the chain stays whole.
+#[tokio::test]
+async fn the_audit_writer_recovers_from_losing_its_connection() {
+    let app = spawn_app().await;
+    let token = app.token("sam").await;
+    assert_eq!(app.get_with(&token, "/v1/orgs?limit=1").await.status(), 200);
+    let writer: Vec<i32> = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND usename = 'countersign_app' AND query LIKE 'WITH head AS (UPDATE audit_chain_head%'",
+    )
+    .fetch_all(&app.admin)
+    .await
+    .unwrap();
+    assert_eq!(writer.len(), 1, "the writer's backend, found by its last statement");
+    let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)").bind(writer[0]).fetch_one(&app.admin).await.unwrap();
+    assert!(killed, "the backend is gone (waited for up to 5 s)");
+
+    let before = app.audit_count().await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(app.get_with(&token, "/v1/orgs?limit=1").await.status().as_u16());
+    }
+    // The first request after the kill meets the dead connection; every
+    // later one is written on a fresh one.
+    assert_eq!(statuses, [503, 200, 200, 200]);
+    let ok = statuses.iter().filter(|s| **s == 200).count() as i64;
+    assert_eq!(app.audit_count().await - before, ok, "one event per answered request, none for a refused one");
+    checkpoint(&app).await;
+    let (ok, out) = verify(&app);
+    assert!(ok, "{out}");
+}
