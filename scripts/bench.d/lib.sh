@@ -190,6 +190,18 @@ bench_pgbench() {
   rm -f "$bench_logs/pgbench-$tag.log".*
 }
 
+# One pgbench transaction = one API request: staff lookup, the endpoint's
+# SQL, the audit append (with what the handler records filled in).
+# bench_pgbench_script <out> <endpoint sql> <org_id expr> <action> <target_type expr> <target_id expr>
+bench_pgbench_script() {
+  local out=$1 body=$2 org=$3 action=$4 ttype=$5 tid=$6
+  {
+    cat "$bench_lib_dir/staff.sql"
+    cat "$body"
+    sed -e "s|@ORG_ID@|$org|" -e "s|@ACTION@|'$action'|" -e "s|@TARGET_TYPE@|$ttype|" -e "s|@TARGET_ID@|$tid|" "$bench_lib_dir/audit.sql"
+  } >"$out"
+}
+
 # True when a pgbench script file has a statement (not only comments/blank lines).
 bench_sql_has_statements() { grep -vE '^[[:space:]]*(--.*)?$' "$1" | grep -q .; }
 

@@ -62,18 +62,6 @@ bench_psql -c "SELECT to_regclass('audit_chain_head') IS NOT NULL" | grep -qx t 
   exit 1
 }
 
-# One pgbench transaction = one API request: staff lookup, the endpoint's
-# SQL, the audit append (with what the handler records filled in).
-# pgbench_script <out> <endpoint sql> <org_id expr> <action> <target_type expr> <target_id expr>
-pgbench_script() {
-  local out=$1 body=$2 org=$3 action=$4 ttype=$5 tid=$6
-  {
-    cat "$bench_lib_dir/staff.sql"
-    cat "$body"
-    sed -e "s|@ORG_ID@|$org|" -e "s|@ACTION@|'$action'|" -e "s|@TARGET_TYPE@|$ttype|" -e "s|@TARGET_ID@|$tid|" "$bench_lib_dir/audit.sql"
-  } >"$out"
-}
-
 # Figures for the closing summary.
 summary=()
 
@@ -170,7 +158,7 @@ if [ "$code" != 200 ]; then
   bench_exit
 fi
 items=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["items"]))' "$bench_logs/invoices-probe.json")
-pgbench_script "$bench_logs/invoices.pgbench.sql" "$bench_lib_dir/invoices.sql" ":org_id" 'GET /v1/orgs/{org_id}/invoices' "'org'" ":org_id"
+bench_pgbench_script "$bench_logs/invoices.pgbench.sql" "$bench_lib_dir/invoices.sql" ":org_id" 'GET /v1/orgs/{org_id}/invoices' "'org'" ":org_id"
 run_endpoint invoices "GET /v1/orgs/{id}/invoices?limit=50   (org $org_id: $org_invoices invoices, $items per page)" \
   "$inv_url" "$bench_logs/invoices.pgbench.sql"
 
@@ -190,7 +178,7 @@ case "$code" in
     sync_script=""
     if bench_sql_has_statements "$BENCH_SYNC_SQL"; then
       sync_script=$bench_logs/sync.pgbench.sql
-      pgbench_script "$sync_script" "$BENCH_SYNC_SQL" NULL 'GET /v1/sync' NULL NULL
+      bench_pgbench_script "$sync_script" "$BENCH_SYNC_SQL" NULL 'GET /v1/sync' NULL NULL
     fi
     run_endpoint sync "GET /v1/sync?limit=200   (first page: $changes changes)" "$sync_url" "$sync_script"
     ;;
