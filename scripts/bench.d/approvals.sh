@@ -20,7 +20,8 @@ api_rate=$(sed -nE 's/^ *decisions \(each executes\) +([0-9]+) .*/\1/p' "$bench_
 
 # The reference, in the same run: a decision's SQL (decision.sql between the
 # staff lookup and the audit append) through pgbench, as ana, with as many
-# clients as the server has database connections. If PostgreSQL alone
+# clients as the server has database connections; the clients' concurrent
+# refunds are of different invoices, like the driver's. If PostgreSQL alone
 # cannot do 1,000 of these a second on this machine, no server can.
 clients=$((2 * $(nproc))) # the server's default pool (config.rs): twice the cores, 4..64
 clients=$((clients < 4 ? 4 : clients > 64 ? 64 : clients))
@@ -30,9 +31,9 @@ read -r a_iss a_sub a_staff a_person < <(bench_psql -F ' ' -c "SELECT issuer, su
 bench_psql -c "INSERT INTO approval_requests (id, org_id, region, kind, target_id, amount_minor, currency, reason, status, requester_staff_id, requester_person_id, policy_version, required, expires_at)
   SELECT md5('pgb-' || c || '-' || n)::uuid, i.org_id, i.region, 'refund', i.id, 1000, i.currency, 'pgbench refund', 'pending', s.id, s.person_id, 'bench',
          '[{\"approvals\": 1, \"one_of_role\": null, \"permission\": \"approvals:decide\", \"description\": \"1 approver\"}]', now() + interval '1 hour'
-  FROM generate_series(0, $clients - 1) c, generate_series(1, $per_client) n
-  JOIN (SELECT *, row_number() OVER (ORDER BY id) - 1 AS k, count(*) OVER () AS cnt FROM invoices) i ON i.k = n % i.cnt,
-  (SELECT * FROM staff WHERE subject = 'staff-carl') s" && bench_psql -c 'VACUUM ANALYZE' || broken "could not create pgbench's requests"
+  FROM generate_series(0, $clients - 1) c CROSS JOIN generate_series(1, $per_client) n
+  JOIN (SELECT *, row_number() OVER (ORDER BY id) - 1 AS k, count(*) OVER () AS cnt FROM invoices) i ON i.k = (n * $clients + c) % i.cnt
+  CROSS JOIN (SELECT * FROM staff WHERE subject = 'staff-carl') s" && bench_psql -c 'VACUUM ANALYZE' || broken "could not create pgbench's requests"
 bench_pgbench_script "$bench_logs/decision.pgbench.sql" "$bench_lib_dir/decision.sql" NULL 'approval.decided' "'approval'" "concat('pgb-', :client_id::text, '-', :i::text)"
 say "bench: approvals: pgbench, $clients clients"
 if bench_pgbench decision "$clients" "$BENCH_SECONDS" "$bench_logs/decision.pgbench.sql" -D "issuer=$a_iss" -D "subject=$a_sub" \
