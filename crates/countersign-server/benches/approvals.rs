@@ -97,11 +97,6 @@ async fn make_requests(db: &sqlx::PgPool, n: usize, amount_minor: i64, rule: ser
     .execute(db)
     .await
     .expect("insert benchmark requests");
-    // Like pgbench, vacuum before measuring: the bulk insert above (and the
-    // baseline's audit rows) would otherwise start autovacuum and
-    // autoanalyze inside the timed phase, and the figure would measure
-    // the setup's maintenance rather than deciding.
-    sqlx::query("VACUUM ANALYZE").execute(db).await.expect("vacuum before the timed phase");
     ids
 }
 
@@ -145,6 +140,11 @@ async fn main() {
     // Decisions/s: each decision executes a refund (one approver suffices).
     let one = serde_json::json!([{ "approvals": 1, "one_of_role": null, "permission": "approvals:decide", "description": "1 approver" }]);
     let pool = make_requests(&db, (baseline as usize * secs as usize).clamp(2_000, 60_000), 10_00, one.clone()).await;
+    // Like pgbench, vacuum before measuring: the bulk insert above (and the
+    // baseline's audit rows) would otherwise start autovacuum and
+    // autoanalyze inside the timed phase, and the figure would measure the
+    // setup's maintenance rather than deciding.
+    sqlx::query("VACUUM ANALYZE").execute(&db).await.expect("vacuum before the timed phase");
     let queue = Arc::new(std::sync::Mutex::new(pool));
     let done = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));

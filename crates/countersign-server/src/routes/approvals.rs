@@ -13,6 +13,7 @@ use crate::masking;
 use crate::principal::Principal;
 use crate::routes::records::{InvoiceRow, PaymentRow, UserRow, VendorRow, INVOICE_COLUMNS, PAYMENT_COLUMNS, USER_COLUMNS, VENDOR_SELECT};
 use crate::state::AppState;
+use std::sync::LazyLock;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -504,21 +505,7 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
 
     // The decision, the payment, the request's new status and the answer to
     // the Idempotency-Key: one statement.
-    let sql = format!(
-        "WITH decision AS ( \
-           INSERT INTO approval_decisions (id, org_id, region, request_id, approver_staff_id, approver_person_id, decision, comment, version_seen, approver_roles, on_behalf_of_staff_id) \
-           SELECT $2, org_id, region, id, $3, $4, $5, $6, version, $7, $8 FROM approval_requests WHERE id = $1), \
-         payment AS ( \
-           INSERT INTO payments (id, org_id, region, kind, amount_minor, currency, approval_id, invoice_id, vendor_id) \
-           SELECT $9, o.id, o.region, $10, r.amount_minor, r.currency, r.id, $11, $12 FROM approval_requests r JOIN orgs o ON o.id = r.org_id WHERE r.id = $1 AND $9 IS NOT NULL), \
-         request AS ( \
-           UPDATE approval_requests SET status = $13, execution_result = $14, executed_at = CASE WHEN $13 = 'executed' THEN now() END, updated_at = now() \
-           WHERE id = $1 AND $13 <> 'pending'), \
-         stored AS ({}) \
-         SELECT $17::text IS NULL OR EXISTS (SELECT FROM stored)",
-        idempotency::store_sql(15)
-    );
-    let stored: bool = sqlx::query_scalar(&sql)
+    let stored: bool = sqlx::query_scalar(&DECIDE_WRITE)
     .bind(id)
     .bind(Uuid::new_v4())
     .bind(staff_id)
@@ -546,6 +533,40 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
     Ok(respond(StatusCode::OK, body))
 }
 
+/// What a decision writes, as one statement (see `decide`); built once,
+/// from constant text only.
+static DECIDE_WRITE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH decision AS ( \
+           INSERT INTO approval_decisions (id, org_id, region, request_id, approver_staff_id, approver_person_id, decision, comment, version_seen, approver_roles, on_behalf_of_staff_id) \
+           SELECT $2, org_id, region, id, $3, $4, $5, $6, version, $7, $8 FROM approval_requests WHERE id = $1), \
+         payment AS ( \
+           INSERT INTO payments (id, org_id, region, kind, amount_minor, currency, approval_id, invoice_id, vendor_id) \
+           SELECT $9, o.id, o.region, $10, r.amount_minor, r.currency, r.id, $11, $12 FROM approval_requests r JOIN orgs o ON o.id = r.org_id WHERE r.id = $1 AND $9 IS NOT NULL), \
+         request AS ( \
+           UPDATE approval_requests SET status = $13, execution_result = $14, executed_at = CASE WHEN $13 = 'executed' THEN now() END, updated_at = now() \
+           WHERE id = $1 AND $13 <> 'pending'), \
+         stored AS ({}) \
+         SELECT $17::text IS NULL OR EXISTS (SELECT FROM stored)",
+        idempotency::store_sql(15)
+    )
+});
+
+/// What deciding reads (see `read_for_decision`); built once, from constant
+/// text only.
+static DECISION_READ: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS}, coalesce((SELECT json_agg(json_build_object( \
+           'approver_staff_id', d.approver_staff_id, 'approver_name', s.display_name, 'on_behalf_of_staff_id', d.on_behalf_of_staff_id, \
+           'decision', d.decision, 'comment', d.comment, 'version_seen', d.version_seen, 'created_at', d.created_at, \
+           'approver_person_id', d.approver_person_id, 'on_behalf_person_id', b.person_id, 'approver_roles', d.approver_roles) ORDER BY d.created_at, d.id) \
+           FROM approval_decisions d JOIN staff s ON s.id = d.approver_staff_id LEFT JOIN staff b ON b.id = d.on_behalf_of_staff_id \
+           WHERE d.request_id = approval_requests.id), '[]') AS facts, stored.*, now() AS now \
+         FROM approval_requests LEFT JOIN LATERAL ({}) stored ON true WHERE id = $1 FOR UPDATE OF approval_requests",
+        idempotency::stored_sql(2)
+    )
+});
+
 /// What deciding reads, with the request's lock held: the request, every
 /// decision so far, the stored answer to the Idempotency-Key, and the
 /// transaction's `now()`.
@@ -569,17 +590,7 @@ async fn read_for_decision(tx: &mut Tx, id: Uuid, p: &Principal, key: Option<&id
     }
     // A key can only have answered for a request that exists, so the
     // request drives the statement and the key's answer joins it.
-    let sql = format!(
-        "SELECT {COLUMNS}, coalesce((SELECT json_agg(json_build_object( \
-           'approver_staff_id', d.approver_staff_id, 'approver_name', s.display_name, 'on_behalf_of_staff_id', d.on_behalf_of_staff_id, \
-           'decision', d.decision, 'comment', d.comment, 'version_seen', d.version_seen, 'created_at', d.created_at, \
-           'approver_person_id', d.approver_person_id, 'on_behalf_person_id', b.person_id, 'approver_roles', d.approver_roles) ORDER BY d.created_at, d.id) \
-           FROM approval_decisions d JOIN staff s ON s.id = d.approver_staff_id LEFT JOIN staff b ON b.id = d.on_behalf_of_staff_id \
-           WHERE d.request_id = approval_requests.id), '[]') AS facts, stored.*, now() AS now \
-         FROM approval_requests LEFT JOIN LATERAL ({}) stored ON true WHERE id = $1 FOR UPDATE OF approval_requests",
-        idempotency::stored_sql(2)
-    );
-    let read: Option<Read> = sqlx::query_as(&sql)
+    let read: Option<Read> = sqlx::query_as(&DECISION_READ)
         .bind(id)
         .bind(key.map(|_| p.issuer.as_str()))
         .bind(key.map(|_| p.subject.as_str()))
