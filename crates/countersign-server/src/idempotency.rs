@@ -76,6 +76,21 @@ pub fn stored_sql(n: usize) -> String {
     )
 }
 
+/// [`stored_sql`] for many keys: arrays of issuers, subjects and keys at
+/// `$n`..`$n+2` (NULL elements for no key), answered with one row of
+/// arrays: `stored_n` (the key's 1-based position), `stored_hashes`,
+/// `stored_statuses`, `stored_responses`, one element per live answer.
+pub fn stored_all_sql(n: usize) -> String {
+    format!(
+        "SELECT coalesce(array_agg(k.n), '{{}}') AS stored_n, coalesce(array_agg(i.request_hash), '{{}}') AS stored_hashes, \
+           coalesce(array_agg(i.status), '{{}}') AS stored_statuses, coalesce(array_agg(i.response), '{{}}') AS stored_responses \
+         FROM unnest(${n}::text[], ${}::text[], ${}::text[]) WITH ORDINALITY AS k (issuer, subject, key, n) \
+         JOIN idempotency_keys i ON i.issuer = k.issuer AND i.subject = k.subject AND i.key = k.key AND i.created_at > now() - interval '24 hours'",
+        n + 1,
+        n + 2
+    )
+}
+
 /// Inside the action's transaction, with [`Key::lock`] held, before acting:
 /// the stored response, if this is a retry.
 pub async fn replay(tx: &mut Tx, p: &Principal, key: &Key) -> ApiResult<Option<(StatusCode, serde_json::Value)>> {
@@ -92,11 +107,7 @@ pub async fn replay(tx: &mut Tx, p: &Principal, key: &Key) -> ApiResult<Option<(
 pub fn store_sql(n: usize) -> String {
     format!(
         "INSERT INTO idempotency_keys AS k (issuer, subject, key, request_hash, status, response) \
-         SELECT ${n}::text, ${}::text, ${}::text, ${}::bytea, ${}::smallint, ${}::jsonb WHERE ${}::text IS NOT NULL \
-         ON CONFLICT (issuer, subject, key) DO UPDATE \
-           SET request_hash = EXCLUDED.request_hash, status = EXCLUDED.status, response = EXCLUDED.response, created_at = now() \
-           WHERE k.created_at <= now() - interval '24 hours' \
-         RETURNING true",
+         SELECT ${n}::text, ${}::text, ${}::text, ${}::bytea, ${}::smallint, ${}::jsonb WHERE ${}::text IS NOT NULL {STORE_CONFLICT}",
         n + 1,
         n + 2,
         n + 3,
@@ -105,6 +116,27 @@ pub fn store_sql(n: usize) -> String {
         n + 2
     )
 }
+
+/// [`store_sql`] for many answers: arrays of issuers, subjects, keys,
+/// request hashes, statuses and responses at `$n`..`$n+5`, one element per
+/// answer (no key twice); one row per answer stored.
+pub fn store_all_sql(n: usize) -> String {
+    format!(
+        "INSERT INTO idempotency_keys AS k (issuer, subject, key, request_hash, status, response) \
+         SELECT * FROM unnest(${n}::text[], ${}::text[], ${}::text[], ${}::bytea[], ${}::smallint[], ${}::jsonb[]) {STORE_CONFLICT}",
+        n + 1,
+        n + 2,
+        n + 3,
+        n + 4,
+        n + 5
+    )
+}
+
+/// A live answer is kept; one older than 24 h is overwritten.
+const STORE_CONFLICT: &str = "ON CONFLICT (issuer, subject, key) DO UPDATE \
+    SET request_hash = EXCLUDED.request_hash, status = EXCLUDED.status, response = EXCLUDED.response, created_at = now() \
+    WHERE k.created_at <= now() - interval '24 hours' \
+    RETURNING true";
 
 /// Remembers the response, in the action's transaction.
 pub async fn remember(tx: &mut Tx, p: &Principal, key: &Key, status: StatusCode, response: &serde_json::Value) -> ApiResult<()> {

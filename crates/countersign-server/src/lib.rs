@@ -5,6 +5,7 @@ pub mod approval_policy;
 pub mod audit;
 pub mod auditlog;
 pub mod auth;
+pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -7,6 +7,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
+/// The most decisions one transaction decides (see batch): enough that a
+/// batch pays for its statements once per many decisions, few enough that
+/// its locks and its one write stay short.
+const DECISIONS_PER_BATCH: usize = 32;
+
 /// A bound, not yet serving, server. Tests bind to port 0 and read `addr`.
 pub struct Application {
     pub addr: SocketAddr,
@@ -42,7 +47,14 @@ impl Application {
         // peak with a shared pool of 4).
         let audit_db = db::connect(&config.app_database_url(), 1).map_err(std::io::Error::other)?;
         let audit = crate::auditlog::AuditWriter::spawn(audit_db);
-        let state = AppState::new(Inner { db, verifier, config, metrics, signer, reveals, audit });
+        // Half the pool decides (each worker holds a connection while its
+        // batch runs); the other half serves everything else, including
+        // the principal lookup every decision makes before it queues.
+        let deciders = (config.policy.db_max_connections as usize / 2).max(1);
+        let (decide_db, sizes) = (db.clone(), metrics.decision_batch.clone());
+        let decisions =
+            crate::batch::Batcher::spawn(deciders, DECISIONS_PER_BATCH, move |jobs| crate::routes::approvals::decide_batch(decide_db.clone(), sizes.clone(), jobs));
+        let state = AppState::new(Inner { db, verifier, config, metrics, signer, reveals, audit, decisions });
         Ok(Application { addr, listener, router: routes::router(state.clone()), state })
     }
 

@@ -19,6 +19,8 @@ pub struct Inner {
     pub audit: crate::auditlog::AuditWriter,
     /// Reveals per staff member per minute.
     pub reveals: crate::ratelimit::RateLimiter,
+    /// Approval decisions, decided in batches (group commit, see batch).
+    pub decisions: crate::batch::Batcher<crate::routes::approvals::DecideJob>,
 }
 
 impl std::ops::Deref for AppState {

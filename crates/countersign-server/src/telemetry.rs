@@ -1,7 +1,7 @@
 //! Logs (tracing, JSON when asked) and Prometheus metrics. Each server owns its
 //! registry so that several servers in one test process do not collide.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
 
 pub fn init_logging() {
     use tracing_subscriber::{fmt, EnvFilter};
@@ -18,6 +18,8 @@ pub struct Metrics {
     latency: HistogramVec,
     /// Fetches of the issuer's JWKS: startup, readiness, unknown `kid`s.
     pub jwks_fetches: IntCounter,
+    /// Decisions per transaction (see batch): the group commit at work.
+    pub decision_batch: Histogram,
 }
 
 impl Default for Metrics {
@@ -33,10 +35,16 @@ impl Default for Metrics {
         )
         .expect("static metric");
         let jwks_fetches = IntCounter::new("countersign_jwks_fetches_total", "Fetches of the issuer's signing keys").expect("static metric");
+        let decision_batch = Histogram::with_opts(
+            HistogramOpts::new("countersign_approval_decisions_per_transaction", "Approval decisions decided together in one transaction")
+                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0]),
+        )
+        .expect("static metric");
+        registry.register(Box::new(decision_batch.clone())).expect("unique metric");
         registry.register(Box::new(jwks_fetches.clone())).expect("unique metric");
         registry.register(Box::new(requests.clone())).expect("unique metric");
         registry.register(Box::new(latency.clone())).expect("unique metric");
-        Metrics { registry, requests, latency, jwks_fetches }
+        Metrics { registry, requests, latency, jwks_fetches, decision_batch }
     }
 }
 

@@ -222,10 +222,10 @@ async fn check_target(tx: &mut Tx, kind: ApprovalKind, org_id: Uuid, target: Uui
 }
 
 /// While a bank change for the vendor is pending, no payout leaves for it.
-async fn payout_hold(tx: &mut Tx, vendor: Uuid) -> ApiResult<()> {
+async fn payout_hold(conn: &mut sqlx::PgConnection, vendor: Uuid) -> ApiResult<()> {
     let held: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM approval_requests WHERE kind = 'vendor_bank_change' AND target_id = $1 AND status = 'pending' AND expires_at > now()")
         .bind(vendor)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?;
     match held {
         Some(_) => Err(ApiError::new(ErrorCode::PayoutHold, "A bank account change for this vendor is pending; payouts are on hold until it is decided.")),
@@ -423,32 +423,302 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
         return Err(ApiError::invalid("comment: at most 2,000 characters, no NUL."));
     }
     let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/approvals/{id}/decisions"), &req)?;
-    // Deciders of one request serialize on its lock, taken with BEGIN: the
-    // read below then sees every decision committed before, together with
-    // the request (locked against amend, cancel and expiry too) and the
-    // key's stored answer, in one round trip.
-    let locks: Vec<i64> = std::iter::once(db::lock_id(id)).chain(key.iter().map(idempotency::Key::lock)).collect();
-    let mut tx = db::begin_locked(&s.db, &p, &locks).await?;
-    let read = read_for_decision(&mut tx, id, &p, key.as_ref()).await?.ok_or_else(ApiError::not_found)?;
-    if let Some(k) = &key {
-        if let Some((status, body)) = k.answer(read.stored)? {
-            tx.commit().await?;
-            return Ok(respond(status, body));
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    s.decisions.submit(DecideJob { p, audit, id, req, key, person, reply }).await.map_err(|_| ApiError::internal())?;
+    let (status, body) = answer.await.map_err(|_| ApiError::internal())??;
+    Ok(respond(status, body))
+}
+
+/// A decision waiting for its batch (`decide_batch`).
+pub struct DecideJob {
+    p: Principal,
+    audit: AuditCtx,
+    id: Uuid,
+    req: DecideApproval,
+    key: Option<idempotency::Key>,
+    person: Uuid,
+    reply: tokio::sync::oneshot::Sender<ApiResult<(StatusCode, serde_json::Value)>>,
+}
+
+/// Decides queued decisions together (group commit, see `crate::batch`):
+/// one transaction per caller scope (row-level security reads the scope from
+/// the transaction), which locks every request and key of the batch, reads
+/// them in one statement, judges each decision in turn in memory (a later
+/// decision of the batch sees the earlier ones, exactly as if it had waited
+/// for their commit) and writes every effect in one statement. Decisions
+/// that need more of the database than that (a delegation, a payout hold,
+/// executing a bank change or an export) wait for the batch and are decided
+/// alone afterwards, as is everything in a batch that fails: one bad
+/// decision never costs the others their answer.
+pub async fn decide_batch(db: sqlx::PgPool, sizes: prometheus::Histogram, jobs: Vec<DecideJob>) {
+    let mut groups: Vec<Vec<DecideJob>> = Vec::new();
+    for job in jobs {
+        match groups.iter_mut().find(|g| g[0].p.scope == job.p.scope) {
+            Some(g) => g.push(job),
+            None => groups.push(vec![job]),
         }
     }
-    let (mut row, mut facts, now) = (read.row, read.facts, read.now);
-    audit.target("approval", id, Some(row.org_id));
+    for jobs in groups {
+        if jobs.len() == 1 {
+            decide_alone(&db, &sizes, jobs).await;
+            continue;
+        }
+        match decide_together(&db, &sizes, &jobs, true).await {
+            Ok(outcomes) => {
+                let mut later = Vec::new();
+                for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                    match outcome {
+                        Some(answer) => {
+                            let _ = job.reply.send(answer);
+                        }
+                        None => later.push(job),
+                    }
+                }
+                for job in later {
+                    decide_alone(&db, &sizes, vec![job]).await;
+                }
+            }
+            Err(_) => {
+                for job in jobs {
+                    decide_alone(&db, &sizes, vec![job]).await;
+                }
+            }
+        }
+    }
+}
+
+async fn decide_alone(db: &sqlx::PgPool, sizes: &prometheus::Histogram, jobs: Vec<DecideJob>) {
+    let answer = match decide_together(db, sizes, &jobs, false).await {
+        Ok(mut outcomes) => outcomes.pop().flatten().unwrap_or_else(|| Err(ApiError::internal())),
+        Err(e) => Err(e),
+    };
+    if let Some(job) = jobs.into_iter().next() {
+        let _ = job.reply.send(answer);
+    }
+}
+
+/// A request as a batch holds it: read once under its lock, then changed in
+/// memory by each decision of the batch in turn.
+#[derive(sqlx::FromRow)]
+struct Held {
+    #[sqlx(flatten)]
+    row: ApprovalRow,
+    region: String,
+    facts: sqlx::types::Json<Vec<DecisionFacts>>,
+}
+
+/// What a batch writes, in one statement (`DECIDE_WRITE`), and the audit
+/// events due once it has committed.
+#[derive(Default)]
+struct Effects {
+    decisions: Vec<DecisionWrite>,
+    payments: Vec<PaymentWrite>,
+    /// Each request's final status and execution result.
+    requests: Vec<(Uuid, String, Option<serde_json::Value>)>,
+    /// Answers to Idempotency-Keys.
+    keys: Vec<(KeyId, idempotency::Stored)>,
+    audit: Vec<(AuditCtx, &'static str, serde_json::Value)>,
+}
+
+/// An Idempotency-Key with its owner: (issuer, subject, key).
+type KeyId = (String, String, String);
+
+struct DecisionWrite {
+    id: Uuid,
+    org_id: Uuid,
+    region: String,
+    request_id: Uuid,
+    staff: Uuid,
+    person: Uuid,
+    decision: String,
+    comment: String,
+    version_seen: i32,
+    roles: serde_json::Value,
+    on_behalf: Option<Uuid>,
+}
+
+struct PaymentWrite {
+    id: Uuid,
+    org_id: Uuid,
+    region: String,
+    kind: &'static str,
+    amount_minor: Option<i64>,
+    currency: Option<String>,
+    approval_id: Uuid,
+    invoice: Option<Uuid>,
+    vendor: Option<Uuid>,
+}
+
+/// One column of rows, as an array to bind.
+fn column<T, U>(rows: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
+    rows.iter().map(f).collect()
+}
+
+impl Effects {
+    fn request(&mut self, row: &ApprovalRow) {
+        self.requests.retain(|r| r.0 != row.id);
+        self.requests.push((row.id, row.status.clone(), row.execution_result.clone()));
+    }
+}
+
+struct Batch {
+    requests: std::collections::HashMap<Uuid, Held>,
+    /// Per job: the answer stored for its Idempotency-Key before the batch.
+    stored: Vec<Option<idempotency::Stored>>,
+    /// Answers stored by this batch.
+    answered: std::collections::HashMap<KeyId, idempotency::Stored>,
+    now: OffsetDateTime,
+    effects: Effects,
+}
+
+/// Decides `jobs` (of one scope) in one transaction: `Err` when the
+/// transaction failed (nothing was written), else one outcome per job, in
+/// order; `None` for a job left to be decided alone, which happens only
+/// `together`.
+async fn decide_together(db: &sqlx::PgPool, sizes: &prometheus::Histogram, jobs: &[DecideJob], together: bool) -> ApiResult<Vec<Option<ApiResult<(StatusCode, serde_json::Value)>>>> {
+    let first = jobs.first().ok_or_else(ApiError::internal)?;
+    sizes.observe(jobs.len() as f64);
+    // Deciders of one request serialize on its lock, taken with BEGIN (in
+    // ascending order, so batches cannot deadlock): the read below then sees
+    // every decision committed before, together with the request (locked
+    // against amend, cancel and expiry too) and the keys' stored answers.
+    let locks: Vec<i64> = jobs.iter().flat_map(|j| std::iter::once(db::lock_id(j.id)).chain(j.key.as_ref().map(idempotency::Key::lock))).collect();
+    let mut tx = db::begin_locked(db, &first.p, &locks).await?;
+    let mut batch = read_batch(&mut tx, jobs).await?;
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    let mut left_alone: Vec<Uuid> = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
+        // Decisions on a request keep their order: once one is left for
+        // later, so are the ones behind it.
+        if left_alone.contains(&job.id) {
+            outcomes.push(None);
+            continue;
+        }
+        let conn = if together { None } else { Some(&mut *tx) };
+        match decide_one(conn, job, i, &mut batch).await {
+            Ok(None) => {
+                left_alone.push(job.id);
+                outcomes.push(None);
+            }
+            Ok(Some(answer)) => outcomes.push(Some(Ok(answer))),
+            Err(e) => outcomes.push(Some(Err(e))),
+        }
+    }
+    let e = batch.effects;
+    if !(e.decisions.is_empty() && e.requests.is_empty() && e.keys.is_empty()) {
+        let (d, p, r, k) = (&e.decisions, &e.payments, &e.requests, &e.keys);
+        let stored: i64 = sqlx::query_scalar(&DECIDE_WRITE)
+            .bind(column(d, |d| d.id))
+            .bind(column(d, |d| d.org_id))
+            .bind(column(d, |d| d.region.clone()))
+            .bind(column(d, |d| d.request_id))
+            .bind(column(d, |d| d.staff))
+            .bind(column(d, |d| d.person))
+            .bind(column(d, |d| d.decision.clone()))
+            .bind(column(d, |d| d.comment.clone()))
+            .bind(column(d, |d| d.version_seen))
+            .bind(column(d, |d| d.roles.clone()))
+            .bind(column(d, |d| d.on_behalf))
+            .bind(column(p, |p| p.id))
+            .bind(column(p, |p| p.org_id))
+            .bind(column(p, |p| p.region.clone()))
+            .bind(column(p, |p| p.kind))
+            .bind(column(p, |p| p.amount_minor))
+            .bind(column(p, |p| p.currency.clone()))
+            .bind(column(p, |p| p.approval_id))
+            .bind(column(p, |p| p.invoice))
+            .bind(column(p, |p| p.vendor))
+            .bind(column(r, |r| r.0))
+            .bind(column(r, |r| r.1.clone()))
+            .bind(column(r, |r| r.2.clone()))
+            .bind(column(k, |k| k.0 .0.clone()))
+            .bind(column(k, |k| k.0 .1.clone()))
+            .bind(column(k, |k| k.0 .2.clone()))
+            .bind(column(k, |k| k.1 .0.clone()))
+            .bind(column(k, |k| k.1 .1))
+            .bind(column(k, |k| k.1 .2.clone()))
+            .fetch_one(&mut *tx)
+            .await?;
+        idempotency::stored_or_refuse(stored == e.keys.len() as i64)?;
+    }
+    tx.commit().await?;
+    for (audit, action, details) in e.audit {
+        audit.follow_up(action, details);
+    }
+    Ok(outcomes)
+}
+
+/// Every request of the batch, locked, with its decisions so far; each
+/// job's stored answer; the transaction's `now()`.
+async fn read_batch(tx: &mut Tx, jobs: &[DecideJob]) -> ApiResult<Batch> {
+    #[derive(sqlx::FromRow)]
+    struct Read {
+        #[sqlx(flatten)]
+        held: Held,
+        stored_n: Vec<i64>,
+        stored_hashes: Vec<Vec<u8>>,
+        stored_statuses: Vec<i16>,
+        stored_responses: Vec<serde_json::Value>,
+        now: OffsetDateTime,
+    }
+    let ids: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
+    let key_part = |f: fn(&DecideJob, &idempotency::Key) -> String| jobs.iter().map(|j| j.key.as_ref().map(|k| f(j, k))).collect::<Vec<_>>();
+    let read: Vec<Read> = sqlx::query_as(&DECISION_READ)
+        .bind(&ids)
+        .bind(key_part(|j, _| j.p.issuer.clone()))
+        .bind(key_part(|j, _| j.p.subject.clone()))
+        .bind(key_part(|_, k| k.key.clone()))
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut batch = Batch { requests: Default::default(), stored: vec![None; jobs.len()], answered: Default::default(), now: OffsetDateTime::now_utc(), effects: Effects::default() };
+    for (i, r) in read.into_iter().enumerate() {
+        // The answers and now() are the same on every row.
+        if i == 0 {
+            batch.now = r.now;
+            let answers = r.stored_n.iter().zip(r.stored_hashes).zip(r.stored_statuses).zip(r.stored_responses);
+            for (((n, h), s), body) in answers {
+                if let Some(slot) = usize::try_from(n - 1).ok().and_then(|n| batch.stored.get_mut(n)) {
+                    *slot = Some((h, s, body));
+                }
+            }
+        }
+        batch.requests.insert(r.held.row.id, r.held);
+    }
+    Ok(batch)
+}
+
+/// Judges one decision against the request as the batch holds it, and
+/// records its effects: the answer, or `None` when it needs the database
+/// (`conn`) and has none, in which case nothing was changed.
+async fn decide_one(mut conn: Option<&mut sqlx::PgConnection>, job: &DecideJob, i: usize, b: &mut Batch) -> ApiResult<Option<(StatusCode, serde_json::Value)>> {
+    let (p, id, req, person) = (&job.p, job.id, &job.req, job.person);
+    let held = b.requests.get_mut(&id).ok_or_else(ApiError::not_found)?;
+    let key_id = job.key.as_ref().map(|k| (p.issuer.clone(), p.subject.clone(), k.key.clone()));
+    if let (Some(k), Some(key_id)) = (&job.key, &key_id) {
+        let stored = b.answered.get(key_id).cloned().or_else(|| b.stored.get(i).cloned().flatten());
+        if let Some(answer) = k.answer(stored)? {
+            return Ok(Some(answer));
+        }
+    }
+    let row = &mut held.row;
+    job.audit.target("approval", id, Some(row.org_id));
     let kind = row.kind()?;
     match row.status() {
         ApprovalStatus::Pending => {}
-        ApprovalStatus::Expired if row.status == "pending" => return Err(expire(tx, &row, &audit).await),
+        ApprovalStatus::Expired if row.status == "pending" => {
+            row.status = "expired".into();
+            b.effects.request(row);
+            b.effects.audit.push((job.audit.clone(), "approval.expired", serde_json::json!({ "approval_id": id })));
+            return Err(not_pending(ApprovalStatus::Expired));
+        }
         other => return Err(not_pending(other)),
     }
     // Deciding for a delegator: their roles count toward the rule; the
     // delegate's own permission, limits and separation of duties still apply.
-    let delegator = match req.on_behalf_of {
-        None => None,
-        Some(d) => Some(active_delegator(&mut tx, d.0, p.staff_id.map(|s| s.0)).await?),
+    let delegator = match (req.on_behalf_of, conn.as_deref_mut()) {
+        (None, _) => None,
+        (Some(_), None) => return Ok(None),
+        (Some(d), Some(c)) => Some(active_delegator(c, d.0, p.staff_id.map(|s| s.0)).await?),
     };
     if row.requester_person_id == person || delegator.as_ref().is_some_and(|d| d.person_id == row.requester_person_id) {
         return Err(ApiError::new(ErrorCode::SelfApprovalForbidden, "Nobody decides their own request."));
@@ -459,7 +729,7 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
     }
     let persons: Vec<Uuid> = std::iter::once(person).chain(delegator.as_ref().map(|d| d.person_id)).collect();
     let mine = |f: &DecisionFacts| persons.contains(&f.approver_person_id) || f.on_behalf_person_id.is_some_and(|b| persons.contains(&b));
-    if facts.iter().any(|f| f.row.version_seen == row.version && mine(f)) {
+    if held.facts.iter().any(|f| f.row.version_seen == row.version && mine(f)) {
         return Err(ApiError::new(ErrorCode::AlreadyDecided, "You have already decided this version of the request."));
     }
     if req.decision == Decision::Approve {
@@ -469,7 +739,10 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
             }
         }
         if kind == ApprovalKind::PayoutRelease {
-            payout_hold(&mut tx, row.target_id).await?;
+            match conn.as_deref_mut() {
+                None => return Ok(None),
+                Some(c) => payout_hold(c, row.target_id).await?,
+            }
         }
     }
     let staff_id = p.staff_id.map(|s| s.0).ok_or_else(ApiError::internal)?;
@@ -482,132 +755,112 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
             comment: req.comment.clone(),
             version_seen: row.version,
             // now(): the transaction's start, which the insert stores too.
-            created_at: now,
+            created_at: b.now,
         },
         approver_person_id: person,
         on_behalf_person_id: delegator.as_ref().map(|d| d.person_id),
         approver_roles: delegator.as_ref().map(|d| &d.roles).unwrap_or(&p.roles).clone(),
     };
-    facts.push(decision);
-    let decision = facts.last().ok_or_else(ApiError::internal)?;
+    held.facts.push(decision);
 
-    // The request as this decision leaves it; effects other than a payment
-    // are written here, a payment with the decision below.
+    // The request as this decision leaves it.
     let mut payment = None;
     if req.decision == Decision::Reject {
         row.status = "rejected".into();
-    } else if rules_met(&row, &facts) {
-        let (result, p) = execute(&mut tx, &row, kind).await?;
-        audit.follow_up("approval.executed", serde_json::json!({ "approval_id": id, "kind": kind.as_str(), "result": result }));
-        (row.status, row.execution_result, payment) = ("executed".into(), Some(result), p);
+    } else if rules_met(row, &held.facts) {
+        let (result, new_payment) = match (payment_of(row, kind), conn) {
+            (Some(executed), _) => executed,
+            (None, None) => {
+                held.facts.pop();
+                return Ok(None);
+            }
+            (None, Some(c)) => (execute(c, row, kind).await?, None),
+        };
+        b.effects.audit.push((job.audit.clone(), "approval.executed", serde_json::json!({ "approval_id": id, "kind": kind.as_str(), "result": result })));
+        (row.status, row.execution_result, payment) = ("executed".into(), Some(result), new_payment);
     }
-    let body = serde_json::to_value(to_api(&row, facts.iter().map(|f| &f.row), &p)?).map_err(|_| ApiError::internal())?;
+    let body = serde_json::to_value(to_api(row, held.facts.iter().map(|f| &f.row), p)?).map_err(|_| ApiError::internal())?;
 
-    // The decision, the payment, the request's new status and the answer to
-    // the Idempotency-Key: one statement.
-    let stored: bool = sqlx::query_scalar(&DECIDE_WRITE)
-    .bind(id)
-    .bind(Uuid::new_v4())
-    .bind(staff_id)
-    .bind(person)
-    .bind(&decision.row.decision)
-    .bind(&req.comment)
-    .bind(&decision.approver_roles)
-    .bind(decision.row.on_behalf_of_staff_id)
-    .bind(payment.as_ref().map(|p: &NewPayment| p.id))
-    .bind(payment.as_ref().map(|p| p.kind))
-    .bind(payment.as_ref().and_then(|p| p.invoice))
-    .bind(payment.as_ref().and_then(|p| p.vendor))
-    .bind(&row.status)
-    .bind(&row.execution_result)
-    .bind(&p.issuer)
-    .bind(&p.subject)
-    .bind(key.as_ref().map(|k| &k.key))
-    .bind(key.as_ref().map(|k| &k.hash))
-    .bind(StatusCode::OK.as_u16() as i16)
-    .bind(&body)
-    .fetch_one(&mut *tx)
-    .await?;
-    idempotency::stored_or_refuse(stored)?;
-    tx.commit().await?;
-    Ok(respond(StatusCode::OK, body))
+    let d = held.facts.last().ok_or_else(ApiError::internal)?;
+    let roles = serde_json::to_value(&d.approver_roles).map_err(|_| ApiError::internal())?;
+    b.effects.decisions.push(DecisionWrite {
+        id: Uuid::new_v4(),
+        org_id: row.org_id,
+        region: held.region.clone(),
+        request_id: id,
+        staff: staff_id,
+        person,
+        decision: d.row.decision.clone(),
+        comment: d.row.comment.clone(),
+        version_seen: row.version,
+        roles,
+        on_behalf: d.row.on_behalf_of_staff_id,
+    });
+    if let Some(pay) = payment {
+        b.effects.payments.push(PaymentWrite {
+            id: pay.id,
+            org_id: row.org_id,
+            region: held.region.clone(),
+            kind: pay.kind,
+            amount_minor: row.amount_minor,
+            currency: row.currency.clone(),
+            approval_id: id,
+            invoice: pay.invoice,
+            vendor: pay.vendor,
+        });
+    }
+    if row.status != "pending" {
+        b.effects.request(row);
+    }
+    if let (Some(k), Some(key_id)) = (&job.key, key_id) {
+        let status = StatusCode::OK.as_u16() as i16;
+        b.effects.keys.push((key_id.clone(), (k.hash.clone(), status, body.clone())));
+        b.answered.insert(key_id, (k.hash.clone(), status, body.clone()));
+    }
+    Ok(Some((StatusCode::OK, body)))
 }
 
-/// What a decision writes, as one statement (see `decide`); built once,
-/// from constant text only.
+/// What a batch of decisions writes, as one statement over arrays (one
+/// element per row): the decisions, the payments, the requests' new status
+/// and the answers to the Idempotency-Keys. Returns how many answers were
+/// stored. Built once, from constant text only.
 static DECIDE_WRITE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH decision AS ( \
            INSERT INTO approval_decisions (id, org_id, region, request_id, approver_staff_id, approver_person_id, decision, comment, version_seen, approver_roles, on_behalf_of_staff_id) \
-           SELECT $2, org_id, region, id, $3, $4, $5, $6, version, $7, $8 FROM approval_requests WHERE id = $1), \
+           SELECT id, org_id, region, request_id, staff, person, decision, comment, version_seen, ARRAY(SELECT jsonb_array_elements_text(roles)), on_behalf \
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::int[], $10::jsonb[], $11::uuid[]) \
+             AS x (id, org_id, region, request_id, staff, person, decision, comment, version_seen, roles, on_behalf)), \
          payment AS ( \
            INSERT INTO payments (id, org_id, region, kind, amount_minor, currency, approval_id, invoice_id, vendor_id) \
-           SELECT $9, o.id, o.region, $10, r.amount_minor, r.currency, r.id, $11, $12 FROM approval_requests r JOIN orgs o ON o.id = r.org_id WHERE r.id = $1 AND $9 IS NOT NULL), \
+           SELECT * FROM unnest($12::uuid[], $13::uuid[], $14::text[], $15::text[], $16::bigint[], $17::text[], $18::uuid[], $19::uuid[], $20::uuid[])), \
          request AS ( \
-           UPDATE approval_requests SET status = $13, execution_result = $14, executed_at = CASE WHEN $13 = 'executed' THEN now() END, updated_at = now() \
-           WHERE id = $1 AND $13 <> 'pending'), \
+           UPDATE approval_requests r SET status = x.status, execution_result = x.result, executed_at = CASE WHEN x.status = 'executed' THEN now() END, updated_at = now() \
+           FROM unnest($21::uuid[], $22::text[], $23::jsonb[]) AS x (id, status, result) WHERE r.id = x.id), \
          stored AS ({}) \
-         SELECT $17::text IS NULL OR EXISTS (SELECT FROM stored)",
-        idempotency::store_sql(15)
+         SELECT count(*) FROM stored",
+        idempotency::store_all_sql(24)
     )
 });
 
-/// What deciding reads (see `read_for_decision`); built once, from constant
-/// text only.
+/// What deciding reads, with the requests' locks held: each request with
+/// every decision so far, and on every row the answers stored for the
+/// batch's keys (by the key's 1-based position) and the transaction's
+/// `now()`. A key can only have answered for a request that exists, so the
+/// requests drive the statement. Built once, from constant text only.
 static DECISION_READ: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {COLUMNS}, coalesce((SELECT json_agg(json_build_object( \
+        "WITH stored AS ({}) \
+         SELECT {COLUMNS}, region, coalesce((SELECT json_agg(json_build_object( \
            'approver_staff_id', d.approver_staff_id, 'approver_name', s.display_name, 'on_behalf_of_staff_id', d.on_behalf_of_staff_id, \
            'decision', d.decision, 'comment', d.comment, 'version_seen', d.version_seen, 'created_at', d.created_at, \
            'approver_person_id', d.approver_person_id, 'on_behalf_person_id', b.person_id, 'approver_roles', d.approver_roles) ORDER BY d.created_at, d.id) \
            FROM approval_decisions d JOIN staff s ON s.id = d.approver_staff_id LEFT JOIN staff b ON b.id = d.on_behalf_of_staff_id \
            WHERE d.request_id = approval_requests.id), '[]') AS facts, stored.*, now() AS now \
-         FROM approval_requests LEFT JOIN LATERAL ({}) stored ON true WHERE id = $1 FOR UPDATE OF approval_requests",
-        idempotency::stored_sql(2)
+         FROM approval_requests, stored WHERE id = ANY($1) FOR UPDATE OF approval_requests",
+        idempotency::stored_all_sql(2)
     )
 });
-
-/// What deciding reads, with the request's lock held: the request, every
-/// decision so far, the stored answer to the Idempotency-Key, and the
-/// transaction's `now()`.
-struct DecisionRead {
-    row: ApprovalRow,
-    facts: Vec<DecisionFacts>,
-    stored: Option<idempotency::Stored>,
-    now: OffsetDateTime,
-}
-
-async fn read_for_decision(tx: &mut Tx, id: Uuid, p: &Principal, key: Option<&idempotency::Key>) -> ApiResult<Option<DecisionRead>> {
-    #[derive(sqlx::FromRow)]
-    struct Read {
-        #[sqlx(flatten)]
-        row: ApprovalRow,
-        facts: sqlx::types::Json<Vec<DecisionFacts>>,
-        stored_hash: Option<Vec<u8>>,
-        stored_status: Option<i16>,
-        stored_response: Option<serde_json::Value>,
-        now: OffsetDateTime,
-    }
-    // A key can only have answered for a request that exists, so the
-    // request drives the statement and the key's answer joins it.
-    let read: Option<Read> = sqlx::query_as(&DECISION_READ)
-        .bind(id)
-        .bind(key.map(|_| p.issuer.as_str()))
-        .bind(key.map(|_| p.subject.as_str()))
-        .bind(key.map(|k| k.key.as_str()))
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(read.map(|r| DecisionRead {
-        row: r.row,
-        facts: r.facts.0,
-        stored: match (r.stored_hash, r.stored_status, r.stored_response) {
-            (Some(h), Some(s), Some(b)) => Some((h, s, b)),
-            _ => None,
-        },
-        now: r.now,
-    }))
-}
-
 struct Delegator {
     staff_id: Uuid,
     person_id: Uuid,
@@ -615,14 +868,14 @@ struct Delegator {
 }
 
 /// The delegator, if `delegator` has an active delegation to `me` now.
-async fn active_delegator(tx: &mut Tx, delegator: Uuid, me: Option<Uuid>) -> ApiResult<Delegator> {
+async fn active_delegator(conn: &mut sqlx::PgConnection, delegator: Uuid, me: Option<Uuid>) -> ApiResult<Delegator> {
     let found: Option<(Uuid, Uuid, Vec<String>)> = sqlx::query_as(
         "SELECT s.id, s.person_id, s.roles FROM delegations d JOIN staff s ON s.id = d.delegator_staff_id \
          WHERE d.delegator_staff_id = $1 AND d.delegate_staff_id = $2 AND d.revoked_at IS NULL AND now() >= d.starts_at AND now() < d.ends_at AND s.active LIMIT 1",
     )
     .bind(delegator)
     .bind(me)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *conn)
     .await?;
     let (staff_id, person_id, roles) = found.ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "No active delegation from that approver to you."))?;
     Ok(Delegator { staff_id, person_id, roles })
@@ -646,24 +899,31 @@ struct NewPayment {
     vendor: Option<Uuid>,
 }
 
-/// The approved action's effect, in the caller's transaction: its result,
-/// and the payment to write with the decision, if it is one.
-async fn execute(tx: &mut Tx, row: &ApprovalRow, kind: ApprovalKind) -> ApiResult<(serde_json::Value, Option<NewPayment>)> {
+/// The effect of an approved refund, credit note or payout: a payment,
+/// written with the decision, and the result to record. `None` for kinds
+/// whose effect needs the database (`execute`).
+fn payment_of(row: &ApprovalRow, kind: ApprovalKind) -> Option<(serde_json::Value, Option<NewPayment>)> {
+    let (pkind, invoice, vendor) = match kind {
+        ApprovalKind::Refund => ("refund", Some(row.target_id), None),
+        ApprovalKind::CreditNote => ("credit_note", Some(row.target_id), None),
+        ApprovalKind::PayoutRelease => ("payout", None, Some(row.target_id)),
+        ApprovalKind::VendorBankChange | ApprovalKind::DataExport => return None,
+    };
+    let id = Uuid::new_v4();
+    Some((serde_json::json!({ "payment_id": id }), Some(NewPayment { id, kind: pkind, invoice, vendor })))
+}
+
+/// The approved action's effect when it is more than a payment, on the
+/// batch's connection: its result.
+async fn execute(conn: &mut sqlx::PgConnection, row: &ApprovalRow, kind: ApprovalKind) -> ApiResult<serde_json::Value> {
     match kind {
-        ApprovalKind::Refund | ApprovalKind::CreditNote | ApprovalKind::PayoutRelease => {
-            let (pkind, invoice, vendor) = match kind {
-                ApprovalKind::Refund => ("refund", Some(row.target_id), None),
-                ApprovalKind::CreditNote => ("credit_note", Some(row.target_id), None),
-                _ => ("payout", None, Some(row.target_id)),
-            };
-            let id = Uuid::new_v4();
-            Ok((serde_json::json!({ "payment_id": id }), Some(NewPayment { id, kind: pkind, invoice, vendor })))
-        }
+        // Written with the decision instead (payment_of).
+        ApprovalKind::Refund | ApprovalKind::CreditNote | ApprovalKind::PayoutRelease => Err(ApiError::internal()),
         ApprovalKind::VendorBankChange => {
             let b: BankChange = serde_json::from_value(row.payload.clone()).map_err(|_| ApiError::internal())?;
             let old: Option<(Uuid,)> = sqlx::query_as("UPDATE vendor_bank_accounts SET valid_to = now() WHERE vendor_id = $1 AND valid_to IS NULL RETURNING id")
                 .bind(row.target_id)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *conn)
                 .await?;
             let account = Uuid::new_v4();
             sqlx::query(
@@ -675,13 +935,13 @@ async fn execute(tx: &mut Tx, row: &ApprovalRow, kind: ApprovalKind) -> ApiResul
             .bind(&b.bank_name)
             .bind(&b.account_holder)
             .bind(row.target_id)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
-            Ok((serde_json::json!({ "bank_account_id": account, "previous_bank_account_id": old.map(|o| o.0) }), None))
+            Ok(serde_json::json!({ "bank_account_id": account, "previous_bank_account_id": old.map(|o| o.0) }))
         }
         ApprovalKind::DataExport => {
             let export = Uuid::new_v4();
-            let content = org_export(tx, row.org_id).await?;
+            let content = org_export(conn, row.org_id).await?;
             let expires = OffsetDateTime::now_utc() + Duration::hours(24);
             sqlx::query(
                 "INSERT INTO data_exports (id, org_id, region, approval_id, requester_staff_id, content, expires_at) \
@@ -693,20 +953,20 @@ async fn execute(tx: &mut Tx, row: &ApprovalRow, kind: ApprovalKind) -> ApiResul
             .bind(&content)
             .bind(expires)
             .bind(row.org_id)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
-            Ok((serde_json::json!({ "export_id": export, "expires_at": expires.unix_timestamp() }), None))
+            Ok(serde_json::json!({ "export_id": export, "expires_at": expires.unix_timestamp() }))
         }
     }
 }
 
 /// The org's records, masked as for someone with no reveal permission.
-async fn org_export(tx: &mut Tx, org: Uuid) -> ApiResult<serde_json::Value> {
+async fn org_export(conn: &mut sqlx::PgConnection, org: Uuid) -> ApiResult<serde_json::Value> {
     let nobody = Principal::service(false);
-    let users: Vec<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM customer_users WHERE org_id = $1 ORDER BY name, id")).bind(org).fetch_all(&mut **tx).await?;
-    let invoices: Vec<InvoiceRow> = sqlx::query_as(&format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE org_id = $1 ORDER BY issued_at, id")).bind(org).fetch_all(&mut **tx).await?;
-    let vendors: Vec<VendorRow> = sqlx::query_as(&format!("{VENDOR_SELECT} WHERE v.org_id = $1 ORDER BY v.name, v.id")).bind(org).fetch_all(&mut **tx).await?;
-    let payments: Vec<PaymentRow> = sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE org_id = $1 ORDER BY created_at, id")).bind(org).fetch_all(&mut **tx).await?;
+    let users: Vec<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM customer_users WHERE org_id = $1 ORDER BY name, id")).bind(org).fetch_all(&mut *conn).await?;
+    let invoices: Vec<InvoiceRow> = sqlx::query_as(&format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE org_id = $1 ORDER BY issued_at, id")).bind(org).fetch_all(&mut *conn).await?;
+    let vendors: Vec<VendorRow> = sqlx::query_as(&format!("{VENDOR_SELECT} WHERE v.org_id = $1 ORDER BY v.name, v.id")).bind(org).fetch_all(&mut *conn).await?;
+    let payments: Vec<PaymentRow> = sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE org_id = $1 ORDER BY created_at, id")).bind(org).fetch_all(&mut *conn).await?;
     Ok(serde_json::json!({
         "users": users.iter().map(|u| u.to_api(&nobody)).collect::<ApiResult<Vec<_>>>()?,
         "invoices": invoices.iter().map(|i| i.to_api()).collect::<ApiResult<Vec<_>>>()?,

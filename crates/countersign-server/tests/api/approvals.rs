@@ -595,3 +595,129 @@ async fn a_decision_answers_with_what_a_later_read_shows() {
     assert_eq!(answered["status"], "executed");
     assert_eq!(answered, read);
 }
+
+/// Sum and count of the decisions-per-transaction histogram.
+async fn decided_together(app: &TestApp) -> (f64, f64) {
+    let text = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let value = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0);
+    (value("countersign_approval_decisions_per_transaction_sum"), value("countersign_approval_decisions_per_transaction_count"))
+}
+
+/// Concurrent decisions are decided in batches (group commit); whatever
+/// shares a transaction, each decision gets the answer it would get alone,
+/// and the stored state is the one those answers describe.
+#[tokio::test]
+async fn decisions_decided_together_answer_as_they_would_alone() {
+    let app = &spawn_app().await;
+    let acme = app.org_id("acme").await;
+    let vendor: Uuid = sqlx::query_scalar("SELECT vendor_id FROM vendor_bank_accounts WHERE org_id = $1 AND valid_to IS NULL LIMIT 1").bind(acme).fetch_one(&app.admin).await.unwrap();
+    for who in ["ana", "andy", "carl"] {
+        app.token(who).await;
+    }
+    let mut batched = false;
+    for wave in 0..10 {
+        let plain: Vec<Value> = futures::future::join_all((0..8).map(|_| refund(app, "carl", 10_000))).await;
+        let (dup, two, expired, own, stale, rejected) =
+            (refund(app, "carl", 10_000).await, refund(app, "carl", 10_000).await, refund(app, "carl", 10_000).await, refund(app, "carl", 10_000).await, refund(app, "carl", 10_000).await, refund(app, "carl", 10_000).await);
+        sqlx::query("UPDATE approval_requests SET expires_at = now() - interval '1 second' WHERE id = $1::uuid").bind(expired["id"].as_str().unwrap()).execute(&app.admin).await.unwrap();
+        let payout = json!({ "kind": "payout_release", "org_id": acme, "target_id": vendor, "amount": { "amount_minor": 10_000, "currency": "EUR" }, "reason": "Monthly logistics invoice" });
+        let payout: Value = post_as(app, "carl", "/v1/approvals", &payout, None).await.json().await.unwrap();
+
+        // (who, request, decision, version, Idempotency-Key), all at once.
+        let mut calls: Vec<(&str, &Value, &str, i64, Option<String>)> = plain.iter().map(|r| ("ana", r, "approve", 1, Some(Uuid::new_v4().to_string()))).collect();
+        let key = Uuid::new_v4().to_string();
+        calls.extend([
+            ("ana", &dup, "approve", 1, Some(key.clone())),
+            ("ana", &dup, "approve", 1, Some(key)),
+            ("ana", &two, "approve", 1, None),
+            ("andy", &two, "approve", 1, None),
+            ("ana", &expired, "approve", 1, None),
+            ("carl", &own, "approve", 1, None),
+            ("ana", &stale, "approve", 2, None),
+            ("andy", &rejected, "reject", 1, None),
+            ("ana", &payout, "approve", 1, None),
+        ]);
+        let answers: Vec<(u16, Value)> = futures::future::join_all(calls.iter().map(|(who, r, decision, version, key)| async move {
+            let path = format!("/v1/approvals/{}/decisions", r["id"].as_str().unwrap());
+            let res = post_as(app, who, &path, &json!({ "decision": decision, "comment": "checked", "version": version }), key.as_deref()).await;
+            (res.status().as_u16(), res.json().await.unwrap())
+        }))
+        .await;
+        let code = |i: usize| answers[i].1["code"].as_str().unwrap_or_default().to_owned();
+
+        for (i, r) in plain.iter().enumerate() {
+            assert_eq!((answers[i].0, answers[i].1["status"].as_str()), (200, Some("executed")), "wave {wave}: {:?}", answers[i]);
+            assert_eq!(state(app, &r["id"]).await, ("executed".into(), 1, 1), "wave {wave}");
+        }
+        let n = plain.len();
+        assert_eq!((answers[n].0, answers[n + 1].0), (200, 200), "wave {wave}: a retry with the key gets the first answer");
+        assert_eq!(answers[n].1, answers[n + 1].1, "wave {wave}");
+        assert_eq!(state(app, &dup["id"]).await, ("executed".into(), 1, 1), "wave {wave}");
+        let mut pair = [(answers[n + 2].0, code(n + 2)), (answers[n + 3].0, code(n + 3))];
+        pair.sort();
+        assert_eq!(pair, [(200, String::new()), (409, "not_pending".into())], "wave {wave}: one of two approvers executes");
+        assert_eq!(state(app, &two["id"]).await, ("executed".into(), 1, 1), "wave {wave}");
+        assert_eq!((answers[n + 4].0, code(n + 4)), (409, "request_expired".into()), "wave {wave}");
+        assert_eq!(state(app, &expired["id"]).await, ("expired".into(), 0, 0), "wave {wave}");
+        let expiries: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = 'approval.expired' AND target_id = $1").bind(expired["id"].as_str().unwrap()).fetch_one(&app.admin).await.unwrap();
+        assert_eq!(expiries, 1, "wave {wave}");
+        assert_eq!((answers[n + 5].0, code(n + 5)), (403, "self_approval_forbidden".into()), "wave {wave}");
+        assert_eq!(state(app, &own["id"]).await, ("pending".into(), 0, 0), "wave {wave}");
+        assert_eq!((answers[n + 6].0, code(n + 6)), (409, "stale_version".into()), "wave {wave}");
+        assert_eq!(state(app, &stale["id"]).await, ("pending".into(), 0, 0), "wave {wave}");
+        assert_eq!((answers[n + 7].0, answers[n + 7].1["status"].as_str()), (200, Some("rejected")), "wave {wave}");
+        assert_eq!(state(app, &rejected["id"]).await, ("rejected".into(), 1, 0), "wave {wave}");
+        // A payout is decided alone (its hold is read first), after its batch.
+        assert_eq!((answers[n + 8].0, answers[n + 8].1["status"].as_str()), (200, Some("executed")), "wave {wave}: {:?}", answers[n + 8]);
+        assert_eq!(state(app, &payout["id"]).await, ("executed".into(), 1, 1), "wave {wave}");
+
+        let (sum, count) = decided_together(app).await;
+        if sum > count {
+            batched = true;
+            break;
+        }
+    }
+    assert!(batched, "no transaction ever decided more than one decision");
+}
+
+/// A decision whose write fails takes its batch's transaction down with it;
+/// the batch is then decided one by one, so only that decision fails.
+#[tokio::test]
+async fn a_decision_that_fails_in_its_batch_costs_the_others_nothing() {
+    let app = &spawn_app().await;
+    app.token("ana").await;
+    sqlx::raw_sql(
+        "CREATE TABLE poisoned (request_id uuid PRIMARY KEY); \
+         CREATE FUNCTION fail_poisoned() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+           IF EXISTS (SELECT FROM poisoned WHERE request_id = NEW.request_id) THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$; \
+         CREATE TRIGGER fail_poisoned BEFORE INSERT ON approval_decisions FOR EACH ROW EXECUTE FUNCTION fail_poisoned(); \
+         GRANT SELECT ON poisoned TO countersign_app",
+    )
+    .execute(&app.admin)
+    .await
+    .unwrap();
+    let mut fell_back = false;
+    for wave in 0..10 {
+        let requests: Vec<Value> = futures::future::join_all((0..8).map(|_| refund(app, "carl", 10_000))).await;
+        let bad = &requests[3];
+        sqlx::query("INSERT INTO poisoned VALUES ($1::uuid)").bind(bad["id"].as_str().unwrap()).execute(&app.admin).await.unwrap();
+        let before = decided_together(app).await.0;
+        let answers: Vec<u16> = futures::future::join_all(requests.iter().map(|r| async move { decide(app, "ana", &r["id"], "approve", 1).await.status().as_u16() })).await;
+        for (r, status) in requests.iter().zip(&answers) {
+            if r == bad {
+                assert_eq!(*status, 500, "wave {wave}");
+                assert_eq!(state(app, &r["id"]).await, ("pending".into(), 0, 0), "wave {wave}: nothing of it written");
+            } else {
+                assert_eq!(*status, 200, "wave {wave}");
+                assert_eq!(state(app, &r["id"]).await, ("executed".into(), 1, 1), "wave {wave}");
+            }
+        }
+        // Decided more times than there were decisions: a batch failed and
+        // its decisions were decided again, alone.
+        if decided_together(app).await.0 - before > requests.len() as f64 {
+            fell_back = true;
+            break;
+        }
+    }
+    assert!(fell_back, "the failing decision never shared a transaction");
+}

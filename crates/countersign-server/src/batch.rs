@@ -1,0 +1,56 @@
+//! Group commit for one kind of request: concurrent requests queue, and a
+//! few workers take whatever has queued (up to a limit) and handle it
+//! together, in one transaction per batch (`routes::approvals::decide_batch`).
+//! A round trip and a statement cost PostgreSQL more than a row does, so a
+//! batch of n pays for its statements once instead of n times. Nothing waits
+//! to fill a batch: a worker that is free takes what is there, so under
+//! light load a batch is a single request.
+
+use std::future::Future;
+use std::sync::Arc;
+use tokio::sync::{mpsc, Mutex};
+
+pub struct Batcher<J> {
+    queue: mpsc::Sender<J>,
+}
+
+impl<J: Send + 'static> Batcher<J> {
+    /// Starts `workers` workers, each running `run` over batches of at most
+    /// `max` jobs. `run` answers every job it is given.
+    pub fn spawn<F, Fut>(workers: usize, max: usize, run: F) -> Self
+    where
+        F: Fn(Vec<J>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        // The queue's bound only limits memory: each job is a request that
+        // holds a connection open and waits for its answer.
+        let (queue, rx) = mpsc::channel(max * workers * 16);
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..workers.max(1) {
+            let (rx, run) = (rx.clone(), run.clone());
+            tokio::spawn(async move {
+                loop {
+                    let batch = {
+                        let mut rx = rx.lock().await;
+                        let Some(first) = rx.recv().await else { return };
+                        let mut batch = vec![first];
+                        while batch.len() < max {
+                            match rx.try_recv() {
+                                Ok(job) => batch.push(job),
+                                Err(_) => break,
+                            }
+                        }
+                        batch
+                    };
+                    run(batch).await;
+                }
+            });
+        }
+        Batcher { queue }
+    }
+
+    /// Queues a job; gives it back if no worker is left to take it.
+    pub async fn submit(&self, job: J) -> Result<(), J> {
+        self.queue.send(job).await.map_err(|e| e.0)
+    }
+}
