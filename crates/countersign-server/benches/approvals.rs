@@ -100,6 +100,17 @@ async fn make_requests(db: &sqlx::PgPool, n: usize, amount_minor: i64, rule: ser
     ids
 }
 
+/// Decisions decided and transactions they took so far, from the server's
+/// metrics (its group commit, src/batch.rs).
+async fn decided_together(http: &reqwest::Client, api: &str) -> (f64, f64) {
+    let text = match http.get(format!("{api}/metrics")).send().await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let value = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0);
+    (value("countersign_approval_decisions_per_transaction_sum"), value("countersign_approval_decisions_per_transaction_count"))
+}
+
 /// Approves `ids` (one-approver refunds, so each executes) over `conns`
 /// connections until they run out or `until`: (decisions, error responses,
 /// latency of each decision).
@@ -200,10 +211,13 @@ async fn main() {
     // autoanalyze inside the timed phase, and the figure would measure the
     // setup's maintenance rather than deciding.
     sqlx::query("VACUUM ANALYZE").execute(&db).await.expect("vacuum before the timed phase");
+    let batches0 = decided_together(&http, &api).await;
     let started = Instant::now();
     let cpu0 = cpu_now();
     let (done, errors, mut lat) = decide_all(&http, &api, &tokens, conns, pool, started + Duration::from_secs(secs)).await;
     let elapsed = started.elapsed().as_secs_f64();
+    let batches1 = decided_together(&http, &api).await;
+    let per_transaction = (batches1.0 - batches0.0) / (batches1.1 - batches0.1).max(1.0);
     let decisions_cpu = cpu_per(cpu0, cpu_now(), done);
     let decisions = done as f64 / elapsed;
     lat.sort();
@@ -255,6 +269,7 @@ async fn main() {
     println!("  decisions (each executes)    {decisions:>8.0} /s   p50 {:.1} ms  p99 {:.1} ms   ratio to baseline {:.2}", pct(&lat, 0.5), pct(&lat, 0.99), decisions / baseline.max(1.0));
     println!("    baseline  {baseline_cpu}");
     println!("    decisions {decisions_cpu}");
+    println!("    decisions per transaction (group commit): {per_transaction:.1}");
     println!("  target ≥ 1,000 decisions/s: {}", if decisions >= 1000.0 { "met" } else { "NOT met" });
     println!(
         "  race: 100 concurrent deciders × {} requests: exactly-once {}  (per race p50 {:.0} ms, max {:.0} ms)",
