@@ -478,6 +478,12 @@ pub async fn decide_batch(db: sqlx::PgPool, sizes: prometheus::Histogram, jobs: 
                     decide_alone(&db, &sizes, vec![job]).await;
                 }
             }
+            // No connection to be had: alone, each would wait as long again.
+            Err(e) if e.code == ErrorCode::ServiceUnavailable => {
+                for job in jobs {
+                    let _ = job.reply.send(Err(ApiError::new(e.code, e.detail.clone())));
+                }
+            }
             Err(_) => {
                 for job in jobs {
                     decide_alone(&db, &sizes, vec![job]).await;
