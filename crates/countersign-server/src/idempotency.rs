@@ -70,11 +70,14 @@ impl Key {
 pub fn stored_sql(n: usize) -> String {
     format!(
         "SELECT request_hash AS stored_hash, status AS stored_status, response AS stored_response FROM idempotency_keys \
-         WHERE issuer = ${n} AND subject = ${} AND key = ${} AND created_at > now() - interval '24 hours'",
+         WHERE issuer = ${n} AND subject = ${} AND key = ${} AND {LIVE}",
         n + 1,
         n + 2
     )
 }
+
+/// A stored answer counts for 24 h.
+const LIVE: &str = "created_at > now() - interval '24 hours'";
 
 /// [`stored_sql`] for many keys: arrays of issuers, subjects and keys at
 /// `$n`..`$n+2` (NULL elements for no key), answered with one row of
@@ -85,7 +88,7 @@ pub fn stored_all_sql(n: usize) -> String {
         "SELECT coalesce(array_agg(k.n), '{{}}') AS stored_n, coalesce(array_agg(i.request_hash), '{{}}') AS stored_hashes, \
            coalesce(array_agg(i.status), '{{}}') AS stored_statuses, coalesce(array_agg(i.response), '{{}}') AS stored_responses \
          FROM unnest(${n}::text[], ${}::text[], ${}::text[]) WITH ORDINALITY AS k (issuer, subject, key, n) \
-         JOIN idempotency_keys i ON i.issuer = k.issuer AND i.subject = k.subject AND i.key = k.key AND i.created_at > now() - interval '24 hours'",
+         JOIN idempotency_keys i ON i.issuer = k.issuer AND i.subject = k.subject AND i.key = k.key AND i.{LIVE}",
         n + 1,
         n + 2
     )

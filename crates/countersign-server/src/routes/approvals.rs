@@ -521,8 +521,6 @@ struct Effects {
     payments: Vec<PaymentWrite>,
     /// Each request's final status and execution result.
     requests: Vec<(Uuid, String, Option<serde_json::Value>)>,
-    /// Answers to Idempotency-Keys.
-    keys: Vec<(KeyId, idempotency::Stored)>,
     audit: Vec<(AuditCtx, &'static str, serde_json::Value)>,
 }
 
@@ -571,7 +569,8 @@ struct Batch {
     requests: std::collections::HashMap<Uuid, Held>,
     /// Per job: the answer stored for its Idempotency-Key before the batch.
     stored: Vec<Option<idempotency::Stored>>,
-    /// Answers stored by this batch.
+    /// Answers stored by this batch: replayed to a later use of the key in
+    /// the batch, and written with the batch.
     answered: std::collections::HashMap<KeyId, idempotency::Stored>,
     now: OffsetDateTime,
     effects: Effects,
@@ -611,8 +610,9 @@ async fn decide_together(db: &sqlx::PgPool, sizes: &prometheus::Histogram, jobs:
         }
     }
     let e = batch.effects;
-    if !(e.decisions.is_empty() && e.requests.is_empty() && e.keys.is_empty()) {
-        let (d, p, r, k) = (&e.decisions, &e.payments, &e.requests, &e.keys);
+    let k: Vec<(KeyId, idempotency::Stored)> = batch.answered.into_iter().collect();
+    if !(e.decisions.is_empty() && e.requests.is_empty() && k.is_empty()) {
+        let (d, p, r) = (&e.decisions, &e.payments, &e.requests);
         let stored: i64 = sqlx::query_scalar(&DECIDE_WRITE)
             .bind(column(d, |d| d.id))
             .bind(column(d, |d| d.org_id))
@@ -637,15 +637,15 @@ async fn decide_together(db: &sqlx::PgPool, sizes: &prometheus::Histogram, jobs:
             .bind(column(r, |r| r.0))
             .bind(column(r, |r| r.1.clone()))
             .bind(column(r, |r| r.2.clone()))
-            .bind(column(k, |k| k.0 .0.clone()))
-            .bind(column(k, |k| k.0 .1.clone()))
-            .bind(column(k, |k| k.0 .2.clone()))
-            .bind(column(k, |k| k.1 .0.clone()))
-            .bind(column(k, |k| k.1 .1))
-            .bind(column(k, |k| k.1 .2.clone()))
+            .bind(column(&k, |k| k.0 .0.clone()))
+            .bind(column(&k, |k| k.0 .1.clone()))
+            .bind(column(&k, |k| k.0 .2.clone()))
+            .bind(column(&k, |k| k.1 .0.clone()))
+            .bind(column(&k, |k| k.1 .1))
+            .bind(column(&k, |k| k.1 .2.clone()))
             .fetch_one(&mut *tx)
             .await?;
-        idempotency::stored_or_refuse(stored == e.keys.len() as i64)?;
+        idempotency::stored_or_refuse(stored == k.len() as i64)?;
     }
     tx.commit().await?;
     for (audit, action, details) in e.audit {
@@ -770,20 +770,23 @@ async fn decide_one(mut conn: Option<&mut sqlx::PgConnection>, job: &DecideJob, 
     held.facts.push(decision);
 
     // The request as this decision leaves it.
-    let mut payment = None;
     if req.decision == Decision::Reject {
         row.status = "rejected".into();
     } else if rules_met(row, &held.facts) {
-        let (result, new_payment) = match (payment_of(row, kind), conn) {
-            (Some(executed), _) => executed,
+        let result = match (payment_of(row, &held.region, kind), conn) {
+            (Some(payment), _) => {
+                let result = serde_json::json!({ "payment_id": payment.id });
+                b.effects.payments.push(payment);
+                result
+            }
             (None, None) => {
                 held.facts.pop();
                 return Ok(None);
             }
-            (None, Some(c)) => (execute(c, row, kind).await?, None),
+            (None, Some(c)) => execute(c, row, kind).await?,
         };
         b.effects.audit.push((job.audit.clone(), "approval.executed", serde_json::json!({ "approval_id": id, "kind": kind.as_str(), "result": result })));
-        (row.status, row.execution_result, payment) = ("executed".into(), Some(result), new_payment);
+        (row.status, row.execution_result) = ("executed".into(), Some(result));
     }
     let body = serde_json::to_value(to_api(row, held.facts.iter().map(|f| &f.row), p)?).map_err(|_| ApiError::internal())?;
 
@@ -802,26 +805,11 @@ async fn decide_one(mut conn: Option<&mut sqlx::PgConnection>, job: &DecideJob, 
         roles,
         on_behalf: d.row.on_behalf_of_staff_id,
     });
-    if let Some(pay) = payment {
-        b.effects.payments.push(PaymentWrite {
-            id: pay.id,
-            org_id: row.org_id,
-            region: held.region.clone(),
-            kind: pay.kind,
-            amount_minor: row.amount_minor,
-            currency: row.currency.clone(),
-            approval_id: id,
-            invoice: pay.invoice,
-            vendor: pay.vendor,
-        });
-    }
     if row.status != "pending" {
         b.effects.request(row);
     }
     if let (Some(k), Some(key_id)) = (&job.key, key_id) {
-        let status = StatusCode::OK.as_u16() as i16;
-        b.effects.keys.push((key_id.clone(), (k.hash.clone(), status, body.clone())));
-        b.answered.insert(key_id, (k.hash.clone(), status, body.clone()));
+        b.answered.insert(key_id, (k.hash.clone(), StatusCode::OK.as_u16() as i16, body.clone()));
     }
     Ok(Some((StatusCode::OK, body)))
 }
@@ -896,27 +884,27 @@ fn rules_met(row: &ApprovalRow, facts: &[DecisionFacts]) -> bool {
     })
 }
 
-/// A payment an execution creates: written with the decision, in one
-/// statement.
-struct NewPayment {
-    id: Uuid,
-    kind: &'static str,
-    invoice: Option<Uuid>,
-    vendor: Option<Uuid>,
-}
-
 /// The effect of an approved refund, credit note or payout: a payment,
-/// written with the decision, and the result to record. `None` for kinds
-/// whose effect needs the database (`execute`).
-fn payment_of(row: &ApprovalRow, kind: ApprovalKind) -> Option<(serde_json::Value, Option<NewPayment>)> {
+/// written with the decision. `None` for kinds whose effect needs the
+/// database (`execute`).
+fn payment_of(row: &ApprovalRow, region: &str, kind: ApprovalKind) -> Option<PaymentWrite> {
     let (pkind, invoice, vendor) = match kind {
         ApprovalKind::Refund => ("refund", Some(row.target_id), None),
         ApprovalKind::CreditNote => ("credit_note", Some(row.target_id), None),
         ApprovalKind::PayoutRelease => ("payout", None, Some(row.target_id)),
         ApprovalKind::VendorBankChange | ApprovalKind::DataExport => return None,
     };
-    let id = Uuid::new_v4();
-    Some((serde_json::json!({ "payment_id": id }), Some(NewPayment { id, kind: pkind, invoice, vendor })))
+    Some(PaymentWrite {
+        id: Uuid::new_v4(),
+        org_id: row.org_id,
+        region: region.to_owned(),
+        kind: pkind,
+        amount_minor: row.amount_minor,
+        currency: row.currency.clone(),
+        approval_id: row.id,
+        invoice,
+        vendor,
+    })
 }
 
 /// The approved action's effect when it is more than a payment, on the
