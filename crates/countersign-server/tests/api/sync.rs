@@ -139,6 +139,10 @@ async fn an_all_org_caller_gets_the_estimate_from_statistics_and_a_scoped_caller
     sqlx::query("UPDATE pg_class SET reltuples = reltuples + 1000 WHERE oid = 'invoices'::regclass").execute(&app.admin).await.unwrap();
     let again: Value = app.get_with(&carl, "/v1/sync?limit=5").await.json().await.unwrap();
     assert_eq!(again["estimated_total"].as_u64(), Some(changes.len() as u64 + 1000));
+    // A table never analyzed (reltuples = -1) is counted instead.
+    sqlx::query("UPDATE pg_class SET reltuples = -1 WHERE oid = 'invoices'::regclass").execute(&app.admin).await.unwrap();
+    let counted: Value = app.get_with(&carl, "/v1/sync?limit=5").await.json().await.unwrap();
+    assert_eq!(counted["estimated_total"].as_u64(), Some(changes.len() as u64));
     // …but never a scoped caller's: alice's is her exact count, so statistics
     // cannot tell her how much other tenants hold.
     let alice = app.token("alice").await;
