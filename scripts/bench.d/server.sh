@@ -55,7 +55,8 @@ read -r org_id org_invoices < <(bench_psql -F ' ' -c \
 # limit + 1; sync: first page (after change 0) of the record types carl reads.
 pg_vars=(-D "issuer=$tok_iss" -D "subject=$tok_sub" -D "org_id=$org_id"
   -D scope_all=on -D 'scope_orgs={}' -D 'scope_regions={}'
-  -D inv_fetch=51 -D sync_after=0 -D sync_limit=200 -D 'sync_types={org,invoice,vendor,payment}')
+  -D inv_fetch=51 -D sync_after=0 -D sync_limit=200 -D 'sync_types={org,invoice,vendor,payment}'
+  -D 'sync_tables={orgs,invoices,vendors,payments}')
 
 bench_psql -c "SELECT to_regclass('audit_chain_head') IS NOT NULL" | grep -qx t || {
   say "bench: no audit_chain_head table: the audit write changed; update scripts/bench.d/audit.sql"

@@ -181,12 +181,14 @@ struct Feed {
     rows: Rows,
 }
 
-/// One branch of a page's UNION: `(column, expression)` over `source`, the
-/// columns named as the record's row struct (`OrgRow` …) reads them, tagged
-/// `feed` (the record type's name in the API and in tombstones).
+/// One branch of a page's UNION: `(column, expression)` over `from` and
+/// `join`, the columns named as the record's row struct (`OrgRow` …) reads
+/// them, tagged `feed` (the record type's name in the API and in tombstones).
+/// `from` alone has the change_seq that orders the branch.
 struct Rows {
     feed: &'static str,
-    source: &'static str,
+    from: &'static str,
+    join: &'static str,
     seq: &'static str,
     columns: &'static [(&'static str, &'static str)],
 }
@@ -197,7 +199,8 @@ const FEEDS: [Feed; 5] = [
         permission: Permission::OrgsRead,
         rows: Rows {
             feed: "org",
-            source: "orgs",
+            from: "orgs",
+            join: "",
             seq: "change_seq",
             columns: &[("id", "id"), ("slug", "slug"), ("name", "name"), ("region", "region"), ("support_access", "support_access"), ("created_at", "created_at")],
         },
@@ -207,7 +210,8 @@ const FEEDS: [Feed; 5] = [
         permission: Permission::UsersRead,
         rows: Rows {
             feed: "user",
-            source: "customer_users",
+            from: "customer_users",
+            join: "",
             seq: "change_seq",
             columns: &[("id", "id"), ("org_id", "org_id"), ("name", "name"), ("email", "email"), ("phone", "phone"), ("city", "city"), ("role", "role")],
         },
@@ -217,7 +221,8 @@ const FEEDS: [Feed; 5] = [
         permission: Permission::InvoicesRead,
         rows: Rows {
             feed: "invoice",
-            source: "invoices",
+            from: "invoices",
+            join: "",
             seq: "change_seq",
             columns: &[
                 ("id", "id"),
@@ -236,7 +241,8 @@ const FEEDS: [Feed; 5] = [
         permission: Permission::VendorsRead,
         rows: Rows {
             feed: "vendor",
-            source: "vendors v LEFT JOIN vendor_bank_accounts b ON b.vendor_id = v.id AND b.valid_to IS NULL",
+            from: "vendors v",
+            join: " LEFT JOIN vendor_bank_accounts b ON b.vendor_id = v.id AND b.valid_to IS NULL",
             seq: "v.change_seq",
             columns: &[
                 ("id", "v.id"),
@@ -255,7 +261,8 @@ const FEEDS: [Feed; 5] = [
         permission: Permission::PaymentsRead,
         rows: Rows {
             feed: "payment",
-            source: "payments",
+            from: "payments",
+            join: "",
             seq: "change_seq",
             columns: &[
                 ("id", "id"),
@@ -275,7 +282,8 @@ const FEEDS: [Feed; 5] = [
 /// Records that left the caller's view, for the readable record types.
 const TOMBSTONES: Rows = Rows {
     feed: "tombstone",
-    source: "sync_tombstones",
+    from: "sync_tombstones",
+    join: "",
     seq: "change_seq",
     columns: &[("id", "record_id"), ("org_id", "org_id"), ("record_type", "record_type")],
 };
@@ -342,7 +350,7 @@ fn feed_sql(readable: &[&Feed], statistics: bool) -> &'static str {
             FEEDS.iter().enumerate().filter(|(i, _)| mask & 1 << i != 0).map(|(_, f)| (&f.rows, "")).chain([(&TOMBSTONES, " AND record_type = ANY($3)")]).collect();
         let ends: Vec<String> = branches
             .iter()
-            .map(|(f, filter)| format!("(SELECT {seq} AS change_seq FROM {src} WHERE {seq} > $1{filter} ORDER BY {seq} LIMIT $2 + 1)", seq = f.seq, src = f.source))
+            .map(|(f, filter)| format!("(SELECT {seq} AS change_seq FROM {src} WHERE {seq} > $1{filter} ORDER BY {seq} LIMIT $2 + 1)", seq = f.seq, src = f.from))
             .collect();
         let mut selects: Vec<String> = branches
             .iter()
@@ -355,11 +363,12 @@ fn feed_sql(readable: &[&Feed], statistics: bool) -> &'static str {
                     })
                     .collect();
                 format!(
-                    "(SELECT '{feed}'::text AS feed, {seq} AS change_seq, {columns} FROM {src} WHERE {seq} > $1 AND {seq} <= (SELECT v FROM upto){filter} ORDER BY {seq} LIMIT $2 + 1)",
+                    "(SELECT '{feed}'::text AS feed, {seq} AS change_seq, {columns} FROM {src}{join} WHERE {seq} > $1 AND {seq} <= (SELECT v FROM upto){filter} ORDER BY {seq} LIMIT $2 + 1)",
                     feed = f.feed,
                     seq = f.seq,
                     columns = columns.join(", "),
-                    src = f.source,
+                    src = f.from,
+                    join = f.join,
                 )
             })
             .collect();
@@ -391,5 +400,17 @@ mod tests {
                 assert!(COLUMNS.iter().any(|(c, _)| c == name), "{} selects {name}, which COLUMNS lacks", rows.feed);
             }
         }
+    }
+
+    /// scripts/bench.d/sync.sql is pgbench's copy of carl's first page: the
+    /// benchmark compares the server with it, so it must be the same SQL.
+    #[test]
+    fn the_benchmark_runs_the_servers_sync_statement() {
+        let carls: Vec<&Feed> = FEEDS.iter().filter(|f| f.permission != Permission::UsersRead).collect();
+        let ours = feed_sql(&carls, true).replace("$1", ":sync_after").replace("$2", ":sync_limit").replace("$3", ":sync_types").replace("$4", ":sync_tables");
+        let script = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/bench.d/sync.sql")).unwrap();
+        let statement = script.split(";\n").find(|s| s.trim_start().starts_with("WITH upto")).expect("sync.sql has the page statement");
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(words(statement), words(&ours));
     }
 }
