@@ -77,6 +77,17 @@ pub async fn begin_locked(pool: &PgPool, p: &Principal, locks: &[i64]) -> Result
     pool.begin_with(statement).await
 }
 
+/// Ends a transaction that only read. It is rolled back, not committed:
+/// there is nothing to keep, and the scope goes with it either way. The
+/// request does not wait for it: sqlx queues the ROLLBACK on the connection
+/// and sends it with the ping it makes whenever a connection returns to the
+/// pool (a connection whose ping fails is closed, never reused), in a task
+/// of its own while the response goes out. A COMMIT would be one more round trip on the
+/// request's path, and one more wake-up of the backend.
+pub fn end_read(tx: Tx) {
+    drop(tx);
+}
+
 /// The advisory lock id of a row with a random (v4) id: its first 8 bytes.
 /// Lock ids share one space with [`crate::idempotency::Key::lock`]; a
 /// collision (2^-64) only makes two transactions wait for each other.

@@ -275,7 +275,7 @@ async fn impersonate(state: &AppState, agent: Principal, header: &str, method: &
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::end_read(tx);
     let row = row.ok_or_else(|| not_active("No such support session."))?;
     if Some(row.agent_staff_id) != agent.staff_id.map(|s| s.0) {
         return Err(not_active("This support session belongs to another agent."));

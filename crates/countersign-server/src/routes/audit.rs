@@ -123,7 +123,7 @@ pub async fn search(State(s): State<AppState>, p: Principal, audit: AuditCtx, Qu
     let mut tx = db::begin(&s.db, &p).await?;
     let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE {} AND ($11::bigint IS NULL OR seq < $11) ORDER BY seq DESC LIMIT $12", where_clause());
     let mut rows: Vec<EventRow> = bind_filters(sqlx::query_as(&sql), &q).bind(before).bind(limit + 1).fetch_all(&mut *tx).await?;
-    tx.commit().await?;
+    db::end_read(tx);
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|r| r.seq.to_string()) } else { None };

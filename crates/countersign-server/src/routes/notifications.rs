@@ -46,7 +46,7 @@ async fn query(s: &AppState, p: &Principal, since: Option<OffsetDateTime>) -> Ap
     .bind(&decidable)
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    db::end_read(tx);
     Ok(rows
         .into_iter()
         // "expires soon" is about the future: it is new once, when first seen.

@@ -301,7 +301,7 @@ pub async fn list_orgs(State(s): State<AppState>, p: Principal, Query(q): Query<
     .bind(lim + 1)
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    db::end_read(tx);
     Ok(Json(page(rows, lim, |r| (r.name.clone(), r.id), OrgRow::to_api)?))
 }
 
@@ -311,7 +311,7 @@ pub async fn get_org(State(s): State<AppState>, p: Principal, audit: AuditCtx, P
     audit.target("org", org_id, None);
     let mut tx = db::begin(&s.db, &p).await?;
     let row: Option<OrgRow> = sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE id = $1")).bind(org_id).fetch_optional(&mut *tx).await?;
-    tx.commit().await?;
+    db::end_read(tx);
     let row = row.ok_or_else(ApiError::not_found)?;
     audit.target("org", org_id, Some(org_id));
     Ok(Json(row.to_api()?))
@@ -334,7 +334,7 @@ pub async fn list_users(State(s): State<AppState>, p: Principal, audit: AuditCtx
     .fetch_all(&mut *tx)
     .await?;
     let rows = org_page(&mut tx, org_id, rows).await?;
-    tx.commit().await?;
+    db::end_read(tx);
     audit.target("org", org_id, Some(org_id));
     Ok(Json(page(rows, lim, |r| (r.name.clone(), r.id), |r| r.to_api(&p))?))
 }
@@ -345,7 +345,7 @@ pub async fn get_user(State(s): State<AppState>, p: Principal, audit: AuditCtx, 
     audit.target("user", id, None);
     let mut tx = db::begin(&s.db, &p).await?;
     let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM customer_users WHERE id = $1")).bind(id).fetch_optional(&mut *tx).await?;
-    tx.commit().await?;
+    db::end_read(tx);
     let row = row.ok_or_else(ApiError::not_found)?;
     audit.target("user", id, Some(row.org_id));
     Ok(Json(row.to_api(&p)?))
@@ -370,7 +370,7 @@ pub async fn list_invoices(State(s): State<AppState>, p: Principal, audit: Audit
     .fetch_all(&mut *tx)
     .await?;
     let rows = org_page(&mut tx, org_id, rows).await?;
-    tx.commit().await?;
+    db::end_read(tx);
     audit.target("org", org_id, Some(org_id));
     Ok(Json(page(rows, lim, |r| (ts_key(r.issued_at), r.id), InvoiceRow::to_api)?))
 }
@@ -381,7 +381,7 @@ pub async fn get_invoice(State(s): State<AppState>, p: Principal, audit: AuditCt
     audit.target("invoice", id, None);
     let mut tx = db::begin(&s.db, &p).await?;
     let row: Option<InvoiceRow> = sqlx::query_as(&format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1")).bind(id).fetch_optional(&mut *tx).await?;
-    tx.commit().await?;
+    db::end_read(tx);
     let row = row.ok_or_else(ApiError::not_found)?;
     audit.target("invoice", id, Some(row.org_id));
     Ok(Json(row.to_api()?))
@@ -404,7 +404,7 @@ pub async fn list_vendors(State(s): State<AppState>, p: Principal, audit: AuditC
     .fetch_all(&mut *tx)
     .await?;
     let rows = org_page(&mut tx, org_id, rows).await?;
-    tx.commit().await?;
+    db::end_read(tx);
     audit.target("org", org_id, Some(org_id));
     Ok(Json(page(rows, lim, |r| (r.name.clone(), r.id), |r| r.to_api(&p))?))
 }
@@ -415,7 +415,7 @@ pub async fn get_vendor(State(s): State<AppState>, p: Principal, audit: AuditCtx
     audit.target("vendor", id, None);
     let mut tx = db::begin(&s.db, &p).await?;
     let row: Option<VendorRow> = sqlx::query_as(&format!("{VENDOR_SELECT} WHERE v.id = $1")).bind(id).fetch_optional(&mut *tx).await?;
-    tx.commit().await?;
+    db::end_read(tx);
     let row = row.ok_or_else(ApiError::not_found)?;
     audit.target("vendor", id, Some(row.org_id));
     Ok(Json(row.to_api(&p)?))
@@ -439,7 +439,7 @@ pub async fn list_payments(State(s): State<AppState>, p: Principal, audit: Audit
     .fetch_all(&mut *tx)
     .await?;
     let rows = org_page(&mut tx, org_id, rows).await?;
-    tx.commit().await?;
+    db::end_read(tx);
     audit.target("org", org_id, Some(org_id));
     Ok(Json(page(rows, lim, |r| (ts_key(r.created_at), r.id), PaymentRow::to_api)?))
 }

@@ -129,7 +129,7 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
     if first && estimated_total.is_none() {
         estimated_total = Some(estimate(&mut tx, &p, &tables).await?);
     }
-    tx.commit().await?;
+    db::end_read(tx);
     changes.sort_by_key(|c| c.version);
     let has_more = changes.len() as i64 > limit;
     changes.truncate(limit as usize);

@@ -226,3 +226,31 @@ async fn a_customer_admin_sees_only_their_own_org() {
     let me: serde_json::Value = app.get_as("acme-admin", "/v1/me").await.json().await.unwrap();
     assert_eq!(me["kind"], "customer");
 }
+
+/// Reads end without a COMMIT (`db::end_read`: the ROLLBACK goes out with
+/// the pool's release ping). Whatever connection the pool hands out after
+/// many all-org reads carries neither their scope nor an open transaction.
+#[tokio::test]
+async fn a_pooled_connection_keeps_no_scope_or_transaction_from_a_read() {
+    let app = spawn_app().await;
+    let carl = app.token("carl").await;
+    for path in ["/v1/orgs", "/v1/sync?limit=5", "/v1/notifications", "/v1/orgs?limit=1"].iter().cycle().take(24) {
+        assert_eq!(app.get_with(&carl, path).await.status(), 200, "{path}");
+    }
+    let mut held = Vec::new();
+    for _ in 0..app.state.db.size() {
+        let mut c = app.state.db.acquire().await.unwrap();
+        // One simple-query message: a transaction begun by it starts with
+        // its statement, so now() (the transaction's start) equals
+        // statement_timestamp() unless an earlier transaction is still open.
+        let row = sqlx::raw_sql("SELECT current_setting('countersign.scope_all', true) AS scope_all, current_setting('countersign.scope_orgs', true) AS orgs, now() = statement_timestamp() AS fresh")
+            .fetch_one(&mut *c)
+            .await
+            .unwrap();
+        let (scope_all, orgs, fresh): (Option<String>, Option<String>, bool) = (row.get("scope_all"), row.get("orgs"), row.get("fresh"));
+        assert_ne!(scope_all.as_deref(), Some("on"), "a read's scope outlived its request");
+        assert!(orgs.unwrap_or_default().is_empty());
+        assert!(fresh, "the connection was still inside an earlier transaction");
+        held.push(c);
+    }
+}
