@@ -172,7 +172,7 @@ type Head = Option<(i64, Vec<u8>)>;
 
 async fn write_batches(pool: PgPool, mut rx: tokio::sync::mpsc::Receiver<Job>) {
     let mut head: Head = None;
-    let mut conn = Held::default();
+    let mut conn = crate::db::Held::default();
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         let mut queued = jobs[0].events.len();
@@ -182,7 +182,7 @@ async fn write_batches(pool: PgPool, mut rx: tokio::sync::mpsc::Receiver<Job>) {
             jobs.push(job);
         }
         let mut events: Vec<EventRow> = jobs.iter().flat_map(|j| j.events.iter().cloned()).collect();
-        match conn.append(&pool, &mut head, &mut events).await {
+        match append(&mut conn, &pool, &mut head, &mut events).await {
             Ok(()) => {
                 let mut end = 0;
                 for job in jobs {
@@ -195,7 +195,7 @@ async fn write_batches(pool: PgPool, mut rx: tokio::sync::mpsc::Receiver<Job>) {
             Err(_) if jobs.len() > 1 => {
                 for job in jobs {
                     let mut events = job.events;
-                    let result = conn.append(&pool, &mut head, &mut events).await.map(|()| events[events.len() - 1].seq).map_err(|e| e.to_string());
+                    let result = append(&mut conn, &pool, &mut head, &mut events).await.map(|()| events[events.len() - 1].seq).map_err(|e| e.to_string());
                     let _ = job.done.send(result);
                 }
             }
@@ -208,48 +208,15 @@ async fn write_batches(pool: PgPool, mut rx: tokio::sync::mpsc::Receiver<Job>) {
     }
 }
 
-/// The writer's connection, kept between batches: sqlx tests a connection
-/// with a round trip each time it goes back to the pool, which for the
-/// writer was one extra round trip per batch (measured: pings were 9 % of
-/// the server's CPU in the approvals benchmark). It is tested instead when
-/// it sat idle as long as the pool would have waited (`db::IDLE_BEFORE_PING`)
-/// and replaced if that fails, handed back after an error (the pool closes it
-/// if it is broken, and the next batch gets another), and replaced after
-/// `db::MAX_HELD`, like the pool's own connection lifetime.
-#[derive(Default)]
-struct Held {
-    conn: Option<(sqlx::pool::PoolConnection<sqlx::Postgres>, std::time::Instant)>,
-    last_used: Option<std::time::Instant>,
-}
-
-impl Held {
-    async fn append(&mut self, pool: &PgPool, head: &mut Head, events: &mut [EventRow]) -> Result<(), sqlx::Error> {
-        use sqlx::Connection;
-        let now = std::time::Instant::now();
-        if self.conn.as_ref().is_some_and(|(_, since)| now.duration_since(*since) > crate::db::MAX_HELD) {
-            self.conn = None;
-        }
-        let idle = self.last_used.is_some_and(|t| now.duration_since(t) > crate::db::IDLE_BEFORE_PING);
-        self.last_used = Some(now);
-        let result = async {
-            let mut kept = self.conn.take();
-            if let Some((c, _)) = kept.as_mut().filter(|_| idle) {
-                if c.ping().await.is_err() {
-                    kept = None;
-                }
-            }
-            let (conn, _) = match kept {
-                Some(kept) => self.conn.insert(kept),
-                None => self.conn.insert((pool.acquire().await?, now)),
-            };
-            append_batch(conn, head, events).await
-        }
-        .await;
-        if result.is_err() {
-            self.conn = None;
-        }
-        result
+/// Appends with the writer's kept connection (`db::Held`), which is
+/// handed back after an error: the pool closes it if it is broken, and the
+/// next batch gets another.
+async fn append(held: &mut crate::db::Held, pool: &PgPool, head: &mut Head, events: &mut [EventRow]) -> Result<(), sqlx::Error> {
+    let result = async { append_batch(held.conn(pool).await?, head, events).await }.await;
+    if result.is_err() {
+        held.reset();
     }
+    result
 }
 
 /// Chains `events` after `head` (read from the database when unknown or

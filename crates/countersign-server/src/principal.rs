@@ -8,6 +8,7 @@ use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use countersign_api::{ActorKind, CustomerRole, ErrorCode, Money, OrgId, Permission, Region, Scope, SessionScope, StaffId, StaffRole, UserId, IMPERSONATION_HEADER};
+use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone)]
@@ -82,7 +83,7 @@ impl Principal {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct StaffRow {
     pub id: uuid::Uuid,
     pub person_id: uuid::Uuid,
@@ -141,13 +142,63 @@ struct CustomerRow {
     role: String,
 }
 
+/// A staff lookup waiting for its batch.
+pub struct Lookup {
+    issuer: String,
+    subject: String,
+    reply: tokio::sync::oneshot::Sender<ApiResult<Option<StaffRow>>>,
+}
+
+/// Most identities of a batch, in the benchmarks' load; more wait a turn.
+pub const LOOKUPS_PER_BATCH: usize = 64;
+
+/// Staff lookups are batched like the audit log's appends: every request
+/// makes one, and one statement over the identities queued meanwhile, on a
+/// connection the lookup worker keeps (`db::Held`), replaces a statement,
+/// a pool acquisition and the pool's release ping per request. The batch
+/// is read after its requests arrived, so a role change committed before a
+/// request is what that request sees.
+pub async fn lookup_batch(pool: PgPool, held: std::sync::Arc<tokio::sync::Mutex<crate::db::Held>>, sizes: prometheus::Histogram, jobs: Vec<Lookup>) {
+    sizes.observe(jobs.len() as f64);
+    let issuers: Vec<&str> = jobs.iter().map(|j| j.issuer.as_str()).collect();
+    let subjects: Vec<&str> = jobs.iter().map(|j| j.subject.as_str()).collect();
+    let mut held = held.lock().await;
+    let rows = async {
+        sqlx::query_as::<_, StaffRow>(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE (issuer, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))"))
+            .bind(&issuers)
+            .bind(&subjects)
+            .fetch_all(held.conn(&pool).await?)
+            .await
+    }
+    .await;
+    match rows {
+        Ok(rows) => {
+            for job in jobs {
+                let row = rows.iter().find(|r| r.issuer == job.issuer && r.subject == job.subject).cloned();
+                let _ = job.reply.send(Ok(row));
+            }
+        }
+        Err(e) => {
+            held.reset();
+            let e = ApiError::from(e);
+            for job in jobs {
+                let _ = job.reply.send(Err(e.clone()));
+            }
+        }
+    }
+}
+
+/// The staff row of (iss, sub), read in the next lookup batch.
+async fn staff_row(state: &AppState, iss: &str, sub: &str) -> ApiResult<Option<StaffRow>> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let stopped = || ApiError::new(ErrorCode::ServiceUnavailable, "The service is shutting down; retry shortly.");
+    state.lookups.submit(Lookup { issuer: iss.to_owned(), subject: sub.to_owned(), reply }).await.map_err(|_| stopped())?;
+    answer.await.map_err(|_| stopped())?
+}
+
 /// Resolves verified claims to a principal. Staff first, then customer accounts.
 pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Principal> {
-    let staff: Option<StaffRow> = sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE issuer = $1 AND subject = $2"))
-        .bind(iss)
-        .bind(sub)
-        .fetch_optional(&state.db)
-        .await?;
+    let staff = staff_row(state, iss, sub).await?;
     if let Some(s) = staff {
         if !s.active {
             return Err(ApiError::new(ErrorCode::Forbidden, "This staff account is deactivated."));

@@ -47,6 +47,12 @@ impl Application {
         // peak with a shared pool of 4).
         let audit_db = db::connect(&config.app_database_url(), 1).map_err(std::io::Error::other)?;
         let audit = crate::auditlog::AuditWriter::spawn(audit_db);
+        // The staff lookups, like the audit writer, keep a connection of
+        // their own: one worker, so that a batch forms while one is read.
+        let (lookup_db, held, sizes) = (db::connect(&config.app_database_url(), 1).map_err(std::io::Error::other)?, Default::default(), metrics.lookup_batch.clone());
+        let lookups = crate::batch::Batcher::spawn(1, crate::principal::LOOKUPS_PER_BATCH, move |jobs| {
+            crate::principal::lookup_batch(lookup_db.clone(), std::sync::Arc::clone(&held), sizes.clone(), jobs)
+        });
         // Half the pool decides (each worker holds a connection while its
         // batch runs); the other half serves everything else, including
         // the principal lookup every decision makes before it queues.
@@ -54,7 +60,7 @@ impl Application {
         let (decide_db, sizes) = (db.clone(), metrics.decision_batch.clone());
         let decisions =
             crate::batch::Batcher::spawn(deciders, DECISIONS_PER_BATCH, move |jobs| crate::routes::approvals::decide_batch(decide_db.clone(), sizes.clone(), jobs));
-        let state = AppState::new(Inner { db, verifier, config, metrics, signer, reveals, audit, decisions });
+        let state = AppState::new(Inner { db, verifier, config, metrics, signer, reveals, audit, lookups, decisions });
         Ok(Application { addr, listener, router: routes::router(state.clone()), state })
     }
 

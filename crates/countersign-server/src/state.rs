@@ -19,6 +19,8 @@ pub struct Inner {
     pub audit: crate::auditlog::AuditWriter,
     /// Reveals per staff member per minute.
     pub reveals: crate::ratelimit::RateLimiter,
+    /// Staff lookups of the requests' principals, in batches (see principal).
+    pub lookups: crate::batch::Batcher<crate::principal::Lookup>,
     /// Approval decisions, decided in batches (group commit, see batch).
     pub decisions: crate::batch::Batcher<crate::routes::approvals::DecideJob>,
 }

@@ -20,6 +20,8 @@ pub struct Metrics {
     pub jwks_fetches: IntCounter,
     /// Decisions per transaction (see batch): the group commit at work.
     pub decision_batch: Histogram,
+    /// Staff lookups per statement (see principal::lookup_batch).
+    pub lookup_batch: Histogram,
 }
 
 impl Default for Metrics {
@@ -40,11 +42,17 @@ impl Default for Metrics {
                 .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0]),
         )
         .expect("static metric");
+        let lookup_batch = Histogram::with_opts(
+            HistogramOpts::new("countersign_staff_lookups_per_statement", "Requests' staff lookups read together in one statement")
+                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+        )
+        .expect("static metric");
         registry.register(Box::new(decision_batch.clone())).expect("unique metric");
+        registry.register(Box::new(lookup_batch.clone())).expect("unique metric");
         registry.register(Box::new(jwks_fetches.clone())).expect("unique metric");
         registry.register(Box::new(requests.clone())).expect("unique metric");
         registry.register(Box::new(latency.clone())).expect("unique metric");
-        Metrics { registry, requests, latency, jwks_fetches, decision_batch }
+        Metrics { registry, requests, latency, jwks_fetches, decision_batch, lookup_batch }
     }
 }
 

@@ -143,3 +143,43 @@ async fn the_staff_cli_changes_roles_scope_and_limits_effective_on_the_next_requ
     }
     assert_eq!(epoch(&app, "alice").await, before + 4);
 }
+
+/// Staff lookups are read in batches (principal::lookup_batch): whoever
+/// shares a statement, each request gets its own principal, a deactivated
+/// member is refused, a customer is still found, and an unknown identity
+/// has no access.
+#[tokio::test]
+async fn principals_looked_up_together_are_each_their_own() {
+    let app = &spawn_app().await;
+    let bob = app.staff_id("bob").await;
+    let who = ["alice", "bob", "carl", "sid", "acme-admin"];
+    let mut tokens = Vec::new();
+    for w in who {
+        tokens.push((w, app.token(w).await));
+    }
+    let r = app.put_as("sid", &format!("/v1/staff/{bob}"), &json!({ "roles": ["support_agent"], "scope": { "all_orgs": false, "regions": ["US"], "org_ids": [] }, "active": false })).await;
+    assert_eq!(r.status(), 200);
+    let stranger = app.mint(json!({ "sub": "staff-nobody" }), |_| {}).await;
+    let before = lookups_per_statement(app).await;
+    let calls = (0..6).flat_map(|_| tokens.iter().map(|(w, t)| (*w, t.clone())).chain([("nobody", stranger.clone())])).map(|(w, t)| async move {
+        let r = app.get_with(&t, "/v1/me").await;
+        (w, r.status().as_u16(), r.json::<Value>().await.unwrap())
+    });
+    for (w, status, body) in futures::future::join_all(calls).await {
+        match w {
+            "bob" | "nobody" => assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "{w}"),
+            "acme-admin" => assert_eq!((status, body["subject"].as_str(), body["kind"].as_str()), (200, Some("cust-acme-admin"), Some("customer"))),
+            _ => assert_eq!((status, body["subject"].as_str()), (200, Some(format!("staff-{w}").as_str())), "{w}"),
+        }
+    }
+    let (sum, count) = lookups_per_statement(app).await;
+    assert_eq!(sum - before.0, 36.0, "every request looked up once");
+    assert!(count - before.1 < 36.0, "some statement read more than one lookup");
+}
+
+/// Sum and count of the lookups-per-statement histogram.
+async fn lookups_per_statement(app: &TestApp) -> (f64, f64) {
+    let text = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let value = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0);
+    (value("countersign_staff_lookups_per_statement_sum"), value("countersign_staff_lookups_per_statement_count"))
+}
