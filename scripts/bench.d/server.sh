@@ -11,12 +11,13 @@
 #      tps, mean/p50/p99 latency, and API req/s ÷ pgbench tps.
 # Targets (from the issue): ratio ≥ 0.5 and p99 < 10 ms at 80 % of peak.
 # Postgres is the same in both, so the ratio is what the server adds per
-# request: HTTP, token verification, JSON, and its round trips. One
-# difference in the server's favour: it group-commits audit events (one
-# statement for all requests in flight), where the pgbench transaction
-# appends its own event as a lone request would; under concurrency the
-# server therefore does less database work per request than pgbench, and the
-# ratio can exceed 1.
+# request: HTTP, token verification, JSON, and its round trips. Two
+# differences in the server's favour: it group-commits audit events and
+# reads its staff lookups in batches (one statement for all requests in
+# flight), where the pgbench transaction appends its own event and looks up
+# its own caller as a lone request would; under concurrency the server
+# therefore does less database work per request than pgbench, and the ratio
+# can exceed 1.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=scripts/bench.d/lib.sh
@@ -74,6 +75,13 @@ cpu_cols() {
   printf '%6s %6s %6s%%' "$(bench_us_per "$CPU_SRV" "$1")" "$(bench_us_per "$CPU_PG" "$1")" "$CPU_OTHER"
 }
 
+# The server reads its requests' staff lookups in batches (principal.rs,
+# lookup_batch): "<sum> <count>" of its histogram, and the average between two.
+lookups_snap() {
+  curl -fsS "$COUNTERSIGN_API_URL/metrics" | awk '/^countersign_staff_lookups_per_statement_sum/ {s = $2} /^countersign_staff_lookups_per_statement_count/ {c = $2} END {print s + 0, c + 0}'
+}
+lookups_per() { awk -v a="$1" -v b="$2" 'BEGIN {split(a, x, " "); split(b, y, " "); n = y[2] - x[2]; printf "%.1f", (n > 0 ? (y[1] - x[1]) / n : 0)}'; }
+
 # The busiest "other" load seen during API runs, for the closing note.
 max_other=0
 note_other() { if ((CPU_OTHER > max_other)); then max_other=$CPU_OTHER; fi; }
@@ -111,11 +119,14 @@ run_endpoint() {
   # those thresholds far less often.
   bench_psql -c 'VACUUM ANALYZE' || broken "VACUUM before the paced run failed"
   say "bench: $tag: wrk paced at $target req/s"
+  local lookups0
+  lookups0=$(lookups_snap)
   bench_wrk "$tag-80pct" "$pace_c" "$BENCH_SECONDS" "$url" "$target" || return 0
   local p99_80=$W_P99
   note_other
   printf '   %-9s %9s %s %s   %s   <- paced at %s req/s (80 %% of %s), %s conns\n' \
     "80%" "$W_RPS" "$(fmt_ms "$W_P50")" "$(fmt_ms "$W_P99")" "$(cpu_cols "$W_RPS")" "$target" "$peak" "$pace_c"
+  echo "   staff lookups per statement in the paced run: $(lookups_per "$lookups0" "$(lookups_snap)")"
   if ((W_RPS < target * 95 / 100)); then
     echo "   note: the paced run reached only $W_RPS of $target req/s; its latency is that of a lower load"
   fi
