@@ -60,6 +60,35 @@ export async function startIdp({ port = 0, env = {} } = {}) {
   };
 }
 
+/**
+ * Starts the IdP on a port picked here (the "caller picks the port" path). Another process can
+ * take that port before the IdP binds it (seen when test suites run side by side); then another
+ * port is picked, up to five times. `env` is the IdP's environment, or a function of the port
+ * giving it (for an issuer that names the port). The result is the IdP with its `port`.
+ */
+export async function startIdpOnFreePort(env = {}) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return Object.assign(await startIdp({ port, env: typeof env === 'function' ? env(port) : env }), { port });
+    } catch (e) {
+      if (attempt >= 5 || !/EADDRINUSE/.test(e.message)) throw e;
+    }
+  }
+}
+
+/**
+ * Runs `startIdpFn` (resolving to an IdP) and starts a loopback listener alongside. If either
+ * fails, the other is stopped before the error is thrown: a listener left open would keep the
+ * test process alive after its suite failed, and `node --test` would wait for it forever.
+ */
+export async function startWithLoopback(startIdpFn) {
+  const [idp, loopback] = await Promise.allSettled([startIdpFn(), startLoopback()]);
+  if (idp.status === 'fulfilled' && loopback.status === 'fulfilled') return [idp.value, loopback.value];
+  await Promise.all([idp.status === 'fulfilled' && idp.value.stop(), loopback.status === 'fulfilled' && loopback.value.close()]);
+  throw idp.status === 'rejected' ? idp.reason : loopback.reason;
+}
+
 /** Minimal RFC 6265 cookie jar: name/path/expiry, host-only. Enough for oidc-provider. */
 export class CookieJar {
   #cookies = new Map(); // `${host} ${path} ${name}` → { host, path, name, value }

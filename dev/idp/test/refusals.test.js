@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  Browser, CLIENT_ID, authorizationUrl, decodeJwt, freePort, pkce, postForm, signIn, startIdp, startLoopback,
+  Browser, CLIENT_ID, authorizationUrl, decodeJwt, pkce, postForm, signIn, startIdpOnFreePort, startWithLoopback,
 } from '../harness.js';
 
 const SERVER = new URL('../server.js', import.meta.url).pathname;
@@ -14,11 +14,9 @@ describe('refusals', () => {
   let port;
 
   before(async () => {
-    port = await freePort(); // the caller-picks-the-port path (other suite uses IDP_PORT=0)
-    [idp, loopback] = await Promise.all([
-      startIdp({ port, env: { IDP_ACCESS_TOKEN_TTL: '120', IDP_COOKIE_KEY: 'test-cookie-key' } }),
-      startLoopback(),
-    ]);
+    // the caller-picks-the-port path (other suite uses IDP_PORT=0)
+    [idp, loopback] = await startWithLoopback(() => startIdpOnFreePort({ IDP_ACCESS_TOKEN_TTL: '120', IDP_COOKIE_KEY: 'test-cookie-key' }));
+    ({ port } = idp);
   });
   after(async () => { await Promise.all([idp?.stop(), loopback?.close()]); });
 
@@ -154,12 +152,11 @@ describe('refusals', () => {
 });
 
 test('IDP_ISSUER and an absolute-URI IDP_AUDIENCE (then also the resource indicator)', async () => {
-  const port = await freePort();
   const audience = 'https://api.countersign.example';
-  const [idp, loopback] = await Promise.all([
-    startIdp({ port, env: { IDP_ISSUER: `http://localhost:${port}`, IDP_AUDIENCE: audience } }),
-    startLoopback(),
-  ]);
+  const [idp, loopback] = await startWithLoopback(
+    () => startIdpOnFreePort((port) => ({ IDP_ISSUER: `http://localhost:${port}`, IDP_AUDIENCE: audience })),
+  );
+  const { port } = idp;
   try {
     assert.equal(idp.issuer, `http://localhost:${port}`);
     const { params, pkce } = await signIn(idp.issuer, loopback, { username: 'andy' });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  AUDIENCE, CLIENT_ID, authorizationUrl, decodeJwt, pkce as makePkce, postForm, signIn, startIdp, startLoopback, verifyJwt,
+  AUDIENCE, CLIENT_ID, authorizationUrl, decodeJwt, pkce as makePkce, postForm, signIn, startIdp, startLoopback, startWithLoopback, verifyJwt,
 } from '../harness.js';
 
 describe('sign-in, tokens, refresh and revocation', () => {
@@ -12,7 +12,7 @@ describe('sign-in, tokens, refresh and revocation', () => {
   let discovery;
 
   before(async () => {
-    [idp, loopback] = await Promise.all([startIdp(), startLoopback()]);
+    [idp, loopback] = await startWithLoopback(() => startIdp());
     discovery = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json();
     jwks = await (await fetch(discovery.jwks_uri)).json();
   });
