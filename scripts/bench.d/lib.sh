@@ -203,7 +203,9 @@ bench_pgbench_script() {
 }
 
 # True when a pgbench script file has a statement (not only comments/blank lines).
-bench_sql_has_statements() { grep -vE '^[[:space:]]*(--.*)?$' "$1" | grep -q .; }
+# One grep: piped into `grep -q`, which exits at its first match, the first
+# grep dies of SIGPIPE on a long file and pipefail turns that into false.
+bench_sql_has_statements() { grep -qvE '^[[:space:]]*(--.*)?$' "$1"; }
 
 # CPU microseconds per request from a CPU % (of one core) and a rate.
 bench_us_per() { awk -v pct="$1" -v rate="$2" 'BEGIN {printf "%.0f", (rate > 0 ? pct / 100 * 1e6 / rate : 0)}'; }
