@@ -120,9 +120,13 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
                 let record_type = serde_json::from_value(serde_json::Value::String(t.record_type)).map_err(|_| ApiError::internal())?;
                 SyncChange { record_type, record_id: t.id, org_id: t.org_id, version, deleted: true, data: None }
             }
-            _ => {
+            "estimate" => {
                 estimated_total = Some(version);
                 continue;
+            }
+            other => {
+                tracing::error!(feed = other, "the sync statement returned a row of no known feed");
+                return Err(ApiError::internal());
             }
         });
     }
