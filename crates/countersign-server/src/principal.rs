@@ -163,14 +163,17 @@ pub async fn lookup_batch(pool: PgPool, held: std::sync::Arc<tokio::sync::Mutex<
     let issuers: Vec<&str> = jobs.iter().map(|j| j.issuer.as_str()).collect();
     let subjects: Vec<&str> = jobs.iter().map(|j| j.subject.as_str()).collect();
     let mut held = held.lock().await;
-    let rows = async {
-        sqlx::query_as::<_, StaffRow>(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE (issuer, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))"))
-            .bind(&issuers)
-            .bind(&subjects)
-            .fetch_all(held.conn(&pool).await?)
-            .await
+    // A kept connection can have died meanwhile (a restarted or terminated
+    // backend); a read is safe to repeat, so it is tried once more on a
+    // fresh connection before the batch is refused.
+    let mut rows = Err(sqlx::Error::PoolClosed);
+    for _ in 0..2 {
+        rows = async { sqlx::query_as::<_, StaffRow>(&LOOKUP).bind(&issuers).bind(&subjects).fetch_all(held.conn(&pool).await?).await }.await;
+        if rows.is_ok() {
+            break;
+        }
+        held.reset();
     }
-    .await;
     match rows {
         Ok(rows) => {
             for job in jobs {
@@ -179,7 +182,6 @@ pub async fn lookup_batch(pool: PgPool, held: std::sync::Arc<tokio::sync::Mutex<
             }
         }
         Err(e) => {
-            held.reset();
             let e = ApiError::from(e);
             for job in jobs {
                 let _ = job.reply.send(Err(e.clone()));
@@ -187,6 +189,11 @@ pub async fn lookup_batch(pool: PgPool, held: std::sync::Arc<tokio::sync::Mutex<
         }
     }
 }
+
+/// A batch's statement: the identities are bound as two arrays; only the
+/// constant column list is spliced, once.
+static LOOKUP: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {STAFF_COLUMNS} FROM staff WHERE (issuer, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))"));
 
 /// The staff row of (iss, sub), read in the next lookup batch.
 async fn staff_row(state: &AppState, iss: &str, sub: &str) -> ApiResult<Option<StaffRow>> {

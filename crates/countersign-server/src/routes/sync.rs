@@ -17,6 +17,7 @@ use axum::Json;
 use base64::Engine;
 use countersign_api::{ErrorCode, Permission, Problem, RecordType, SyncChange, SyncPage, LIMIT_MAX, LIMIT_MIN};
 use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgRow;
 use sqlx::{FromRow, Row};
 use std::sync::OnceLock;
 use uuid::Uuid;
@@ -55,7 +56,13 @@ struct Tombstone {
     org_id: Uuid,
 }
 
-fn change(record_type: RecordType, id: Uuid, org_id: Uuid, version: i64, data: impl Serialize) -> ApiResult<SyncChange> {
+/// A page row of a record type: its row struct (`R`, read by column name),
+/// and `wire` giving the record's id, org and API form.
+fn record<R, T: Serialize>(row: &PgRow, record_type: RecordType, version: i64, wire: impl FnOnce(R) -> ApiResult<(Uuid, Uuid, T)>) -> ApiResult<SyncChange>
+where
+    R: for<'r> FromRow<'r, PgRow>,
+{
+    let (id, org_id, data) = wire(R::from_row(row)?)?;
     Ok(SyncChange { record_type, record_id: id, org_id, version, deleted: false, data: Some(serde_json::to_value(data).map_err(|_| ApiError::internal())?) })
 }
 
@@ -95,26 +102,11 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
         let version: i64 = row.try_get("change_seq")?;
         let feed: &str = row.try_get("feed")?;
         changes.push(match feed {
-            "org" => {
-                let r = OrgRow::from_row(row)?;
-                change(RecordType::Org, r.id, r.id, version, r.to_api()?)?
-            }
-            "user" => {
-                let r = UserRow::from_row(row)?;
-                change(RecordType::User, r.id, r.org_id, version, r.to_api(&p)?)?
-            }
-            "invoice" => {
-                let r = InvoiceRow::from_row(row)?;
-                change(RecordType::Invoice, r.id, r.org_id, version, r.to_api()?)?
-            }
-            "vendor" => {
-                let r = VendorRow::from_row(row)?;
-                change(RecordType::Vendor, r.id, r.org_id, version, r.to_api(&p)?)?
-            }
-            "payment" => {
-                let r = PaymentRow::from_row(row)?;
-                change(RecordType::Payment, r.id, r.org_id, version, r.to_api()?)?
-            }
+            "org" => record(row, RecordType::Org, version, |r: OrgRow| Ok((r.id, r.id, r.to_api()?)))?,
+            "user" => record(row, RecordType::User, version, |r: UserRow| Ok((r.id, r.org_id, r.to_api(&p)?)))?,
+            "invoice" => record(row, RecordType::Invoice, version, |r: InvoiceRow| Ok((r.id, r.org_id, r.to_api()?)))?,
+            "vendor" => record(row, RecordType::Vendor, version, |r: VendorRow| Ok((r.id, r.org_id, r.to_api(&p)?)))?,
+            "payment" => record(row, RecordType::Payment, version, |r: PaymentRow| Ok((r.id, r.org_id, r.to_api()?)))?,
             "tombstone" => {
                 let t = Tombstone::from_row(row)?;
                 let record_type = serde_json::from_value(serde_json::Value::String(t.record_type)).map_err(|_| ApiError::internal())?;

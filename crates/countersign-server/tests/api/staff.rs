@@ -177,6 +177,28 @@ async fn principals_looked_up_together_are_each_their_own() {
     assert!(count - before.1 < 36.0, "some statement read more than one lookup");
 }
 
+/// The lookup worker keeps its connection between batches; when that
+/// backend dies, the next lookup is read again on a fresh connection, so no
+/// request is refused for it.
+#[tokio::test]
+async fn the_staff_lookups_recover_from_losing_their_connection() {
+    let app = spawn_app().await;
+    let token = app.token("sam").await;
+    assert_eq!(app.get_with(&token, "/v1/me").await.status(), 200);
+    let find = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND usename = 'countersign_app' AND query LIKE '%FROM staff WHERE (issuer, subject) IN%'";
+    let lookup: Vec<i32> = sqlx::query_scalar(find).fetch_all(&app.admin).await.unwrap();
+    assert_eq!(lookup.len(), 1, "the lookup worker's backend, found by its last statement");
+    let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)").bind(lookup[0]).fetch_one(&app.admin).await.unwrap();
+    assert!(killed, "the backend is gone (waited for up to 5 s)");
+    for _ in 0..3 {
+        let me: Value = app.get_with(&token, "/v1/me").await.json().await.unwrap();
+        assert_eq!(me["subject"], "staff-sam");
+    }
+    let now: Vec<i32> = sqlx::query_scalar(find).fetch_all(&app.admin).await.unwrap();
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0], lookup[0], "a fresh connection replaced the dead one");
+}
+
 /// Sum and count of the lookups-per-statement histogram.
 async fn lookups_per_statement(app: &TestApp) -> (f64, f64) {
     let text = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
