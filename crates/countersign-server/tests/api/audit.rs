@@ -293,3 +293,83 @@ async fn the_audit_writer_recovers_from_losing_its_connection() {
     let (ok, out) = verify(&app);
     assert!(ok, "{out}");
 }
+
+/// "Streamed so a million events do not load into memory": the real binary
+/// exports a log far larger than the bound below, to a reader that first
+/// stalls. While it stalls, the database backend waits on the server
+/// (ClientWrite: nothing is read ahead of the reader); after the whole
+/// download, the server's peak RSS grew by less than the bound.
+#[tokio::test]
+async fn an_export_streams_a_large_log_without_holding_it_in_memory() {
+    const EVENTS: i64 = 16_000;
+    const BOUND_KIB: u64 = 24 * 1024;
+    let (_, db_url) = fresh_database().await;
+    let admin = sqlx::PgPool::connect(&db_url).await.unwrap();
+    // Bulk events, ~3.5 KB each, after anything the server appends (seq far above its head).
+    sqlx::query(
+        "INSERT INTO audit_events (seq, id, at, actor_issuer, actor_subject, actor_kind, action, outcome, reason, request_id, prev_hash, hash)
+         SELECT 1000000000 + g, gen_random_uuid(), now(), 'bulk', 'staff-bulk', 'staff', 'orgs.list', 'success', repeat('a long stated reason ', 150), 'bulk-' || g, '\\x00', '\\x00'
+         FROM generate_series(1, $1::bigint) g",
+    )
+    .bind(EVENTS)
+    .execute(&admin)
+    .await
+    .unwrap();
+    let server = ServerProcess::spawn(&db_url, "warn").await;
+    let http = reqwest::Client::new();
+    let token = sign_in("ava", "ava-pw").await.unwrap().access_token;
+    // Warm up the pools, then take the baseline.
+    let warm = http.get(format!("{}/v1/audit?limit=50", server.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(warm.status(), 200);
+    let before = server.memory_kib("VmRSS");
+
+    let mut r = http.get(format!("{}/v1/audit/export?format=ndjson", server.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mut got = Download::default();
+    while got.bytes < 1 << 20 {
+        got.take(&r.chunk().await.unwrap().expect("more than 1 MiB"));
+    }
+    let mut stalled = false;
+    for _ in 0..100 {
+        stalled = sqlx::query_scalar("SELECT count(*) = 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND wait_event = 'ClientWrite' AND query LIKE '%FROM audit_events WHERE%ORDER BY seq'")
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+        if stalled {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(stalled, "while the reader stalls, the export's query waits for the server to take more rows");
+    let stalled_rss = server.memory_kib("VmRSS");
+    while let Some(chunk) = r.chunk().await.unwrap() {
+        got.take(&chunk);
+    }
+    let peak = server.memory_kib("VmHWM");
+
+    let Download { bytes, lines, tail } = got;
+    let last = String::from_utf8_lossy(&tail);
+    let last: serde_json::Value = serde_json::from_str(last.trim_end().rsplit('\n').next().unwrap()).unwrap();
+    assert_eq!(last["request_id"], format!("bulk-{EVENTS}"), "the download is complete, in seq order");
+    assert!(lines as i64 > EVENTS && bytes > 2 * (BOUND_KIB << 10) as usize, "{lines} lines, {bytes} bytes");
+    assert!(stalled_rss < before + BOUND_KIB, "stalled reader: RSS {before} KiB → {stalled_rss} KiB");
+    assert!(peak < before + BOUND_KIB, "peak RSS {peak} KiB against {before} KiB before a {} MiB export", bytes >> 20);
+}
+
+/// What a reader keeps of a download: its size, its line count, its tail.
+#[derive(Default)]
+struct Download {
+    bytes: usize,
+    lines: usize,
+    tail: Vec<u8>,
+}
+
+impl Download {
+    fn take(&mut self, chunk: &[u8]) {
+        self.bytes += chunk.len();
+        self.lines += chunk.iter().filter(|b| **b == b'\n').count();
+        self.tail.extend_from_slice(chunk);
+        let keep = self.tail.len().saturating_sub(4096);
+        self.tail.drain(..keep);
+    }
+}

@@ -209,6 +209,67 @@ impl TestApp {
     }
 }
 
+/// The real server binary as a child process, for what an in-process server
+/// cannot show: everything it logs, and its own memory.
+pub struct ServerProcess {
+    child: Option<std::process::Child>,
+    pub base: String,
+}
+
+impl ServerProcess {
+    pub async fn spawn(db_url: &str, rust_log: &str) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_countersign-server"))
+            .arg("serve")
+            .env_clear()
+            .env("COUNTERSIGN_ISSUER", &env().issuer)
+            .env("COUNTERSIGN_AUDIENCE", &env().audience)
+            .env("COUNTERSIGN_DATABASE_URL", db_url)
+            .env("COUNTERSIGN_LISTEN", format!("127.0.0.1:{port}"))
+            .env("COUNTERSIGN_AUDIT_KEY_FILE", audit_key_file())
+            .env("RUST_LOG", rust_log)
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..100 {
+            if http.get(format!("{base}/healthz")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        ServerProcess { child: Some(child), base }
+    }
+
+    /// A `kB` line of the process's /proc status, e.g. `VmRSS` or `VmHWM` (its peak).
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        let pid = self.child.as_ref().unwrap().id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status.lines().find(|l| l.starts_with(&format!("{field}:"))).unwrap_or_else(|| panic!("{field} in {status}"));
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// Stops the server the way an operator does (SIGINT: graceful, every
+    /// log line flushed) and returns what it wrote to stdout and stderr.
+    pub fn stop(mut self) -> String {
+        let child = self.child.take().unwrap();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+        let out = child.wait_with_output().unwrap();
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }

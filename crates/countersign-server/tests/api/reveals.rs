@@ -57,28 +57,9 @@ async fn a_reveal_returns_the_value_once_and_audits_only_the_field_name() {
 async fn a_revealed_value_never_reaches_the_server_logs() {
     // The real binary, logging at its most verbose, captured whole.
     let (_, db_url) = fresh_database().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_countersign-server"))
-        .arg("serve")
-        .env_clear()
-        .env("COUNTERSIGN_ISSUER", &env().issuer)
-        .env("COUNTERSIGN_AUDIENCE", &env().audience)
-        .env("COUNTERSIGN_DATABASE_URL", &db_url)
-        .env("COUNTERSIGN_LISTEN", format!("127.0.0.1:{port}"))
-        .env("COUNTERSIGN_AUDIT_KEY_FILE", audit_key_file())
-        .env("RUST_LOG", "trace")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let server = ServerProcess::spawn(&db_url, "trace").await;
+    let base = server.base.clone();
     let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
     let admin = sqlx::PgPool::connect(&db_url).await.unwrap();
     let user: Uuid = sqlx::query_scalar("UPDATE customer_users SET email = $1 WHERE id = (SELECT id FROM customer_users WHERE role = 'member' AND region = 'EU' LIMIT 1) RETURNING id")
         .bind(CANARY)
@@ -90,10 +71,7 @@ async fn a_revealed_value_never_reaches_the_server_logs() {
     assert_eq!(r.json::<Value>().await.unwrap()["value"], CANARY);
     // A failing reveal too (bad reason), so error paths are covered.
     http.post(format!("{base}/v1/reveals")).bearer_auth(&token).json(&json!({ "record_type": "user", "record_id": user, "field": "email", "reason": "short" })).send().await.unwrap();
-    // SIGINT: the server's graceful shutdown, so every log line is flushed.
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let logs = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let logs = server.stop();
     assert!(logs.len() > 100, "the server did log: {logs}");
     assert!(!logs.contains("canary-7f3a9c"), "revealed value in the logs");
     assert!(!logs.contains(&token), "access token in the logs");
