@@ -122,12 +122,14 @@ bench_cpu_snap() {
 # Percent of one core between two snaps (so up to 100 x cores): sets
 # CPU_SRV CPU_PG CPU_OTHER. "Other" is the load tool plus whatever else the
 # machine is doing; when it is high, the figures are a shared machine's.
+# CPU_MACHINE is the whole machine's busy time in percent of all its cores:
+# how close to saturation a run was, whatever its request rate.
 bench_cpu_diff() {
-  read -r CPU_SRV CPU_PG CPU_OTHER < <(awk -v hz="$clk_tck" -v a="$1" -v b="$2" 'BEGIN {
+  read -r CPU_SRV CPU_PG CPU_OTHER CPU_MACHINE < <(awk -v hz="$clk_tck" -v cores="$(nproc)" -v a="$1" -v b="$2" 'BEGIN {
     split(a, x, " "); split(b, y, " "); s = (y[1] - x[1]) * hz
     srv = (y[2] - x[2]) / s * 100; pg = (y[3] - x[3]) / s * 100; busy = (y[4] - x[4]) / s * 100
     other = busy - srv - pg; if (other < 0) other = 0
-    printf "%.0f %.0f %.0f\n", srv, pg, other }')
+    printf "%.0f %.0f %.0f %.0f\n", srv, pg, other, busy / cores }')
 }
 
 # ---------- load tools ----------

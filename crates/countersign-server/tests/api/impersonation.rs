@@ -171,15 +171,47 @@ async fn bad_session_requests_are_refused_and_create_nothing() {
     assert_eq!(post_as(&app, "alice", "/v1/impersonations", &with("duration_minutes", json!(60)), None).await.status(), 201);
 }
 
+/// alice's read session on an acme member, with two reads made in it:
+/// (the member, the session id).
+async fn read_session_with_two_reads(app: &TestApp) -> (Uuid, String) {
+    let subject = member(app, "acme").await;
+    let s: Value = start(app, "alice", subject, "read").await.json().await.unwrap();
+    let id = s["id"].as_str().unwrap().to_owned();
+    for path in ["/v1/me", "/v1/orgs"] {
+        assert_eq!(as_session(app, "alice", &id, reqwest::Method::GET, path, None).await.status(), 200);
+    }
+    (subject, id)
+}
+
+/// The audit search and export find a session's events by its id: exactly
+/// the events the database holds for it, none of the same staff member's
+/// events outside it.
+#[tokio::test]
+async fn the_audit_search_and_export_filter_by_session() {
+    let app = spawn_app().await;
+    let (_, id) = read_session_with_two_reads(&app).await;
+    let id = id.as_str();
+    assert_eq!(app.get_as("alice", "/v1/orgs").await.status(), 200, "outside the session");
+    let expected: Vec<i64> = sqlx::query_scalar("SELECT seq FROM audit_events WHERE impersonation_id = $1::uuid ORDER BY seq DESC").bind(id).fetch_all(&app.admin).await.unwrap();
+    assert!(expected.len() >= 2, "{expected:?}");
+
+    let page: Value = app.get_as("ava", &format!("/v1/audit?impersonation_id={id}")).await.json().await.unwrap();
+    let seqs: Vec<i64> = page["items"].as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, expected, "newest first, exactly the session's events");
+    let export = app.get_as("ava", &format!("/v1/audit/export?format=ndjson&impersonation_id={id}")).await.text().await.unwrap();
+    let mut exported: Vec<i64> = export.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["seq"].as_i64().unwrap()).collect();
+    exported.reverse();
+    assert_eq!(exported, expected, "oldest first in the export, the same events");
+    let none: Value = app.get_as("ava", &format!("/v1/audit?impersonation_id={}", Uuid::new_v4())).await.json().await.unwrap();
+    assert_eq!(none["items"], json!([]));
+    assert_problem(app.get_as("ava", "/v1/audit?impersonation_id=not-a-uuid").await, 422, "invalid_request").await;
+}
+
 #[tokio::test]
 async fn events_in_a_session_carry_actor_subject_and_session_and_form_its_timeline() {
     let app = spawn_app().await;
-    let subject = member(&app, "acme").await;
-    let s: Value = start(&app, "alice", subject, "read").await.json().await.unwrap();
-    let id = s["id"].as_str().unwrap();
-    for path in ["/v1/me", "/v1/orgs"] {
-        as_session(&app, "alice", id, reqwest::Method::GET, path, None).await;
-    }
+    let (subject, id) = read_session_with_two_reads(&app).await;
+    let id = id.as_str();
     as_session(&app, "alice", id, reqwest::Method::POST, "/v1/reveals", Some(json!({ "record_type": "user", "record_id": subject, "field": "email", "reason": REASON }))).await;
     let rows: Vec<(Option<String>, Value)> = sqlx::query_as("SELECT actor_subject, on_behalf_of FROM audit_events WHERE impersonation_id = $1::uuid ORDER BY seq").bind(id).fetch_all(&app.admin).await.unwrap();
     assert_eq!(rows.len(), 3);
