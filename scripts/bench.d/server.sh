@@ -5,7 +5,11 @@
 # For each endpoint (GET /v1/orgs/{id}/invoices?limit=50, GET /v1/sync?limit=200):
 #   1. wrk at each of $BENCH_CONNECTIONS for $BENCH_SECONDS: req/s, p50, p99;
 #      the best is "peak".
-#   2. wrk paced at 80 % of peak (see wrk.lua): p50/p99 there.
+#   2. wrk paced at 50 % and at 80 % of peak (see wrk.lua): p50/p99 there.
+#      Each row also says how busy the whole machine was ("machine", % of
+#      all cores): a server that costs more CPU per request at a lower rate
+#      (smaller batches, more wake-ups) is closer to saturation at "80 % of
+#      peak" than 80 %, and its p99 is mostly queueing.
 #   3. pgbench with the SQL one request runs (staff lookup + the endpoint's
 #      transaction + the audit append), same client counts and duration:
 #      tps, mean/p50/p99 latency, and API req/s ÷ pgbench tps.
