@@ -121,7 +121,11 @@ pub async fn search(State(s): State<AppState>, p: Principal, audit: AuditCtx, Qu
         Some(c) => Some(c.parse().map_err(|_| ApiError::invalid("The cursor is not valid."))?),
     };
     let mut tx = db::begin(&s.db, &p).await?;
-    let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE {} AND ($11::bigint IS NULL OR seq < $11) ORDER BY seq DESC LIMIT $12", where_clause());
+    // The cursor is an index condition only when it is unconditional (see
+    // records::page_start): a page deep into the log then starts at its
+    // cursor instead of reading every newer event first.
+    let after = if before.is_some() { "seq < $11" } else { "$11::bigint IS NULL" };
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE {} AND {after} ORDER BY seq DESC LIMIT $12", where_clause());
     let mut rows: Vec<EventRow> = bind_filters(sqlx::query_as(&sql), &q).bind(before).bind(limit + 1).fetch_all(&mut *tx).await?;
     db::end_read(tx);
     let more = rows.len() as i64 > limit;
