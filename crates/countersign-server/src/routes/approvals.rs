@@ -353,8 +353,9 @@ pub async fn list(State(s): State<AppState>, p: Principal, Query(q): Query<ListP
            AND (NOT $4 OR requester_person_id = $6) \
            AND (NOT $5 OR (status = 'pending' AND expires_at > now() AND requester_person_id <> $6 AND kind = ANY($7) \
                 AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.request_id = r.id AND d.version_seen = r.version AND d.approver_person_id = $6))) \
-           AND ($8::timestamptz IS NULL OR (created_at, id) < ($8, $9)) \
-         ORDER BY created_at DESC, id DESC LIMIT $10"
+           AND {} \
+         ORDER BY created_at DESC, id DESC LIMIT $10",
+        db::page_start(before.is_some(), "(created_at, id) <", 8, "timestamptz")
     ))
     .bind(status_filter)
     .bind(q.kind.map(|k| k.as_str()))

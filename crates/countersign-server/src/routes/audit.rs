@@ -122,7 +122,7 @@ pub async fn search(State(s): State<AppState>, p: Principal, audit: AuditCtx, Qu
     };
     let mut tx = db::begin(&s.db, &p).await?;
     // The cursor is an index condition only when it is unconditional (see
-    // records::page_start): a page deep into the log then starts at its
+    // db::page_start): a page deep into the log then starts at its
     // cursor instead of reading every newer event first.
     let after = if before.is_some() { "seq < $11" } else { "$11::bigint IS NULL" };
     let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE {} AND {after} ORDER BY seq DESC LIMIT $12", where_clause());

@@ -110,22 +110,6 @@ fn like_pattern(q: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// Where a keyset page starts: after the cursor's `(key, id)`, bound as `$n`
-/// and `$n+1` (both NULL on the first page). Two statements rather than one
-/// `$n IS NULL OR (key, id) > ($n, $n+1)`: only an unconditional row
-/// comparison becomes an index condition, so a page deep into a large org
-/// starts at the cursor in the index instead of reading and dropping every
-/// row before it (measured, 20k invoices: 36 ms → 0.1 ms a page). The first
-/// page's statement still names both parameters, as NULL tests the planner
-/// evaluates once. `compare` is the key and the direction, e.g. `(name, id) >`.
-fn page_start(after_cursor: bool, compare: &str, n: u8, key_type: &str) -> String {
-    if after_cursor {
-        format!("{compare} (${n}, ${})", n + 1)
-    } else {
-        format!("${n}::{key_type} IS NULL AND ${}::uuid IS NULL", n + 1)
-    }
-}
-
 /// A page of an org's invoices: `$1` org, `$2` status or NULL, `$3`/`$4`
 /// the cursor's (issued_at, id), `$5` rows. Public for the test that checks
 /// its plan against a large org.
@@ -133,7 +117,7 @@ pub fn invoice_page_sql(after_cursor: bool) -> String {
     format!(
         "SELECT {INVOICE_COLUMNS} FROM invoices WHERE org_id = $1 AND ($2::text IS NULL OR status = $2) \
            AND {} ORDER BY issued_at DESC, id DESC LIMIT $5",
-        page_start(after_cursor, "(issued_at, id) <", 3, "timestamptz")
+        db::page_start(after_cursor, "(issued_at, id) <", 3, "timestamptz")
     )
 }
 
@@ -320,7 +304,7 @@ pub async fn list_orgs(State(s): State<AppState>, p: Principal, Query(q): Query<
          WHERE ($1::text IS NULL OR name ILIKE $1 OR slug ILIKE $1) AND ($2::text IS NULL OR region = $2) \
            AND {} \
          ORDER BY name, id LIMIT $5",
-        page_start(cur.is_some(), "(name, id) >", 3, "text")
+        db::page_start(cur.is_some(), "(name, id) >", 3, "text")
     ))
     .bind(q.q.as_deref().map(like_pattern))
     .bind(q.region.map(|r| r.as_str()))
@@ -354,7 +338,7 @@ pub async fn list_users(State(s): State<AppState>, p: Principal, audit: AuditCtx
     let mut tx = db::begin(&s.db, &p).await?;
     let rows: Vec<UserRow> = sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM customer_users WHERE org_id = $1 AND {} ORDER BY name, id LIMIT $4",
-        page_start(cur.is_some(), "(name, id) >", 2, "text")
+        db::page_start(cur.is_some(), "(name, id) >", 2, "text")
     ))
     .bind(org_id)
     .bind(cur.as_ref().map(|c| c.k.clone()))
@@ -422,7 +406,7 @@ pub async fn list_vendors(State(s): State<AppState>, p: Principal, audit: AuditC
     let mut tx = db::begin(&s.db, &p).await?;
     let rows: Vec<VendorRow> = sqlx::query_as(&format!(
         "{VENDOR_SELECT} WHERE v.org_id = $1 AND {} ORDER BY v.name, v.id LIMIT $4",
-        page_start(cur.is_some(), "(v.name, v.id) >", 2, "text")
+        db::page_start(cur.is_some(), "(v.name, v.id) >", 2, "text")
     ))
     .bind(org_id)
     .bind(cur.as_ref().map(|c| c.k.clone()))
@@ -457,7 +441,7 @@ pub async fn list_payments(State(s): State<AppState>, p: Principal, audit: Audit
     let mut tx = db::begin(&s.db, &p).await?;
     let rows: Vec<PaymentRow> = sqlx::query_as(&format!(
         "SELECT {PAYMENT_COLUMNS} FROM payments WHERE org_id = $1 AND {} ORDER BY created_at DESC, id DESC LIMIT $4",
-        page_start(after_t.is_some(), "(created_at, id) <", 2, "timestamptz")
+        db::page_start(after_t.is_some(), "(created_at, id) <", 2, "timestamptz")
     ))
     .bind(org_id)
     .bind(after_t)

@@ -721,3 +721,41 @@ async fn a_decision_that_fails_in_its_batch_costs_the_others_nothing() {
     }
     assert!(fell_back, "the failing decision never shared a transaction");
 }
+
+/// GET /v1/approvals pages newest first: the pages, joined, are every
+/// request in (created_at, id) order, none twice, and a cursor that is not
+/// one is refused.
+#[tokio::test]
+async fn the_approvals_list_pages_newest_first_without_gaps_or_repeats() {
+    let app = spawn_app().await;
+    for n in 0..7 {
+        refund(&app, "carl", 10_000 + n).await;
+    }
+    // Two requests created in the same instant: the id breaks the tie.
+    sqlx::query("UPDATE approval_requests SET created_at = (SELECT max(created_at) FROM approval_requests) WHERE id = (SELECT id FROM approval_requests ORDER BY created_at LIMIT 1)")
+        .execute(&app.admin)
+        .await
+        .unwrap();
+    let expected: Vec<String> = sqlx::query_scalar("SELECT id::text FROM approval_requests WHERE requester_person_id = (SELECT person_id FROM staff WHERE subject = 'staff-carl') ORDER BY created_at DESC, id DESC")
+        .fetch_all(&app.admin)
+        .await
+        .unwrap();
+    assert!(expected.len() >= 7);
+    let (mut got, mut cursor) = (Vec::new(), None::<String>);
+    for _ in 0..expected.len() {
+        let path = match &cursor {
+            None => "/v1/approvals?mine=requested&limit=3".to_owned(),
+            Some(c) => format!("/v1/approvals?mine=requested&limit=3&cursor={c}"),
+        };
+        let page: Value = app.get_as("carl", &path).await.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 3);
+        got.extend(items.iter().map(|i| i["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(got, expected, "the last page has no next cursor");
+    assert_problem(app.get_as("carl", "/v1/approvals?cursor=nonsense").await, 422, "invalid_request").await;
+}
