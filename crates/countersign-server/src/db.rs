@@ -77,19 +77,21 @@ pub async fn begin_locked(pool: &PgPool, p: &Principal, locks: &[i64]) -> Result
     pool.begin_with(statement).await
 }
 
-/// Where a keyset page starts: after the cursor's `(key, id)`, bound as `$n`
-/// and `$n+1` (both NULL on the first page). Two statements rather than one
-/// `$n IS NULL OR (key, id) > ($n, $n+1)`: only an unconditional row
-/// comparison becomes an index condition, so a page deep into a large org
-/// starts at the cursor in the index instead of reading and dropping every
-/// row before it (measured, 20k invoices: 36 ms → 0.1 ms a page). The first
-/// page's statement still names both parameters, as NULL tests the planner
-/// evaluates once. `compare` is the key and the direction, e.g. `(name, id) >`.
-pub fn page_start(after_cursor: bool, compare: &str, n: u8, key_type: &str) -> String {
-    if after_cursor {
-        format!("{compare} (${n}, ${})", n + 1)
-    } else {
-        format!("${n}::{key_type} IS NULL AND ${}::uuid IS NULL", n + 1)
+/// Where a keyset page starts: after the cursor, bound as parameters `$first`,
+/// `$first+1`, … of the SQL `types` (all NULL on the first page). Two
+/// statements rather than one `$n IS NULL OR (key, id) > ($n, $n+1)`: only an
+/// unconditional comparison becomes an index condition, so a page deep into a
+/// large org or log starts at the cursor in the index instead of reading and
+/// dropping every row before it (measured, 20k invoices: 36 ms → 0.1 ms a
+/// page). The first page's statement still names every parameter, as NULL
+/// tests the planner evaluates once. `compare` is the key and the direction,
+/// e.g. `(name, id) >` or `seq <`.
+pub fn page_start(after_cursor: bool, compare: &str, first: usize, types: &[&str]) -> String {
+    let params: Vec<String> = (first..first + types.len()).map(|n| format!("${n}")).collect();
+    match (after_cursor, params.as_slice()) {
+        (true, [one]) => format!("{compare} {one}"),
+        (true, many) => format!("{compare} ({})", many.join(", ")),
+        (false, _) => params.iter().zip(types).map(|(p, t)| format!("{p}::{t} IS NULL")).collect::<Vec<_>>().join(" AND "),
     }
 }
 

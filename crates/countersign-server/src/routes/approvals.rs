@@ -355,7 +355,7 @@ pub async fn list(State(s): State<AppState>, p: Principal, Query(q): Query<ListP
                 AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.request_id = r.id AND d.version_seen = r.version AND d.approver_person_id = $6))) \
            AND {} \
          ORDER BY created_at DESC, id DESC LIMIT $10",
-        db::page_start(before.is_some(), "(created_at, id) <", 8, "timestamptz")
+        db::page_start(before.is_some(), "(created_at, id) <", 8, &["timestamptz", "uuid"])
     ))
     .bind(status_filter)
     .bind(q.kind.map(|k| k.as_str()))

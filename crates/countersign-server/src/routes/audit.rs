@@ -121,10 +121,7 @@ pub async fn search(State(s): State<AppState>, p: Principal, audit: AuditCtx, Qu
         Some(c) => Some(c.parse().map_err(|_| ApiError::invalid("The cursor is not valid."))?),
     };
     let mut tx = db::begin(&s.db, &p).await?;
-    // The cursor is an index condition only when it is unconditional (see
-    // db::page_start): a page deep into the log then starts at its
-    // cursor instead of reading every newer event first.
-    let after = if before.is_some() { "seq < $11" } else { "$11::bigint IS NULL" };
+    let after = db::page_start(before.is_some(), "seq <", 11, &["bigint"]);
     let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE {} AND {after} ORDER BY seq DESC LIMIT $12", where_clause());
     let mut rows: Vec<EventRow> = bind_filters(sqlx::query_as(&sql), &q).bind(before).bind(limit + 1).fetch_all(&mut *tx).await?;
     db::end_read(tx);

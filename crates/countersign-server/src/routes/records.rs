@@ -117,7 +117,7 @@ pub fn invoice_page_sql(after_cursor: bool) -> String {
     format!(
         "SELECT {INVOICE_COLUMNS} FROM invoices WHERE org_id = $1 AND ($2::text IS NULL OR status = $2) \
            AND {} ORDER BY issued_at DESC, id DESC LIMIT $5",
-        db::page_start(after_cursor, "(issued_at, id) <", 3, "timestamptz")
+        db::page_start(after_cursor, "(issued_at, id) <", 3, &["timestamptz", "uuid"])
     )
 }
 
@@ -304,7 +304,7 @@ pub async fn list_orgs(State(s): State<AppState>, p: Principal, Query(q): Query<
          WHERE ($1::text IS NULL OR name ILIKE $1 OR slug ILIKE $1) AND ($2::text IS NULL OR region = $2) \
            AND {} \
          ORDER BY name, id LIMIT $5",
-        db::page_start(cur.is_some(), "(name, id) >", 3, "text")
+        db::page_start(cur.is_some(), "(name, id) >", 3, &["text", "uuid"])
     ))
     .bind(q.q.as_deref().map(like_pattern))
     .bind(q.region.map(|r| r.as_str()))
@@ -338,7 +338,7 @@ pub async fn list_users(State(s): State<AppState>, p: Principal, audit: AuditCtx
     let mut tx = db::begin(&s.db, &p).await?;
     let rows: Vec<UserRow> = sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM customer_users WHERE org_id = $1 AND {} ORDER BY name, id LIMIT $4",
-        db::page_start(cur.is_some(), "(name, id) >", 2, "text")
+        db::page_start(cur.is_some(), "(name, id) >", 2, &["text", "uuid"])
     ))
     .bind(org_id)
     .bind(cur.as_ref().map(|c| c.k.clone()))
@@ -406,7 +406,7 @@ pub async fn list_vendors(State(s): State<AppState>, p: Principal, audit: AuditC
     let mut tx = db::begin(&s.db, &p).await?;
     let rows: Vec<VendorRow> = sqlx::query_as(&format!(
         "{VENDOR_SELECT} WHERE v.org_id = $1 AND {} ORDER BY v.name, v.id LIMIT $4",
-        db::page_start(cur.is_some(), "(v.name, v.id) >", 2, "text")
+        db::page_start(cur.is_some(), "(v.name, v.id) >", 2, &["text", "uuid"])
     ))
     .bind(org_id)
     .bind(cur.as_ref().map(|c| c.k.clone()))
@@ -441,7 +441,7 @@ pub async fn list_payments(State(s): State<AppState>, p: Principal, audit: Audit
     let mut tx = db::begin(&s.db, &p).await?;
     let rows: Vec<PaymentRow> = sqlx::query_as(&format!(
         "SELECT {PAYMENT_COLUMNS} FROM payments WHERE org_id = $1 AND {} ORDER BY created_at DESC, id DESC LIMIT $4",
-        db::page_start(after_t.is_some(), "(created_at, id) <", 2, "timestamptz")
+        db::page_start(after_t.is_some(), "(created_at, id) <", 2, &["timestamptz", "uuid"])
     ))
     .bind(org_id)
     .bind(after_t)

@@ -213,13 +213,16 @@ impl TestApp {
 /// cannot show: everything it logs, and its own memory.
 pub struct ServerProcess {
     child: Option<std::process::Child>,
+    /// Threads draining stdout and stderr as the server writes (a full pipe
+    /// would block it); each returns what it read.
+    output: Vec<std::thread::JoinHandle<Vec<u8>>>,
     pub base: String,
 }
 
 impl ServerProcess {
     pub async fn spawn(db_url: &str, rust_log: &str) -> ServerProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_countersign-server"))
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_countersign-server"))
             .arg("serve")
             .env_clear()
             .env("COUNTERSIGN_ISSUER", &env().issuer)
@@ -232,15 +235,24 @@ impl ServerProcess {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
+        fn drain(mut r: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = r.read_to_end(&mut buf);
+                buf
+            })
+        }
+        let output = vec![drain(child.stdout.take().unwrap()), drain(child.stderr.take().unwrap())];
+        let server = ServerProcess { child: Some(child), output, base: format!("http://127.0.0.1:{port}") };
         let http = reqwest::Client::new();
+        // Poll until it answers (it migrates nothing, but connects and binds).
         for _ in 0..100 {
-            if http.get(format!("{base}/healthz")).send().await.is_ok() {
-                break;
+            if http.get(format!("{}/healthz", server.base)).send().await.is_ok() {
+                return server;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        ServerProcess { child: Some(child), base }
+        panic!("the server did not answer /healthz within 5 s: {}", server.stop());
     }
 
     /// A `kB` line of the process's /proc status, e.g. `VmRSS` or `VmHWM` (its peak).
@@ -254,10 +266,10 @@ impl ServerProcess {
     /// Stops the server the way an operator does (SIGINT: graceful, every
     /// log line flushed) and returns what it wrote to stdout and stderr.
     pub fn stop(mut self) -> String {
-        let child = self.child.take().unwrap();
+        let mut child = self.child.take().unwrap();
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
-        let out = child.wait_with_output().unwrap();
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        child.wait().unwrap();
+        self.output.drain(..).map(|t| String::from_utf8_lossy(&t.join().unwrap()).into_owned()).collect()
     }
 }
 
