@@ -174,6 +174,7 @@ async fn write_batches(pool: PgPool, mut rx: tokio::sync::mpsc::Receiver<Job>) {
     let mut head: Head = None;
     let mut conn = crate::db::Held::default();
     while let Some(first) = rx.recv().await {
+        crate::batch::let_ready_tasks_queue().await;
         let mut jobs = vec![first];
         let mut queued = jobs[0].events.len();
         while queued < BATCH_MAX {

@@ -4,7 +4,8 @@
 //! A round trip and a statement cost PostgreSQL more than a row does, so a
 //! batch of n pays for its statements once instead of n times. Nothing waits
 //! to fill a batch: a worker that is free takes what is there, so under
-//! light load a batch is a single request.
+//! light load a batch is a single request ([`let_ready_tasks_queue`] is the
+//! only delay, and it is not a timer).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +34,7 @@ impl<J: Send + 'static> Batcher<J> {
                     let batch = {
                         let mut rx = rx.lock().await;
                         let Some(first) = rx.recv().await else { return };
+                        let_ready_tasks_queue().await;
                         let mut batch = vec![first];
                         while batch.len() < max {
                             match rx.try_recv() {
@@ -53,4 +55,19 @@ impl<J: Send + 'static> Batcher<J> {
     pub async fn submit(&self, job: J) -> Result<(), J> {
         self.queue.send(job).await.map_err(|e| e.0)
     }
+}
+
+/// Called by a batch worker between its first job and taking the rest: it
+/// yields once, so that the tasks ready to run on this worker, and those whose
+/// I/O just completed, run first (tokio 1.54 wakes a yielded task after its
+/// worker has run out of ready tasks and polled the I/O driver: an ordering
+/// this relies on for speed only, never for correctness). Requests whose
+/// database reply has arrived then queue their jobs in time to join this
+/// batch instead of each waiting for the next one. It costs a pass through
+/// the scheduler, not a timer. Measured on the bench stack (GET invoices, audit writer and staff
+/// lookups): peak 2,570-2,680 -> 2,840-3,150 req/s; at a paced 2,100 req/s,
+/// server + PostgreSQL CPU 880-900 -> 790-820 µs a request and the machine
+/// 96-98 % -> 87-91 % busy; one connection in turn: within run-to-run noise.
+pub async fn let_ready_tasks_queue() {
+    tokio::task::yield_now().await;
 }
