@@ -5,7 +5,8 @@
 # For each endpoint (GET /v1/orgs/{id}/invoices?limit=50, GET /v1/sync?limit=200):
 #   1. wrk at each of $BENCH_CONNECTIONS for $BENCH_SECONDS: req/s, p50, p99;
 #      the best is "peak".
-#   2. wrk paced at 50 % and at 80 % of peak (see wrk.lua): p50/p99 there.
+#   2. wrk paced at 50 % and at 80 % of peak (see wrk.lua): p50/p99 there;
+#      the 80 % row $BENCH_PACED_RUNS times (default 3), judged on the median.
 #      Each row also says how busy the whole machine was ("machine", % of
 #      all cores): a server that costs more CPU per request at a lower rate
 #      (smaller batches, more wake-ups) is closer to saturation at "80 % of
@@ -28,6 +29,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/scripts/bench.d/lib.sh"
 
 BENCH_ORGS=${BENCH_ORGS:-1000}
+BENCH_PACED_RUNS=${BENCH_PACED_RUNS:-3}
 # The sync SQL to mirror; overridable to try a draft without editing sync.sql.
 BENCH_SYNC_SQL=${BENCH_SYNC_SQL:-$bench_lib_dir/sync.sql}
 # carl: finance_clerk, all-org scope — may read every org's invoices.
@@ -118,8 +120,13 @@ run_endpoint() {
   # connections, so that pacing, not a busy connection, sets the rate. The
   # 50 % row has no target: it shows the latency where the machine is not
   # close to saturation ("machine" column), for comparison.
+  # The 80 % row runs $BENCH_PACED_RUNS times: one run's p99 is its 1 % worst
+  # requests, and on these shared cores a single stall of the host moves it
+  # by several ms (seen: 9.9 and 16.5 ms for the same build minutes apart).
+  # Every run is printed; the verdict is on their median.
   local pace_c=$((peak_c * 2)) pct target p99_80 lookups0
-  for pct in 50 80; do
+  local -a p99s=()
+  for pct in 50 $(printf '80 %.0s' $(seq "$BENCH_PACED_RUNS")); do
     target=$((peak * pct / 100))
     # The closed-loop rows above appended tens of thousands of audit events
     # to a young table, which starts autovacuum and autoanalyze in the paced
@@ -130,7 +137,7 @@ run_endpoint() {
     say "bench: $tag: wrk paced at $target req/s"
     lookups0=$(lookups_snap)
     bench_wrk "$tag-${pct}pct" "$pace_c" "$BENCH_SECONDS" "$url" "$target" || return 0
-    if ((pct == 80)); then p99_80=$W_P99; fi
+    if ((pct == 80)); then p99s+=("$W_P99"); fi
     note_other
     printf '   %-9s %9s %s %s   %s   <- paced at %s req/s (%s %% of %s), %s conns, %s staff lookups per statement\n' \
       "$pct%" "$W_RPS" "$(fmt_ms "$W_P50")" "$(fmt_ms "$W_P99")" "$(cpu_cols "$W_RPS")" "$target" "$pct" "$peak" "$pace_c" \
@@ -139,6 +146,7 @@ run_endpoint() {
       echo "   note: the paced run reached only $W_RPS of $target req/s; its latency is that of a lower load"
     fi
   done
+  p99_80=$(printf '%s\n' "${p99s[@]}" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
 
   local ratio="n/a" ratio_verdict="no pgbench SQL"
   if [ -n "$script" ]; then
@@ -160,7 +168,7 @@ run_endpoint() {
   fi
   local p99_verdict
   p99_verdict=$(verdict "$p99_80" "<" 10)
-  echo "   p99 at 80 % of peak = $p99_80 ms      target < 10 ms: $p99_verdict"
+  echo "   p99 at 80 % of peak = $p99_80 ms (median of ${#p99s[@]} runs: ${p99s[*]})      target < 10 ms: $p99_verdict"
   summary+=("$(printf '%-9s peak %5s req/s @ %-3s conns   p99@80%% %6s ms (%s)   API/pgbench %4s (%s)' \
     "$tag" "$peak" "$peak_c" "$p99_80" "$p99_verdict" "$ratio" "$ratio_verdict")")
 }
