@@ -199,11 +199,25 @@ async fn staff(config: &Config, cmd: StaffCommand) -> Result<(), CliError> {
         }
         StaffCommand::Grant { who, role } => {
             let role = parse_role(&role)?;
-            (who, Box::new(move |u: &mut StaffUpdate| Ok(if !u.roles.contains(&role) { u.roles.push(role) })))
+            (
+                who,
+                Box::new(move |u: &mut StaffUpdate| {
+                    if !u.roles.contains(&role) {
+                        u.roles.push(role);
+                    }
+                    Ok(())
+                }),
+            )
         }
         StaffCommand::Revoke { who, role } => {
             let role = parse_role(&role)?;
-            (who, Box::new(move |u: &mut StaffUpdate| Ok(u.roles.retain(|r| *r != role))))
+            (
+                who,
+                Box::new(move |u: &mut StaffUpdate| {
+                    u.roles.retain(|r| *r != role);
+                    Ok(())
+                }),
+            )
         }
         StaffCommand::Scope { who, all, regions, orgs } => {
             let regions = regions.iter().map(|r| Region::parse(r).ok_or_else(|| CliError::Usage(format!("unknown region {r:?}")))).collect::<Result<Vec<_>, _>>()?;

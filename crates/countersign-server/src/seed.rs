@@ -312,7 +312,7 @@ pub async fn demo(admin: &PgPool, issuer: &str, extra_orgs: usize) -> Result<See
     let (existing,): (i64,) = sqlx::query_as("SELECT count(*) FROM orgs WHERE slug LIKE 'gen-%'").fetch_one(&mut *tx).await?;
     for k in 0..extra_orgs {
         let n = existing as usize + k + 1;
-        let region = if n % 2 == 0 { "US" } else { "EU" };
+        let region = if n.is_multiple_of(2) { "US" } else { "EU" };
         let mut rng = ChaCha8Rng::seed_from_u64(n as u64);
         let name = format!("{} {} {n}", VENDOR_WORDS.choose(&mut rng).unwrap(), ["Holdings", "Labs", "Group", "Systems", "Partners"].choose(&mut rng).unwrap());
         let spec = OrgSpec { slug: format!("gen-{n:05}"), name, region, users: 10, invoices_per_month: 5, vendors: 5, payments: 20, accounts: &[] };
