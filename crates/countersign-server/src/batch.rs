@@ -64,10 +64,8 @@ impl<J: Send + 'static> Batcher<J> {
 /// this relies on for speed only, never for correctness). Requests whose
 /// database reply has arrived then queue their jobs in time to join this
 /// batch instead of each waiting for the next one. It costs a pass through
-/// the scheduler, not a timer. Measured on the bench stack (GET invoices, audit writer and staff
-/// lookups): peak 2,570-2,680 -> 2,840-3,150 req/s; at a paced 2,100 req/s,
-/// server + PostgreSQL CPU 880-900 -> 790-820 µs a request and the machine
-/// 96-98 % -> 87-91 % busy; one connection in turn: within run-to-run noise.
+/// the scheduler, not a timer. What it gained is measured in the README
+/// ("A batch worker yields once").
 pub async fn let_ready_tasks_queue() {
     tokio::task::yield_now().await;
 }
