@@ -31,6 +31,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 
 BENCH_ORGS=${BENCH_ORGS:-1000}
 BENCH_PACED_RUNS=${BENCH_PACED_RUNS:-3}
+# The verdict is a median of these runs, so there is at least one.
+if ! [[ $BENCH_PACED_RUNS =~ ^[0-9]+$ ]] || ((BENCH_PACED_RUNS < 1)); then BENCH_PACED_RUNS=1; fi
 # The sync SQL to mirror; overridable to try a draft without editing sync.sql.
 BENCH_SYNC_SQL=${BENCH_SYNC_SQL:-$bench_lib_dir/sync.sql}
 # carl: finance_clerk, all-org scope — may read every org's invoices.

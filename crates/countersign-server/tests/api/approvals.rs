@@ -756,6 +756,6 @@ async fn the_approvals_list_pages_newest_first_without_gaps_or_repeats() {
             None => break,
         }
     }
-    assert_eq!(got, expected, "the last page has no next cursor");
+    assert_eq!(got, expected, "the pages, joined, are every request newest first, each once");
     assert_problem(app.get_as("carl", "/v1/approvals?cursor=nonsense").await, 422, "invalid_request").await;
 }
