@@ -30,7 +30,14 @@ fn main() {
         .config_path("../tauri.conf.json")
         // App commands need an explicit permission in a capability, like plugin commands:
         // each one listed here gets `allow-<command>` (see capabilities/default.json).
-        .app_manifest(tauri_build::AppManifest::new().commands(&["app_version"]));
+        // The same list as `app_commands!` in src/lib.rs (a test compares them).
+        .app_manifest(tauri_build::AppManifest::new().commands(&[
+            "app_start", "server_set", "sign_in", "sign_in_cancel", "sign_out",
+            "sync_run", "sync_status",
+            "search", "orgs_list", "orgs_recent", "org_get", "org_users", "org_invoices", "org_vendors", "org_payments",
+            "reveal",
+            "settings_get", "theme_set", "wipe_local_data",
+        ]));
     if let Err(error) = tauri_build::try_build(attributes) {
         panic!("tauri-build failed: {error:#}");
     }

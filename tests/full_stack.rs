@@ -9,112 +9,17 @@
 //! purges what she may no longer see; she signs out → keyring entries and
 //! cache gone, refresh token revoked at the provider.
 
+use countersign_client::error::{Code, HasCode};
 use countersign_api::{RecordType, RevealRequest};
 use countersign_client::account::{Account, ClientConfig};
 use countersign_client::browser::scripted::ScriptedBrowser;
 use countersign_client::oidc::{Provider, Tokens};
-use countersign_client::search::Hit;
 use countersign_client::secrets::{self, KeyringSecretStore, SecretStore, Sensitive};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-fn var(k: &str) -> String {
-    std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: run through scripts/test (the stack's env, inside scripts/with-keyring)"))
-}
-
-/// A countersign-server process on its own fresh database; both go away on drop.
-struct Server {
-    child: Child,
-    admin_url: String,
-    database: String,
-    database_url: String,
-    url: String,
-}
-
-impl Server {
-    fn start() -> Server {
-        let admin_url = var("COUNTERSIGN_DATABASE_URL");
-        let database = format!("cs_e2e_{}", uuid::Uuid::new_v4().simple());
-        psql(&admin_url, &format!("CREATE DATABASE {database}"));
-        let (base, _) = admin_url.rsplit_once('/').expect("a database URL with a path");
-        let database_url = format!("{base}/{database}");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let listen = format!("127.0.0.1:{port}");
-        for args in [&["migrate"][..], &["seed", "--demo"][..]] {
-            let out = server_command(&database_url, &listen).args(args).output().unwrap();
-            assert!(out.status.success(), "countersign-server {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        let child = server_command(&database_url, &listen).arg("serve").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let server = Server { child, admin_url, database, database_url, url: format!("http://{listen}") };
-        server.wait_ready();
-        server
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let ready = format!("{}/readyz", self.url);
-        loop {
-            let ok = std::thread::scope(|s| {
-                s.spawn(|| tokio::runtime::Runtime::new().unwrap().block_on(async { reqwest::get(&ready).await.map(|r| r.status().is_success()).unwrap_or(false) }))
-                    .join()
-                    .unwrap()
-            });
-            if ok {
-                return;
-            }
-            assert!(Instant::now() < deadline, "countersign-server did not become ready at {ready}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// `countersign-server staff …` against this server's database.
-    fn staff(&self, args: &[&str]) {
-        let out = server_command(&self.database_url, "127.0.0.1:0").arg("staff").args(args).output().unwrap();
-        assert!(out.status.success(), "staff {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = Command::new("psql").arg(&self.admin_url).args(["-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database)]).output();
-    }
-}
-
-fn server_command(database_url: &str, listen: &str) -> Command {
-    let mut c = Command::new(var("COUNTERSIGN_SERVER_BIN"));
-    c.env("COUNTERSIGN_DATABASE_URL", database_url).env("COUNTERSIGN_LISTEN", listen);
-    c
-}
-
-fn psql(url: &str, sql: &str) {
-    let out = Command::new("psql").arg(url).args(["-v", "ON_ERROR_STOP=1", "-qc", sql]).output().expect("psql");
-    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// Every byte the cache left on disk: the database, its WAL and journal.
-fn cache_bytes(path: &Path) -> Vec<u8> {
-    let mut all = Vec::new();
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        if let Ok(b) = std::fs::read(format!("{}{suffix}", path.display())) {
-            all.extend(b);
-        }
-    }
-    all
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-fn titles(hits: &[Hit], t: RecordType) -> Vec<String> {
-    let mut v: Vec<String> = hits.iter().filter(|h| h.record_type == t).map(|h| h.title.clone()).collect();
-    v.sort();
-    v
-}
+mod support;
+use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alice_signs_in_syncs_searches_reveals_loses_her_role_and_signs_out() {
@@ -187,5 +92,5 @@ async fn alice_signs_in_syncs_searches_reveals_loses_her_role_and_signs_out() {
         expires_at: std::time::SystemTime::now().into(),
     };
     let refused = provider.refresh(&tokens).await.map(|_| ()).unwrap_err();
-    assert_eq!(refused.code(), "refresh_rejected", "{refused}");
+    assert_eq!(refused.code(), Code::RefreshRejected, "{refused}");
 }

@@ -1,24 +1,89 @@
-//! The Countersign desktop shell. Commands stay one-liners over `countersign-client`;
-//! no business logic here (DESIGN.md, "Layout").
+//! The Countersign desktop shell: one managed state (`Desktop`, the server
+//! and the signed-in account or none) and thin commands over it, grouped by
+//! verb in `commands/`. No business logic here (DESIGN.md, "Layout").
 
-/// The application's version, for the UI's title bar.
-#[tauri::command]
-fn app_version() -> String {
-    env!("CARGO_PKG_VERSION").to_owned()
+mod commands;
+mod trace;
+
+#[cfg(test)]
+mod bindings;
+
+use countersign_client::desktop::{Desktop, Options};
+use countersign_client::discovery::Paths;
+use std::sync::Arc;
+use tauri::Manager;
+
+/// Declares the app's commands once: the invoke handler, the list the
+/// capability grants, and (in tests) the TypeScript wrappers' signatures.
+macro_rules! app_commands {
+    ($( $module:ident :: $name:ident ( $( $arg:ident : $ty:ty ),* $(; channel $ch:ident : $chty:ty)? ) -> $ret:ty ; )*) => {
+        fn invoke_handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$(commands::$module::$name),*]
+        }
+
+        /// Every command's name (each needs `allow-<name>` in the capability).
+        pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+
+        /// (command, [(argument, TypeScript type)], channel argument, TypeScript result type)
+        #[cfg(test)]
+        #[allow(clippy::type_complexity)]
+        pub(crate) fn command_signatures(cfg: &ts_rs::Config) -> Vec<(&'static str, Vec<(&'static str, String)>, Option<(&'static str, String)>, String)> {
+            use ts_rs::TS;
+            vec![$((
+                stringify!($name),
+                vec![$((stringify!($arg), <$ty as TS>::name(cfg))),*],
+                None$(.or(Some((stringify!($ch), <$chty as TS>::name(cfg)))))?,
+                <$ret as TS>::name(cfg),
+            )),*]
+        }
+    };
+}
+
+#[allow(unused_imports)]
+use countersign_client::{api::*, desktop::*, search::Hit};
+
+app_commands! {
+    session::app_start() -> AppState;
+    session::server_set(url: String) -> AppState;
+    session::sign_in(issuer: String) -> AccountView;
+    session::sign_in_cancel() -> ();
+    session::sign_out() -> ();
+    sync::sync_run(; channel on_progress: SyncProgress) -> SyncReport;
+    sync::sync_status() -> SyncStatus;
+    records::search(query: String, limit: u32) -> Vec<Hit>;
+    records::orgs_list() -> Vec<Org>;
+    records::orgs_recent() -> Vec<Org>;
+    records::org_get(org_id: OrgId) -> OrgSummary;
+    records::org_users(org_id: OrgId) -> Vec<CustomerUser>;
+    records::org_invoices(org_id: OrgId) -> Vec<Invoice>;
+    records::org_vendors(org_id: OrgId) -> Vec<Vendor>;
+    records::org_payments(org_id: OrgId) -> Vec<Payment>;
+    reveal::reveal(record_type: RecordType, record_id: uuid::Uuid, field: String, reason: String) -> Revealed;
+    settings::settings_get() -> SettingsView;
+    settings::theme_set(theme: Theme) -> ();
+    settings::wipe_local_data() -> ();
 }
 
 /// Builds and runs the application; returns when the last window closes.
 pub fn run() {
+    let desktop = Desktop::new(
+        Paths::from_env(),
+        std::env::var("COUNTERSIGN_API_URL").ok(),
+        Arc::new(countersign_client::secrets::KeyringSecretStore::new()),
+        Arc::new(countersign_client::browser::SystemBrowser),
+        Options::default(),
+    );
     tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![app_version])
+        // First: a second launch hands over to the running app, which comes
+        // to the front, and exits before it opens anything.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.set_focus();
+            }
+        }))
+        .manage(desktop)
+        .invoke_handler(invoke_handler())
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running Countersign");
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn app_version_is_the_package_version() {
-        assert_eq!(super::app_version(), env!("CARGO_PKG_VERSION"));
-    }
 }

@@ -4,6 +4,7 @@ macro_rules! id_type {
     ($($name:ident),*) => {$(
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
         #[serde(transparent)]
         #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
         pub struct $name(pub uuid::Uuid);

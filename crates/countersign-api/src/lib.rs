@@ -5,6 +5,7 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod client_config;
 pub mod error;
 pub mod impersonation;
 pub mod ids;
@@ -18,6 +19,7 @@ pub mod sync;
 
 pub use approvals::*;
 pub use audit::{Actor, AuditEvent, Outcome};
+pub use client_config::{ClientConfigDoc, ClientVersion, ProviderInfo};
 pub use error::{ErrorCode, Problem};
 pub use impersonation::*;
 pub use ids::*;
@@ -46,6 +48,7 @@ pub const LIMIT_DEFAULT: u32 = 50;
 /// Region of an org. Staff scope is expressed in regions or explicit org ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Region {
     EU,
     US,

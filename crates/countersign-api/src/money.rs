@@ -15,6 +15,7 @@ const CURRENCIES: &[(&str, u8)] = &[("EUR", 2), ("USD", 2), ("GBP", 2), ("CHF", 
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 #[serde(into = "String")]
 #[cfg_attr(feature = "openapi", schema(value_type = String, example = "EUR"))]
 pub struct Currency(&'static str);
@@ -57,6 +58,7 @@ impl From<Currency> for String {
 /// `{ "amount_minor": 123456, "currency": "EUR" }`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Money {
     pub amount_minor: i64,

@@ -7,6 +7,7 @@ macro_rules! permissions {
     ($($variant:ident = $text:literal;)*) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         pub enum Permission { $(#[serde(rename = $text)] $variant,)* }
 
         impl Permission {

@@ -53,9 +53,11 @@ pub struct RevealRequest {
 /// The value, for display in memory only: never cached, logged or audited.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RevealResponse {
     pub value: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub revealed_at: OffsetDateTime,
 }
 

@@ -34,6 +34,7 @@ roles! {
 /// Which orgs a staff member may see. Empty everywhere means nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Scope {
     pub all_orgs: bool,

@@ -9,12 +9,13 @@
 use crate::api_client::{ApiClient, ClientError, ClientOptions};
 use crate::browser::Browser;
 use crate::cache::{Cache, CacheError, CacheStatus};
+use crate::error::{Code, HasCode};
 use crate::oidc::{Identity, Provider};
 use crate::search::{Hit, SearchIndex};
 use crate::secrets::SecretStore;
 use crate::session::{Persistence, Session, SessionError};
 use crate::sync::{self, Outcome, Progress, SourceError, SyncError};
-use countersign_api::{RevealRequest, RevealResponse};
+use countersign_api::{RecordType, RevealRequest, RevealResponse};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -58,16 +59,16 @@ pub enum AccountError {
     Cache(#[from] CacheError),
 }
 
-impl AccountError {
+impl HasCode for AccountError {
     /// Stable code for the UI.
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> Code {
         match self {
             AccountError::Session(e) => e.code(),
             AccountError::Client(e) => e.code(),
             AccountError::Sync(SyncError::Source(SourceError::Client(e))) => e.code(),
-            AccountError::Sync(SyncError::Source(SourceError::Refused(c))) => c.as_str(),
-            AccountError::Sync(SyncError::Source(SourceError::Unreachable(_))) => "offline",
-            AccountError::Sync(_) | AccountError::Cache(_) => "cache_unavailable",
+            AccountError::Sync(SyncError::Source(SourceError::Refused(c))) => (*c).into(),
+            AccountError::Sync(SyncError::Source(SourceError::Unreachable(_))) => Code::Offline,
+            AccountError::Sync(_) | AccountError::Cache(_) => Code::CacheUnavailable,
         }
     }
 }
@@ -142,7 +143,7 @@ impl Account {
     pub async fn sync(&self, progress: impl FnMut(Progress)) -> Result<Outcome, AccountError> {
         let mut guard = self.cache.lock().await;
         let Some(cache) = guard.as_mut() else {
-            return Err(ClientError::SignedOut(crate::session::Ended::SignedOut.message()).into());
+            return Err(signed_out());
         };
         match sync::run(cache, &self.api, progress).await {
             Ok(outcome) => {
@@ -172,18 +173,63 @@ impl Account {
         Ok(self.api.reveal(req).await?)
     }
 
+    /// The cached records of a type in one org, decoded (as of the last sync).
+    pub async fn records_in_org<T: serde::de::DeserializeOwned>(&self, record_type: RecordType, org_id: uuid::Uuid) -> Result<Vec<T>, AccountError> {
+        let guard = self.cache.lock().await;
+        let cache = guard.as_ref().ok_or_else(signed_out)?;
+        cache.list_in_org(record_type, org_id)?.into_iter().map(|r| decode(r.data)).collect()
+    }
+
+    /// Every cached record of a type, decoded.
+    pub async fn records<T: serde::de::DeserializeOwned>(&self, record_type: RecordType) -> Result<Vec<T>, AccountError> {
+        let guard = self.cache.lock().await;
+        let cache = guard.as_ref().ok_or_else(signed_out)?;
+        cache.list(record_type)?.into_iter().map(|r| decode(r.data)).collect()
+    }
+
+    /// One cached record, decoded; `None` when the cache does not hold it.
+    pub async fn record<T: serde::de::DeserializeOwned>(&self, record_type: RecordType, id: uuid::Uuid) -> Result<Option<T>, AccountError> {
+        let guard = self.cache.lock().await;
+        let cache = guard.as_ref().ok_or_else(signed_out)?;
+        cache.get(record_type, id)?.map(|r| decode(r.data)).transpose()
+    }
+
+    /// How many records of a type are cached (in one org, or in all).
+    pub async fn count(&self, record_type: RecordType, org_id: Option<uuid::Uuid>) -> Result<u64, AccountError> {
+        let guard = self.cache.lock().await;
+        Ok(guard.as_ref().ok_or_else(signed_out)?.count(record_type, org_id)?)
+    }
+
+    /// When the last sync page was applied, and the bytes on disk.
+    pub async fn cache_facts(&self) -> Result<(Option<std::time::SystemTime>, u64), AccountError> {
+        let guard = self.cache.lock().await;
+        let cache = guard.as_ref().ok_or_else(signed_out)?;
+        Ok((cache.synced_at()?, cache.size_on_disk()))
+    }
+
+    /// Deletes the cache (file and key) and opens an empty one under a new
+    /// key; the session stays. The next sync starts from the beginning.
+    pub async fn wipe_cache(&self) -> Result<(), AccountError> {
+        let mut guard = self.cache.lock().await;
+        self.clear_index();
+        if let Some(cache) = guard.take() {
+            cache.wipe()?;
+        }
+        let id = self.session.identity();
+        *guard = Some(Cache::open(&self.cache_dir, &id.issuer, &id.subject, self.session.secrets().clone())?);
+        Ok(())
+    }
+
     /// Signs out: revokes at the provider, deletes the keyring entries (refresh
     /// token, cache key) and the cache files. Every step is attempted; the
     /// first failure is returned.
-    pub async fn sign_out(self) -> Result<(), AccountError> {
+    pub async fn sign_out(&self) -> Result<(), AccountError> {
         let session = self.session.sign_out().await.map_err(AccountError::from);
         self.clear_index();
-        let cache = match self.cache.into_inner() {
+        let id = self.session.identity();
+        let cache = match self.cache.lock().await.take() {
             Some(cache) => cache.wipe(),
-            None => {
-                let id = self.session.identity();
-                Cache::wipe_closed(&self.cache_dir, &id.issuer, &id.subject, self.session.secrets().as_ref())
-            }
+            None => Cache::wipe_closed(&self.cache_dir, &id.issuer, &id.subject, self.session.secrets().as_ref()),
         }
         .map_err(AccountError::from);
         session.and(cache)
@@ -192,4 +238,14 @@ impl Account {
     fn clear_index(&self) {
         *self.index.write().unwrap_or_else(|p| p.into_inner()) = SearchIndex::from_records(Vec::new());
     }
+}
+
+fn signed_out() -> AccountError {
+    ClientError::SignedOut(crate::session::Ended::SignedOut.message()).into()
+}
+
+/// A cached record that no longer decodes as its type was written by another
+/// version of the app: the cache is unusable, not the user's request.
+fn decode<T: serde::de::DeserializeOwned>(data: serde_json::Value) -> Result<T, AccountError> {
+    serde_json::from_value(data).map_err(|e| AccountError::Cache(CacheError::Encoding(e.to_string())))
 }

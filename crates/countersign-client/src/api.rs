@@ -9,6 +9,7 @@
 //! - connect and request timeouts; no redirects followed;
 //! - [`ApiClient::with_impersonation`] adds `Countersign-Impersonation` to every request.
 
+use crate::error::{Code, HasCode};
 use crate::oidc::Sensitive;
 use countersign_api::{
     AmendApproval, Approval, ApprovalId, ApprovalKind, ApprovalStatus, AuditEvent, CreateApproval, CreateDelegation, CreateGrant,
@@ -72,17 +73,24 @@ impl ClientError {
             _ => None,
         }
     }
+    /// The server could not be reached (as opposed to: it answered).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, ClientError::Transport(_) | ClientError::Timeout)
+    }
+}
+
+impl HasCode for ClientError {
     /// Stable code for the UI: the server's code, or the client's own.
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> Code {
         match self {
-            ClientError::Api(e) => e.code.as_str(),
-            ClientError::Timeout => "timeout",
-            ClientError::Transport(_) => "network",
-            ClientError::Unexpected { .. } => "unexpected_response",
-            ClientError::NoToken(_) => "not_signed_in",
-            ClientError::SignedOut(_) => "signed_out",
-            ClientError::Keyring(_) => "keyring_unavailable",
-            ClientError::Config(_) => "config_invalid",
+            ClientError::Api(e) => e.code.into(),
+            ClientError::Timeout => Code::Timeout,
+            ClientError::Transport(_) => Code::Network,
+            ClientError::Unexpected { .. } => Code::UnexpectedResponse,
+            ClientError::NoToken(_) => Code::NotSignedIn,
+            ClientError::SignedOut(_) => Code::SignedOut,
+            ClientError::Keyring(_) => Code::KeyringUnavailable,
+            ClientError::Config(_) => Code::ConfigInvalid,
         }
     }
 }

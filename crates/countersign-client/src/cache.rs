@@ -400,11 +400,39 @@ impl Cache {
 
     /// Every cached record of a type, by id.
     pub fn list(&self, record_type: RecordType) -> Result<Vec<CachedRecord>, CacheError> {
+        self.select(record_type, None)
+    }
+
+    /// The cached records of a type in one org, by id. Only that org's rows
+    /// are decrypted (`org_id` is kept in clear beside each sealed row).
+    pub fn list_in_org(&self, record_type: RecordType, org_id: uuid::Uuid) -> Result<Vec<CachedRecord>, CacheError> {
+        self.select(record_type, Some(org_id))
+    }
+
+    /// How many records of a type are cached (in one org, or in all).
+    pub fn count(&self, record_type: RecordType, org_id: Option<uuid::Uuid>) -> Result<u64, CacheError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM records WHERE record_type = ?1 AND (?2 IS NULL OR org_id = ?2)",
+            params![record_type_str(record_type), org_id.map(|o| o.to_string())],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Bytes on disk (the database and its journal files; 0 in memory).
+    pub fn size_on_disk(&self) -> u64 {
+        if self.status != CacheStatus::Persistent {
+            return 0;
+        }
+        sidecars(&self.path).iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+    }
+
+    fn select(&self, record_type: RecordType, org_id: Option<uuid::Uuid>) -> Result<Vec<CachedRecord>, CacheError> {
         let rt = record_type_str(record_type);
         let mut stmt = self.conn.prepare_cached(
-            "SELECT record_id, org_id, version, sealed FROM records WHERE record_type = ?1 ORDER BY record_id",
+            "SELECT record_id, org_id, version, sealed FROM records WHERE record_type = ?1 AND (?2 IS NULL OR org_id = ?2) ORDER BY record_id",
         )?;
-        let rows = stmt.query_map(params![rt], |r| {
+        let rows = stmt.query_map(params![rt, org_id.map(|o| o.to_string())], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,

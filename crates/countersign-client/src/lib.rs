@@ -9,6 +9,9 @@ pub use countersign_api as api;
 // Sign-in (RFC 8252) and the typed API client. `api` is already the re-export
 // of countersign_api above, so the client module is `api_client` (file api.rs).
 pub mod browser;
+pub mod desktop;
+pub mod discovery;
+pub mod error;
 pub mod events;
 pub mod oidc;
 #[path = "api.rs"]

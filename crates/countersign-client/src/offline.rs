@@ -5,6 +5,7 @@
 
 use crate::api_client::{ApiClient, ClientError};
 use crate::cache::{Cache, CacheError};
+use crate::error::{Code, HasCode};
 use countersign_api::RecordType;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -36,18 +37,14 @@ pub enum OfflineError {
     Decode(String),
 }
 
-impl OfflineError {
-    pub fn code(&self) -> &'static str {
+impl HasCode for OfflineError {
+    fn code(&self) -> Code {
         match self {
-            OfflineError::Offline => "offline",
+            OfflineError::Offline => Code::Offline,
             OfflineError::Client(e) => e.code(),
-            OfflineError::Cache(_) | OfflineError::Decode(_) => "cache_unavailable",
+            OfflineError::Cache(_) | OfflineError::Decode(_) => Code::CacheUnavailable,
         }
     }
-}
-
-fn unreachable(e: &ClientError) -> bool {
-    matches!(e, ClientError::Transport(_) | ClientError::Timeout)
 }
 
 fn age(cache: &Cache) -> Result<Duration, CacheError> {
@@ -62,7 +59,7 @@ pub async fn read_list<T: DeserializeOwned>(
 ) -> Result<Read<Vec<T>>, OfflineError> {
     match live.await {
         Ok(value) => Ok(Read { value, freshness: Freshness::Live }),
-        Err(e) if unreachable(&e) => {
+        Err(e) if e.is_unreachable() => {
             let value = cache
                 .list(record_type)?
                 .into_iter()
@@ -76,7 +73,7 @@ pub async fn read_list<T: DeserializeOwned>(
 
 /// Runs an action; unreachable means refused now, not retried later.
 pub async fn act<T>(action: impl std::future::Future<Output = Result<T, ClientError>>) -> Result<T, OfflineError> {
-    action.await.map_err(|e| if unreachable(&e) { OfflineError::Offline } else { OfflineError::Client(e) })
+    action.await.map_err(|e| if e.is_unreachable() { OfflineError::Offline } else { OfflineError::Client(e) })
 }
 
 /// The orgs the user may see: live, or cached and stale.

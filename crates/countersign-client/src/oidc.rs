@@ -37,6 +37,7 @@ const MAX_REQUEST_HEAD: usize = 16 * 1024;
 
 /// Secrets (tokens) use the one redacting, zeroizing wrapper of the crate.
 pub use crate::secrets::Sensitive;
+use crate::error::{Code, HasCode};
 
 /// Everything that can end a sign-in (or a refresh/revocation) without tokens.
 /// [`SignInError::code`] is stable and is what the UI shows.
@@ -76,26 +77,26 @@ pub enum SignInError {
     Revocation(String),
 }
 
-impl SignInError {
+impl HasCode for SignInError {
     /// Stable, machine-readable code.
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> Code {
         match self {
-            SignInError::Config(_) => "config_invalid",
-            SignInError::Discovery(_) => "discovery_failed",
-            SignInError::Listener(_) => "listener_failed",
-            SignInError::Browser(_) => "browser_failed",
-            SignInError::Timeout(_) => "timeout",
-            SignInError::InvalidCallback(_) => "invalid_callback",
-            SignInError::StateMismatch => "state_mismatch",
-            SignInError::IssuerMismatch { .. } => "issuer_mismatch",
-            SignInError::Provider { .. } => "provider_error",
-            SignInError::CodeRejected(_) => "code_rejected",
-            SignInError::TokenRequest(_) => "token_request_failed",
-            SignInError::IncompleteTokenResponse(_) => "incomplete_token_response",
-            SignInError::NonceMismatch => "nonce_mismatch",
-            SignInError::IdTokenInvalid(_) => "id_token_invalid",
-            SignInError::RefreshRejected(_) => "refresh_rejected",
-            SignInError::Revocation(_) => "revocation_failed",
+            SignInError::Config(_) => Code::ConfigInvalid,
+            SignInError::Discovery(_) => Code::DiscoveryFailed,
+            SignInError::Listener(_) => Code::ListenerFailed,
+            SignInError::Browser(_) => Code::BrowserFailed,
+            SignInError::Timeout(_) => Code::SignInTimeout,
+            SignInError::InvalidCallback(_) => Code::InvalidCallback,
+            SignInError::StateMismatch => Code::StateMismatch,
+            SignInError::IssuerMismatch { .. } => Code::IssuerMismatch,
+            SignInError::Provider { .. } => Code::ProviderError,
+            SignInError::CodeRejected(_) => Code::CodeRejected,
+            SignInError::TokenRequest(_) => Code::TokenRequestFailed,
+            SignInError::IncompleteTokenResponse(_) => Code::IncompleteTokenResponse,
+            SignInError::NonceMismatch => Code::NonceMismatch,
+            SignInError::IdTokenInvalid(_) => Code::IdTokenInvalid,
+            SignInError::RefreshRejected(_) => Code::RefreshRejected,
+            SignInError::Revocation(_) => Code::RevocationFailed,
         }
     }
 }

@@ -7,13 +7,19 @@
 use crate::cache::{Cache, CacheError, CachedRecord};
 use countersign_api::{Money, RecordType};
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// One search result, typed by record.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SearchHit"))]
 pub struct Hit {
     pub record_type: RecordType,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub record_id: uuid::Uuid,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub org_id: uuid::Uuid,
+    /// The org the record belongs to (its own name for an org).
+    pub org_name: String,
     /// What to show first: a name, an invoice number.
     pub title: String,
     /// Secondary line: masked e-mail, amount, kind.
@@ -47,7 +53,7 @@ fn money(v: &Value) -> Option<Money> {
     v.get("amount").and_then(|m| serde_json::from_value(m.clone()).ok())
 }
 
-fn entry(r: &CachedRecord) -> Entry {
+fn entry(r: &CachedRecord, org_names: &HashMap<uuid::Uuid, String>) -> Entry {
     let d = &r.data;
     let amount = money(d);
     let amount_text = amount.map(|m| m.display()).unwrap_or_default();
@@ -60,7 +66,7 @@ fn entry(r: &CachedRecord) -> Entry {
     };
     let haystack = format!("{title}\n{detail}\n{extra}\n{amount_text}").to_lowercase();
     Entry {
-        hit: Hit { record_type: r.record_type, record_id: r.record_id, org_id: r.org_id, title, detail },
+        hit: Hit { record_type: r.record_type, record_id: r.record_id, org_id: r.org_id, org_name: org_names.get(&r.org_id).cloned().unwrap_or_default(), title, detail },
         haystack,
         amount_minor: amount.map(|m| m.amount_minor),
     }
@@ -80,16 +86,19 @@ fn parse_amount(q: &str) -> Option<i64> {
 impl SearchIndex {
     /// Decrypts every cached record once and indexes it in memory.
     pub fn build(cache: &Cache) -> Result<SearchIndex, CacheError> {
-        let mut entries = Vec::new();
+        let mut records = Vec::new();
         for t in TYPES {
-            entries.extend(cache.list(t)?.iter().map(entry));
+            records.extend(cache.list(t)?);
         }
-        Ok(SearchIndex { entries })
+        Ok(Self::from_records(records))
     }
 
     /// From records already in memory (the plaintext baseline of the benchmark).
     pub fn from_records(records: impl IntoIterator<Item = CachedRecord>) -> SearchIndex {
-        SearchIndex { entries: records.into_iter().map(|r| entry(&r)).collect() }
+        let records: Vec<CachedRecord> = records.into_iter().collect();
+        let org_names: HashMap<uuid::Uuid, String> =
+            records.iter().filter(|r| r.record_type == RecordType::Org).map(|r| (r.record_id, text(&r.data, "name"))).collect();
+        SearchIndex { entries: records.iter().map(|r| entry(r, &org_names)).collect() }
     }
 
     pub fn len(&self) -> usize {

@@ -23,6 +23,7 @@
 //! again next start. Never a file fallback.
 
 use crate::api_client::{BoxFuture, ClientError, TokenProvider};
+use crate::error::{Code, HasCode};
 use crate::oidc::{Identity, Provider, SignInError, Tokens};
 use crate::secrets::{self, SecretError, SecretStore, Sensitive};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -105,13 +106,13 @@ pub enum SessionError {
     Keyring(#[from] SecretError),
 }
 
-impl SessionError {
-    pub fn code(&self) -> &'static str {
+impl HasCode for SessionError {
+    fn code(&self) -> Code {
         match self {
-            SessionError::NoSavedSession => "not_signed_in",
-            SessionError::Ended(_) => "signed_out",
+            SessionError::NoSavedSession => Code::NotSignedIn,
+            SessionError::Ended(_) => Code::SignedOut,
             SessionError::SignIn(e) => e.code(),
-            SessionError::Keyring(_) => "keyring_unavailable",
+            SessionError::Keyring(_) => Code::KeyringUnavailable,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! Tests run in parallel threads and keyring entries are per (issuer,
 //! subject), so each test signs in as its own demo user.
 
+use countersign_client::error::{Code, HasCode};
 use countersign_client::account::{Account, ClientConfig};
 use countersign_client::api_client::{ApiClient, ClientError};
 use countersign_client::browser::scripted::ScriptedBrowser;
@@ -133,7 +134,7 @@ async fn a_token_the_server_refuses_is_renewed_once_and_the_call_sent_again() {
 
 async fn assert_signed_out_cleanly(session: &Arc<Session>, subject: &str, store: &dyn SecretStore) {
     let err = api(session).me().await.unwrap_err();
-    assert_eq!(err.code(), "signed_out", "{err}");
+    assert_eq!(err.code(), Code::SignedOut, "{err}");
     let ClientError::SignedOut(message) = &err else { unreachable!() };
     assert!(message.contains("Sign in again"), "a message for the user: {message}");
     assert!(matches!(session.ended().await, Some(Ended::RefreshRefused { .. })));
@@ -141,7 +142,7 @@ async fn assert_signed_out_cleanly(session: &Arc<Session>, subject: &str, store:
     let refreshes = session.refresh_count();
     assert_eq!(refreshes, 1);
     // Later calls fail the same way without asking the provider again.
-    assert_eq!(api(session).me().await.unwrap_err().code(), "signed_out");
+    assert_eq!(api(session).me().await.unwrap_err().code(), Code::SignedOut);
     assert_eq!(session.refresh_count(), refreshes);
 }
 
@@ -200,7 +201,7 @@ async fn the_rotated_refresh_token_is_saved_before_the_new_access_token_is_used(
 
     store.fail.store(true, Ordering::SeqCst);
     let err = client.me().await.unwrap_err();
-    assert_eq!(err.code(), "keyring_unavailable", "{err}");
+    assert_eq!(err.code(), Code::KeyringUnavailable, "{err}");
     assert_eq!(session.refresh_count(), 1, "the provider did renew");
     assert_eq!(saved_refresh_token(store.as_ref(), "staff-cora").as_deref(), Some(tokens.refresh_token.expose().as_str()), "nothing new saved");
 
@@ -251,7 +252,7 @@ async fn sign_out_revokes_at_the_provider_and_removes_keyring_entries_and_cache(
         expires_at: time::OffsetDateTime::now_utc(),
     };
     let err = provider().await.refresh(&tokens).await.map(|_| ()).unwrap_err();
-    assert_eq!(err.code(), "refresh_rejected", "{err}");
+    assert_eq!(err.code(), Code::RefreshRejected, "{err}");
     // And a cache opened again starts empty under a new key.
     let again = Cache::open(dir.path(), &issuer, "staff-andy", store.clone()).unwrap();
     assert!(again.discarded().is_none() && again.cursor().unwrap().is_none());

@@ -3,6 +3,7 @@
 //! (`scripts/test`, or `scripts/stack up` then `. .stack/env`):
 //! COUNTERSIGN_ISSUER, COUNTERSIGN_CLIENT_ID, COUNTERSIGN_AUDIENCE, COUNTERSIGN_API_URL.
 
+use countersign_client::error::{Code, HasCode};
 use countersign_client::api::{ApprovalKind, CreateApproval, ErrorCode, InvoiceStatus, Money, OrgId};
 use countersign_client::api_client::{ApiClient, ApprovalFilter, ClientError, ClientOptions, InvoiceFilter, Mine, OrgFilter, StaticToken};
 use countersign_client::browser::scripted::{ScriptedBrowser, Tamper};
@@ -51,7 +52,7 @@ fn api(tokens: &Tokens) -> ApiClient {
 }
 
 /// A sign-in that must fail with `code`, returning no tokens.
-async fn refused(browser: ScriptedBrowser, code: &str) -> SignInError {
+async fn refused(browser: ScriptedBrowser, code: Code) -> SignInError {
     let result = start().await.run(&browser).await;
     match result {
         Ok(_) => panic!("expected {code}, but the sign-in returned tokens"),
@@ -99,29 +100,29 @@ async fn alice_signs_in_and_her_access_token_works_on_me() {
 
 #[tokio::test]
 async fn a_redirect_with_another_state_is_refused() {
-    refused(ScriptedBrowser::new("alice").tamper(Tamper::State("forged-state".into())), "state_mismatch").await;
+    refused(ScriptedBrowser::new("alice").tamper(Tamper::State("forged-state".into())), Code::StateMismatch).await;
 }
 
 #[tokio::test]
 async fn a_redirect_from_another_issuer_is_refused() {
-    let e = refused(ScriptedBrowser::new("alice").tamper(Tamper::Issuer(Some("http://127.0.0.1:1".into()))), "issuer_mismatch").await;
+    let e = refused(ScriptedBrowser::new("alice").tamper(Tamper::Issuer(Some("http://127.0.0.1:1".into()))), Code::IssuerMismatch).await;
     assert!(matches!(e, SignInError::IssuerMismatch { got: Some(ref g), .. } if g == "http://127.0.0.1:1"), "{e:?}");
 }
 
 #[tokio::test]
 async fn a_redirect_without_iss_is_refused() {
-    let e = refused(ScriptedBrowser::new("alice").tamper(Tamper::Issuer(None)), "issuer_mismatch").await;
+    let e = refused(ScriptedBrowser::new("alice").tamper(Tamper::Issuer(None)), Code::IssuerMismatch).await;
     assert!(matches!(e, SignInError::IssuerMismatch { got: None, .. }), "{e:?}");
 }
 
 #[tokio::test]
 async fn an_id_token_with_another_nonce_is_refused() {
-    refused(ScriptedBrowser::new("alice").tamper(Tamper::Nonce("someone-elses-nonce".into())), "nonce_mismatch").await;
+    refused(ScriptedBrowser::new("alice").tamper(Tamper::Nonce("someone-elses-nonce".into())), Code::NonceMismatch).await;
 }
 
 #[tokio::test]
 async fn denying_consent_is_a_provider_error() {
-    let e = refused(ScriptedBrowser::new("alice").deny(), "provider_error").await;
+    let e = refused(ScriptedBrowser::new("alice").deny(), Code::ProviderError).await;
     assert!(matches!(e, SignInError::Provider { ref error, .. } if error == "access_denied"), "{e:?}");
 }
 
@@ -133,12 +134,12 @@ async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
     let first = signin.exchange(&response).await.expect("first exchange");
     let second = signin.exchange(&response).await;
     match second {
-        Err(e) => assert_eq!(e.code(), "code_rejected", "{e}"),
+        Err(e) => assert_eq!(e.code(), Code::CodeRejected, "{e}"),
         Ok(_) => panic!("a replayed code returned tokens"),
     }
     // The provider revoked the grant the code produced.
     let refreshed = signin.provider().refresh(&first).await;
-    assert_eq!(refreshed.map(|_| ()).unwrap_err().code(), "refresh_rejected");
+    assert_eq!(refreshed.map(|_| ()).unwrap_err().code(), Code::RefreshRejected);
 }
 
 #[tokio::test]
@@ -147,7 +148,7 @@ async fn the_listener_times_out_and_closes_when_the_browser_never_comes_back() {
     let port = url::Url::parse(signin.redirect_uri()).unwrap().port().unwrap();
     let started = std::time::Instant::now();
     let e = signin.authorize(&NoBrowser).await.unwrap_err();
-    assert_eq!(e.code(), "timeout", "{e}");
+    assert_eq!(e.code(), Code::SignInTimeout, "{e}");
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err(), "the listener must be closed after the timeout");
 
@@ -177,7 +178,7 @@ async fn the_listener_ignores_other_paths_and_answers_exactly_once() {
     assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err(), "the listener answers once, then closes");
     signin.exchange(&response).await.unwrap();
     // authorize() twice is refused without opening a browser.
-    assert_eq!(signin.authorize(&NoBrowser).await.unwrap_err().code(), "listener_failed");
+    assert_eq!(signin.authorize(&NoBrowser).await.unwrap_err().code(), Code::ListenerFailed);
 }
 
 #[tokio::test]
@@ -190,7 +191,7 @@ async fn refresh_rotates_and_a_reused_refresh_token_is_refused() {
     assert_eq!(next.identity.subject, "staff-alice");
     assert_eq!(api(&next).me().await.unwrap().subject, "staff-alice");
     let reused = provider.refresh(&tokens).await.map(|_| ()).unwrap_err();
-    assert_eq!(reused.code(), "refresh_rejected", "{reused}");
+    assert_eq!(reused.code(), Code::RefreshRejected, "{reused}");
 }
 
 #[tokio::test]
@@ -200,7 +201,7 @@ async fn revocation_ends_the_refresh_token() {
     let provider = Provider::discover(&e.issuer, &e.client_id).await.unwrap();
     provider.revoke(&tokens).await.unwrap();
     let after = provider.refresh(&tokens).await.map(|_| ()).unwrap_err();
-    assert_eq!(after.code(), "refresh_rejected", "{after}");
+    assert_eq!(after.code(), Code::RefreshRejected, "{after}");
 }
 
 // ---------- issue point 3: the API client ----------
@@ -217,7 +218,7 @@ async fn a_404_problem_becomes_a_typed_api_error() {
         }
         other => panic!("expected a problem, got {other:?}"),
     }
-    assert_eq!(err.code(), "not_found");
+    assert_eq!(err.code(), Code::NotFound);
 }
 
 #[tokio::test]

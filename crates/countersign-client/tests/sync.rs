@@ -2,6 +2,7 @@
 //! and OS keyring (run inside `scripts/with-keyring`, with the stack's env).
 //! Issue 6, point 5: resumable without loss or duplicates, progress reported.
 
+use countersign_client::error::{Code, HasCode};
 use countersign_api::RecordType;
 use countersign_client::api_client::{ApiClient, StaticToken};
 use countersign_client::cache::Cache;
@@ -198,9 +199,9 @@ async fn offline_reads_are_stale_with_their_age_and_actions_are_refused() {
     };
     let err = offline::act(gone.create_approval(&req)).await.unwrap_err();
     assert!(matches!(err, OfflineError::Offline), "{err:?}");
-    assert_eq!(err.code(), "offline");
+    assert_eq!(err.code(), Code::Offline);
     // A server that answers is not "offline": its refusal comes through.
     let err = offline::act(client(&access).get_invoice(countersign_api::InvoiceId(uuid::Uuid::new_v4()))).await.unwrap_err();
-    assert_eq!(err.code(), "not_found");
+    assert_eq!(err.code(), Code::NotFound);
     cache.wipe().unwrap();
 }

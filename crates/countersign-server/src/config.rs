@@ -28,6 +28,36 @@ pub struct Config {
     pub policy: Policy,
     #[serde(default)]
     pub approval_policy: crate::approval_policy::ApprovalPolicy,
+    /// What `GET /v1/client-config` tells the desktop app.
+    #[serde(default)]
+    pub desktop: Desktop,
+}
+
+/// How the desktop app signs in at the configured issuer, and the oldest app
+/// version the server still serves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Desktop {
+    /// The name on the sign-in button ("Sign in with <name>").
+    pub provider_name: String,
+    /// The app's public (PKCE) client at the issuer.
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    /// Loopback ports registered at the issuer; empty = any free port.
+    pub redirect_ports: Vec<u16>,
+    pub min_client_version: String,
+}
+
+impl Default for Desktop {
+    fn default() -> Self {
+        Desktop {
+            provider_name: "Company sign-in".into(),
+            client_id: "countersign-desktop".into(),
+            scopes: ["openid", "profile", "email", "offline_access"].map(String::from).to_vec(),
+            redirect_ports: Vec::new(),
+            min_client_version: "0.1.0".into(),
+        }
+    }
 }
 
 /// Tunables of the server's decisions.
@@ -83,6 +113,9 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("COUNTERSIGN_AUDIT_KEY_FILE", "audit_key_file"),
 ];
 
+/// Nested keys set from the environment (`[desktop]` table).
+const ENV_DESKTOP_KEYS: &[(&str, &str)] = &[("COUNTERSIGN_PROVIDER_NAME", "provider_name"), ("COUNTERSIGN_MIN_CLIENT_VERSION", "min_client_version")];
+
 impl Config {
     /// Reads the file named by `path` (or `COUNTERSIGN_CONFIG`), if any, then
     /// overlays the environment.
@@ -103,6 +136,16 @@ impl Config {
                 }
             }
         }
+        for (var, key) in ENV_DESKTOP_KEYS {
+            if let Ok(v) = std::env::var(var) {
+                if !v.is_empty() {
+                    let desktop = table.entry("desktop").or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                    if let toml::Value::Table(t) = desktop {
+                        t.insert((*key).into(), toml::Value::String(v));
+                    }
+                }
+            }
+        }
         let config: Config = table.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_owned()))?;
         config.validate()?;
         Ok(config)
@@ -111,6 +154,9 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         if self.issuer.trim().is_empty() || self.audience.trim().is_empty() {
             return Err(ConfigError::Invalid("issuer and audience must be set".into()));
+        }
+        if countersign_api::ClientVersion::parse(&self.desktop.min_client_version).is_none() {
+            return Err(ConfigError::Invalid(format!("desktop.min_client_version {:?} is not a version like 1.2.3", self.desktop.min_client_version)));
         }
         url_user_swap(&self.database_url, "x").ok_or_else(|| ConfigError::Invalid("database_url is not a postgres:// URL".into()))?;
         Ok(())
@@ -144,5 +190,16 @@ mod tests {
         assert_eq!(url_user_swap("postgres://root:pw@127.0.0.1:5/db?sslmode=disable", "app").unwrap(), "postgres://app@127.0.0.1:5/db?sslmode=disable");
         assert_eq!(url_user_swap("postgresql://h:1/db", "app").unwrap(), "postgres://app@h:1/db");
         assert!(url_user_swap("mysql://h/db", "app").is_none());
+    }
+
+    #[test]
+    fn a_minimum_client_version_that_is_not_a_version_is_refused() {
+        let base = "issuer = \"http://i\"\naudience = \"a\"\ndatabase_url = \"postgres://u@h/db\"\n";
+        let ok: Config = toml::from_str(base).unwrap();
+        assert!(ok.validate().is_ok());
+        assert_eq!(ok.desktop.min_client_version, "0.1.0");
+        let bad: Config = toml::from_str(&format!("{base}[desktop]\nmin_client_version = \"soon\"\n")).unwrap();
+        assert!(matches!(bad.validate(), Err(ConfigError::Invalid(m)) if m.contains("soon")));
+        assert!(toml::from_str::<Config>(&format!("{base}[desktop]\nclient = \"x\"\n")).is_err(), "unknown keys are refused");
     }
 }

@@ -31,3 +31,23 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
 pub async fn openapi() -> impl IntoResponse {
     Json(super::openapi_doc())
 }
+
+/// Everything the desktop app needs to sign in, given only this server's URL.
+/// Public and unaudited like the probes: the app calls it before anyone has
+/// signed in, and it says nothing that discovery at the issuer does not.
+#[utoipa::path(get, path = "/v1/client-config", responses((status = 200, body = countersign_api::ClientConfigDoc)), tag = "operations")]
+pub async fn client_config(State(s): State<AppState>) -> impl IntoResponse {
+    let d = &s.config.desktop;
+    Json(countersign_api::ClientConfigDoc {
+        providers: vec![countersign_api::ProviderInfo {
+            name: d.provider_name.clone(),
+            issuer: s.config.issuer.clone(),
+            client_id: d.client_id.clone(),
+            audience: Some(s.config.audience.clone()),
+            scopes: d.scopes.clone(),
+            redirect_ports: d.redirect_ports.clone(),
+        }],
+        min_client_version: d.min_client_version.clone(),
+        server_version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
+}

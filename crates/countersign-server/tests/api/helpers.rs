@@ -135,6 +135,7 @@ pub fn test_config(db_url: &str) -> Config {
         audit_key_file: Some(audit_key_file().to_owned()),
         policy: Policy::default(),
         approval_policy: Default::default(),
+        desktop: Default::default(),
     }
 }
 

@@ -85,3 +85,43 @@ fn configuration_comes_from_a_toml_file_and_the_environment_overrides_it() {
     let out = run(&[("COUNTERSIGN_ISSUER", "https://id.example")], &file);
     assert!(String::from_utf8_lossy(&out.stderr).contains("database"), "the environment filled the gap");
 }
+
+#[tokio::test]
+async fn client_config_tells_the_app_where_to_sign_in_without_a_token_or_an_audit_event() {
+    let (_, db_url) = fresh_database().await;
+    let mut config = test_config(&db_url);
+    config.desktop.provider_name = "Acme SSO".into();
+    config.desktop.redirect_ports = vec![53682, 53683];
+    config.desktop.min_client_version = "0.1.0".into();
+    let app = spawn_app_with(config).await;
+    let before = app.audit_count().await;
+    let r = app.http.get(format!("{}/v1/client-config", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "providers": [{
+                "name": "Acme SSO",
+                "issuer": env().issuer,
+                "client_id": "countersign-desktop",
+                "audience": env().audience,
+                "scopes": ["openid", "profile", "email", "offline_access"],
+                "redirect_ports": [53682, 53683],
+            }],
+            "min_client_version": "0.1.0",
+            "server_version": env!("CARGO_PKG_VERSION"),
+        })
+    );
+    // The app's typed view of it parses the same document.
+    let doc: countersign_api::ClientConfigDoc = serde_json::from_value(body).unwrap();
+    assert_eq!(doc.providers[0].redirect_ports, vec![53682, 53683]);
+    // A token is neither needed nor looked at: a garbage one changes nothing.
+    let r = app.http.get(format!("{}/v1/client-config", app.base)).bearer_auth("not-a-token").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.audit_count().await, before, "client-config is not audited, like the probes");
+    // Every other /v1 route still needs a token and is audited.
+    let r = app.http.get(format!("{}/v1/me", app.base)).send().await.unwrap();
+    assert_problem(r, 401, "unauthenticated").await;
+    assert_eq!(app.audit_count().await, before + 1);
+}

@@ -1,0 +1,17 @@
+//! The app's commands, grouped by verb. Each is a one-liner over
+//! `countersign_client::desktop::Desktop` (DESIGN.md, "The desktop app"): no
+//! rule lives here. Errors reach the UI as `ErrorPayload { code, message }`.
+
+pub mod records;
+pub mod reveal;
+pub mod session;
+pub mod settings;
+pub mod sync;
+
+use countersign_client::error::ErrorPayload;
+
+/// What every command returns.
+pub type Reply<T> = Result<T, ErrorPayload>;
+
+/// The app's one state: the server and the signed-in account (or none).
+pub type App<'a> = tauri::State<'a, countersign_client::desktop::Desktop>;

@@ -1,0 +1,102 @@
+// GENERATED from the Rust types by src-tauri/src/bindings.rs: do not edit.
+// UPDATE_BINDINGS=1 cargo test -p countersign-desktop bindings rewrites it.
+
+import { invoke, Channel } from "@tauri-apps/api/core";
+import type { AccountView, AppState, CustomerUser, Invoice, Org, OrgId, OrgSummary, Payment, RecordType, Revealed, SearchHit, SettingsView, SyncProgress, SyncReport, SyncStatus, Theme, Vendor } from "./types";
+
+/** `app_start`; rejects with an `ErrorPayload`. */
+export async function appStart(): Promise<AppState> {
+  return invoke<AppState>("app_start");
+}
+
+/** `server_set`; rejects with an `ErrorPayload`. */
+export async function serverSet(url: string): Promise<AppState> {
+  return invoke<AppState>("server_set", { url });
+}
+
+/** `sign_in`; rejects with an `ErrorPayload`. */
+export async function signIn(issuer: string): Promise<AccountView> {
+  return invoke<AccountView>("sign_in", { issuer });
+}
+
+/** `sign_in_cancel`; rejects with an `ErrorPayload`. */
+export async function signInCancel(): Promise<null> {
+  return invoke<null>("sign_in_cancel");
+}
+
+/** `sign_out`; rejects with an `ErrorPayload`. */
+export async function signOut(): Promise<null> {
+  return invoke<null>("sign_out");
+}
+
+/** `sync_run`; rejects with an `ErrorPayload`. */
+export async function syncRun(onProgressHandler: (message: SyncProgress) => void): Promise<SyncReport> {
+  const on_progress = new Channel<SyncProgress>();
+  on_progress.onmessage = onProgressHandler;
+  return invoke<SyncReport>("sync_run", { on_progress });
+}
+
+/** `sync_status`; rejects with an `ErrorPayload`. */
+export async function syncStatus(): Promise<SyncStatus> {
+  return invoke<SyncStatus>("sync_status");
+}
+
+/** `search`; rejects with an `ErrorPayload`. */
+export async function search(query: string, limit: number): Promise<Array<SearchHit>> {
+  return invoke<Array<SearchHit>>("search", { query, limit });
+}
+
+/** `orgs_list`; rejects with an `ErrorPayload`. */
+export async function orgsList(): Promise<Array<Org>> {
+  return invoke<Array<Org>>("orgs_list");
+}
+
+/** `orgs_recent`; rejects with an `ErrorPayload`. */
+export async function orgsRecent(): Promise<Array<Org>> {
+  return invoke<Array<Org>>("orgs_recent");
+}
+
+/** `org_get`; rejects with an `ErrorPayload`. */
+export async function orgGet(orgId: OrgId): Promise<OrgSummary> {
+  return invoke<OrgSummary>("org_get", { org_id: orgId });
+}
+
+/** `org_users`; rejects with an `ErrorPayload`. */
+export async function orgUsers(orgId: OrgId): Promise<Array<CustomerUser>> {
+  return invoke<Array<CustomerUser>>("org_users", { org_id: orgId });
+}
+
+/** `org_invoices`; rejects with an `ErrorPayload`. */
+export async function orgInvoices(orgId: OrgId): Promise<Array<Invoice>> {
+  return invoke<Array<Invoice>>("org_invoices", { org_id: orgId });
+}
+
+/** `org_vendors`; rejects with an `ErrorPayload`. */
+export async function orgVendors(orgId: OrgId): Promise<Array<Vendor>> {
+  return invoke<Array<Vendor>>("org_vendors", { org_id: orgId });
+}
+
+/** `org_payments`; rejects with an `ErrorPayload`. */
+export async function orgPayments(orgId: OrgId): Promise<Array<Payment>> {
+  return invoke<Array<Payment>>("org_payments", { org_id: orgId });
+}
+
+/** `reveal`; rejects with an `ErrorPayload`. */
+export async function reveal(recordType: RecordType, recordId: string, field: string, reason: string): Promise<Revealed> {
+  return invoke<Revealed>("reveal", { record_type: recordType, record_id: recordId, field, reason });
+}
+
+/** `settings_get`; rejects with an `ErrorPayload`. */
+export async function settingsGet(): Promise<SettingsView> {
+  return invoke<SettingsView>("settings_get");
+}
+
+/** `theme_set`; rejects with an `ErrorPayload`. */
+export async function themeSet(theme: Theme): Promise<null> {
+  return invoke<null>("theme_set", { theme });
+}
+
+/** `wipe_local_data`; rejects with an `ErrorPayload`. */
+export async function wipeLocalData(): Promise<null> {
+  return invoke<null>("wipe_local_data");
+}

@@ -1,0 +1,154 @@
+// GENERATED from the Rust types by src-tauri/src/bindings.rs: do not edit.
+// UPDATE_BINDINGS=1 cargo test -p countersign-desktop bindings rewrites it.
+
+export type Code = "unauthenticated" | "token_invalid" | "forbidden" | "not_found" | "method_not_allowed" | "invalid_request" | "reason_required" | "self_approval_forbidden" | "self_change_forbidden" | "already_decided" | "stale_version" | "request_expired" | "not_pending" | "approval_limit_exceeded" | "scope_exceeded" | "impersonation_expired" | "impersonation_not_active" | "not_while_impersonating" | "step_up_required" | "rate_limited" | "idempotency_key_reused" | "payout_hold" | "consent_required" | "service_unavailable" | "internal" | "offline" | "timeout" | "network" | "tls" | "not_countersign" | "unexpected_response" | "not_signed_in" | "signed_out" | "keyring_unavailable" | "config_invalid" | "update_required" | "cache_unavailable" | "not_found_locally" | "discovery_failed" | "listener_failed" | "browser_failed" | "sign_in_timeout" | "sign_in_cancelled" | "sign_in_in_progress" | "invalid_callback" | "state_mismatch" | "issuer_mismatch" | "provider_error" | "code_rejected" | "token_request_failed" | "incomplete_token_response" | "nonce_mismatch" | "id_token_invalid" | "refresh_rejected" | "revocation_failed";
+
+export type ErrorPayload = { code: Code, message: string, };
+
+export type Region = "EU" | "US";
+
+export type SupportAccess = "open" | "consent";
+
+export type CustomerRole = "member" | "org_admin";
+
+export type InvoiceStatus = "open" | "paid" | "void";
+
+export type PaymentKind = "refund" | "credit_note" | "payout";
+
+export type RecordType = "org" | "user" | "invoice" | "vendor" | "payment";
+
+export type Permission = "orgs:read" | "users:read" | "invoices:read" | "vendors:read" | "payments:read" | "pii:reveal" | "finance:reveal" | "approvals:request" | "approvals:decide" | "impersonation:start" | "impersonation:approve" | "impersonation:review" | "audit:read" | "audit:export" | "staff:read" | "staff:manage" | "support_access:read";
+
+export type OrgId = string;
+
+export type UserId = string;
+
+export type InvoiceId = string;
+
+export type VendorId = string;
+
+export type PaymentId = string;
+
+export type Currency = string;
+
+export type Money = { amount_minor: number, currency: Currency, };
+
+export type Masked = { 
+/**
+ * The display form, e.g. `j***@example.com`; never the value.
+ */
+masked: string, 
+/**
+ * The field name to pass to `POST /v1/reveals`.
+ */
+field: string, 
+/**
+ * Whether the caller may reveal it (permission and scope).
+ */
+revealable: boolean, };
+
+export type Org = { id: OrgId, slug: string, name: string, region: Region, support_access: SupportAccess, created_at: string, };
+
+export type CustomerUser = { id: UserId, org_id: OrgId, name: string, email: Masked, phone: Masked, 
+/**
+ * Street address masked to the city.
+ */
+address: Masked, city: string, role: CustomerRole, };
+
+export type Invoice = { id: InvoiceId, org_id: OrgId, number: string, amount: Money, status: InvoiceStatus, issued_at: string, due_at: string, };
+
+export type BankAccount = { iban: Masked, bank_name: string, account_holder: string, };
+
+export type Vendor = { id: VendorId, org_id: OrgId, name: string, tax_id: Masked, address: Masked, city: string, 
+/**
+ * The current account; `null` if the vendor has none on file.
+ */
+bank_account: BankAccount | null, };
+
+export type Payment = { id: PaymentId, org_id: OrgId, kind: PaymentKind, amount: Money, approval_id: string | null, vendor_id?: VendorId | null, invoice_id?: InvoiceId | null, created_at: string, };
+
+export type Scope = { all_orgs: boolean, regions: Array<Region>, org_ids: Array<OrgId>, };
+
+export type Provider = { 
+/**
+ * Shown on the button: "Sign in with <name>".
+ */
+name: string, issuer: string, client_id: string, 
+/**
+ * The API's audience, requested as the RFC 8707 `resource` when it is a URI.
+ */
+audience: string | null, scopes: Array<string>, 
+/**
+ * Loopback ports registered at the provider; empty = any free port.
+ */
+redirect_ports: Array<number>, };
+
+export type ServerSource = "env" | "user_config" | "system_config" | "entered";
+
+export type ServerInfo = { url: string, source: ServerSource, providers: Array<Provider>, min_client_version: string, server_version: string, };
+
+export type Persistence = "keyring" | "memory_only";
+
+export type AccountView = { issuer: string, subject: string, display_name: string, email: string, roles: Array<string>, permissions: Array<Permission>, scope: Scope, persistence: Persistence, persistence_reason: string | null, };
+
+export type AppState = { client_version: string, 
+/**
+ * `None`: ask for the server's URL (first screen).
+ */
+server: ServerInfo | null, 
+/**
+ * The configured URL could not be used (shown on the URL screen).
+ */
+server_error: ErrorPayload | null, 
+/**
+ * This app is older than the server's minimum: update, sign nobody in.
+ */
+update_required: boolean, 
+/**
+ * `None`: the sign-in screen.
+ */
+account: AccountView | null, 
+/**
+ * A saved session could not be resumed (shown on the sign-in screen).
+ */
+resume_error: ErrorPayload | null, sync_interval_secs: number, };
+
+export type SyncProgress = { done: number, estimated_total: number | null, };
+
+export type SyncReport = { applied: number, pages: number, 
+/**
+ * The cache was discarded and refilled: the user's access changed.
+ */
+purged: boolean, 
+/**
+ * Records now cached.
+ */
+records: number, synced_at: string, };
+
+export type SyncStatus = { online: boolean, syncing: boolean, records: number, last_synced_at: string | null, offline_since: string | null, };
+
+export type SearchHit = { record_type: RecordType, record_id: string, org_id: string, 
+/**
+ * The org the record belongs to (its own name for an org).
+ */
+org_name: string, 
+/**
+ * What to show first: a name, an invoice number.
+ */
+title: string, 
+/**
+ * Secondary line: masked e-mail, amount, kind.
+ */
+detail: string, };
+
+export type OrgSummary = { org: Org, users: number, invoices: number, vendors: number, payments: number, };
+
+export type Revealed = { value: string, revealed_at: string, };
+
+export type Theme = "light" | "dark" | "system";
+
+export type CacheMode = "encrypted" | "memory_only";
+
+export type CacheView = { mode: CacheMode, reason: string | null, records: number, last_synced_at: string | null, size_bytes: number, };
+
+export type SettingsView = { account: AccountView | null, server_url: string | null, server_source: ServerSource | null, cache: CacheView | null, theme: Theme, client_version: string, };
