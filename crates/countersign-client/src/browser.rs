@@ -17,7 +17,7 @@ pub trait Browser: Send + Sync {
 pub struct BrowserError(pub String);
 
 /// The user's default browser, through the platform's opener
-/// (`xdg-open` on Linux, `open` on macOS, the URL protocol handler on Windows).
+/// (`$BROWSER`, else `xdg-open` on Linux, `open` on macOS, the URL protocol handler on Windows).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemBrowser;
 
@@ -38,9 +38,12 @@ impl Browser for SystemBrowser {
             c.arg("url.dll,FileProtocolHandler").arg(url.as_str());
             c
         };
+        // `$BROWSER` is the user's stated choice on Linux (xdg-open itself
+        // falls back to it only after the desktop's handlers).
         #[cfg(not(any(target_os = "macos", target_os = "windows")))]
         let mut cmd = {
-            let mut c = std::process::Command::new("xdg-open");
+            let chosen = std::env::var("BROWSER").ok().and_then(|b| b.split(':').map(str::trim).find(|b| !b.is_empty()).map(str::to_owned));
+            let mut c = std::process::Command::new(chosen.as_deref().unwrap_or("xdg-open"));
             c.arg(url.as_str());
             c
         };

@@ -1,0 +1,310 @@
+/**
+ * An in-memory stand-in for the Rust commands, answering `invoke` through the official
+ * `mockIPC` of @tauri-apps/api/mocks. Tests and the preview build use it; the production
+ * build never imports it.
+ */
+import type { Channel } from "@tauri-apps/api/core";
+import type {
+  AccountView,
+  AppState,
+  CacheMode,
+  Code,
+  ErrorPayload,
+  OrgSummary,
+  Permission,
+  SearchHit,
+  ServerInfo,
+  SettingsView,
+  SyncProgress,
+  SyncReport,
+  SyncStatus,
+  Theme,
+} from "@/bindings/types";
+import { formatMoney } from "@/lib/format";
+import { makeAccount, makeDataset, makeServer, revealedValueFor, type Dataset } from "./fixtures";
+
+export type CommandName =
+  | "app_start"
+  | "server_set"
+  | "sign_in"
+  | "sign_in_cancel"
+  | "sign_out"
+  | "sync_run"
+  | "sync_status"
+  | "search"
+  | "orgs_list"
+  | "orgs_recent"
+  | "org_get"
+  | "org_users"
+  | "org_invoices"
+  | "org_vendors"
+  | "org_payments"
+  | "reveal"
+  | "settings_get"
+  | "theme_set"
+  | "wipe_local_data";
+
+type Args = Record<string, any>;
+export type Handler = (args: Args) => unknown;
+
+export type FakeBackendOptions = {
+  server?: ServerInfo | null;
+  serverError?: ErrorPayload | null;
+  updateRequired?: boolean;
+  clientVersion?: string;
+  account?: AccountView | null;
+  /** Replaces the account's permissions. */
+  permissions?: Permission[];
+  resumeError?: ErrorPayload | null;
+  syncIntervalSecs?: number;
+  /** null: the cache has never synced (first sync runs). Default: a minute ago. */
+  lastSyncedAt?: string | null;
+  /** false: sync_run rejects with `offline`. */
+  online?: boolean;
+  theme?: Theme;
+  cacheMode?: CacheMode;
+  cacheReason?: string | null;
+  data?: Dataset;
+  recent?: string[];
+  /** Per-command delay, to see loading states. */
+  latencyMs?: number;
+  /** Delay between sync progress messages. */
+  syncStepMs?: number;
+  /** Sign-in completes after this many ms (null: waits until cancelled). */
+  signInMs?: number | null;
+  /** Replace any command's behaviour. */
+  overrides?: Partial<Record<CommandName, Handler>>;
+};
+
+export function fail(code: Code, message: string = code): ErrorPayload {
+  return { code, message };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export type FakeBackend = ReturnType<typeof createFakeBackend>;
+
+export function createFakeBackend(options: FakeBackendOptions = {}) {
+  const data = options.data ?? makeDataset();
+  const account0 =
+    options.account === undefined ? makeAccount() : options.account;
+  const state = {
+    server: options.server === undefined ? makeServer() : options.server,
+    serverError: options.serverError ?? null,
+    updateRequired: options.updateRequired ?? false,
+    account:
+      account0 && options.permissions ? { ...account0, permissions: options.permissions } : account0,
+    resumeError: options.resumeError ?? null,
+    lastSyncedAt:
+      options.lastSyncedAt === undefined
+        ? new Date(Date.now() - 60_000).toISOString()
+        : options.lastSyncedAt,
+    online: options.online ?? true,
+    theme: options.theme ?? ("system" as Theme),
+    recent: options.recent ?? data.orgs.slice(0, 3).map((o) => o.id),
+    records: 0,
+    nextSyncPurges: false,
+  };
+  const total = () =>
+    data.orgs.length + data.users.length + data.invoices.length + data.vendors.length + data.payments.length;
+  state.records = state.lastSyncedAt ? total() : 0;
+
+  let pendingSignIn: { reject: (e: ErrorPayload) => void } | null = null;
+  const calls: { cmd: string; args: Args }[] = [];
+
+  const appState = (): AppState => ({
+    client_version: options.clientVersion ?? "0.1.0",
+    server: state.server,
+    server_error: state.serverError,
+    update_required: state.updateRequired,
+    account: state.account,
+    resume_error: state.resumeError,
+    sync_interval_secs: options.syncIntervalSecs ?? 60,
+  });
+
+  const orgById = (id: string) => {
+    const org = data.orgs.find((o) => o.id === id);
+    if (!org) throw fail("not_found_locally");
+    return org;
+  };
+
+  const handlers: Record<CommandName, Handler> = {
+    app_start: () => appState(),
+    server_set: ({ url }) => {
+      if (/unreachable|offline/.test(url)) throw fail("network", `could not connect to ${url}`);
+      if (/not-countersign|example\.org/.test(url)) throw fail("not_countersign");
+      state.server = makeServer({ url, source: "entered" });
+      state.serverError = null;
+      return appState();
+    },
+    sign_in: ({ issuer }) => {
+      if (!state.server?.providers.some((p) => p.issuer === issuer)) throw fail("provider_error");
+      return new Promise((resolve, reject) => {
+        pendingSignIn = { reject };
+        const ms = options.signInMs === undefined ? 1200 : options.signInMs;
+        if (ms !== null) {
+          setTimeout(() => {
+            if (!pendingSignIn) return;
+            pendingSignIn = null;
+            state.account = makeAccount();
+            state.resumeError = null;
+            resolve(state.account);
+          }, ms);
+        }
+      });
+    },
+    sign_in_cancel: () => {
+      pendingSignIn?.reject(fail("sign_in_cancelled"));
+      pendingSignIn = null;
+      return null;
+    },
+    sign_out: () => {
+      state.account = null;
+      state.lastSyncedAt = null;
+      state.records = 0;
+      return null;
+    },
+    sync_run: async ({ on_progress }) => {
+      if (!state.account) throw fail("not_signed_in");
+      if (!state.online) throw fail("offline", "server unreachable");
+      const channel = on_progress as Channel<SyncProgress>;
+      const first = !state.lastSyncedAt;
+      const estimated = first ? total() : null;
+      const steps = first ? 8 : 1;
+      for (let i = 1; i <= steps; i++) {
+        await sleep(options.syncStepMs ?? (first ? 250 : 150));
+        const done = Math.round(((first ? total() : 3) * i) / steps);
+        send(channel, i - 1, { done, estimated_total: estimated });
+      }
+      const purged = state.nextSyncPurges;
+      state.nextSyncPurges = false;
+      state.lastSyncedAt = new Date().toISOString();
+      state.records = total();
+      const report: SyncReport = {
+        applied: first ? total() : 3,
+        pages: steps,
+        purged,
+        records: state.records,
+        synced_at: state.lastSyncedAt,
+      };
+      return report;
+    },
+    sync_status: (): SyncStatus => ({
+      online: state.online,
+      syncing: false,
+      records: state.records,
+      last_synced_at: state.lastSyncedAt,
+      offline_since: state.online ? null : state.lastSyncedAt,
+    }),
+    search: ({ query, limit }) => {
+      const q = String(query).trim().toLowerCase();
+      const hits: SearchHit[] = [];
+      if (!q) return hits;
+      const orgName = (id: string) => data.orgs.find((o) => o.id === id)?.name ?? "";
+      const push = (hit: SearchHit) => hits.length < limit && hits.push(hit);
+      for (const o of data.orgs)
+        if (o.name.toLowerCase().includes(q) || o.slug.includes(q))
+          push({ record_type: "org", record_id: o.id, org_id: o.id, org_name: o.name, title: o.name, detail: `${o.slug} · ${o.region}` });
+      for (const u of data.users)
+        if (u.name.toLowerCase().includes(q))
+          push({ record_type: "user", record_id: u.id, org_id: u.org_id, org_name: orgName(u.org_id), title: u.name, detail: `${u.role === "org_admin" ? "Org admin" : "Member"} · ${u.email.masked}` });
+      for (const v of data.vendors)
+        if (v.name.toLowerCase().includes(q))
+          push({ record_type: "vendor", record_id: v.id, org_id: v.org_id, org_name: orgName(v.org_id), title: v.name, detail: v.city });
+      for (const i of data.invoices) {
+        if (hits.length >= limit) break;
+        if (i.number.toLowerCase().includes(q))
+          push({ record_type: "invoice", record_id: i.id, org_id: i.org_id, org_name: orgName(i.org_id), title: i.number, detail: `${formatMoney(i.amount)} · ${i.status}` });
+      }
+      for (const p of data.payments)
+        if (p.kind.includes(q) || p.id.includes(q))
+          push({ record_type: "payment", record_id: p.id, org_id: p.org_id, org_name: orgName(p.org_id), title: `${p.kind === "credit_note" ? "Credit note" : p.kind[0]!.toUpperCase() + p.kind.slice(1)} ${formatMoney(p.amount)}`, detail: p.created_at.slice(0, 10) });
+      return hits;
+    },
+    orgs_list: () => data.orgs,
+    orgs_recent: () => state.recent.map(orgById),
+    org_get: ({ org_id }): OrgSummary => {
+      const org = orgById(org_id);
+      state.recent = [org.id, ...state.recent.filter((id) => id !== org.id)].slice(0, 8);
+      return {
+        org,
+        users: data.users.filter((u) => u.org_id === org.id).length,
+        invoices: data.invoices.filter((u) => u.org_id === org.id).length,
+        vendors: data.vendors.filter((u) => u.org_id === org.id).length,
+        payments: data.payments.filter((u) => u.org_id === org.id).length,
+      };
+    },
+    org_users: ({ org_id }) => data.users.filter((u) => u.org_id === org_id),
+    org_invoices: ({ org_id }) => data.invoices.filter((u) => u.org_id === org_id),
+    org_vendors: ({ org_id }) => data.vendors.filter((u) => u.org_id === org_id),
+    org_payments: ({ org_id }) => data.payments.filter((u) => u.org_id === org_id),
+    reveal: ({ record_id, field, reason }) => {
+      if (!state.online) throw fail("offline");
+      if (String(reason).trim().length < 10) throw fail("reason_required");
+      return { value: revealedValueFor(field, record_id), revealed_at: new Date().toISOString() };
+    },
+    settings_get: (): SettingsView => ({
+      account: state.account,
+      server_url: state.server?.url ?? null,
+      server_source: state.server?.source ?? null,
+      cache: state.account
+        ? {
+            mode: options.cacheMode ?? "encrypted",
+            reason: options.cacheReason ?? null,
+            records: state.records,
+            last_synced_at: state.lastSyncedAt,
+            size_bytes: state.records * 412,
+          }
+        : null,
+      theme: state.theme,
+      client_version: options.clientVersion ?? "0.1.0",
+    }),
+    theme_set: ({ theme }) => {
+      state.theme = theme;
+      return null;
+    },
+    wipe_local_data: () => {
+      state.lastSyncedAt = null;
+      state.records = 0;
+      return null;
+    },
+  };
+
+  function send(channel: Channel<SyncProgress>, index: number, message: SyncProgress) {
+    // Deliver the way Rust does: through the channel's registered callback, with an index.
+    const internals = (window as unknown as {
+      __TAURI_INTERNALS__?: {
+        runCallback?: (id: number, data: unknown) => void;
+        callbacks?: Map<number, unknown>;
+      };
+    }).__TAURI_INTERNALS__;
+    // The page (or test) that opened the channel is gone: drop the message, as Rust would.
+    if (internals?.callbacks && !internals.callbacks.has(channel.id)) return;
+    if (internals?.runCallback) internals.runCallback(channel.id, { index, message });
+    else channel.onmessage(message);
+  }
+
+  async function handle(cmd: string, args: Args = {}): Promise<unknown> {
+    calls.push({ cmd, args });
+    if (options.latencyMs) await sleep(options.latencyMs);
+    const handler =
+      options.overrides?.[cmd as CommandName] ?? handlers[cmd as CommandName];
+    if (!handler) throw fail("internal", `no such command: ${cmd}`);
+    return await handler(args);
+  }
+
+  return {
+    handle,
+    state,
+    data,
+    calls,
+    /** The calls of one command so far. */
+    callsOf: (cmd: CommandName) => calls.filter((c) => c.cmd === cmd).map((c) => c.args),
+    setOnline(online: boolean) {
+      state.online = online;
+    },
+    purgeOnNextSync() {
+      state.nextSyncPurges = true;
+    },
+  };
+}

@@ -1,0 +1,254 @@
+/**
+ * Deterministic demo data shaped like the server's (API.md, "Demo data"): used by the tests
+ * and by the browser-only preview build. Never part of the production bundle.
+ */
+import type {
+  AccountView,
+  CustomerUser,
+  Invoice,
+  InvoiceStatus,
+  Masked,
+  Org,
+  Payment,
+  PaymentKind,
+  Permission,
+  Provider,
+  Region,
+  ServerInfo,
+  Vendor,
+} from "@/bindings/types";
+
+export type Dataset = {
+  orgs: Org[];
+  users: CustomerUser[];
+  invoices: Invoice[];
+  vendors: Vendor[];
+  payments: Payment[];
+};
+
+/** mulberry32: a small seeded PRNG so the data is the same on every run. */
+export function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
+    pick: <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!,
+  };
+}
+
+const FIRST = ["Anna", "Ben", "Clara", "David", "Elena", "Felix", "Greta", "Hugo", "Ines", "Jonas", "Katrin", "Lukas", "Mia", "Noah", "Olivia", "Paul", "Rosa", "Sofia", "Tim", "Vera", "Jane", "Marco", "Lena", "Omar"];
+const LAST = ["Schmidt", "Müller", "Weber", "Fischer", "Meyer", "Wagner", "Becker", "Hoffmann", "Koch", "Richter", "Klein", "Wolf", "Neumann", "Schwarz", "Doe", "Rossi", "Dubois", "Novak", "Jensen", "Silva"];
+const CITIES: Record<Region, string[]> = {
+  EU: ["Berlin", "Munich", "Hamburg", "Vienna", "Amsterdam", "Paris", "Lyon", "Milan", "Madrid", "Lisbon", "Dublin", "Prague"],
+  US: ["New York", "Chicago", "Austin", "Denver", "Seattle", "Boston", "Atlanta", "Portland", "Phoenix", "San Diego"],
+};
+const VENDOR_WORDS = ["Nordic", "Alpine", "Harbor", "Summit", "Atlas", "Beacon", "Cobalt", "Delta", "Evergreen", "Granite", "Juniper", "Keystone", "Meridian", "Pioneer", "Quarry", "Redwood"];
+const VENDOR_KINDS = ["Logistics", "Supplies", "Consulting", "Software", "Print", "Catering", "Cleaning", "Hardware", "Freight", "Security"];
+const BANKS: Record<Region, string[]> = {
+  EU: ["Deutsche Bank", "Commerzbank", "ING", "BNP Paribas", "Santander", "Erste Bank"],
+  US: ["Chase", "Bank of America", "Wells Fargo", "Citibank", "US Bank"],
+};
+const ORG_WORDS = ["Apex", "Blue", "Crest", "Dune", "Ember", "Fjord", "Glade", "Helix", "Iris", "Jade", "Kite", "Lumen", "Mosaic", "Nimbus", "Orbit", "Prism", "Quill", "Rune", "Sable", "Tide", "Umber", "Vale", "Willow", "Zephyr"];
+const ORG_SUFFIX = ["Labs", "Works", "Group", "Systems", "Partners", "Trading", "Health", "Foods", "Energy", "Media"];
+
+export const SEED_ORGS: { slug: string; name: string; region: Region; support_access: "open" | "consent" }[] = [
+  { slug: "acme", name: "Acme GmbH", region: "EU", support_access: "open" },
+  { slug: "globex", name: "Globex SE", region: "EU", support_access: "consent" },
+  { slug: "initech", name: "Initech Inc.", region: "US", support_access: "open" },
+  { slug: "umbrella", name: "Umbrella Corp.", region: "US", support_access: "consent" },
+];
+
+function uuid(r: ReturnType<typeof rng>): string {
+  const hex = () => Math.floor(r.next() * 16).toString(16);
+  const part = (n: number) => Array.from({ length: n }, hex).join("");
+  return `${part(8)}-${part(4)}-4${part(3)}-a${part(3)}-${part(12)}`;
+}
+
+function masked(value: string, field: string, revealable = true): Masked {
+  return { masked: value, field, revealable };
+}
+
+const DAY = 86_400_000;
+const BASE_TIME = Date.parse("2026-06-01T09:00:00Z");
+
+export type DatasetShape = {
+  /** Generated orgs beside the four seeded ones. */
+  extraOrgs?: number;
+  users?: number;
+  invoices?: number;
+  vendors?: number;
+  payments?: number;
+  /** Rows for the first org's invoices (e.g. 100,000 to try the grids). */
+  bigInvoices?: number;
+  seed?: number;
+};
+
+export function makeDataset(shape: DatasetShape = {}): Dataset {
+  const r = rng(shape.seed ?? 7);
+  const { extraOrgs = 0, users = 8, invoices = 24, vendors = 6, payments = 10 } = shape;
+  const orgs: Org[] = SEED_ORGS.map((o, i) => ({
+    id: `org-${o.slug}`,
+    ...o,
+    created_at: new Date(BASE_TIME - (400 + i * 30) * DAY).toISOString(),
+  }));
+  for (let i = 0; i < extraOrgs; i++) {
+    const name = `${r.pick(ORG_WORDS)} ${r.pick(ORG_SUFFIX)}`;
+    const slug = `${name.toLowerCase().replace(/[^a-z]+/g, "-")}-${i + 1}`;
+    orgs.push({
+      id: `org-${slug}`,
+      slug,
+      name: `${name} ${i + 1}`,
+      region: r.next() < 0.55 ? "EU" : "US",
+      support_access: r.next() < 0.7 ? "open" : "consent",
+      created_at: new Date(BASE_TIME - r.int(10, 900) * DAY).toISOString(),
+    });
+  }
+
+  const data: Dataset = { orgs, users: [], invoices: [], vendors: [], payments: [] };
+  orgs.forEach((org, orgIndex) => {
+    const cities = CITIES[org.region];
+    const currency = org.region === "EU" ? "EUR" : "USD";
+    const domain = `${org.slug.replace(/-\d+$/, "")}.example`;
+    for (let i = 0; i < users; i++) {
+      const first = r.pick(FIRST);
+      const last = r.pick(LAST);
+      data.users.push({
+        id: `user-${org.slug}-${i + 1}`,
+        org_id: org.id,
+        name: `${first} ${last}`,
+        email: masked(`${first[0]!.toLowerCase()}***@${domain}`, "email"),
+        phone: masked(`•••• ••${r.int(10, 99)}`, "phone", i % 5 !== 4),
+        address: masked("•••••••• ••", "address"),
+        city: r.pick(cities),
+        role: i === 0 ? "org_admin" : "member",
+      });
+    }
+    const invoiceCount = orgIndex === 0 && shape.bigInvoices ? shape.bigInvoices : invoices;
+    for (let i = 0; i < invoiceCount; i++) {
+      const issued = BASE_TIME - r.int(0, 720) * DAY;
+      const roll = r.next();
+      const status: InvoiceStatus = roll < 0.25 ? "open" : roll < 0.93 ? "paid" : "void";
+      data.invoices.push({
+        id: `inv-${org.slug}-${i + 1}`,
+        org_id: org.id,
+        number: `${org.slug.slice(0, 3).toUpperCase()}-${String(2024_00000 + i + 1)}`,
+        amount: { amount_minor: r.int(1_500, 4_800_000), currency },
+        status,
+        issued_at: new Date(issued).toISOString(),
+        due_at: new Date(issued + 30 * DAY).toISOString(),
+      });
+    }
+    for (let i = 0; i < vendors; i++) {
+      const country = org.region === "EU" ? r.pick(["DE", "AT", "NL", "FR"]) : "US";
+      const name = `${r.pick(VENDOR_WORDS)} ${r.pick(VENDOR_KINDS)}`;
+      data.vendors.push({
+        id: `vendor-${org.slug}-${i + 1}`,
+        org_id: org.id,
+        name,
+        tax_id: masked(`•••• ${r.int(1000, 9999)}`, "tax_id"),
+        address: masked("•••••••• ••", "address"),
+        city: r.pick(cities),
+        bank_account:
+          i % 4 === 3
+            ? null
+            : {
+                iban: masked(
+                  country === "US"
+                    ? `•••• •••• ${r.int(1000, 9999)}`
+                    : `${country}${r.int(10, 99)} •••• •••• •••• ••${r.int(10, 99)} ${r.int(10, 99)}`,
+                  "iban",
+                ),
+                bank_name: r.pick(BANKS[org.region]),
+                account_holder: name,
+              },
+      });
+    }
+    for (let i = 0; i < payments; i++) {
+      const kind: PaymentKind = r.pick(["refund", "credit_note", "payout"] as const);
+      const vendor = data.vendors[data.vendors.length - 1 - (i % vendors)];
+      const invoice = data.invoices[data.invoices.length - 1 - (i % Math.max(1, invoiceCount))];
+      data.payments.push({
+        id: `pay-${org.slug}-${i + 1}`,
+        org_id: org.id,
+        kind,
+        amount: { amount_minor: r.int(2_000, 1_200_000), currency },
+        approval_id: kind === "payout" || i % 3 === 0 ? uuid(r) : null,
+        ...(kind === "payout" && vendor ? { vendor_id: vendor.id } : {}),
+        ...(kind !== "payout" && invoice ? { invoice_id: invoice.id } : {}),
+        created_at: new Date(BASE_TIME - r.int(0, 300) * DAY).toISOString(),
+      });
+    }
+  });
+  return data;
+}
+
+export const READ_PERMISSIONS: Permission[] = [
+  "orgs:read",
+  "users:read",
+  "invoices:read",
+  "vendors:read",
+  "payments:read",
+];
+
+export const PROVIDERS: Provider[] = [
+  {
+    name: "Countersign Staff ID",
+    issuer: "http://127.0.0.1:9000",
+    client_id: "countersign-desktop",
+    audience: "countersign-api",
+    scopes: ["openid", "profile", "email", "offline_access"],
+    redirect_ports: [],
+  },
+];
+
+export function makeServer(overrides: Partial<ServerInfo> = {}): ServerInfo {
+  return {
+    url: "https://countersign.bank.example",
+    source: "user_config",
+    providers: PROVIDERS,
+    min_client_version: "0.1.0",
+    server_version: "0.1.0",
+    ...overrides,
+  };
+}
+
+export function makeAccount(overrides: Partial<AccountView> = {}): AccountView {
+  return {
+    issuer: "http://127.0.0.1:9000",
+    subject: "alice",
+    display_name: "Alice Martin",
+    email: "alice@staff.example",
+    roles: ["support_agent"],
+    permissions: [...READ_PERMISSIONS, "pii:reveal"],
+    scope: { all_orgs: false, regions: ["EU"], org_ids: [] },
+    persistence: "keyring",
+    persistence_reason: null,
+    ...overrides,
+  };
+}
+
+/** The value a reveal returns in the demo: plausible, and never in the dataset itself. */
+export function revealedValueFor(field: string, recordId: string): string {
+  const n = recordId.replace(/\D/g, "").padStart(4, "0").slice(-4);
+  switch (field) {
+    case "email":
+      return `jane.doe.${n}@customer.example`;
+    case "phone":
+      return `+49 30 5550 ${n}`;
+    case "address":
+      return `Friedrichstraße ${Number(n) % 200 || 12}`;
+    case "iban":
+      return `DE89 3704 0044 0532 01${n.slice(0, 2)} ${n.slice(2)}`;
+    case "tax_id":
+      return `DE${n}81234`;
+    default:
+      return `value-${n}`;
+  }
+}

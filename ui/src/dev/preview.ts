@@ -1,0 +1,70 @@
+/**
+ * Browser-only preview (`npm run build:preview`): answers the IPC with the fake backend so the
+ * screens can be looked at without the Rust side. main.tsx imports this only when
+ * import.meta.env.MODE === "preview"; the production build does not contain it.
+ *
+ * The URL's query string picks a scenario, e.g. `?scenario=server#/server`:
+ * server | update | sign-in | first-sync | offline | memory | empty | (default: signed in).
+ */
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { createFakeBackend, fail, type FakeBackendOptions } from "./fake-backend";
+import { makeAccount, makeDataset } from "./fixtures";
+
+export function installPreviewBackend() {
+  const params = new URLSearchParams(window.location.search);
+  const scenario = params.get("scenario") ?? "app";
+  const theme = params.get("theme");
+  const big = params.get("big") !== "0";
+  const data = makeDataset({ extraOrgs: 240, users: 14, invoices: 60, vendors: 9, payments: 24, bigInvoices: big ? 100_000 : 0 });
+  const account = makeAccount({
+    display_name: "Sam Okafor",
+    subject: "sam",
+    email: "sam@staff.example",
+    roles: ["support_supervisor", "finance_clerk"],
+    permissions: ["orgs:read", "users:read", "invoices:read", "vendors:read", "payments:read", "pii:reveal", "finance:reveal"],
+    scope: { all_orgs: true, regions: [], org_ids: [] },
+  });
+  const options: FakeBackendOptions = {
+    data,
+    account,
+    theme: theme === "dark" || theme === "light" ? theme : "system",
+    latencyMs: 30,
+    lastSyncedAt: new Date(Date.now() - 4 * 60_000).toISOString(),
+  };
+  switch (scenario) {
+    case "server":
+      options.server = null;
+      options.account = null;
+      options.serverError = params.get("error") ? fail("network") : null;
+      break;
+    case "update":
+      options.updateRequired = true;
+      options.account = null;
+      break;
+    case "sign-in":
+      options.account = null;
+      options.signInMs = null;
+      if (params.get("error")) options.resumeError = fail("refresh_rejected");
+      break;
+    case "first-sync":
+      options.lastSyncedAt = null;
+      options.syncStepMs = 1500;
+      break;
+    case "offline":
+      options.online = false;
+      options.lastSyncedAt = new Date(Date.now() - 42 * 60_000).toISOString();
+      break;
+    case "memory":
+      options.cacheMode = "memory_only";
+      options.cacheReason = "No system keyring was found (Secret Service is not running).";
+      break;
+    case "empty":
+      options.recent = [];
+      break;
+    case "no-access":
+      options.account = { ...account, permissions: [] };
+      break;
+  }
+  const backend = createFakeBackend(options);
+  mockIPC((cmd, args) => backend.handle(cmd, args as Record<string, unknown>));
+}

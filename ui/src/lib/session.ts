@@ -1,0 +1,42 @@
+import type { QueryClient } from "@tanstack/react-query";
+import type { AccountView, AppState } from "@/bindings/types";
+import { appStateQuery } from "@/lib/queries";
+
+/**
+ * Drops every cached read except the session itself (after sign-out, wipe or sign-in).
+ * Only reads nobody shows are removed: a removed entry that a mounted component still
+ * watches leaves that component on the dead entry, blind to every later write under the
+ * key (the window's theme, watched from app start, stopped following Settings after a
+ * sign-in). Watched reads are fetched again instead.
+ */
+export function dropData(queryClient: QueryClient) {
+  const predicate = (q: { queryKey: readonly unknown[] }) => q.queryKey[0] !== appStateQuery.queryKey[0];
+  queryClient.removeQueries({ predicate, type: "inactive" });
+  void queryClient.invalidateQueries({ predicate, type: "active" });
+}
+
+/** The session ended (signed out here, or refused by the server): forget the account. */
+export function forgetAccount(queryClient: QueryClient) {
+  queryClient.setQueryData<AppState>(appStateQuery.queryKey, (s) => s && { ...s, account: null });
+  dropData(queryClient);
+}
+
+/** A sign-in completed: remember the account. */
+export function rememberAccount(queryClient: QueryClient, account: AccountView) {
+  dropData(queryClient);
+  queryClient.setQueryData<AppState>(
+    appStateQuery.queryKey,
+    (s) => s && { ...s, account, resume_error: null },
+  );
+}
+
+/** Where the app belongs for a session state. */
+export type Stage = "server" | "update" | "sign-in" | "sync" | "app";
+
+export const STAGE_PATH = {
+  server: "/server",
+  update: "/update",
+  "sign-in": "/sign-in",
+  sync: "/sync",
+  app: "/",
+} as const satisfies Record<Stage, string>;
