@@ -4,7 +4,7 @@
 // and a scripted system browser ($BROWSER = dev/idp/browser.js) that signs in
 // with a password. Every step saves a screenshot under target/e2e/.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -94,6 +94,32 @@ async function signInAsAlice(session, p, server) {
   await session.find('[data-testid=home]', { timeout: 60_000 });
 }
 
+/** The single-instance plugin's name on the session bus is taken (an app instance runs). */
+function instanceNameOwned() {
+  const out = execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
+    'org.freedesktop.DBus.NameHasOwner', 'string:com.countersign.desktop.SingleInstance']).toString();
+  return out.includes('boolean true');
+}
+
+/**
+ * Waits until the app is gone: no process of the binary, and the bus has let go of its
+ * single-instance name (a loaded bus can lag behind the exit; a launch then would be
+ * handed over to the dead instance and never connect).
+ */
+async function appGone() {
+  for (let i = 0; i < 150; i += 1) {
+    let running = true;
+    try {
+      execFileSync('pgrep', ['-f', '-x', binary]);
+    } catch {
+      running = false; // pgrep found none
+    }
+    if (!running && !instanceNameOwned()) return;
+    await sleep(100);
+  }
+  throw new Error('the app did not exit after its session was closed');
+}
+
 /** Saves the window as it was when a step failed, then fails. */
 async function failShot(session, p, e) {
   try { writeFileSync(join(p.dir, 'failed.png'), await session.screenshot()); } catch { /* the window is gone */ }
@@ -107,7 +133,7 @@ test('alice: server URL, sign-in, first sync, Ctrl+K acme, reveal, restart, acce
   let session = await Session.start(driver.base, binary);
   // In this order: the app must be gone before the next test's launch, or
   // the single-instance plugin hands that launch over to it.
-  t.after(async () => { await session.quit().catch(() => {}); await driver.stop(); await server.drop(); });
+  t.after(async () => { await session.quit().catch(() => {}); await driver.stop(); await appGone(); await server.drop(); });
   try {
   // No configuration: the first screen asks for the server.
   await session.find('[data-testid=server-url]');
@@ -163,10 +189,22 @@ test('alice: server URL, sign-in, first sync, Ctrl+K acme, reveal, restart, acce
 
   // Quit and start again: still signed in, no browser.
   await session.quit();
+  // Else the single-instance plugin would hand the new launch over to the old process.
+  await appGone();
   session = await Session.start(driver.base, binary);
   await session.find('[data-testid=home]', { timeout: 30_000 });
   assert.equal(browserSignIns(p), 1, 'resumed from the keyring without the browser');
   await p.shot(session, 'resumed');
+
+  // A second launch hands over to the running app and exits before it opens anything.
+  assert.ok(instanceNameOwned(), 'the running app holds its single-instance name');
+  const second = spawn(binary, [], { env: p.env(), stdio: 'ignore' });
+  const code = await new Promise((done, fail) => {
+    const timer = setTimeout(() => fail(new Error('a second launch kept running beside the first')), 20_000);
+    second.once('exit', (c) => { clearTimeout(timer); done(c); });
+  });
+  assert.equal(code, 0, 'the second launch exits cleanly');
+  await session.find('[data-testid=home]');
 
   // sid revokes alice's role: her next sync purges, and the app says so.
   server.staff('revoke', 'staff-alice', 'support_agent');
@@ -200,7 +238,7 @@ test('offline: the API goes away mid-session, cached reads go on, actions are di
   const p = profile('offline');
   const driver = await startDriver(p.env());
   const session = await Session.start(driver.base, binary);
-  t.after(async () => { await session.quit().catch(() => {}); await driver.stop(); await server.drop(); });
+  t.after(async () => { await session.quit().catch(() => {}); await driver.stop(); await appGone(); await server.drop(); });
   try {
   await session.find('[data-testid=server-url]');
   await signInAsAlice(session, p, server);

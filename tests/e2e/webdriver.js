@@ -130,7 +130,13 @@ export class Session {
 }
 
 async function call(base, method, path, body) {
-  const r = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    // A launch that never connects (e.g. handed over to a running instance) fails, not hangs.
+    signal: AbortSignal.timeout(60_000),
+  }).catch((e) => { throw new Error(`${method} ${path}: ${e.message}`); });
   const json = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${json.value?.error ?? ''} ${json.value?.message ?? ''}`);
   return json.value;

@@ -58,7 +58,8 @@ export function SyncProvider({ children }: { children: ReactNode }) {
         // Nothing changed: only the sync state moves (large tables are not reloaded).
         await queryClient.invalidateQueries({ queryKey: syncStatusQuery.queryKey });
       }
-      if (manual) toast.success("Synced", { description: `${report.applied.toLocaleString("en-US")} changes applied.` });
+      // After a purge the access-changed notice says it all: no second toast on top of it.
+      if (manual && !report.purged) toast.success("Synced", { description: `${report.applied.toLocaleString("en-US")} changes applied.` });
     } catch (e) {
       if (!mounted.current) return;
       const code = errorCode(e);

@@ -23,6 +23,12 @@ describe("Home", () => {
     expect(router.state.location.pathname).toBe("/customers/org-globex");
   });
 
+  it("says who the user is: roles and scope, or that there are no roles", async () => {
+    renderApp({ path: "/", backend: { account: makeAccount({ roles: [], permissions: [] }) } });
+    const home = await screen.findByTestId("home");
+    expect(within(home).getByText("No roles · Customers in EU")).toBeInTheDocument();
+  });
+
   it("shows skeletons while loading", async () => {
     renderApp({ path: "/", backend: { overrides: { orgs_recent: forever } } });
     expect(await screen.findByLabelText("Loading recent customers")).toHaveAttribute("aria-busy", "true");

@@ -36,17 +36,15 @@ export function HomeScreen() {
           {greeting(new Date())}, {firstName}
         </h1>
         <p className="text-muted-foreground mt-1 text-sm">
-          {account?.roles.map(humanize).join(", ")}
-          {account && (
-            <>
-              {" · "}
-              {account.scope.all_orgs
+          {account &&
+            [
+              account.roles.map(humanize).join(", ") || "No roles",
+              account.scope.all_orgs
                 ? "All customers"
                 : account.scope.regions.length > 0
                   ? `Customers in ${account.scope.regions.join(", ")}`
-                  : `${account.scope.org_ids.length} assigned customers`}
-            </>
-          )}
+                  : `${account.scope.org_ids.length} assigned customers`,
+            ].join(" · ")}
         </p>
       </div>
       <div className="grid items-start gap-6 lg:grid-cols-[minmax(0,1fr)_320px]">
