@@ -65,7 +65,7 @@ function browserSignIns(p) {
 
 function secret(service, account) {
   try {
-    return execFileSync('secret-tool', ['lookup', 'service', service, 'username', account]).toString();
+    return execFileSync('secret-tool', ['lookup', 'service', service, 'username', account]).toString().trim();
   } catch {
     return ''; // no such entry
   }
@@ -213,7 +213,9 @@ test('alice: server URL, sign-in, first sync, Ctrl+K acme, reveal, restart, acce
   await p.shot(session, 'access-changed');
 
   // Sign out (confirmed): keyring entries and cache files are gone.
-  assert.ok(secret(`countersign:refresh-token:${issuer}`, 'staff-alice').length > 0, 'the refresh token was in the keyring');
+  const refreshToken = secret(`countersign:refresh-token:${issuer}`, 'staff-alice');
+  const cacheKey = secret(`countersign:cache-key:${issuer}`, 'staff-alice');
+  assert.ok(refreshToken.length > 20 && cacheKey.length === 64, 'the refresh token and the cache key are in the keyring');
   await session.click('[data-testid=account-menu]');
   await session.click('[data-testid=sign-out]');
   await p.shot(session, 'sign-out-confirm');
@@ -229,6 +231,8 @@ test('alice: server URL, sign-in, first sync, Ctrl+K acme, reveal, restart, acce
   const trace = readFileSync(p.trace, 'utf8');
   assert.ok(trace.split('\n').length > 20, 'the trace saw the commands');
   assert.doesNotMatch(trace, /eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*/, 'no JWT in any command result or event');
+  assert.ok(!trace.includes(refreshToken) && !trace.includes(cacheKey), 'neither the refresh token nor the cache key');
+  assert.ok(!driver.output.includes(refreshToken) && !driver.output.includes(cacheKey), "nor in the app's log");
   assert.doesNotMatch(trace, /\b[0-9a-f]{64}\b/, 'no 256-bit hex key');
   } catch (e) { await failShot(session, p, e); }
 });
