@@ -5,16 +5,7 @@ import { ChevronDownIcon, KeyboardIcon, LogOutIcon, PaletteIcon, SettingsIcon } 
 import { toast } from "sonner";
 import { signOut } from "@/bindings/commands";
 import type { Theme } from "@/bindings/types";
-import {
-  AlertDialog,
-  AlertDialogAction,
-  AlertDialogCancel,
-  AlertDialogContent,
-  AlertDialogDescription,
-  AlertDialogFooter,
-  AlertDialogHeader,
-  AlertDialogTitle,
-} from "@/components/ui/alert-dialog";
+import { ConfirmDestructive } from "@/components/confirm-destructive";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import {
@@ -31,7 +22,6 @@ import {
   DropdownMenuSubTrigger,
   DropdownMenuTrigger,
 } from "@/components/ui/dropdown-menu";
-import { Spinner } from "@/components/ui/spinner";
 import { errorCode, errorWords } from "@/lib/errors";
 import { formatCount, humanize, initials } from "@/lib/format";
 import { useAccount } from "@/lib/permissions";
@@ -141,34 +131,24 @@ export function AccountMenu({ onShowShortcuts }: { onShowShortcuts: () => void }
         </DropdownMenuContent>
       </DropdownMenu>
 
-      <AlertDialog open={confirming} onOpenChange={(open) => !signOutMutation.isPending && setConfirming(open)}>
-        <AlertDialogContent>
-          <AlertDialogHeader>
-            <AlertDialogTitle>Sign out and wipe local data?</AlertDialogTitle>
-            <AlertDialogDescription>
-              Countersign ends your session with the server and deletes the encrypted copy of your
-              records on this computer
-              {records > 0 ? ` (${formatCount(records)} records)` : ""}. To work again you sign in
-              and wait for a full sync.
-            </AlertDialogDescription>
-          </AlertDialogHeader>
-          <AlertDialogFooter>
-            <AlertDialogCancel disabled={signOutMutation.isPending}>Stay signed in</AlertDialogCancel>
-            <AlertDialogAction
-              variant="destructive"
-              data-testid="sign-out-confirm"
-              disabled={signOutMutation.isPending}
-              onClick={(e) => {
-                e.preventDefault();
-                signOutMutation.mutate();
-              }}
-            >
-              {signOutMutation.isPending && <Spinner />}
-              Sign out and wipe
-            </AlertDialogAction>
-          </AlertDialogFooter>
-        </AlertDialogContent>
-      </AlertDialog>
+      <ConfirmDestructive
+        open={confirming}
+        onOpenChange={setConfirming}
+        title="Sign out and wipe local data?"
+        description={
+          <>
+            Countersign ends your session with the server and deletes the encrypted copy of your
+            records on this computer
+            {records > 0 ? ` (${formatCount(records)} records)` : ""}. To work again you sign in
+            and wait for a full sync.
+          </>
+        }
+        cancel="Stay signed in"
+        action="Sign out and wipe"
+        pending={signOutMutation.isPending}
+        onConfirm={() => signOutMutation.mutate()}
+        testId="sign-out-confirm"
+      />
     </>
   );
 }

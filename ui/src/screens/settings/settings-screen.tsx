@@ -5,23 +5,13 @@ import { HardDriveIcon, MemoryStickIcon, Trash2Icon } from "lucide-react";
 import { toast } from "sonner";
 import { wipeLocalData } from "@/bindings/commands";
 import type { ServerSource, Theme } from "@/bindings/types";
-import {
-  AlertDialog,
-  AlertDialogAction,
-  AlertDialogCancel,
-  AlertDialogContent,
-  AlertDialogDescription,
-  AlertDialogFooter,
-  AlertDialogHeader,
-  AlertDialogTitle,
-} from "@/components/ui/alert-dialog";
+import { ConfirmDestructive } from "@/components/confirm-destructive";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Label } from "@/components/ui/label";
 import { RadioGroup, RadioGroupItem } from "@/components/ui/radio-group";
 import { Skeleton } from "@/components/ui/skeleton";
-import { Spinner } from "@/components/ui/spinner";
 import { Tooltip, TooltipContent, TooltipTrigger } from "@/components/ui/tooltip";
 import { ErrorState } from "@/components/error-state";
 import { RelativeTime } from "@/components/relative-time";
@@ -251,33 +241,23 @@ function LocalDataCard({
           )}
         </div>
       </CardContent>
-      <AlertDialog open={confirming} onOpenChange={(open) => !wipe.isPending && setConfirming(open)}>
-        <AlertDialogContent>
-          <AlertDialogHeader>
-            <AlertDialogTitle>Wipe local data?</AlertDialogTitle>
-            <AlertDialogDescription>
-              This deletes the {cache.mode === "encrypted" ? "encrypted " : ""}copy of your records on this
-              computer ({what}) and its key. You stay signed in, and Countersign downloads your records
-              again right away.
-            </AlertDialogDescription>
-          </AlertDialogHeader>
-          <AlertDialogFooter>
-            <AlertDialogCancel disabled={wipe.isPending}>Keep local data</AlertDialogCancel>
-            <AlertDialogAction
-              variant="destructive"
-              data-testid="wipe-local-data-confirm"
-              disabled={wipe.isPending}
-              onClick={(e) => {
-                e.preventDefault();
-                wipe.mutate();
-              }}
-            >
-              {wipe.isPending && <Spinner />}
-              Wipe {formatCount(cache.records)} records
-            </AlertDialogAction>
-          </AlertDialogFooter>
-        </AlertDialogContent>
-      </AlertDialog>
+      <ConfirmDestructive
+        open={confirming}
+        onOpenChange={setConfirming}
+        title="Wipe local data?"
+        description={
+          <>
+            This deletes the {cache.mode === "encrypted" ? "encrypted " : ""}copy of your records on this
+            computer ({what}) and its key. You stay signed in, and Countersign downloads your records
+            again right away.
+          </>
+        }
+        cancel="Keep local data"
+        action={`Wipe ${formatCount(cache.records)} records`}
+        pending={wipe.isPending}
+        onConfirm={() => wipe.mutate()}
+        testId="wipe-local-data-confirm"
+      />
     </Card>
   );
 }
