@@ -48,6 +48,10 @@ codes! {
     IdempotencyKeyReused = "idempotency_key_reused", 409, "Idempotency key reused with another body";
     PayoutHold = "payout_hold", 409, "Payouts to this vendor are on hold";
     ConsentRequired = "consent_required", 403, "The organisation has not granted support access";
+    PayloadTooLarge = "payload_too_large", 413, "The request body is too large";
+    ClientUpdateRequired = "client_update_required", 426, "This version of the app is too old";
+    AccountDisabled = "account_disabled", 401, "The account is disabled";
+    AccessPending = "access_pending", 403, "Access is waiting for review";
     ServiceUnavailable = "service_unavailable", 503, "Service unavailable";
     Internal = "internal", 500, "Internal error";
 }

@@ -73,6 +73,11 @@ pub struct ImpersonationSession {
     pub expires_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub ended_at: Option<OffsetDateTime>,
+    /// Why an `ended` session ended: `ended` (its agent or a supervisor),
+    /// `access_revoked` (the agent's roles or scope no longer cover it, seen
+    /// by the server) or `account_disabled` (the agent was deactivated).
+    #[serde(default)]
+    pub end_reason: Option<String>,
     /// `unreviewed`, `ok` or `flagged`.
     pub review: String,
     pub review_note: Option<String>,

@@ -15,6 +15,28 @@ use std::time::Instant;
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// Reasons are validated (countersign_api::reveal::REASON_MAX_CHARS) where
+/// they are parsed; this bounds what any path can put in the log.
+const REASON_MAX_RECORDED: usize = 2_000;
+
+/// An error's `detail` quotes caller input at most this long.
+const DETAIL_MAX_CHARS: usize = 600;
+
+/// Methods with a metrics label of their own; any other is "other", so a
+/// caller cannot mint new series (issue 19, point 9).
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
 #[derive(Debug, Default)]
 struct Event {
     actor_issuer: Option<String>,
@@ -51,14 +73,14 @@ impl AuditCtx {
     pub fn target(&self, target_type: &'static str, id: impl ToString, org: Option<uuid::Uuid>) {
         self.with(|e| {
             e.target_type = Some(target_type);
-            e.target_id = Some(id.to_string());
+            e.target_id = Some(crate::extract::capped(&id.to_string()));
             if org.is_some() {
                 e.org_id = org;
             }
         })
     }
     pub fn reason(&self, reason: &str) {
-        self.with(|e| e.reason = Some(reason.to_owned()))
+        self.with(|e| e.reason = Some(crate::extract::cap_to(reason, REASON_MAX_RECORDED)))
     }
     /// The request acts through a support session: recorded on its event
     /// next to the real actor (the RFC 8693 `act` idea).
@@ -72,10 +94,11 @@ impl AuditCtx {
     pub fn follow_up(&self, action: &str, details: serde_json::Value) {
         self.with(|e| e.follow_ups.push((action.to_owned(), details)))
     }
-    /// Never a secret or a revealed value: names and ids only.
+    /// Never a secret or a revealed value: names and ids only. Caller text
+    /// in it is capped, so a request cannot flood the append-only log.
     pub fn detail(&self, key: &str, value: serde_json::Value) {
         self.with(|e| {
-            e.details.insert(key.to_owned(), value);
+            e.details.insert(key.to_owned(), crate::extract::capped_json(value));
         })
     }
 }
@@ -93,7 +116,7 @@ fn error_for_bare_status(status: StatusCode) -> ErrorInfo {
     let (code, detail) = match status {
         StatusCode::NOT_FOUND => (ErrorCode::NotFound, "No such resource."),
         StatusCode::METHOD_NOT_ALLOWED => (ErrorCode::MethodNotAllowed, "This method is not allowed on this resource."),
-        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::InvalidRequest, "The request body is too large."),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge, "The request body is larger than 64 KB."),
         StatusCode::UNAUTHORIZED => (ErrorCode::Unauthenticated, "Authentication required."),
         s if s.is_client_error() => (ErrorCode::InvalidRequest, "The request could not be understood."),
         _ => (ErrorCode::Internal, "The server could not complete the request."),
@@ -107,7 +130,8 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let ctx = AuditCtx::default();
     req.extensions_mut().insert(ctx.clone());
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method().as_str()).to_owned();
+    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
     let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect::<String>());
@@ -123,7 +147,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         .or_else(|| ((status.is_client_error() || status.is_server_error()) && !res.headers().contains_key(header::CONTENT_TYPE)).then(|| error_for_bare_status(status)));
 
     if let Some(info) = &error {
-        let problem = Problem::new(info.code, info.detail.clone(), request_id.clone());
+        let problem = Problem::new(info.code, crate::extract::cap_to(&info.detail, DETAIL_MAX_CHARS), request_id.clone());
         let status = StatusCode::from_u16(info.code.status()).unwrap_or(status);
         let allow = res.headers().get(header::ALLOW).cloned();
         res = (status, [(header::CONTENT_TYPE, countersign_api::error::PROBLEM_CONTENT_TYPE)], serde_json::to_string(&problem).unwrap_or_default()).into_response();
@@ -131,10 +155,6 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
             res.headers_mut().insert(header::ALLOW, allow);
         }
     }
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        res.headers_mut().insert("x-request-id", v);
-    }
-
     let route_label = route.clone().unwrap_or_else(|| "unmatched".into());
     // Operational probes and the app's sign-in setup are not actions of
     // anyone; everything else is audited.
@@ -149,10 +169,21 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
             // An action we cannot account for is an action we do not report
             // as done: the caller gets an error instead of the result.
             tracing::error!(error = %e, request_id, "audit write failed");
+            state.metrics.audit_write_failures.inc();
             let problem = Problem::new(ErrorCode::ServiceUnavailable, "The request could not be recorded.", request_id.clone());
             res = (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, countersign_api::error::PROBLEM_CONTENT_TYPE)], serde_json::to_string(&problem).unwrap_or_default())
                 .into_response();
         }
+    }
+    // On every response, the audit failure's 503 included (API.md, Conventions).
+    let headers = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-request-id", v);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // Authenticated responses carry personal data: no cache keeps them.
+    if authenticated {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     state.metrics.observe(&method, &route_label, res.status().as_u16(), started.elapsed().as_secs_f64());
     res

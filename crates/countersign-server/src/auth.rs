@@ -3,7 +3,8 @@
 //! A token is accepted only if: its header says `typ: at+jwt`, `alg` is RS256
 //! or ES256 *and* matches the key the issuer published under that `kid`, the
 //! signature verifies, `iss` equals the configured issuer exactly, `aud`
-//! contains our audience, and `exp`/`nbf` hold. Unknown `kid`s trigger one
+//! contains our audience, `exp`/`nbf` hold, `iat` is not in the future
+//! beyond the leeway, and the header has no `crit` (RFC 7515 §4.1.11). Unknown `kid`s trigger one
 //! JWKS refetch (rate-limited), then are refused.
 
 use crate::error::ApiError;
@@ -19,6 +20,8 @@ pub struct Claims {
     pub iss: String,
     pub sub: String,
     pub exp: i64,
+    #[serde(default)]
+    pub iat: Option<i64>,
     #[serde(default)]
     pub client_id: Option<String>,
     #[serde(default)]
@@ -45,6 +48,10 @@ pub enum TokenError {
     Audience,
     #[error("the token was issued by another issuer")]
     Issuer,
+    #[error("the token claims to be issued in the future")]
+    IssuedInFuture,
+    #[error("the token has critical header parameters this server does not understand")]
+    Critical,
     #[error("the identity provider's keys are unavailable")]
     KeysUnavailable,
 }
@@ -193,6 +200,10 @@ impl TokenVerifier {
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
             return Err(TokenError::Algorithm);
         }
+        // RFC 7515 §4.1.11: we understand no extension, so any `crit` is refused.
+        if header.crit.is_some() {
+            return Err(TokenError::Critical);
+        }
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
         let (key, key_alg) = self.key(&kid).await?;
         if header.alg != key_alg {
@@ -204,7 +215,7 @@ impl TokenVerifier {
         v.set_issuer(&[&self.issuer]);
         v.set_audience(&[&self.audience]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &key, &v).map(|d| d.claims).map_err(|e| {
+        let claims = jsonwebtoken::decode::<Claims>(token, &key, &v).map(|d| d.claims).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
             match e.kind() {
                 K::ExpiredSignature => TokenError::Expired,
@@ -215,6 +226,12 @@ impl TokenVerifier {
                 K::InvalidAlgorithm => TokenError::Algorithm,
                 _ => TokenError::Malformed,
             }
-        })
+        })?;
+        // A token from the future beyond the clock skew is forged or from a
+        // provider whose clock cannot be trusted either way.
+        if claims.iat.is_some_and(|iat| iat > time::OffsetDateTime::now_utc().unix_timestamp() + self.leeway as i64) {
+            return Err(TokenError::IssuedInFuture);
+        }
+        Ok(claims)
     }
 }

@@ -208,7 +208,7 @@ pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Princi
     let staff = staff_row(state, iss, sub).await?;
     if let Some(s) = staff {
         if !s.active {
-            return Err(ApiError::new(ErrorCode::Forbidden, "This staff account is deactivated."));
+            return Err(ApiError::new(ErrorCode::AccountDisabled, "This staff account is deactivated."));
         }
         let roles = s.roles();
         return Ok(Principal {
@@ -264,6 +264,10 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(p) = parts.extensions.get::<Principal>() {
             return Ok(p.clone());
         }
+        // Two Authorization headers are ambiguous: refuse, never first-wins.
+        if parts.headers.get_all(axum::http::header::AUTHORIZATION).iter().nth(1).is_some() {
+            return Err(ApiError::new(ErrorCode::TokenInvalid, "Send exactly one Authorization header."));
+        }
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -280,6 +284,16 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(ctx) = parts.extensions.get::<AuditCtx>() {
             let kind = principal.as_ref().map(|p| p.kind).ok();
             ctx.set_actor(&claims.iss, &claims.sub, kind);
+        }
+        // A deactivated agent's session ends with the account, and the
+        // request that tried to use it says so.
+        if let (Err(e), Some(h)) = (&principal, parts.headers.get(IMPERSONATION_HEADER)) {
+            if e.code == ErrorCode::AccountDisabled {
+                if let Ok(id) = uuid::Uuid::parse_str(h.to_str().unwrap_or("").trim()) {
+                    end_disabled_agents_session(state, &claims.iss, &claims.sub, id).await?;
+                }
+                return Err(ApiError::new(ErrorCode::ImpersonationNotActive, "Your account was deactivated; the support session was ended."));
+            }
         }
         let mut principal = principal?;
         if let Some(h) = parts.headers.get(IMPERSONATION_HEADER) {
@@ -312,35 +326,104 @@ struct SessionRow {
     agent_staff_id: uuid::Uuid,
     subject_user_id: uuid::Uuid,
     org_id: uuid::Uuid,
+    region: String,
     scope: String,
     status: String,
+    end_reason: Option<String>,
     expires_at: Option<time::OffsetDateTime>,
     subject_role: String,
+}
+
+/// Why `staff_id` may no longer hold a support session in (`org`, `region`),
+/// read now: `account_disabled`, `access_revoked` (no `impersonation:start`,
+/// or a scope that no longer covers the org), or `None` while it may.
+pub async fn agent_lost_access(tx: &mut crate::db::Tx, staff_id: uuid::Uuid, org: uuid::Uuid, region: &str) -> ApiResult<Option<&'static str>> {
+    let row: Option<StaffRow> = sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1")).bind(staff_id).fetch_optional(&mut **tx).await?;
+    let Some(row) = row else { return Ok(Some("access_revoked")) };
+    if !row.active {
+        return Ok(Some("account_disabled"));
+    }
+    let may_start = policy::staff_permissions(&row.roles()).contains(&Permission::ImpersonationStart);
+    let covers = row.scope_all || row.scope_regions.iter().any(|r| r == region) || row.scope_org_ids.contains(&org);
+    Ok(if may_start && covers { None } else { Some("access_revoked") })
+}
+
+/// The server ends a session its agent may no longer hold (`why`:
+/// `access_revoked` or `account_disabled`); the review queue shows why.
+pub async fn end_session_by_server(tx: &mut crate::db::Tx, id: uuid::Uuid, why: &str) -> ApiResult<()> {
+    sqlx::query(
+        "UPDATE impersonation_sessions SET status = 'ended', ended_at = now(), end_reason = $2 \
+         WHERE id = $1 AND status IN ('active', 'pending_approval')",
+    )
+    .bind(id)
+    .bind(why)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Ends session `id` of the deactivated staff account (`iss`, `sub`), if it
+/// is theirs and still open.
+async fn end_disabled_agents_session(state: &AppState, iss: &str, sub: &str, id: uuid::Uuid) -> ApiResult<()> {
+    let mut tx = crate::db::begin(&state.db, &Principal::service(true)).await?;
+    sqlx::query(
+        "UPDATE impersonation_sessions SET status = 'ended', ended_at = now(), end_reason = 'account_disabled' \
+         WHERE id = $1 AND status IN ('active', 'pending_approval') \
+           AND agent_staff_id = (SELECT id FROM staff WHERE issuer = $2 AND subject = $3)",
+    )
+    .bind(id)
+    .bind(iss)
+    .bind(sub)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Turns the agent's principal into one acting as the session's subject.
 async fn impersonate(state: &AppState, agent: Principal, header: &str, method: &str, route: &str, audit: &AuditCtx) -> ApiResult<Principal> {
     let not_active = |why: &str| ApiError::new(ErrorCode::ImpersonationNotActive, why.to_owned());
+    // Another agent's session and a random id read alike (no existence oracle).
+    let no_such = || not_active("No such support session.");
     if agent.kind != ActorKind::Staff {
         return Err(ApiError::new(ErrorCode::Forbidden, "Only staff impersonate."));
     }
-    let id = uuid::Uuid::parse_str(header.trim()).map_err(|_| not_active("No such support session."))?;
-    let mut tx = crate::db::begin(&state.db, &agent).await?;
+    let id = uuid::Uuid::parse_str(header.trim()).map_err(|_| no_such())?;
+    let agent_id = agent.staff_id.map(|s| s.0);
+    // Read across every org: a session whose org left the agent's scope must
+    // still be found, to be ended rather than silently kept.
+    let mut tx = crate::db::begin(&state.db, &Principal::service(true)).await?;
     let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT s.agent_staff_id, s.subject_user_id, s.org_id, s.scope, s.status, s.expires_at, u.role AS subject_role \
+        "SELECT s.agent_staff_id, s.subject_user_id, s.org_id, s.region, s.scope, s.status, s.end_reason, s.expires_at, u.role AS subject_role \
          FROM impersonation_sessions s JOIN customer_users u ON u.id = s.subject_user_id WHERE s.id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
-    crate::db::end_read(tx);
-    let row = row.ok_or_else(|| not_active("No such support session."))?;
-    if Some(row.agent_staff_id) != agent.staff_id.map(|s| s.0) {
-        return Err(not_active("This support session belongs to another agent."));
+    let row = match row {
+        Some(r) if Some(r.agent_staff_id) == agent_id => r,
+        _ => return Err(no_such()),
+    };
+    if matches!(row.status.as_str(), "active" | "pending_approval") {
+        if let Some(why) = agent_lost_access(&mut tx, row.agent_staff_id, row.org_id, &row.region).await? {
+            end_session_by_server(&mut tx, id, why).await?;
+            tx.commit().await?;
+            audit.impersonation(id, serde_json::json!({ "user_id": row.subject_user_id, "org_id": row.org_id }));
+            audit.detail("ended_by_server", serde_json::json!(why));
+            return Err(not_active("Your access changed; the support session was ended."));
+        }
     }
+    crate::db::end_read(tx);
     let now = time::OffsetDateTime::now_utc();
     match row.status.as_str() {
         "active" if row.expires_at.is_some_and(|e| e > now) => {}
+        // Ended by the server because the agent's access changed: not a
+        // session that ran its course.
+        "ended" if matches!(row.end_reason.as_deref(), Some("access_revoked" | "account_disabled")) => {
+            // Each later attempt shows in the session's timeline too.
+            audit.impersonation(id, serde_json::json!({ "user_id": row.subject_user_id, "org_id": row.org_id }));
+            return Err(not_active("Your access changed; the support session was ended."));
+        }
         "active" | "ended" => return Err(ApiError::new(ErrorCode::ImpersonationExpired, "The support session has ended.")),
         _ => return Err(not_active("The support session is not active (pending approval or rejected).")),
     }

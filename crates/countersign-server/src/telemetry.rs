@@ -22,6 +22,8 @@ pub struct Metrics {
     pub decision_batch: Histogram,
     /// Staff lookups per statement (see principal::lookup_batch).
     pub lookup_batch: Histogram,
+    /// Requests refused because their audit event could not be written.
+    pub audit_write_failures: IntCounter,
 }
 
 impl Default for Metrics {
@@ -47,12 +49,15 @@ impl Default for Metrics {
                 .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
         )
         .expect("static metric");
+        let audit_write_failures =
+            IntCounter::new("countersign_audit_write_failures_total", "Requests answered 503 because their audit event could not be written").expect("static metric");
+        registry.register(Box::new(audit_write_failures.clone())).expect("unique metric");
         registry.register(Box::new(decision_batch.clone())).expect("unique metric");
         registry.register(Box::new(lookup_batch.clone())).expect("unique metric");
         registry.register(Box::new(jwks_fetches.clone())).expect("unique metric");
         registry.register(Box::new(requests.clone())).expect("unique metric");
         registry.register(Box::new(latency.clone())).expect("unique metric");
-        Metrics { registry, requests, latency, jwks_fetches, decision_batch, lookup_batch }
+        Metrics { registry, requests, latency, jwks_fetches, decision_batch, lookup_batch, audit_write_failures }
     }
 }
 

@@ -94,7 +94,14 @@ export function CommandPalette({
         data-testid="search-input"
         aria-label="Search"
       />
-      <CommandList>
+      {/* data-results-for: the term whose own results are on screen (not the
+          previous term's kept while the next loads); scripts/bench app-search
+          times a keystroke until it names the typed query. */}
+      <CommandList
+        data-results-for={
+          term.length > 0 && results.isSuccess && !results.isPlaceholderData ? term : undefined
+        }
+      >
         {term.length > 0 && results.isPending && (
           <CommandLoading>
             <div className="text-muted-foreground flex items-center justify-center gap-2 py-6 text-sm">

@@ -30,6 +30,10 @@ describe("Shell", () => {
       await user.type(input, "glob");
       await waitFor(() => expect(screen.getAllByTestId("search-result")).not.toHaveLength(0));
       expect(backend.callsOf("search").at(-1)).toEqual({ query: "glob", limit: 50 });
+      // What scripts/bench app-search waits for: the list names the term its results are for.
+      await waitFor(() =>
+        expect(document.querySelector("[data-slot=command-list]")).toHaveAttribute("data-results-for", "glob"),
+      );
       const group = screen.getByRole("group", { name: "Customers" });
       expect(within(group).getByTestId("search-result")).toHaveAttribute("data-record-id", "org-globex");
       await expectNoSeriousA11yViolations();

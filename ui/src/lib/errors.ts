@@ -35,6 +35,11 @@ export const ERROR_WORDS: Record<Code, string> = {
   payout_hold: "Payouts to this vendor are on hold. Ask finance to review the vendor first.",
   consent_required:
     "This customer requires their consent before support can act. Ask the customer for consent.",
+  payload_too_large: "That is too much to send at once. Shorten the text or attachment and try again.",
+  client_update_required: "This version of Countersign is too old for the server. Update the app to continue.",
+  account_disabled: "Your account is disabled. Ask a security admin if you think this is a mistake.",
+  access_pending:
+    "Your account exists but has no access yet. A security admin must review it before you can continue.",
   service_unavailable: "The server is busy or under maintenance. Wait a moment and try again.",
   internal: "The server ran into a problem. Try again; if it keeps happening, tell your IT team.",
   // ---- client ----

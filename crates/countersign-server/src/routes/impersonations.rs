@@ -33,12 +33,13 @@ struct Row {
     started_at: Option<OffsetDateTime>,
     expires_at: Option<OffsetDateTime>,
     ended_at: Option<OffsetDateTime>,
+    end_reason: Option<String>,
     review: String,
     review_note: Option<String>,
 }
 
 const SELECT: &str = "SELECT s.id, s.org_id, s.agent_staff_id, s.agent_person_id, a.display_name AS agent_name, s.subject_user_id, s.reason, s.ticket_ref, \
-     s.scope, s.duration_minutes, s.status, s.requested_at, s.started_at, s.expires_at, s.ended_at, s.review, s.review_note \
+     s.scope, s.duration_minutes, s.status, s.requested_at, s.started_at, s.expires_at, s.ended_at, s.end_reason, s.review, s.review_note \
      FROM impersonation_sessions s JOIN staff a ON a.id = s.agent_staff_id";
 
 impl Row {
@@ -73,6 +74,7 @@ impl Row {
             started_at: self.started_at,
             expires_at: self.expires_at,
             ended_at: self.ended_at.or(if self.status() == "expired" { self.expires_at } else { None }),
+            end_reason: self.end_reason.clone(),
             review: self.review.clone(),
             review_note: self.review_note.clone(),
             timeline,
@@ -186,6 +188,17 @@ async fn decide(s: &AppState, p: &Principal, audit: &AuditCtx, id: Uuid, comment
     if row.status != "pending_approval" {
         return Err(ApiError::new(ErrorCode::NotPending, format!("The session is {}.", row.status())));
     }
+    // The requester's access is read now, not as it was when they asked: a
+    // supervisor cannot approve what the agent may no longer do.
+    if approve {
+        let region: (String,) = sqlx::query_as("SELECT region FROM impersonation_sessions WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+        if let Some(why) = crate::principal::agent_lost_access(&mut tx, row.agent_staff_id, row.org_id, &region.0).await? {
+            crate::principal::end_session_by_server(&mut tx, id, why).await?;
+            tx.commit().await?;
+            audit.detail("ended_by_server", serde_json::json!(why));
+            return Err(ApiError::new(ErrorCode::ImpersonationNotActive, "The requester's access changed since they asked; the session was ended."));
+        }
+    }
     let sql = if approve {
         "UPDATE impersonation_sessions SET status = 'active', started_at = now(), expires_at = now() + make_interval(mins => duration_minutes), \
          decided_by_staff_id = $2, decision_comment = $3 WHERE id = $1"
@@ -219,13 +232,15 @@ pub async fn end(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(
     let row = load(&mut tx, id, true).await?;
     audit.target("impersonation", id, Some(row.org_id));
     let is_agent = p.staff_id.map(|s| s.0) == Some(row.agent_staff_id);
+    // Someone else's session, to a caller who may not end it, reads as
+    // a random id does (no existence oracle).
     if !is_agent && !p.can(Permission::ImpersonationApprove) {
-        return Err(ApiError::forbidden(Permission::ImpersonationApprove));
+        return Err(ApiError::not_found());
     }
     if !matches!(row.status(), "active" | "pending_approval") {
         return Err(ApiError::new(ErrorCode::NotPending, format!("The session is already {}.", row.status())));
     }
-    sqlx::query("UPDATE impersonation_sessions SET status = 'ended', ended_at = now(), ended_by_staff_id = $2 WHERE id = $1")
+    sqlx::query("UPDATE impersonation_sessions SET status = 'ended', ended_at = now(), ended_by_staff_id = $2, end_reason = 'ended' WHERE id = $1")
         .bind(id)
         .bind(p.staff_id.map(|s| s.0))
         .execute(&mut *tx)
@@ -243,14 +258,17 @@ pub struct ListParams {
     /// unreviewed (ended, not yet reviewed), reviewed, flagged
     pub review: Option<String>,
     pub agent_id: Option<Uuid>,
+    /// 1-200, default 50.
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 fn supervisor(p: &Principal) -> bool {
     p.can(Permission::ImpersonationApprove) || p.can(Permission::ImpersonationReview) || p.can(Permission::AuditRead)
 }
 
-#[utoipa::path(get, path = "/v1/impersonations", params(ListParams), responses((status = 200, body = Page<ImpersonationSession>)), security(("bearer" = [])), tag = "impersonation")]
+#[utoipa::path(get, path = "/v1/impersonations", params(ListParams), responses((status = 200, body = Page<ImpersonationSession>), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
 pub async fn list(State(s): State<AppState>, p: Principal, Query(q): Query<ListParams>) -> ApiResult<Json<Page<ImpersonationSession>>> {
     staff_person(&p)?;
     if !supervisor(&p) && !p.can(Permission::ImpersonationStart) {
@@ -268,7 +286,9 @@ pub async fn list(State(s): State<AppState>, p: Principal, Query(q): Query<ListP
         Some(r @ ("unreviewed" | "reviewed" | "flagged")) => Some(r),
         Some(_) => return Err(ApiError::invalid("review must be unreviewed, reviewed or flagged.")),
     };
-    let limit = q.limit.unwrap_or(LIMIT_DEFAULT).clamp(LIMIT_MIN, LIMIT_MAX) as i64;
+    // Pages like every list (API.md, Conventions): newest first, keyset cursor.
+    let limit = super::records::limit(q.limit)?;
+    let (after_t, after_id) = super::records::parse_ts_key(&super::records::decode_cursor(&q.cursor)?)?;
     let mut tx = db::begin(&s.db, &p).await?;
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "{SELECT} WHERE ($1::uuid IS NULL OR s.agent_staff_id = $1) \
@@ -277,16 +297,19 @@ pub async fn list(State(s): State<AppState>, p: Principal, Query(q): Query<ListP
                 OR ($3 = 'unreviewed' AND s.review = 'unreviewed' AND (s.status = 'ended' OR (s.status = 'active' AND s.expires_at <= now()))) \
                 OR ($3 = 'reviewed' AND s.review <> 'unreviewed') \
                 OR ($3 = 'flagged' AND s.review = 'flagged')) \
+           AND ($5::timestamptz IS NULL OR (s.requested_at, s.id) < ($5, $6)) \
          ORDER BY s.requested_at DESC, s.id DESC LIMIT $4"
     ))
     .bind(only_agent)
     .bind(&q.status)
     .bind(review)
-    .bind(limit)
+    .bind(limit + 1)
+    .bind(after_t)
+    .bind(after_id)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Json(Page { items: rows.iter().map(|r| r.to_api(None)).collect(), next_cursor: None }))
+    Ok(Json(super::records::page(rows, limit, |r| (super::records::ts_key(r.requested_at), r.id), |r| Ok(r.to_api(None)))?))
 }
 
 #[utoipa::path(get, path = "/v1/impersonations/{session_id}", params(("session_id" = Uuid, Path)),

@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/staff/{staff_id}", get(staff::get).put(staff::put))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::audit::layer))
-        .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
+        // API.md: bodies are at most 64 KB (413 payload_too_large).
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(state)
 }

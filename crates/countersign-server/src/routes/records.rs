@@ -48,19 +48,19 @@ pub struct InvoiceListParams {
 
 /// Keyset position: the sort key and id of the last item of the previous page.
 #[derive(Serialize, Deserialize)]
-struct Cursor {
+pub(crate) struct Cursor {
     k: String,
     id: Uuid,
 }
 
-fn limit(l: Option<u32>) -> ApiResult<i64> {
+pub(crate) fn limit(l: Option<u32>) -> ApiResult<i64> {
     match l.unwrap_or(LIMIT_DEFAULT) {
         n @ LIMIT_MIN..=LIMIT_MAX => Ok(n as i64),
         _ => Err(ApiError::invalid(format!("limit must be between {LIMIT_MIN} and {LIMIT_MAX}."))),
     }
 }
 
-fn decode_cursor(c: &Option<String>) -> ApiResult<Option<Cursor>> {
+pub(crate) fn decode_cursor(c: &Option<String>) -> ApiResult<Option<Cursor>> {
     let Some(c) = c else { return Ok(None) };
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(c)
@@ -71,7 +71,7 @@ fn decode_cursor(c: &Option<String>) -> ApiResult<Option<Cursor>> {
 }
 
 /// Builds the page from `limit + 1` fetched rows.
-fn page<R, T>(mut rows: Vec<R>, limit: i64, key: impl Fn(&R) -> (String, Uuid), map: impl Fn(&R) -> ApiResult<T>) -> ApiResult<Page<T>> {
+pub(crate) fn page<R, T>(mut rows: Vec<R>, limit: i64, key: impl Fn(&R) -> (String, Uuid), map: impl Fn(&R) -> ApiResult<T>) -> ApiResult<Page<T>> {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more {
@@ -85,11 +85,11 @@ fn page<R, T>(mut rows: Vec<R>, limit: i64, key: impl Fn(&R) -> (String, Uuid), 
     Ok(Page { items: rows.iter().map(map).collect::<ApiResult<_>>()?, next_cursor })
 }
 
-fn ts_key(t: OffsetDateTime) -> String {
+pub(crate) fn ts_key(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).expect("valid timestamp")
 }
 
-fn parse_ts_key(c: &Option<Cursor>) -> ApiResult<(Option<OffsetDateTime>, Option<Uuid>)> {
+pub(crate) fn parse_ts_key(c: &Option<Cursor>) -> ApiResult<(Option<OffsetDateTime>, Option<Uuid>)> {
     match c {
         None => Ok((None, None)),
         Some(c) => OffsetDateTime::parse(&c.k, &time::format_description::well_known::Rfc3339)

@@ -36,8 +36,12 @@ fn source(record_type: RecordType, field: &str) -> Option<&'static str> {
     security(("bearer" = [])), tag = "records")]
 pub async fn reveal(State(s): State<AppState>, p: Principal, audit: AuditCtx, Body(req): Body<RevealRequest>) -> ApiResult<impl IntoResponse> {
     audit.target(record_type_name(req.record_type), req.record_id, None);
+    // Only a field that exists is recorded: caller text is checked before
+    // anything from the body reaches the append-only log.
+    let sql = source(req.record_type, &req.field).ok_or_else(|| {
+        ApiError::invalid(format!("A {} has no revealable field \"{}\".", record_type_name(req.record_type), crate::extract::capped(&req.field)))
+    })?;
     audit.detail("field", serde_json::json!(req.field));
-    let sql = source(req.record_type, &req.field).ok_or_else(|| ApiError::invalid(format!("{:?} has no revealable field {:?}.", req.record_type, req.field)))?;
     let permission = match field_class(&req.field) {
         Some(FieldClass::Contact) => Permission::PiiReveal,
         Some(FieldClass::Financial) => Permission::FinanceReveal,
@@ -49,8 +53,9 @@ pub async fn reveal(State(s): State<AppState>, p: Principal, audit: AuditCtx, Bo
     p.require(permission)?;
     let reason = Reason::parse(&req.reason).map_err(|e| ApiError::new(ErrorCode::ReasonRequired, format!("{e}.")))?;
     audit.reason(reason.as_str());
-    let staff = p.staff_id.map(|s| s.0).unwrap_or_default();
-    if !s.reveals.allow(staff) {
+    // Per person, not per account: a second account must not double the limit.
+    let person = p.person_id.unwrap_or_default();
+    if !s.reveals.allow(person) {
         return Err(ApiError::new(ErrorCode::RateLimited, "Too many reveals; wait a minute."));
     }
     let mut tx = db::begin(&s.db, &p).await?;

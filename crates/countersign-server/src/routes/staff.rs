@@ -31,10 +31,12 @@ pub async fn get(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) 
 pub async fn put(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>, Body(update): Body<StaffUpdate>) -> ApiResult<Json<StaffMember>> {
     audit.target("staff", id, None);
     p.require(Permission::StaffManage)?;
-    if p.staff_id.map(|s| s.0) == Some(id) {
+    let mut tx = s.db.begin().await?;
+    // By person, not account: a second account of the same person is still oneself.
+    let target = load(&mut *tx, id).await?.ok_or_else(ApiError::not_found)?;
+    if p.person_id == Some(target.person_id) {
         return Err(ApiError::new(ErrorCode::SelfChangeForbidden, "Nobody changes their own roles, scope or limits."));
     }
-    let mut tx = s.db.begin().await?;
     let updated = apply_update(&mut *tx, id, &update).await?;
     tx.commit().await?;
     audit.detail("roles", serde_json::json!(update.roles));

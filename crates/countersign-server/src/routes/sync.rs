@@ -89,6 +89,17 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
     let readable: Vec<&'static Feed> = FEEDS.iter().filter(|f| p.can(f.permission)).collect();
     let kinds: Vec<&str> = readable.iter().map(|f| f.rows.feed).collect();
     let tables: Vec<&str> = readable.iter().map(|f| f.table).collect();
+    // Nothing readable (a security admin): an empty feed, not a statement
+    // over no tables (its estimate row would be NULL).
+    if readable.is_empty() {
+        return Ok(Json(SyncPage {
+            changes: vec![],
+            next_cursor: encode(&Cursor { e: p.permission_epoch, sub: p.subject.clone(), s: after }),
+            has_more: false,
+            permission_epoch: p.permission_epoch,
+            estimated_total: q.cursor.is_none().then_some(0),
+        }));
+    }
     // A first page also says roughly how much is coming; for an all-org
     // caller the statistics come with the page (see `estimate`).
     let first = q.cursor.is_none();

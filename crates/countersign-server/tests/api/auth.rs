@@ -177,3 +177,34 @@ async fn a_token_accepted_once_is_refused_once_it_expires() {
     tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
     refused(&app, &token).await;
 }
+
+// ---------- issue 19, point 11: stricter ----------
+
+#[tokio::test]
+async fn two_authorization_headers_are_refused_not_first_wins() {
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    let sid = app.token("sid").await;
+    for (first, second) in [(&alice, &sid), (&alice, &alice)] {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.append("authorization", format!("Bearer {first}").parse().unwrap());
+        headers.append("authorization", format!("Bearer {second}").parse().unwrap());
+        let r = app.http.get(format!("{}/v1/me", app.base)).headers(headers).send().await.unwrap();
+        assert_problem(r, 401, "token_invalid").await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_issued_in_the_future_beyond_the_skew_is_refused() {
+    let app = spawn_app().await;
+    refused(&app, &app.mint(json!({ "iat": now() + 600 }), |_| {}).await).await;
+    // Within the allowed clock skew it is fine.
+    assert_eq!(app.get_with(&app.mint(json!({ "iat": now() + 5 }), |_| {}).await, "/v1/me").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_jws_with_a_crit_header_is_refused() {
+    let app = spawn_app().await;
+    refused(&app, &app.mint(json!({}), |h| h.crit = Some(vec!["exp".into()])).await).await;
+    refused(&app, &app.mint(json!({}), |h| h.crit = Some(vec!["https://example.com/unknown".into()])).await).await;
+}

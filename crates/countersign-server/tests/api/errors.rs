@@ -76,5 +76,6 @@ async fn an_oversized_body_is_refused_cleanly() {
     let token = app.token("sid").await;
     let big = format!(r#"{{"roles":[],"scope":{{"all_orgs":false,"regions":[],"org_ids":[]}},"pad":"{}"}}"#, "x".repeat(512 * 1024));
     let r = app.http.put(format!("{}/v1/staff/{alice}", app.base)).bearer_auth(token).header("content-type", "application/json").body(big).send().await.unwrap();
-    assert_problem(r, 422, "invalid_request").await;
+    // API.md: bodies are at most 64 KB.
+    assert_problem(r, 413, "payload_too_large").await;
 }

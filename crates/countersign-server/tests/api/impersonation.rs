@@ -5,21 +5,21 @@ use crate::helpers::*;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-const REASON: &str = "Customer reports a wrong invoice total";
+pub const REASON: &str = "Customer reports a wrong invoice total";
 
-async fn member(app: &TestApp, slug: &str) -> Uuid {
+pub async fn member(app: &TestApp, slug: &str) -> Uuid {
     sqlx::query_scalar("SELECT id FROM customer_users WHERE org_id = $1 AND role = 'member' ORDER BY name LIMIT 1").bind(app.org_id(slug).await).fetch_one(&app.admin).await.unwrap()
 }
 
-async fn admin_user(app: &TestApp, slug: &str) -> Uuid {
+pub async fn admin_user(app: &TestApp, slug: &str) -> Uuid {
     sqlx::query_scalar("SELECT id FROM customer_users WHERE org_id = $1 AND role = 'org_admin' LIMIT 1").bind(app.org_id(slug).await).fetch_one(&app.admin).await.unwrap()
 }
 
-async fn start(app: &TestApp, who: &str, subject: Uuid, scope: &str) -> reqwest::Response {
+pub async fn start(app: &TestApp, who: &str, subject: Uuid, scope: &str) -> reqwest::Response {
     post_as(app, who, "/v1/impersonations", &json!({ "subject_user_id": subject, "reason": REASON, "ticket_ref": "SUP-1234", "scope": scope }), None).await
 }
 
-async fn as_session(app: &TestApp, who: &str, session: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> reqwest::Response {
+pub async fn as_session(app: &TestApp, who: &str, session: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> reqwest::Response {
     let token = app.token(who).await;
     let mut r = app.http.request(method, format!("{}{path}", app.base)).bearer_auth(token).header("countersign-impersonation", session);
     if let Some(b) = body {
@@ -139,7 +139,8 @@ async fn ended_expired_and_foreign_sessions_are_refused() {
     assert_problem(as_session(&app, "alice", id2, reqwest::Method::GET, "/v1/me", None).await, 401, "impersonation_expired").await;
     let s3: Value = start(&app, "alice", subject, "read").await.json().await.unwrap();
     let id3 = s3["id"].as_str().unwrap();
-    assert_problem(post_as(&app, "bob", &format!("/v1/impersonations/{id3}/end"), &json!({}), None).await, 403, "forbidden").await;
+    // Another agent's session reads as a random id (no existence oracle).
+    assert_problem(post_as(&app, "bob", &format!("/v1/impersonations/{id3}/end"), &json!({}), None).await, 404, "not_found").await;
     assert_eq!(post_as(&app, "sam", &format!("/v1/impersonations/{id3}/end"), &json!({}), None).await.status(), 200);
     assert_problem(as_session(&app, "alice", id3, reqwest::Method::GET, "/v1/me", None).await, 401, "impersonation_expired").await;
     assert_problem(post_as(&app, "sam", &format!("/v1/impersonations/{id3}/end"), &json!({}), None).await, 409, "not_pending").await;

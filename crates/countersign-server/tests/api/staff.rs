@@ -96,7 +96,7 @@ async fn a_deactivated_staff_member_is_refused() {
     let bob = app.staff_id("bob").await;
     let r = app.put_as("sid", &format!("/v1/staff/{bob}"), &json!({ "roles": ["support_agent"], "scope": { "all_orgs": false, "regions": ["US"], "org_ids": [] }, "active": false })).await;
     assert_eq!(r.status(), 200);
-    assert_problem(app.get_with(&token, "/v1/me").await, 403, "forbidden").await;
+    assert_problem(app.get_with(&token, "/v1/me").await, 401, "account_disabled").await;
 }
 
 fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
@@ -167,7 +167,8 @@ async fn principals_looked_up_together_are_each_their_own() {
     });
     for (w, status, body) in futures::future::join_all(calls).await {
         match w {
-            "bob" | "nobody" => assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "{w}"),
+            "bob" => assert_eq!((status, body["code"].as_str()), (401, Some("account_disabled")), "{w}"),
+            "nobody" => assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "{w}"),
             "acme-admin" => assert_eq!((status, body["subject"].as_str(), body["kind"].as_str()), (200, Some("cust-acme-admin"), Some("customer"))),
             _ => assert_eq!((status, body["subject"].as_str()), (200, Some(format!("staff-{w}").as_str())), "{w}"),
         }

@@ -1,0 +1,79 @@
+// The window half of `scripts/bench app-search` (issue 18, point 11); run by
+// app-search.sh inside Xvfb and a private D-Bus session with the keyring.
+//
+// Signs the user in through the real window (the scripted $BROWSER), waits for
+// the first sync, opens Ctrl+K and, for each query, types all but its last
+// character, waits for those results, then sends the last key through
+// WebDriver. The page stamps performance.now() at that keydown (a capturing
+// listener) and again in the first animation frame after the palette's list
+// says it shows this query's own results (data-results-for): keystroke →
+// IPC → Rust search → React render → the frame that paints it.
+//
+//   node scripts/bench.d/app-search.mjs QUERIES.json OUT.json
+// env: COUNTERSIGN_APP_BIN, COUNTERSIGN_API_URL, COUNTERSIGN_E2E_USER, HOME/XDG_* (the profile)
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Session, startDriver } from '../../tests/e2e/webdriver.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const [queriesFile, outFile] = process.argv.slice(2);
+const queries = JSON.parse(readFileSync(queriesFile, 'utf8'));
+const CTRL = '\uE009';
+const BACKSPACE = '\uE003';
+const log = (m) => process.stderr.write(`app-search: ${m}\n`);
+
+const driver = await startDriver(process.env);
+const session = await Session.start(driver.base, process.env.COUNTERSIGN_APP_BIN);
+try {
+  const t0 = Date.now();
+  await session.click('[data-testid=sign-in-0]', { timeout: 30_000 });
+  await session.find('[data-testid=home]', { timeout: 600_000 });
+  log(`signed in and first sync done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  await session.exec(`
+    window.__bench = { down: 0 };
+    window.addEventListener('keydown', () => { window.__bench.down = performance.now(); }, true);
+  `);
+  await session.keys([CTRL, 'k']);
+  const input = await session.find('[data-testid=search-input]');
+  const typeInto = (text) => session.cmd('POST', `/element/${input}/value`, { text });
+  // Resolves with ms from the last keydown to the first frame showing `term`'s results.
+  const rendered = `
+    const [term, done] = arguments;
+    const list = () => document.querySelector('[data-slot=command-list]');
+    const check = () => {
+      if (list()?.dataset.resultsFor !== term) return false;
+      requestAnimationFrame(() => done({ ms: performance.now() - window.__bench.down, hits: document.querySelectorAll('[data-testid=search-result]').length }));
+      return true;
+    };
+    if (!check()) {
+      const mo = new MutationObserver(() => { if (check()) mo.disconnect(); });
+      mo.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-results-for'] });
+    }`;
+  const waitFor = (term) => session.execAsync(rendered, [term]);
+
+  const run = async (q) => {
+    await session.keys([CTRL, 'a']);
+    await session.keys([BACKSPACE]);
+    const prefix = q.slice(0, -1);
+    if (prefix.trim()) {
+      await typeInto(prefix);
+      await waitFor(prefix.trim());
+    }
+    const pending = typeInto(q.slice(-1));
+    await pending;
+    return waitFor(q.trim());
+  };
+
+  // Warm-up: the first searches pay for code paths and caches being cold.
+  for (const q of queries.slice(0, 10)) await run(q);
+  const samples = [];
+  for (const q of queries) samples.push({ q, ...(await run(q)) });
+  writeFileSync(join(root, 'target/app-search.png'), await session.screenshot());
+  writeFileSync(outFile, JSON.stringify(samples));
+  log(`${samples.length} queries timed`);
+} finally {
+  await session.quit().catch(() => {});
+  await driver.stop();
+}
