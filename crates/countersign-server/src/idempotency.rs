@@ -166,3 +166,39 @@ pub fn stored_or_refuse(stored: bool) -> ApiResult<()> {
         Err(ApiError::internal())
     }
 }
+
+/// An action's transaction begun under its key: act, or replay the answer
+/// the key already holds.
+pub enum Begun {
+    Act(Tx),
+    Replay(axum::response::Response),
+}
+
+/// Begins the action's transaction for `p`, holding the key's lock, and
+/// looks the key up (API.md: every state-changing POST takes a key).
+pub async fn begin(pool: &sqlx::PgPool, p: &Principal, key: Option<&Key>) -> ApiResult<Begun> {
+    let locks: Vec<i64> = key.map(Key::lock).into_iter().collect();
+    let mut tx = crate::db::begin_locked(pool, p, &locks).await?;
+    if let Some(k) = key {
+        if let Some((status, body)) = replay(&mut tx, p, k).await? {
+            tx.commit().await?;
+            return Ok(Begun::Replay(respond(status, body)));
+        }
+    }
+    Ok(Begun::Act(tx))
+}
+
+/// Remembers the answer in the action's transaction, commits, answers.
+pub async fn finish(mut tx: Tx, p: &Principal, key: Option<&Key>, status: StatusCode, body: &impl serde::Serialize) -> ApiResult<axum::response::Response> {
+    let body = serde_json::to_value(body).map_err(|_| ApiError::internal())?;
+    if let Some(k) = key {
+        remember(&mut tx, p, k, status, &body).await?;
+    }
+    tx.commit().await?;
+    Ok(respond(status, body))
+}
+
+pub fn respond(status: StatusCode, body: serde_json::Value) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (status, axum::Json(body)).into_response()
+}

@@ -233,9 +233,7 @@ async fn payout_hold(conn: &mut sqlx::PgConnection, vendor: Uuid) -> ApiResult<(
     }
 }
 
-fn respond(status: StatusCode, body: serde_json::Value) -> Response {
-    (status, Json(body)).into_response()
-}
+use idempotency::respond;
 
 // ---------- create ----------
 
@@ -974,8 +972,13 @@ async fn org_export(conn: &mut sqlx::PgConnection, org: Uuid) -> ApiResult<serde
 
 async fn requester_pending(s: &AppState, p: &Principal, audit: &AuditCtx, id: Uuid) -> ApiResult<(Tx, ApprovalRow)> {
     audit.target("approval", id, None);
+    staff_only(p)?;
+    requester_pending_in(db::begin(&s.db, p).await?, p, audit, id).await
+}
+
+/// [`requester_pending`] in a transaction already begun (under an Idempotency-Key).
+async fn requester_pending_in(mut tx: Tx, p: &Principal, audit: &AuditCtx, id: Uuid) -> ApiResult<(Tx, ApprovalRow)> {
     let person = staff_only(p)?;
-    let mut tx = db::begin(&s.db, p).await?;
     let row = load(&mut tx, id, true).await?;
     audit.target("approval", id, Some(row.org_id));
     if row.requester_person_id != person {
@@ -1027,15 +1030,21 @@ pub async fn amend(State(s): State<AppState>, p: Principal, audit: AuditCtx, Pat
     Ok(Json(to_api(&row, &ds, &p)?))
 }
 
-#[utoipa::path(post, path = "/v1/approvals/{approval_id}/cancel", params(("approval_id" = Uuid, Path)),
+#[utoipa::path(post, path = "/v1/approvals/{approval_id}/cancel", params(("Idempotency-Key" = Option<String>, Header), ("approval_id" = Uuid, Path)),
     responses((status = 200, body = Approval), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "approvals")]
-pub async fn cancel(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>) -> ApiResult<Json<Approval>> {
-    let (mut tx, _) = requester_pending(&s, &p, &audit, id).await?;
+pub async fn cancel(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(id): Path<Uuid>) -> ApiResult<Response> {
+    audit.target("approval", id, None);
+    staff_only(&p)?;
+    let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/approvals/{id}/cancel"), &())?;
+    let tx = match idempotency::begin(&s.db, &p, key.as_ref()).await? {
+        idempotency::Begun::Replay(r) => return Ok(r),
+        idempotency::Begun::Act(tx) => tx,
+    };
+    let (mut tx, _) = requester_pending_in(tx, &p, &audit, id).await?;
     sqlx::query("UPDATE approval_requests SET status = 'cancelled', updated_at = now() WHERE id = $1").bind(id).execute(&mut *tx).await?;
     let row = load(&mut tx, id, false).await?;
     let ds = decisions(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(Json(to_api(&row, &ds, &p)?))
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::OK, &to_api(&row, &ds, &p)?).await
 }
 
 #[utoipa::path(get, path = "/v1/approvals/{approval_id}/export", params(("approval_id" = Uuid, Path)),

@@ -57,19 +57,23 @@ pub async fn update_user(State(s): State<AppState>, p: Principal, audit: AuditCt
     Ok(Json(row.to_api(&p)?))
 }
 
-#[utoipa::path(post, path = "/v1/invoices/{invoice_id}/resend", params(("invoice_id" = Uuid, Path)),
+#[utoipa::path(post, path = "/v1/invoices/{invoice_id}/resend", params(("Idempotency-Key" = Option<String>, Header), ("invoice_id" = Uuid, Path)),
     responses((status = 202, description = "Queued for sending"), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])), tag = "customer")]
-pub async fn resend_invoice(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+pub async fn resend_invoice(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: axum::http::HeaderMap, Path(id): Path<Uuid>) -> ApiResult<axum::response::Response> {
     audit.target("invoice", id, None);
     let me = acting_customer(&p)?;
-    let mut tx = db::begin(&s.db, &p).await?;
+    let key = crate::idempotency::from_headers(&headers, &p, &format!("POST /v1/invoices/{id}/resend"), &())?;
+    let mut tx = match crate::idempotency::begin(&s.db, &p, key.as_ref()).await? {
+        crate::idempotency::Begun::Replay(r) => return Ok(r),
+        crate::idempotency::Begun::Act(tx) => tx,
+    };
     let sent: Option<(Uuid, time::OffsetDateTime)> = sqlx::query_as("UPDATE invoices SET last_sent_at = now() WHERE id = $1 AND org_id = $2 RETURNING org_id, last_sent_at")
         .bind(id)
         .bind(me.org_id.0)
         .fetch_optional(&mut *tx)
         .await?;
-    tx.commit().await?;
     let (org, at) = sent.ok_or_else(ApiError::not_found)?;
     audit.target("invoice", id, Some(org));
-    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "resent_at": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default() }))))
+    let body = serde_json::json!({ "resent_at": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default() });
+    crate::idempotency::finish(tx, &p, key.as_ref(), StatusCode::ACCEPTED, &body).await
 }

@@ -6,7 +6,9 @@ use crate::extract::{Json as Body, Path};
 use crate::principal::Principal;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use crate::idempotency::{self, Begun};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Json;
 use countersign_api::{CreateDelegation, Delegation, ErrorCode, Permission, Problem, StaffId};
 use time::{Duration, OffsetDateTime};
@@ -37,8 +39,8 @@ impl Row {
 
 const COLUMNS: &str = "id, delegator_staff_id, delegate_staff_id, starts_at, ends_at, revoked_at";
 
-#[utoipa::path(post, path = "/v1/delegations", request_body = CreateDelegation, responses((status = 201, body = Delegation), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])), tag = "approvals")]
-pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, Body(req): Body<CreateDelegation>) -> ApiResult<(StatusCode, Json<Delegation>)> {
+#[utoipa::path(post, path = "/v1/delegations", params(("Idempotency-Key" = Option<String>, Header)), request_body = CreateDelegation, responses((status = 201, body = Delegation), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])), tag = "approvals")]
+pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Body(req): Body<CreateDelegation>) -> ApiResult<Response> {
     p.require(Permission::ApprovalsDecide)?;
     let me = p.staff_id.ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?.0;
     if req.delegate_id.0 == me {
@@ -54,6 +56,11 @@ pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, Bo
     if !active || !crate::policy::staff_permissions(&roles).contains(&Permission::ApprovalsDecide) {
         return Err(ApiError::new(ErrorCode::Forbidden, "The delegate is not an approver."));
     }
+    let key = idempotency::from_headers(&headers, &p, "POST /v1/delegations", &req)?;
+    let mut tx = match idempotency::begin(&s.db, &p, key.as_ref()).await? {
+        Begun::Replay(r) => return Ok(r),
+        Begun::Act(tx) => tx,
+    };
     let row: Row = sqlx::query_as(&format!(
         "INSERT INTO delegations (id, delegator_staff_id, delegate_staff_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
     ))
@@ -62,11 +69,11 @@ pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, Bo
     .bind(req.delegate_id.0)
     .bind(req.starts_at)
     .bind(req.ends_at)
-    .fetch_one(&s.db)
+    .fetch_one(&mut *tx)
     .await?;
     audit.target("delegation", row.id, None);
     audit.detail("delegate_id", serde_json::json!(row.delegate_staff_id));
-    Ok((StatusCode::CREATED, Json(row.to_api())))
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::CREATED, &row.to_api()).await
 }
 
 #[utoipa::path(get, path = "/v1/delegations", responses((status = 200, body = Vec<Delegation>)), security(("bearer" = [])), tag = "approvals")]
@@ -79,16 +86,22 @@ pub async fn list(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec
     Ok(Json(rows.iter().map(Row::to_api).collect()))
 }
 
-#[utoipa::path(post, path = "/v1/delegations/{delegation_id}/revoke", params(("delegation_id" = Uuid, Path)), responses((status = 200, body = Delegation), (status = 404, body = Problem)), security(("bearer" = [])), tag = "approvals")]
-pub async fn revoke(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>) -> ApiResult<Json<Delegation>> {
+#[utoipa::path(post, path = "/v1/delegations/{delegation_id}/revoke", params(("Idempotency-Key" = Option<String>, Header), ("delegation_id" = Uuid, Path)), responses((status = 200, body = Delegation), (status = 404, body = Problem)), security(("bearer" = [])), tag = "approvals")]
+pub async fn revoke(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(id): Path<Uuid>) -> ApiResult<Response> {
     audit.target("delegation", id, None);
     let me = p.staff_id.ok_or_else(ApiError::not_found)?.0;
+    let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/delegations/{id}/revoke"), &())?;
+    let mut tx = match idempotency::begin(&s.db, &p, key.as_ref()).await? {
+        Begun::Replay(r) => return Ok(r),
+        Begun::Act(tx) => tx,
+    };
     let row: Option<Row> = sqlx::query_as(&format!(
         "UPDATE delegations SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND delegator_staff_id = $2 RETURNING {COLUMNS}"
     ))
     .bind(id)
     .bind(me)
-    .fetch_optional(&s.db)
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok(Json(row.ok_or_else(ApiError::not_found)?.to_api()))
+    let row = row.ok_or_else(ApiError::not_found)?;
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::OK, &row.to_api()).await
 }

@@ -9,7 +9,9 @@ use crate::extract::{Json as Body, Path, Query};
 use crate::principal::Principal;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use crate::idempotency::{self, Begun, Key};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Json;
 use countersign_api::*;
 use serde::Deserialize;
@@ -100,6 +102,14 @@ async fn load(tx: &mut Tx, id: Uuid, lock: bool) -> ApiResult<Row> {
     sqlx::query_as(&sql).bind(id).fetch_optional(&mut **tx).await?.ok_or_else(ApiError::not_found)
 }
 
+/// The action's transaction under its Idempotency-Key, or the answer to replay.
+async fn begin(s: &AppState, p: &Principal, key: Option<&Key>) -> ApiResult<Result<Tx, Response>> {
+    Ok(match idempotency::begin(&s.db, p, key).await? {
+        Begun::Act(tx) => Ok(tx),
+        Begun::Replay(r) => Err(r),
+    })
+}
+
 fn staff_person(p: &Principal) -> ApiResult<Uuid> {
     match (p.kind, p.person_id, &p.impersonation) {
         (ActorKind::Staff, Some(person), None) => Ok(person),
@@ -107,10 +117,10 @@ fn staff_person(p: &Principal) -> ApiResult<Uuid> {
     }
 }
 
-#[utoipa::path(post, path = "/v1/impersonations", request_body = CreateImpersonation,
+#[utoipa::path(post, path = "/v1/impersonations", params(("Idempotency-Key" = Option<String>, Header)), request_body = CreateImpersonation,
     responses((status = 201, body = ImpersonationSession), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])), tag = "impersonation")]
-pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, Body(req): Body<CreateImpersonation>) -> ApiResult<(StatusCode, Json<ImpersonationSession>)> {
+pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Body(req): Body<CreateImpersonation>) -> ApiResult<Response> {
     let person = staff_person(&p)?;
     p.require(Permission::ImpersonationStart)?;
     let reason = Reason::parse(&req.reason).map_err(|e| ApiError::new(ErrorCode::ReasonRequired, format!("{e}.")))?;
@@ -123,7 +133,11 @@ pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, Bo
     if !(1..=60).contains(&minutes) {
         return Err(ApiError::invalid("duration_minutes must be between 1 and 60."));
     }
-    let mut tx = db::begin(&s.db, &p).await?;
+    let key = idempotency::from_headers(&headers, &p, "POST /v1/impersonations", &req)?;
+    let mut tx = match begin(&s, &p, key.as_ref()).await? {
+        Ok(tx) => tx,
+        Err(replay) => return Ok(replay),
+    };
     let subject: Option<(Uuid, String, String, String)> = sqlx::query_as(
         "SELECT u.org_id, u.region, u.role, o.support_access FROM customer_users u JOIN orgs o ON o.id = u.org_id WHERE u.id = $1",
     )
@@ -166,20 +180,22 @@ pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, Bo
     .execute(&mut *tx)
     .await?;
     let row = load(&mut tx, id, false).await?;
-    tx.commit().await?;
     audit.target("impersonation", id, Some(org));
-    Ok((StatusCode::CREATED, Json(row.to_api(None))))
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::CREATED, &row.to_api(None)).await
 }
 
 /// Approve or reject a pending session: a supervisor, never the agent.
-async fn decide(s: &AppState, p: &Principal, audit: &AuditCtx, id: Uuid, comment: &str, approve: bool) -> ApiResult<Json<ImpersonationSession>> {
+async fn decide(s: &AppState, p: &Principal, audit: &AuditCtx, key: Option<&Key>, id: Uuid, comment: &str, approve: bool) -> ApiResult<Response> {
     audit.target("impersonation", id, None);
     let person = staff_person(p)?;
     p.require(Permission::ImpersonationApprove)?;
     if comment.chars().count() > 2_000 || comment.contains('\0') {
         return Err(ApiError::invalid("comment: at most 2,000 characters, no NUL."));
     }
-    let mut tx = db::begin(&s.db, p).await?;
+    let mut tx = match begin(s, p, key).await? {
+        Ok(tx) => tx,
+        Err(replay) => return Ok(replay),
+    };
     let row = load(&mut tx, id, true).await?;
     audit.target("impersonation", id, Some(row.org_id));
     if row.agent_person_id == person {
@@ -207,28 +223,33 @@ async fn decide(s: &AppState, p: &Principal, audit: &AuditCtx, id: Uuid, comment
     };
     sqlx::query(sql).bind(id).bind(p.staff_id.map(|s| s.0)).bind(comment).execute(&mut *tx).await?;
     let row = load(&mut tx, id, false).await?;
-    tx.commit().await?;
-    Ok(Json(row.to_api(None)))
+    idempotency::finish(tx, p, key, StatusCode::OK, &row.to_api(None)).await
 }
 
-#[utoipa::path(post, path = "/v1/impersonations/{session_id}/approve", params(("session_id" = Uuid, Path)), request_body = Comment,
+#[utoipa::path(post, path = "/v1/impersonations/{session_id}/approve", params(("Idempotency-Key" = Option<String>, Header), ("session_id" = Uuid, Path)), request_body = Comment,
     responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
-pub async fn approve(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>, Body(body): Body<Comment>) -> ApiResult<Json<ImpersonationSession>> {
-    decide(&s, &p, &audit, id, &body.comment, true).await
+pub async fn approve(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(id): Path<Uuid>, Body(body): Body<Comment>) -> ApiResult<Response> {
+    let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/impersonations/{id}/approve"), &body)?;
+    decide(&s, &p, &audit, key.as_ref(), id, &body.comment, true).await
 }
 
-#[utoipa::path(post, path = "/v1/impersonations/{session_id}/reject", params(("session_id" = Uuid, Path)), request_body = Comment,
+#[utoipa::path(post, path = "/v1/impersonations/{session_id}/reject", params(("Idempotency-Key" = Option<String>, Header), ("session_id" = Uuid, Path)), request_body = Comment,
     responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
-pub async fn reject(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>, Body(body): Body<Comment>) -> ApiResult<Json<ImpersonationSession>> {
-    decide(&s, &p, &audit, id, &body.comment, false).await
+pub async fn reject(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(id): Path<Uuid>, Body(body): Body<Comment>) -> ApiResult<Response> {
+    let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/impersonations/{id}/reject"), &body)?;
+    decide(&s, &p, &audit, key.as_ref(), id, &body.comment, false).await
 }
 
-#[utoipa::path(post, path = "/v1/impersonations/{session_id}/end", params(("session_id" = Uuid, Path)),
+#[utoipa::path(post, path = "/v1/impersonations/{session_id}/end", params(("Idempotency-Key" = Option<String>, Header), ("session_id" = Uuid, Path)),
     responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
-pub async fn end(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>) -> ApiResult<Json<ImpersonationSession>> {
+pub async fn end(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(id): Path<Uuid>) -> ApiResult<Response> {
     audit.target("impersonation", id, None);
     staff_person(&p)?;
-    let mut tx = db::begin(&s.db, &p).await?;
+    let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/impersonations/{id}/end"), &())?;
+    let mut tx = match begin(&s, &p, key.as_ref()).await? {
+        Ok(tx) => tx,
+        Err(replay) => return Ok(replay),
+    };
     let row = load(&mut tx, id, true).await?;
     audit.target("impersonation", id, Some(row.org_id));
     let is_agent = p.staff_id.map(|s| s.0) == Some(row.agent_staff_id);
@@ -246,8 +267,7 @@ pub async fn end(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(
         .execute(&mut *tx)
         .await?;
     let row = load(&mut tx, id, false).await?;
-    tx.commit().await?;
-    Ok(Json(row.to_api(None)))
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::OK, &row.to_api(None)).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -329,16 +349,20 @@ pub async fn get(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(
     Ok(Json(row.to_api(Some(events.iter().map(EventRow::to_api).collect()))))
 }
 
-#[utoipa::path(post, path = "/v1/impersonations/{session_id}/review", params(("session_id" = Uuid, Path)), request_body = Review,
+#[utoipa::path(post, path = "/v1/impersonations/{session_id}/review", params(("Idempotency-Key" = Option<String>, Header), ("session_id" = Uuid, Path)), request_body = Review,
     responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
-pub async fn review(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>, Body(req): Body<Review>) -> ApiResult<Json<ImpersonationSession>> {
+pub async fn review(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(id): Path<Uuid>, Body(req): Body<Review>) -> ApiResult<Response> {
     audit.target("impersonation", id, None);
     let person = staff_person(&p)?;
     p.require(Permission::ImpersonationReview)?;
     if req.note.chars().count() > 2_000 || req.note.contains('\0') {
         return Err(ApiError::invalid("note: at most 2,000 characters, no NUL."));
     }
-    let mut tx = db::begin(&s.db, &p).await?;
+    let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/impersonations/{id}/review"), &req)?;
+    let mut tx = match begin(&s, &p, key.as_ref()).await? {
+        Ok(tx) => tx,
+        Err(replay) => return Ok(replay),
+    };
     let row = load(&mut tx, id, true).await?;
     audit.target("impersonation", id, Some(row.org_id));
     if row.agent_person_id == person {
@@ -361,8 +385,7 @@ pub async fn review(State(s): State<AppState>, p: Principal, audit: AuditCtx, Pa
         .execute(&mut *tx)
         .await?;
     let row = load(&mut tx, id, false).await?;
-    tx.commit().await?;
-    Ok(Json(row.to_api(None)))
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::OK, &row.to_api(None)).await
 }
 
 // ---------- customer evidence and consent ----------
@@ -421,15 +444,19 @@ fn org_admin_of(p: &Principal, org: Uuid) -> ApiResult<UserId> {
     }
 }
 
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/support-access/grants", params(("org_id" = Uuid, Path)), request_body = CreateGrant,
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/support-access/grants", params(("Idempotency-Key" = Option<String>, Header), ("org_id" = Uuid, Path)), request_body = CreateGrant,
     responses((status = 201, body = Grant), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
-pub async fn grant(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(org): Path<Uuid>, Body(req): Body<CreateGrant>) -> ApiResult<(StatusCode, Json<Grant>)> {
+pub async fn grant(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(org): Path<Uuid>, Body(req): Body<CreateGrant>) -> ApiResult<Response> {
     audit.target("org", org, None);
     let admin = org_admin_of(&p, org)?;
     if !(1..=720).contains(&req.duration_hours) {
         return Err(ApiError::invalid("duration_hours must be between 1 and 720."));
     }
-    let mut tx = db::begin(&s.db, &p).await?;
+    let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/orgs/{org}/support-access/grants"), &req)?;
+    let mut tx = match begin(&s, &p, key.as_ref()).await? {
+        Ok(tx) => tx,
+        Err(replay) => return Ok(replay),
+    };
     let row: Option<GrantRow> = sqlx::query_as(&format!(
         "INSERT INTO support_access_grants (id, org_id, region, granted_by_user_id, ends_at) \
          SELECT $1, id, region, $2, now() + make_interval(hours => $3) FROM orgs WHERE id = $4 RETURNING {GRANT_COLUMNS}"
@@ -440,18 +467,21 @@ pub async fn grant(State(s): State<AppState>, p: Principal, audit: AuditCtx, Pat
     .bind(org)
     .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await?;
     let row = row.ok_or_else(ApiError::not_found)?;
     audit.target("support_access_grant", row.id, Some(org));
-    Ok((StatusCode::CREATED, Json(row.to_api())))
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::CREATED, &row.to_api()).await
 }
 
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/support-access/grants/{grant_id}/revoke", params(("org_id" = Uuid, Path), ("grant_id" = Uuid, Path)),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/support-access/grants/{grant_id}/revoke", params(("Idempotency-Key" = Option<String>, Header), ("org_id" = Uuid, Path), ("grant_id" = Uuid, Path)),
     responses((status = 200, body = Grant), (status = 404, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
-pub async fn revoke_grant(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path((org, id)): Path<(Uuid, Uuid)>) -> ApiResult<Json<Grant>> {
+pub async fn revoke_grant(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path((org, id)): Path<(Uuid, Uuid)>) -> ApiResult<Response> {
     audit.target("support_access_grant", id, Some(org));
     org_admin_of(&p, org)?;
-    let mut tx = db::begin(&s.db, &p).await?;
+    let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/orgs/{org}/support-access/grants/{id}/revoke"), &())?;
+    let mut tx = match begin(&s, &p, key.as_ref()).await? {
+        Ok(tx) => tx,
+        Err(replay) => return Ok(replay),
+    };
     let row: Option<GrantRow> = sqlx::query_as(&format!(
         "UPDATE support_access_grants SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND org_id = $2 RETURNING {GRANT_COLUMNS}"
     ))
@@ -459,6 +489,6 @@ pub async fn revoke_grant(State(s): State<AppState>, p: Principal, audit: AuditC
     .bind(org)
     .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await?;
-    Ok(Json(row.ok_or_else(ApiError::not_found)?.to_api()))
+    let row = row.ok_or_else(ApiError::not_found)?;
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::OK, &row.to_api()).await
 }
