@@ -417,6 +417,11 @@ fn not_pending(status: ApprovalStatus) -> ApiError {
 pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(id): Path<Uuid>, Body(req): Body<DecideApproval>) -> ApiResult<Response> {
     audit.target("approval", id, None);
     let person = staff_only(&p)?;
+    // Before the lookup, for the same reason as in requester_pending_in:
+    // only approvers (of any kind) learn anything about a request by its id.
+    if !(p.can(Permission::ApprovalsDecide) || p.can(Permission::AuditExport)) {
+        return Err(ApiError::forbidden(Permission::ApprovalsDecide));
+    }
     audit.detail("decision", serde_json::json!(if req.decision == Decision::Approve { "approve" } else { "reject" }));
     if req.comment.chars().count() > 2_000 || req.comment.contains('\0') {
         return Err(ApiError::invalid("comment: at most 2,000 characters, no NUL."));
@@ -979,6 +984,9 @@ async fn requester_pending(s: &AppState, p: &Principal, audit: &AuditCtx, id: Uu
 /// [`requester_pending`] in a transaction already begun (under an Idempotency-Key).
 async fn requester_pending_in(mut tx: Tx, p: &Principal, audit: &AuditCtx, id: Uuid) -> ApiResult<(Tx, ApprovalRow)> {
     let person = staff_only(p)?;
+    // Before the lookup: a caller who may not request (so may not see) this
+    // request gets what a random id gets (no existence oracle).
+    p.require(Permission::ApprovalsRequest)?;
     let row = load(&mut tx, id, true).await?;
     audit.target("approval", id, Some(row.org_id));
     if row.requester_person_id != person {
