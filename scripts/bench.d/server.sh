@@ -88,7 +88,7 @@ cpu_cols() {
 # The server reads its requests' staff lookups in batches (principal.rs,
 # lookup_batch): "<sum> <count>" of its histogram, and the average between two.
 lookups_snap() {
-  curl -fsS "$COUNTERSIGN_API_URL/metrics" | awk '/^countersign_staff_lookups_per_statement_sum/ {s = $2} /^countersign_staff_lookups_per_statement_count/ {c = $2} END {print s + 0, c + 0}'
+  curl -fsS "$COUNTERSIGN_METRICS_URL/metrics" | awk '/^countersign_staff_lookups_per_statement_sum/ {s = $2} /^countersign_staff_lookups_per_statement_count/ {c = $2} END {print s + 0, c + 0}'
 }
 lookups_per() { awk -v a="$1" -v b="$2" 'BEGIN {split(a, x, " "); split(b, y, " "); n = y[2] - x[2]; printf "%.1f", (n > 0 ? (y[1] - x[1]) / n : 0)}'; }
 

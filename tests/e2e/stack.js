@@ -35,7 +35,7 @@ export class Server {
   }
 
   env() {
-    return { ...process.env, COUNTERSIGN_DATABASE_URL: this.databaseUrl, COUNTERSIGN_LISTEN: this.listen };
+    return { ...process.env, COUNTERSIGN_DATABASE_URL: this.databaseUrl, COUNTERSIGN_LISTEN: this.listen, COUNTERSIGN_METRICS_LISTEN: '127.0.0.1:0' };
   }
 
   async serve() {

@@ -102,7 +102,7 @@ fn serve(database_url: &str, listen: &str, env: &[(String, String)]) -> Child {
 
 fn server_command(database_url: &str, listen: &str) -> Command {
     let mut c = Command::new(var("COUNTERSIGN_SERVER_BIN"));
-    c.env("COUNTERSIGN_DATABASE_URL", database_url).env("COUNTERSIGN_LISTEN", listen);
+    c.env("COUNTERSIGN_DATABASE_URL", database_url).env("COUNTERSIGN_LISTEN", listen).env("COUNTERSIGN_METRICS_LISTEN", "127.0.0.1:0");
     c
 }
 

@@ -102,8 +102,8 @@ async fn make_requests(db: &sqlx::PgPool, n: usize, amount_minor: i64, rule: ser
 
 /// Decisions decided and transactions they took so far, from the server's
 /// metrics (its group commit, src/batch.rs).
-async fn decided_together(http: &reqwest::Client, api: &str) -> (f64, f64) {
-    let text = match http.get(format!("{api}/metrics")).send().await {
+async fn decided_together(http: &reqwest::Client, metrics: &str) -> (f64, f64) {
+    let text = match http.get(format!("{metrics}/metrics")).send().await {
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => String::new(),
     };
@@ -211,12 +211,13 @@ async fn main() {
     // autoanalyze inside the timed phase, and the figure would measure the
     // setup's maintenance rather than deciding.
     sqlx::query("VACUUM ANALYZE").execute(&db).await.expect("vacuum before the timed phase");
-    let batches0 = decided_together(&http, &api).await;
+    let metrics = var("COUNTERSIGN_METRICS_URL");
+    let batches0 = decided_together(&http, &metrics).await;
     let started = Instant::now();
     let cpu0 = cpu_now();
     let (done, errors, mut lat) = decide_all(&http, &api, &tokens, conns, pool, started + Duration::from_secs(secs)).await;
     let elapsed = started.elapsed().as_secs_f64();
-    let batches1 = decided_together(&http, &api).await;
+    let batches1 = decided_together(&http, &metrics).await;
     let per_transaction = (batches1.0 - batches0.0) / (batches1.1 - batches0.1).max(1.0);
     let decisions_cpu = cpu_per(cpu0, cpu_now(), done);
     let decisions = done as f64 / elapsed;

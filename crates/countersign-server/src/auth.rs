@@ -28,7 +28,7 @@ pub struct Claims {
     pub scope: Option<String>,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
     #[error("the token is not a well-formed JWT")]
     Malformed,
@@ -84,6 +84,8 @@ pub struct TokenVerifier {
     verified: std::sync::Mutex<HashMap<[u8; 32], Claims>>,
     /// When an unknown `kid` last caused a refetch.
     refetch: Mutex<Option<Instant>>,
+    /// The last readiness check of the issuer's keys, and when it ran.
+    ready: Mutex<Option<(Instant, Result<usize, TokenError>)>>,
     fetches: prometheus::IntCounter,
 }
 
@@ -109,6 +111,7 @@ impl TokenVerifier {
             http,
             keys: RwLock::new(KeySet { keys: HashMap::new(), fetched_at: None }),
             refetch: Mutex::new(None),
+            ready: Mutex::new(None),
             verified: std::sync::Mutex::new(HashMap::new()),
             fetches,
         }
@@ -146,6 +149,21 @@ impl TokenVerifier {
         let n = keys.len();
         *self.keys.write().await = KeySet { keys, fetched_at: Some(Instant::now()) };
         Ok(n)
+    }
+
+    /// The issuer's keys for the readiness probe: fetched at most once per
+    /// `max_age`, success or failure, however often probes (or anyone
+    /// unauthenticated) ask; concurrent probes share one fetch.
+    pub async fn ready_keys(&self, max_age: Duration) -> Result<usize, TokenError> {
+        let mut last = self.ready.lock().await;
+        if let Some((at, result)) = last.as_ref() {
+            if at.elapsed() < max_age {
+                return result.clone();
+            }
+        }
+        let result = self.refresh_keys().await;
+        *last = Some((Instant::now(), result.clone()));
+        result
     }
 
     async fn key(&self, kid: &str) -> Result<(DecodingKey, Algorithm), TokenError> {

@@ -128,7 +128,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve => {
             let app = crate::startup::Application::build(config).await?;
-            tracing::info!(addr = %app.addr, "countersign-server listening");
+            tracing::info!(addr = %app.addr, metrics = %app.metrics_addr, "countersign-server listening");
             app.serve().await?;
         }
         Command::Migrate => {

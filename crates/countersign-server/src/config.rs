@@ -19,6 +19,10 @@ pub struct Config {
     pub app_database_url: Option<String>,
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// `GET /metrics` (Prometheus), apart from the public API: loopback by
+    /// default, so a scrape target is never exposed with the API.
+    #[serde(default = "default_metrics_listen")]
+    pub metrics_listen: String,
     /// Ed25519 PKCS#8 key signing audit checkpoints. Without one the server
     /// generates a key per start (development only; `audit verify` then
     /// cannot check its checkpoints).
@@ -96,6 +100,10 @@ fn default_listen() -> String {
     "127.0.0.1:8080".into()
 }
 
+fn default_metrics_listen() -> String {
+    "127.0.0.1:9464".into()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
@@ -110,6 +118,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("COUNTERSIGN_DATABASE_URL", "database_url"),
     ("COUNTERSIGN_APP_DATABASE_URL", "app_database_url"),
     ("COUNTERSIGN_LISTEN", "listen"),
+    ("COUNTERSIGN_METRICS_LISTEN", "metrics_listen"),
     ("COUNTERSIGN_AUDIT_KEY_FILE", "audit_key_file"),
 ];
 

@@ -15,7 +15,10 @@ const DECISIONS_PER_BATCH: usize = 32;
 /// A bound, not yet serving, server. Tests bind to port 0 and read `addr`.
 pub struct Application {
     pub addr: SocketAddr,
+    /// Where `GET /metrics` is served (not on the API's address).
+    pub metrics_addr: SocketAddr,
     listener: TcpListener,
+    metrics_listener: TcpListener,
     router: axum::Router,
     state: AppState,
 }
@@ -40,6 +43,8 @@ impl Application {
         };
         let listener = TcpListener::bind(&config.listen).await?;
         let addr = listener.local_addr()?;
+        let metrics_listener = TcpListener::bind(&config.metrics_listen).await?;
+        let metrics_addr = metrics_listener.local_addr()?;
         let reveals = crate::ratelimit::RateLimiter::new(config.policy.reveals_per_minute as usize, Duration::from_secs(60));
         // The writer gets a connection of its own: every request waits for
         // its batch, so a writer queued for a pool connection behind those
@@ -61,7 +66,7 @@ impl Application {
         let decisions =
             crate::batch::Batcher::spawn(deciders, DECISIONS_PER_BATCH, move |jobs| crate::routes::approvals::decide_batch(decide_db.clone(), sizes.clone(), jobs));
         let state = AppState::new(Inner { db, verifier, config, metrics, signer, reveals, audit, lookups, decisions });
-        Ok(Application { addr, listener, router: routes::router(state.clone()), state })
+        Ok(Application { addr, metrics_addr, listener, metrics_listener, router: routes::router(state.clone()), state })
     }
 
     /// The shared state, for tests that drive scheduled work directly.
@@ -72,6 +77,12 @@ impl Application {
     pub async fn serve(self) -> std::io::Result<()> {
         tokio::spawn(checkpoints(self.state.clone()));
         tokio::spawn(expiries(self.state.clone()));
+        let metrics = axum::Router::new().route("/metrics", axum::routing::get(routes::ops::metrics)).with_state(self.state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(self.metrics_listener, metrics).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

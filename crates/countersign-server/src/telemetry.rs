@@ -1,7 +1,7 @@
 //! Logs (tracing, JSON when asked) and Prometheus metrics. Each server owns its
 //! registry so that several servers in one test process do not collide.
 
-use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
 pub fn init_logging() {
     use tracing_subscriber::{fmt, EnvFilter};
@@ -24,6 +24,8 @@ pub struct Metrics {
     pub lookup_batch: Histogram,
     /// Requests refused because their audit event could not be written.
     pub audit_write_failures: IntCounter,
+    /// Notification streams open now (each polls until its client leaves).
+    pub notification_streams: IntGauge,
 }
 
 impl Default for Metrics {
@@ -52,12 +54,14 @@ impl Default for Metrics {
         let audit_write_failures =
             IntCounter::new("countersign_audit_write_failures_total", "Requests answered 503 because their audit event could not be written").expect("static metric");
         registry.register(Box::new(audit_write_failures.clone())).expect("unique metric");
+        let notification_streams = IntGauge::new("countersign_notification_streams", "Notification streams open now").expect("static metric");
+        registry.register(Box::new(notification_streams.clone())).expect("unique metric");
         registry.register(Box::new(decision_batch.clone())).expect("unique metric");
         registry.register(Box::new(lookup_batch.clone())).expect("unique metric");
         registry.register(Box::new(jwks_fetches.clone())).expect("unique metric");
         registry.register(Box::new(requests.clone())).expect("unique metric");
         registry.register(Box::new(latency.clone())).expect("unique metric");
-        Metrics { registry, requests, latency, jwks_fetches, decision_batch, lookup_batch, audit_write_failures }
+        Metrics { registry, requests, latency, jwks_fetches, decision_batch, lookup_batch, audit_write_failures, notification_streams }
     }
 }
 

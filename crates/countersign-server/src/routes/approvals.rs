@@ -382,15 +382,24 @@ pub async fn list(State(s): State<AppState>, p: Principal, Query(q): Query<ListP
 pub async fn get(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>) -> ApiResult<Json<Approval>> {
     staff_only(&p)?;
     audit.target("approval", id, None);
-    if !(p.can(Permission::ApprovalsRequest) || p.can(Permission::ApprovalsDecide) || p.can(Permission::AuditExport) || p.can(Permission::AuditRead)) {
-        return Err(ApiError::forbidden(Permission::ApprovalsDecide));
-    }
+    may_see_approvals(&p)?;
     let mut tx = db::begin(&s.db, &p).await?;
     let row = load(&mut tx, id, false).await?;
     let ds = decisions(&mut tx, id).await?;
     tx.commit().await?;
     audit.target("approval", id, Some(row.org_id));
     Ok(Json(to_api(&row, &ds, &p)?))
+}
+
+/// Who may see approval requests at all (then only those in their scope).
+/// Every route with a request's id checks it before the lookup, so a caller
+/// who may not see requests learns nothing from an id (no existence oracle).
+fn may_see_approvals(p: &Principal) -> ApiResult<()> {
+    if [Permission::ApprovalsRequest, Permission::ApprovalsDecide, Permission::AuditExport, Permission::AuditRead].into_iter().any(|x| p.can(x)) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(Permission::ApprovalsDecide))
+    }
 }
 
 // ---------- decide ----------
@@ -417,11 +426,7 @@ fn not_pending(status: ApprovalStatus) -> ApiError {
 pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(id): Path<Uuid>, Body(req): Body<DecideApproval>) -> ApiResult<Response> {
     audit.target("approval", id, None);
     let person = staff_only(&p)?;
-    // Before the lookup, for the same reason as in requester_pending_in:
-    // only approvers (of any kind) learn anything about a request by its id.
-    if !(p.can(Permission::ApprovalsDecide) || p.can(Permission::AuditExport)) {
-        return Err(ApiError::forbidden(Permission::ApprovalsDecide));
-    }
+    may_see_approvals(&p)?;
     audit.detail("decision", serde_json::json!(if req.decision == Decision::Approve { "approve" } else { "reject" }));
     if req.comment.chars().count() > 2_000 || req.comment.contains('\0') {
         return Err(ApiError::invalid("comment: at most 2,000 characters, no NUL."));
@@ -984,9 +989,7 @@ async fn requester_pending(s: &AppState, p: &Principal, audit: &AuditCtx, id: Uu
 /// [`requester_pending`] in a transaction already begun (under an Idempotency-Key).
 async fn requester_pending_in(mut tx: Tx, p: &Principal, audit: &AuditCtx, id: Uuid) -> ApiResult<(Tx, ApprovalRow)> {
     let person = staff_only(p)?;
-    // Before the lookup: a caller who may not request (so may not see) this
-    // request gets what a random id gets (no existence oracle).
-    p.require(Permission::ApprovalsRequest)?;
+    may_see_approvals(p)?;
     let row = load(&mut tx, id, true).await?;
     audit.target("approval", id, Some(row.org_id));
     if row.requester_person_id != person {

@@ -25,7 +25,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "Countersign platform API", description = "The authority for every action of the Countersign back office. See shared/API.md."),
     paths(
-        ops::healthz, ops::readyz, ops::metrics, ops::openapi, ops::client_config,
+        ops::healthz, ops::readyz, ops::openapi, ops::client_config,
         me::me,
         records::list_orgs, records::get_org, records::list_users, records::get_user,
         records::list_invoices, records::get_invoice, records::list_vendors, records::get_vendor, records::list_payments,
@@ -64,7 +64,6 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
         .route("/v1/openapi.json", get(ops::openapi))
         .route("/v1/client-config", get(ops::client_config))
         .route("/v1/me", get(me::me))

@@ -76,12 +76,27 @@ pub async fn stream(State(s): State<AppState>, p: Principal) -> ApiResult<Sse<im
     p.person_id.ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(32);
     let every = Duration::from_millis(s.config.policy.notification_poll_ms.max(100));
+    /// Counts the stream as live until its task ends, however it ends.
+    struct Live(prometheus::IntGauge);
+    impl Drop for Live {
+        fn drop(&mut self) {
+            self.0.dec();
+        }
+    }
+    s.metrics.notification_streams.inc();
+    let live = Live(s.metrics.notification_streams.clone());
     tokio::spawn(async move {
+        let _live = live;
         let started = tokio::time::Instant::now();
         let mut seen: std::collections::HashSet<(Uuid, String, i128)> = Default::default();
         let mut tick = tokio::time::interval(every);
         while started.elapsed() < Duration::from_secs(600) {
-            tick.tick().await;
+            // A client that has gone stops the polling at once, not at the
+            // next notification or after 10 minutes.
+            tokio::select! {
+                _ = tx.closed() => return,
+                _ = tick.tick() => {}
+            }
             // Permissions are re-read every time: a revoked role ends the stream.
             let Ok(current) = principal::resolve(&s, &p.issuer, &p.subject).await else { return };
             let Ok(items) = query(&s, &current, None).await else { return };

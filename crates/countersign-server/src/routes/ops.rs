@@ -11,18 +11,22 @@ pub async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// How long one look at the issuer's keys answers readiness probes: the
+/// probe is public, and must not turn callers into requests to the issuer.
+const READY_KEYS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Ready when the database answers and the issuer's keys can be fetched.
 #[utoipa::path(get, path = "/readyz", responses((status = 200), (status = 503)), tag = "operations")]
 pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     let db = sqlx::query("SELECT 1").execute(&s.db).await.is_ok();
-    let keys = s.verifier.refresh_keys().await.map(|n| n > 0).unwrap_or(false);
+    let keys = s.verifier.ready_keys(READY_KEYS_MAX_AGE).await.map(|n| n > 0).unwrap_or(false);
     let status = if db && keys { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     // Not a problem document: probes read the body, and 503 here is a state,
     // not an error of the caller's.
     (status, Json(serde_json::json!({ "database": db, "issuer_keys": keys })))
 }
 
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")), tag = "operations")]
+/// Prometheus text, on `metrics_listen` only (see startup).
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
 }

@@ -598,7 +598,7 @@ async fn a_decision_answers_with_what_a_later_read_shows() {
 
 /// Sum and count of the decisions-per-transaction histogram.
 async fn decided_together(app: &TestApp) -> (f64, f64) {
-    let text = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let text = app.http.get(format!("{}/metrics", app.metrics_base)).send().await.unwrap().text().await.unwrap();
     let value = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0);
     (value("countersign_approval_decisions_per_transaction_sum"), value("countersign_approval_decisions_per_transaction_count"))
 }

@@ -116,7 +116,7 @@ async fn wrong_audience_and_wrong_issuer_are_refused() {
 async fn an_unknown_kid_is_refused_after_one_refetch() {
     let app = spawn_app().await;
     let fetches = || async {
-        let text = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+        let text = app.http.get(format!("{}/metrics", app.metrics_base)).send().await.unwrap().text().await.unwrap();
         text.lines().find_map(|l| l.strip_prefix("countersign_jwks_fetches_total ")).unwrap().parse::<u32>().unwrap()
     };
     assert_eq!(app.get_with(&app.mint(json!({}), |_| {}).await, "/v1/me").await.status(), 200);

@@ -95,6 +95,8 @@ pub async fn fresh_database() -> (String, String) {
 
 pub struct TestApp {
     pub base: String,
+    /// Where this server serves `GET /metrics` (not on `base`).
+    pub metrics_base: String,
     pub db_url: String,
     /// Superuser pool on this test's database: for arranging and asserting only.
     pub admin: PgPool,
@@ -132,6 +134,7 @@ pub fn test_config(db_url: &str) -> Config {
         database_url: db_url.to_owned(),
         app_database_url: None,
         listen: "127.0.0.1:0".into(),
+        metrics_listen: "127.0.0.1:0".into(),
         audit_key_file: Some(audit_key_file().to_owned()),
         policy: Policy::default(),
         approval_policy: Default::default(),
@@ -148,10 +151,12 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     let db_url = config.database_url.clone();
     let app = Application::build(config).await.expect("server builds");
     let base = format!("http://{}", app.addr);
+    let metrics_base = format!("http://{}", app.metrics_addr);
     let state = app.state();
     tokio::spawn(app.serve());
     TestApp {
         base,
+        metrics_base,
         admin: PgPool::connect(&db_url).await.unwrap(),
         db_url,
         http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
@@ -230,6 +235,7 @@ impl ServerProcess {
             .env("COUNTERSIGN_AUDIENCE", &env().audience)
             .env("COUNTERSIGN_DATABASE_URL", db_url)
             .env("COUNTERSIGN_LISTEN", format!("127.0.0.1:{port}"))
+            .env("COUNTERSIGN_METRICS_LISTEN", "127.0.0.1:0")
             .env("COUNTERSIGN_AUDIT_KEY_FILE", audit_key_file())
             .env("RUST_LOG", rust_log)
             .stderr(std::process::Stdio::piped())

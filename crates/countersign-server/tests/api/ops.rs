@@ -13,7 +13,7 @@ async fn health_readiness_and_metrics() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body, serde_json::json!({ "database": true, "issuer_keys": true }));
     app.get_as("sam", "/v1/orgs").await;
-    let text = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let text = app.http.get(format!("{}/metrics", app.metrics_base)).send().await.unwrap().text().await.unwrap();
     assert!(text.contains("countersign_http_requests_total{method=\"GET\",route=\"/v1/orgs\",status=\"200\"} 1"), "{text}");
     assert!(text.contains("countersign_http_request_duration_seconds_bucket"));
 }

@@ -202,7 +202,7 @@ async fn the_staff_lookups_recover_from_losing_their_connection() {
 
 /// Sum and count of the lookups-per-statement histogram.
 async fn lookups_per_statement(app: &TestApp) -> (f64, f64) {
-    let text = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let text = app.http.get(format!("{}/metrics", app.metrics_base)).send().await.unwrap().text().await.unwrap();
     let value = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0);
     (value("countersign_staff_lookups_per_statement_sum"), value("countersign_staff_lookups_per_statement_count"))
 }
