@@ -65,7 +65,9 @@ impl Application {
         let (decide_db, sizes) = (db.clone(), metrics.decision_batch.clone());
         let decisions =
             crate::batch::Batcher::spawn(deciders, DECISIONS_PER_BATCH, move |jobs| crate::routes::approvals::decide_batch(decide_db.clone(), sizes.clone(), jobs));
-        let state = AppState::new(Inner { db, verifier, config, metrics, signer, reveals, audit, lookups, decisions });
+        // A quarter of the pool at most: the rest keeps serving everyone else.
+        let exports = std::sync::Arc::new(tokio::sync::Semaphore::new((config.policy.db_max_connections as usize / 4).max(1)));
+        let state = AppState::new(Inner { db, verifier, config, metrics, signer, reveals, audit, lookups, decisions, exports });
         Ok(Application { addr, metrics_addr, listener, metrics_listener, router: routes::router(state.clone()), state })
     }
 

@@ -21,6 +21,9 @@ pub struct Inner {
     pub reveals: crate::ratelimit::RateLimiter,
     /// Staff lookups of the requests' principals, in batches (see principal).
     pub lookups: crate::batch::Batcher<crate::principal::Lookup>,
+    /// Audit exports running now: each holds a pooled connection in one
+    /// transaction for as long as its client reads, so they are capped.
+    pub exports: Arc<tokio::sync::Semaphore>,
     /// Approval decisions, decided in batches (group commit, see batch).
     pub decisions: crate::batch::Batcher<crate::routes::approvals::DecideJob>,
 }

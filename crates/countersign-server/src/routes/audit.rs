@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use countersign_api::{AuditEvent, Outcome, Page, Permission, Problem, LIMIT_DEFAULT, LIMIT_MAX, LIMIT_MIN};
+use countersign_api::{AuditEvent, ErrorCode, Outcome, Page, Permission, Problem, LIMIT_DEFAULT, LIMIT_MAX, LIMIT_MIN};
 use futures::TryStreamExt;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -171,7 +171,7 @@ fn csv_row(e: &EventRow) -> Bytes {
     ])
 }
 
-#[utoipa::path(get, path = "/v1/audit/export", params(Filters, Extra), responses((status = 200, description = "NDJSON or CSV, streamed"), (status = 403, body = Problem)), security(("bearer" = [])), tag = "audit")]
+#[utoipa::path(get, path = "/v1/audit/export", params(Filters, Extra), responses((status = 200, description = "NDJSON or CSV, streamed"), (status = 403, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)), security(("bearer" = [])), tag = "audit")]
 pub async fn export(State(s): State<AppState>, p: Principal, audit: AuditCtx, Query(q): Query<Filters>) -> ApiResult<Response> {
     record_filters(&audit, &q);
     let format = q.format.ok_or_else(|| ApiError::invalid("format must be ndjson or csv."))?;
@@ -180,11 +180,17 @@ pub async fn export(State(s): State<AppState>, p: Principal, audit: AuditCtx, Qu
     }
     audit.detail("format", serde_json::json!(format!("{format:?}").to_lowercase()));
     p.require(Permission::AuditExport)?;
+    // One consistent snapshot per export (a transaction) is the point of it;
+    // the cap keeps many of them from taking every pooled connection.
+    let Ok(running) = s.exports.clone().try_acquire_owned() else {
+        return Err(ApiError::new(ErrorCode::RateLimited, "Too many audit exports are running; try again in a minute."));
+    };
     // Begin before answering, so an unavailable database is an error status,
     // not a truncated download.
     let mut tx = db::begin(&s.db, &p).await?;
     let (tx_out, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(64);
     tokio::spawn(async move {
+        let _running = running;
         if matches!(format, Format::Csv) {
             let header: Vec<String> = CSV_HEADER.iter().map(|h| h.to_string()).collect();
             if tx_out.send(Ok(csv_line(&header))).await.is_err() {

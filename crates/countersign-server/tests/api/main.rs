@@ -15,6 +15,7 @@ mod security_existence;
 mod security_idempotency;
 mod security_input;
 mod security_misc;
+mod security_privileges;
 mod security_revocation;
 mod seed;
 mod staff;
