@@ -150,6 +150,14 @@ pub struct Approval {
     pub org_id: OrgId,
     pub target_id: uuid::Uuid,
     pub amount: Option<Money>,
+    /// `amount` in the server's base currency, at the rate recorded when the
+    /// request was made: what the policy's thresholds and approvers' limits
+    /// compare (API.md, Approvals).
+    #[serde(default)]
+    pub amount_base: Option<Money>,
+    /// The rate recorded (base units per unit of `amount`'s currency).
+    #[serde(default)]
+    pub exchange_rate: Option<String>,
     /// Masked per caller (e.g. the new IBAN of a bank change).
     pub payload: serde_json::Value,
     pub reason: String,

@@ -168,6 +168,7 @@ impl Config {
             return Err(ConfigError::Invalid(format!("desktop.min_client_version {:?} is not a version like 1.2.3", self.desktop.min_client_version)));
         }
         url_user_swap(&self.database_url, "x").ok_or_else(|| ConfigError::Invalid("database_url is not a postgres:// URL".into()))?;
+        self.approval_policy.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 

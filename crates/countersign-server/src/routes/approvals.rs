@@ -33,6 +33,9 @@ struct ApprovalRow {
     target_id: Uuid,
     amount_minor: Option<i64>,
     currency: Option<String>,
+    base_currency: Option<String>,
+    exchange_rate: Option<String>,
+    amount_base_minor: Option<i64>,
     payload: serde_json::Value,
     reason: String,
     status: String,
@@ -46,7 +49,7 @@ struct ApprovalRow {
     execution_result: Option<serde_json::Value>,
 }
 
-const COLUMNS: &str = "id, org_id, kind, target_id, amount_minor, currency, payload, reason, status, version, requester_staff_id, requester_person_id, \
+const COLUMNS: &str = "id, org_id, kind, target_id, amount_minor, currency, base_currency, exchange_rate::text AS exchange_rate, amount_base_minor, payload, reason, status, version, requester_staff_id, requester_person_id, \
      policy_version, required, expires_at, created_at, execution_result";
 
 impl ApprovalRow {
@@ -69,6 +72,23 @@ impl ApprovalRow {
         match (self.amount_minor, &self.currency) {
             (Some(a), Some(c)) => Currency::parse(c).ok().map(|c| Money::new(a, c)),
             _ => None,
+        }
+    }
+    /// The amount in the base currency as recorded.
+    fn recorded_base(&self) -> Option<Money> {
+        match (self.amount_base_minor, &self.base_currency) {
+            (Some(a), Some(c)) => Currency::parse(c).ok().map(|c| Money::new(a, c)),
+            _ => None,
+        }
+    }
+    /// What thresholds and limits compare: the recorded base amount, or for
+    /// a request from before rates were recorded, today's conversion; never
+    /// the raw amount of another currency.
+    fn amount_base(&self, policy: &ApprovalPolicy) -> ApiResult<Option<Money>> {
+        match (self.recorded_base(), self.amount()) {
+            (Some(b), _) => Ok(Some(b)),
+            (None, Some(m)) => policy.to_base(m).map(|b| Some(b.base)).map_err(ApiError::invalid),
+            (None, None) => Ok(None),
         }
     }
 }
@@ -126,6 +146,8 @@ fn to_api<'a>(row: &ApprovalRow, ds: impl IntoIterator<Item = &'a DecisionRow>, 
         org_id: OrgId(row.org_id),
         target_id: row.target_id,
         amount: row.amount(),
+        amount_base: row.recorded_base(),
+        exchange_rate: row.exchange_rate.clone(),
         payload,
         reason: row.reason.clone(),
         status: row.status(),
@@ -263,11 +285,13 @@ pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
         payout_hold(&mut tx, req.target_id).await?;
     }
     let policy = &s.config.approval_policy;
-    let rule = policy.rule(req.kind, req.amount.map(|m| m.amount_minor));
+    let base = req.amount.map(|m| policy.to_base(m)).transpose().map_err(ApiError::invalid)?;
+    let rule = policy.rule(req.kind, base.as_ref().map(|b| b.base.amount_minor));
     let id = Uuid::new_v4();
     let inserted = sqlx::query(
-        "INSERT INTO approval_requests (id, org_id, region, kind, target_id, amount_minor, currency, payload, reason, status, requester_staff_id, requester_person_id, policy_version, required, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13, $14)",
+        "INSERT INTO approval_requests (id, org_id, region, kind, target_id, amount_minor, currency, payload, reason, status, requester_staff_id, requester_person_id, policy_version, required, expires_at, \
+           base_currency, exchange_rate, amount_base_minor) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13, $14, $15, $16::numeric, $17)",
     )
     .bind(id)
     .bind(org)
@@ -283,6 +307,9 @@ pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
     .bind(&policy.version)
     .bind(serde_json::json!([rule]))
     .bind(OffsetDateTime::now_utc() + Duration::hours(policy.expires_after_hours))
+    .bind(base.as_ref().map(|b| b.base.currency.code()))
+    .bind(base.as_ref().map(|b| b.rate.clone()))
+    .bind(base.as_ref().map(|b| b.base.amount_minor))
     .execute(&mut *tx)
     .await;
     if let Err(sqlx::Error::Database(e)) = &inserted {
@@ -433,7 +460,7 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
     }
     let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/approvals/{id}/decisions"), &req)?;
     let (reply, answer) = tokio::sync::oneshot::channel();
-    s.decisions.submit(DecideJob { p, audit, id, req, key, person, reply }).await.map_err(|_| ApiError::internal())?;
+    s.decisions.submit(DecideJob { p, audit, id, req, key, person, policy: s.config.approval_policy.clone(), reply }).await.map_err(|_| ApiError::internal())?;
     let (status, body) = answer.await.map_err(|_| ApiError::internal())??;
     Ok(respond(status, body))
 }
@@ -446,6 +473,8 @@ pub struct DecideJob {
     req: DecideApproval,
     key: Option<idempotency::Key>,
     person: Uuid,
+    /// The policy's currencies: limits compare amounts in the base currency.
+    policy: ApprovalPolicy,
     reply: tokio::sync::oneshot::Sender<ApiResult<(StatusCode, serde_json::Value)>>,
 }
 
@@ -748,9 +777,13 @@ async fn decide_one(mut conn: Option<&mut sqlx::PgConnection>, job: &DecideJob, 
         return Err(ApiError::new(ErrorCode::AlreadyDecided, "You have already decided this version of the request."));
     }
     if req.decision == Decision::Approve {
-        if let (Some(amount), Some(Some(limit))) = (row.amount_minor, p.approval_limits.get(kind.as_str())) {
-            if amount > limit.amount_minor {
-                return Err(ApiError::new(ErrorCode::ApprovalLimitExceeded, format!("Your approval limit for {} is {}.", kind.as_str(), limit.display())));
+        // Both sides in the base currency: a limit of 10,000.00 EUR does not
+        // cover 9,999.99 GBP (API.md, Approvals).
+        if let (Some(amount), Some(Some(limit))) = (row.amount_base(&job.policy)?, p.approval_limits.get(kind.as_str())) {
+            let over = |why: String| ApiError::new(ErrorCode::ApprovalLimitExceeded, why);
+            let limit_base = job.policy.to_base(*limit).map_err(|_| over(format!("Your approval limit for {} is in {}, which has no exchange rate.", kind.as_str(), limit.currency.code())))?.base;
+            if amount.amount_minor > limit_base.amount_minor {
+                return Err(over(format!("This is {} in the base currency; your approval limit for {} is {}.", amount.display(), kind.as_str(), limit.display())));
             }
         }
         if kind == ApprovalKind::PayoutRelease {
@@ -1019,11 +1052,24 @@ pub async fn amend(State(s): State<AppState>, p: Principal, audit: AuditCtx, Pat
     };
     check_target(&mut tx, kind, row.org_id, row.target_id, &amount).await?;
     let policy = &s.config.approval_policy;
-    let rule = policy.rule(kind, amount.map(|m| m.amount_minor));
+    // At the rate recorded when the request was made (API.md); a new
+    // currency would need a new rate, so it is a new request.
+    if let (Some(new), Some(old)) = (amount, row.amount()) {
+        if new.currency != old.currency {
+            return Err(ApiError::invalid(format!("The amount stays in {}; to use another currency, cancel and request again.", old.currency.code())));
+        }
+    }
+    let base = match (amount, &row.exchange_rate) {
+        (Some(m), Some(rate)) => Some(policy.to_base_at(m, rate).map_err(ApiError::invalid)?),
+        (Some(m), None) => Some(policy.to_base(m).map_err(ApiError::invalid)?),
+        (None, _) => None,
+    };
+    let rule = policy.rule(kind, base.as_ref().map(|b| b.base.amount_minor));
     // A new version: every approval given so far stops counting (they stay
     // in the history with the version they saw).
     sqlx::query(
-        "UPDATE approval_requests SET amount_minor = $2, currency = $3, payload = $4, reason = $5, version = version + 1, policy_version = $6, required = $7, updated_at = now() WHERE id = $1",
+        "UPDATE approval_requests SET amount_minor = $2, currency = $3, payload = $4, reason = $5, version = version + 1, policy_version = $6, required = $7, updated_at = now(), \
+           base_currency = $8, exchange_rate = $9::numeric, amount_base_minor = $10 WHERE id = $1",
     )
     .bind(id)
     .bind(amount.map(|m| m.amount_minor))
@@ -1032,6 +1078,9 @@ pub async fn amend(State(s): State<AppState>, p: Principal, audit: AuditCtx, Pat
     .bind(&reason)
     .bind(&policy.version)
     .bind(serde_json::json!([rule]))
+    .bind(base.as_ref().map(|b| b.base.currency.code()))
+    .bind(base.as_ref().map(|b| b.rate.clone()))
+    .bind(base.as_ref().map(|b| b.base.amount_minor))
     .execute(&mut *tx)
     .await?;
     let row = load(&mut tx, id, false).await?;

@@ -10,6 +10,7 @@ mod errors;
 mod ops;
 mod records;
 mod reveals;
+mod security_currency;
 mod security_dos;
 mod security_existence;
 mod security_idempotency;
