@@ -6,9 +6,22 @@ use serde::{Deserialize, Serialize};
 macro_rules! permissions {
     ($($variant:ident = $text:literal;)*) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         pub enum Permission { $(#[serde(rename = $text)] $variant,)* }
+
+        // By hand: the derive does not see serde's renames through this macro,
+        // and documented the Rust names instead of the strings on the wire.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for Permission {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text,)*]))
+                    .into()
+            }
+        }
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for Permission {}
 
         impl Permission {
             pub const ALL: &'static [Permission] = &[$(Permission::$variant,)*];

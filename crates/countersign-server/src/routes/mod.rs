@@ -39,9 +39,71 @@ use utoipa::OpenApi;
         impersonations::support_access, impersonations::grant, impersonations::revoke_grant, customer::update_user, customer::resend_invoice,
     ),
     components(schemas(countersign_api::Problem, countersign_api::ErrorCode, countersign_api::Masked)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &ErrorResponses)
 )]
 struct ApiDoc;
+
+/// Documents the errors every route can answer, from what the route takes
+/// (issue 19, point 15: the document lists every status a route returns),
+/// and gives every error its real content type, `application/problem+json`:
+/// 401/403 where a token is needed, 404 where an id is in the path, 422
+/// where there is a query or a body, 413 where there is a body, 409 where an
+/// Idempotency-Key is taken, 503 on every API route.
+struct ErrorResponses;
+impl utoipa::Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = |code: countersign_api::ErrorCode| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(code.title())
+                    .content(countersign_api::error::PROBLEM_CONTENT_TYPE, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+                    .build(),
+            )
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in ops.into_iter().flatten() {
+                let params = op.parameters.as_deref().unwrap_or_default();
+                let takes = |place: ParameterIn| params.iter().any(|p| p.parameter_in == place);
+                let keyed = params.iter().any(|p| p.name.eq_ignore_ascii_case("Idempotency-Key"));
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let body = op.request_body.is_some();
+                use countersign_api::ErrorCode as C;
+                let wanted = [
+                    (secured, C::Unauthenticated),
+                    (secured, C::Forbidden),
+                    (takes(ParameterIn::Path), C::NotFound),
+                    (keyed, C::IdempotencyKeyReused),
+                    (body, C::PayloadTooLarge),
+                    (body || takes(ParameterIn::Query), C::InvalidRequest),
+                    (path.starts_with("/v1/"), C::ServiceUnavailable),
+                ];
+                for (applies, code) in wanted {
+                    if applies {
+                        op.responses.responses.entry(code.status().to_string()).or_insert_with(|| problem(code));
+                    }
+                }
+                // A header value HTTP cannot carry (control characters) is
+                // refused by the HTTP layer before any route runs.
+                if takes(ParameterIn::Header) {
+                    op.responses.responses.entry("400".into()).or_insert_with(|| {
+                        RefOr::T(ResponseBuilder::new().description("The HTTP request itself is malformed (answered by the HTTP layer, without a body)").build())
+                    });
+                }
+                // Errors documented by hand with `body = Problem` say JSON; they are problem+json.
+                for (status, response) in op.responses.responses.iter_mut() {
+                    if let (true, RefOr::T(r)) = (status.starts_with('4') || status.starts_with('5'), response) {
+                        if let Some(content) = r.content.shift_remove("application/json") {
+                            r.content.insert(countersign_api::error::PROBLEM_CONTENT_TYPE.to_owned(), content);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
 
 struct BearerAuth;
 impl utoipa::Modify for BearerAuth {
