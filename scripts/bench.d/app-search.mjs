@@ -84,6 +84,15 @@ try {
 
   // Warm-up: the first searches pay for code paths and caches being cold.
   for (const q of queries.slice(0, 10)) await run(q);
+  // How the window paints when nobody types: animation frames in 2 s with the
+  // palette open on a result list, and the longest gap between two.
+  const idle = await session.execAsync(`
+    const done = arguments[0], times = [];
+    const tick = (t) => { times.push(t); if (t - times[0] < 2000) requestAnimationFrame(tick); else done(times); };
+    requestAnimationFrame(tick);`);
+  const gaps = idle.slice(1).map((t, i) => t - idle[i]);
+  const running = await session.exec('return document.getAnimations().filter((a) => a.playState === "running").map((a) => a.animationName || a.constructor.name)');
+  log(`idle: ${idle.length - 1} frames in 2 s, longest gap ${Math.max(...gaps).toFixed(0)} ms; animations running: ${running.length ? running.join(', ') : 'none'}`);
   const samples = [];
   for (const q of queries) samples.push({ q, ...(await run(q)) });
   writeFileSync(join(root, 'target/app-search.png'), await session.screenshot());
