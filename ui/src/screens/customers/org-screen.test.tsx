@@ -163,6 +163,24 @@ describe("Customer detail", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent(/The server ran into a problem/);
   });
 
+  it("names what each payment was for: the invoice's number, the vendor's name", async () => {
+    const data = makeDataset();
+    const acme = data.payments.filter((p) => p.org_id === "org-acme");
+    const toInvoice = acme.find((p) => p.invoice_id)!;
+    const toVendor = acme.find((p) => p.vendor_id)!;
+    const number = data.invoices.find((i) => i.id === toInvoice.invoice_id)!.number;
+    const vendor = data.vendors.find((v) => v.id === toVendor.vendor_id)!.name;
+    renderApp({ path: `${ACME}?tab=payments`, backend: { data } });
+    await waitFor(() => {
+      const targets = screen.getAllByTestId("payment-target").map((t) => t.textContent);
+      expect(targets).toContain(`Invoice ${number}`);
+      expect(targets).toContain(`Vendor ${vendor}`);
+    });
+    for (const t of screen.getAllByTestId("payment-target")) {
+      expect(t.textContent).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}/); // no raw ids when the records are readable
+    }
+  });
+
   it("shows only the tabs the permissions allow", async () => {
     renderApp({ path: ACME, backend: { permissions: ["orgs:read", "invoices:read"] } });
     expect(await screen.findByTestId("tab-invoices")).toBeInTheDocument();

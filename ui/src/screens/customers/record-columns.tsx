@@ -5,6 +5,7 @@ import { MaskedValue } from "@/components/masked-value";
 import { MoneyCell } from "@/components/money";
 import { PaymentKindBadge, StatusBadge, paymentKindLabel } from "@/components/status-badge";
 import { formatDate, formatMoney } from "@/lib/format";
+import { PaymentTarget } from "./payment-target";
 
 export const roleLabel = (role: CustomerUser["role"]) => (role === "org_admin" ? "Org admin" : "Member");
 
@@ -149,14 +150,11 @@ export const paymentColumns = () => [
     id: "for",
     header: "For",
     meta: { width: "24%" },
-    cell: (c) => {
-      const p = c.row.original;
-      return (
-        <span className="text-muted-foreground text-xs">
-          {p.invoice_id ? `Invoice ${p.invoice_id}` : p.vendor_id ? `Vendor ${p.vendor_id}` : "—"}
-        </span>
-      );
-    },
+    cell: (c) => (
+      <span className="text-muted-foreground truncate text-xs">
+        <PaymentTarget payment={c.row.original} />
+      </span>
+    ),
   }),
   payments.accessor((p) => p.approval_id ?? "", {
     id: "approval",

@@ -13,6 +13,7 @@ import { PaymentKindBadge, StatusBadge, paymentKindLabel } from "@/components/st
 import { formatDate, formatDateTime } from "@/lib/format";
 import { roleLabel } from "./record-columns";
 import type { OrgTab } from "./search";
+import { PaymentTarget } from "./payment-target";
 
 export type OpenRecord =
   | { tab: "users"; row: CustomerUser }
@@ -167,14 +168,9 @@ function fields(org: Org, record: OpenRecord): ReactNode {
             <MoneyCell value={p.amount} className="text-left" />
           </Field>
           <Field label="Executed">{formatDateTime(p.created_at)}</Field>
-          {p.invoice_id && (
-            <Field label="Invoice">
-              <span className="font-mono text-xs">{p.invoice_id}</span>
-            </Field>
-          )}
-          {p.vendor_id && (
-            <Field label="Vendor">
-              <span className="font-mono text-xs">{p.vendor_id}</span>
+          {(p.invoice_id || p.vendor_id) && (
+            <Field label="For">
+              <PaymentTarget payment={p} />
             </Field>
           )}
           <Field label="Approval">
