@@ -3,16 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
-macro_rules! permissions {
-    ($($variant:ident = $text:literal;)*) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-        pub enum Permission { $(#[serde(rename = $text)] $variant,)* }
-
-        // By hand: the derive does not see serde's renames through this macro,
-        // and documented the Rust names instead of the strings on the wire.
+/// The OpenAPI schema of an enum serialized as the given strings. By hand:
+/// utoipa's derive does not see serde's renames through a `macro_rules!`
+/// and documented the Rust names instead of the strings on the wire.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! wire_string_schema {
+    ($ty:ident, $($text:literal),*) => {
         #[cfg(feature = "openapi")]
-        impl utoipa::PartialSchema for Permission {
+        impl utoipa::PartialSchema for $ty {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                 utoipa::openapi::schema::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
@@ -21,7 +20,17 @@ macro_rules! permissions {
             }
         }
         #[cfg(feature = "openapi")]
-        impl utoipa::ToSchema for Permission {}
+        impl utoipa::ToSchema for $ty {}
+    };
+}
+
+macro_rules! permissions {
+    ($($variant:ident = $text:literal;)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+        pub enum Permission { $(#[serde(rename = $text)] $variant,)* }
+
+        crate::wire_string_schema!(Permission, $($text),*);
 
         impl Permission {
             pub const ALL: &'static [Permission] = &[$(Permission::$variant,)*];

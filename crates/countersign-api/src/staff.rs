@@ -10,18 +10,7 @@ macro_rules! roles {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum StaffRole { $(#[serde(rename = $text)] $variant,)* }
 
-        // By hand, like Permission's: the wire strings, not the Rust names.
-        #[cfg(feature = "openapi")]
-        impl utoipa::PartialSchema for StaffRole {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                utoipa::openapi::schema::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::String)
-                    .enum_values(Some([$($text,)*]))
-                    .into()
-            }
-        }
-        #[cfg(feature = "openapi")]
-        impl utoipa::ToSchema for StaffRole {}
+        crate::wire_string_schema!(StaffRole, $($text),*);
 
         impl StaffRole {
             pub const ALL: &'static [StaffRole] = &[$(StaffRole::$variant,)*];

@@ -53,12 +53,7 @@ pub struct Json<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let json_type = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime_type::Essence>().ok())
-            .is_some_and(|m| m.is_json());
+        let json_type = req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json);
         let bytes = Bytes::from_request(req, state).await.map_err(|r| {
             if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(ErrorCode::PayloadTooLarge, "The request body is larger than 64 KB.")
@@ -251,19 +246,9 @@ fn unexpected(v: &Value) -> Unexpected<'_> {
 }
 
 /// `application/json` or `application/<x>+json`, parameters ignored.
-mod mime_type {
-    pub struct Essence(String);
-    impl std::str::FromStr for Essence {
-        type Err = ();
-        fn from_str(s: &str) -> Result<Self, ()> {
-            Ok(Essence(s.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()))
-        }
-    }
-    impl Essence {
-        pub fn is_json(&self) -> bool {
-            self.0 == "application/json" || (self.0.starts_with("application/") && self.0.ends_with("+json"))
-        }
-    }
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 pub struct Query<T>(pub T);
@@ -276,7 +261,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
         if let Some((name, _)) = pairs.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
             return Err(nul_error(&name.replace('\0', "\\0")));
         }
-        serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(form_urlencoded_parse(raw))).map(Query).map_err(|e| {
+        serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()))).map(Query).map_err(|e| {
             let what = api_words(&e.inner().to_string());
             match e.path().to_string().as_str() {
                 "." => ApiError::invalid(format!("The query is invalid: {}.", capped(&what))),
@@ -284,10 +269,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             }
         })
     }
-}
-
-fn form_urlencoded_parse(raw: &str) -> form_urlencoded::Parse<'_> {
-    form_urlencoded::parse(raw.as_bytes())
 }
 
 pub struct Path<T>(pub T);

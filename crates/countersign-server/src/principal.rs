@@ -142,6 +142,13 @@ struct CustomerRow {
     role: String,
 }
 
+static BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1"));
+
+/// A staff member's row by id (the id is bound; only the constant column list is spliced, once).
+pub async fn staff_by_id<'e>(db: impl sqlx::PgExecutor<'e>, id: uuid::Uuid) -> Result<Option<StaffRow>, sqlx::Error> {
+    sqlx::query_as(&BY_ID).bind(id).fetch_optional(db).await
+}
+
 /// A staff lookup waiting for its batch.
 pub struct Lookup {
     issuer: String,
@@ -338,8 +345,7 @@ struct SessionRow {
 /// read now: `account_disabled`, `access_revoked` (no `impersonation:start`,
 /// or a scope that no longer covers the org), or `None` while it may.
 pub async fn agent_lost_access(tx: &mut crate::db::Tx, staff_id: uuid::Uuid, org: uuid::Uuid, region: &str) -> ApiResult<Option<&'static str>> {
-    let row: Option<StaffRow> = sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1")).bind(staff_id).fetch_optional(&mut **tx).await?;
-    let Some(row) = row else { return Ok(Some("access_revoked")) };
+    let Some(row) = staff_by_id(&mut **tx, staff_id).await? else { return Ok(Some("access_revoked")) };
     if !row.active {
         return Ok(Some("account_disabled"));
     }

@@ -8,7 +8,7 @@ use crate::audit::AuditCtx;
 use crate::db::{self, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json as Body, Path, Query};
-use crate::idempotency;
+use crate::idempotency::{self, respond};
 use crate::masking;
 use crate::principal::Principal;
 use crate::routes::records::{InvoiceRow, PaymentRow, UserRow, VendorRow, INVOICE_COLUMNS, PAYMENT_COLUMNS, USER_COLUMNS, VENDOR_SELECT};
@@ -255,7 +255,6 @@ async fn payout_hold(conn: &mut sqlx::PgConnection, vendor: Uuid) -> ApiResult<(
     }
 }
 
-use idempotency::respond;
 
 // ---------- create ----------
 
@@ -270,13 +269,10 @@ pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
     audit.detail("kind", serde_json::json!(req.kind.as_str()));
     let payload = validate(req.kind, &req.amount, &req.payload)?;
     let key = idempotency::from_headers(&headers, &p, "POST /v1/approvals", &req)?;
-    let mut tx = db::begin_locked(&s.db, &p, &key.iter().map(idempotency::Key::lock).collect::<Vec<_>>()).await?;
-    if let Some(k) = &key {
-        if let Some((status, body)) = idempotency::replay(&mut tx, &p, k).await? {
-            tx.commit().await?;
-            return Ok(respond(status, body));
-        }
-    }
+    let mut tx = match idempotency::begin(&s.db, &p, key.as_ref()).await? {
+        idempotency::Begun::Replay(r) => return Ok(r),
+        idempotency::Begun::Act(tx) => tx,
+    };
     let org = req.org_id.0;
     let region: Option<(String,)> = sqlx::query_as("SELECT region FROM orgs WHERE id = $1").bind(org).fetch_optional(&mut *tx).await?;
     let (region,) = region.ok_or_else(ApiError::not_found)?;
@@ -319,13 +315,8 @@ pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
     }
     inserted?;
     let row = load(&mut tx, id, false).await?;
-    let body = serde_json::to_value(to_api(&row, &[], &p)?).map_err(|_| ApiError::internal())?;
-    if let Some(k) = &key {
-        idempotency::remember(&mut tx, &p, k, StatusCode::CREATED, &body).await?;
-    }
-    tx.commit().await?;
     audit.target("approval", id, Some(org));
-    Ok(respond(StatusCode::CREATED, body))
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::CREATED, &to_api(&row, &[], &p)?).await
 }
 
 // ---------- read ----------
@@ -460,7 +451,7 @@ pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
     }
     let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/approvals/{id}/decisions"), &req)?;
     let (reply, answer) = tokio::sync::oneshot::channel();
-    s.decisions.submit(DecideJob { p, audit, id, req, key, person, policy: s.config.approval_policy.clone(), reply }).await.map_err(|_| ApiError::internal())?;
+    s.decisions.submit(DecideJob { p, audit, id, req, key, person, state: s.clone(), reply }).await.map_err(|_| ApiError::internal())?;
     let (status, body) = answer.await.map_err(|_| ApiError::internal())??;
     Ok(respond(status, body))
 }
@@ -473,8 +464,8 @@ pub struct DecideJob {
     req: DecideApproval,
     key: Option<idempotency::Key>,
     person: Uuid,
-    /// The policy's currencies: limits compare amounts in the base currency.
-    policy: ApprovalPolicy,
+    /// The server's state (an Arc): its approval policy's currencies, for limits.
+    state: AppState,
     reply: tokio::sync::oneshot::Sender<ApiResult<(StatusCode, serde_json::Value)>>,
 }
 
@@ -779,9 +770,9 @@ async fn decide_one(mut conn: Option<&mut sqlx::PgConnection>, job: &DecideJob, 
     if req.decision == Decision::Approve {
         // Both sides in the base currency: a limit of 10,000.00 EUR does not
         // cover 9,999.99 GBP (API.md, Approvals).
-        if let (Some(amount), Some(Some(limit))) = (row.amount_base(&job.policy)?, p.approval_limits.get(kind.as_str())) {
+        if let (Some(amount), Some(Some(limit))) = (row.amount_base(&job.state.config.approval_policy)?, p.approval_limits.get(kind.as_str())) {
             let over = |why: String| ApiError::new(ErrorCode::ApprovalLimitExceeded, why);
-            let limit_base = job.policy.to_base(*limit).map_err(|_| over(format!("Your approval limit for {} is in {}, which has no exchange rate.", kind.as_str(), limit.currency.code())))?.base;
+            let limit_base = job.state.config.approval_policy.to_base(*limit).map_err(|_| over(format!("Your approval limit for {} is in {}, which has no exchange rate.", kind.as_str(), limit.currency.code())))?.base;
             if amount.amount_minor > limit_base.amount_minor {
                 return Err(over(format!("This is {} in the base currency; your approval limit for {} is {}.", amount.display(), kind.as_str(), limit.display())));
             }

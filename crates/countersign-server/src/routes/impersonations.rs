@@ -22,6 +22,7 @@ use uuid::Uuid;
 struct Row {
     id: Uuid,
     org_id: Uuid,
+    region: String,
     agent_staff_id: Uuid,
     agent_person_id: Uuid,
     agent_name: String,
@@ -40,7 +41,7 @@ struct Row {
     review_note: Option<String>,
 }
 
-const SELECT: &str = "SELECT s.id, s.org_id, s.agent_staff_id, s.agent_person_id, a.display_name AS agent_name, s.subject_user_id, s.reason, s.ticket_ref, \
+const SELECT: &str = "SELECT s.id, s.org_id, s.region, s.agent_staff_id, s.agent_person_id, a.display_name AS agent_name, s.subject_user_id, s.reason, s.ticket_ref, \
      s.scope, s.duration_minutes, s.status, s.requested_at, s.started_at, s.expires_at, s.ended_at, s.end_reason, s.review, s.review_note \
      FROM impersonation_sessions s JOIN staff a ON a.id = s.agent_staff_id";
 
@@ -207,8 +208,7 @@ async fn decide(s: &AppState, p: &Principal, audit: &AuditCtx, key: Option<&Key>
     // The requester's access is read now, not as it was when they asked: a
     // supervisor cannot approve what the agent may no longer do.
     if approve {
-        let region: (String,) = sqlx::query_as("SELECT region FROM impersonation_sessions WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
-        if let Some(why) = crate::principal::agent_lost_access(&mut tx, row.agent_staff_id, row.org_id, &region.0).await? {
+        if let Some(why) = crate::principal::agent_lost_access(&mut tx, row.agent_staff_id, row.org_id, &row.region).await? {
             crate::principal::end_session_by_server(&mut tx, id, why).await?;
             tx.commit().await?;
             audit.detail("ended_by_server", serde_json::json!(why));

@@ -4,7 +4,7 @@
 use crate::audit::AuditCtx;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json as Body, Path};
-use crate::principal::{Principal, StaffRow, STAFF_COLUMNS};
+use crate::principal::{staff_by_id, Principal, StaffRow, STAFF_COLUMNS};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -22,7 +22,7 @@ pub async fn list(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec
 #[utoipa::path(get, path = "/v1/staff/{staff_id}", params(("staff_id" = Uuid, Path)), responses((status = 200, body = StaffMember), (status = 404, body = Problem)), security(("bearer" = [])), tag = "staff")]
 pub async fn get(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> ApiResult<Json<StaffMember>> {
     p.require(Permission::StaffRead)?;
-    Ok(Json(load(&s.db, id).await?.ok_or_else(ApiError::not_found)?.to_api()))
+    Ok(Json(staff_by_id(&s.db, id).await?.ok_or_else(ApiError::not_found)?.to_api()))
 }
 
 #[utoipa::path(put, path = "/v1/staff/{staff_id}", params(("staff_id" = Uuid, Path)), request_body = StaffUpdate,
@@ -33,7 +33,7 @@ pub async fn put(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(
     p.require(Permission::StaffManage)?;
     let mut tx = s.db.begin().await?;
     // By person, not account: a second account of the same person is still oneself.
-    let target = load(&mut *tx, id).await?.ok_or_else(ApiError::not_found)?;
+    let target = staff_by_id(&mut *tx, id).await?.ok_or_else(ApiError::not_found)?;
     if p.person_id == Some(target.person_id) {
         return Err(ApiError::new(ErrorCode::SelfChangeForbidden, "Nobody changes their own roles, scope or limits."));
     }
@@ -42,10 +42,6 @@ pub async fn put(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(
     audit.detail("roles", serde_json::json!(update.roles));
     audit.detail("permission_epoch", serde_json::json!(updated.permission_epoch));
     Ok(Json(updated.to_api()))
-}
-
-pub async fn load<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<StaffRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1")).bind(id).fetch_optional(db).await
 }
 
 pub fn validate(update: &StaffUpdate) -> ApiResult<()> {
