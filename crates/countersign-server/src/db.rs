@@ -56,6 +56,19 @@ pub async fn begin(pool: &PgPool, p: &Principal) -> Result<Tx, sqlx::Error> {
 /// `on`/`off`, UUIDs (hex and dashes) and region codes (A-Z), which
 /// [`scope_literal`] checks again before anything is sent, and integers.
 pub async fn begin_locked(pool: &PgPool, p: &Principal, locks: &[i64]) -> Result<Tx, sqlx::Error> {
+    begin_then(pool, p, locks, "").await
+}
+
+/// Begins a read of the sync feed: scoped to what `p` may see, with
+/// `countersign.settled` set to the change_seq below which every change that
+/// will ever commit has committed (migration 0013). It is computed in a
+/// statement before the page's, so the page's snapshot, taken after, sees all
+/// of them; a page never ends above it.
+pub async fn begin_settled(pool: &PgPool, p: &Principal) -> Result<Tx, sqlx::Error> {
+    begin_then(pool, p, &[], "; SELECT set_config('countersign.settled', cs_settled_change_seq()::text, true)").await
+}
+
+async fn begin_then(pool: &PgPool, p: &Principal, locks: &[i64], then: &'static str) -> Result<Tx, sqlx::Error> {
     let orgs = format!("{{{}}}", countersign_api::org_ids_display(&p.scope.org_ids));
     let regions = format!("{{{}}}", p.scope.regions.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","));
     let all = if p.scope.all_orgs { "on" } else { "off" };
@@ -74,6 +87,7 @@ pub async fn begin_locked(pool: &PgPool, p: &Principal, locks: &[i64]) -> Result
         statement.push_str("; SELECT ");
         statement.push_str(&calls.join(", "));
     }
+    statement.push_str(then);
     pool.begin_with(statement).await
 }
 

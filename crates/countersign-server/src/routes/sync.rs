@@ -104,7 +104,7 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
     // caller the statistics come with the page (see `estimate`).
     let first = q.cursor.is_none();
     let statistics = first && p.scope.all_orgs;
-    let mut tx = db::begin(&s.db, &p).await?;
+    let mut tx = db::begin_settled(&s.db, &p).await?;
     let query = sqlx::query(feed_sql(&readable, statistics)).bind(after).bind(limit).bind(&kinds);
     let rows = if statistics { query.bind(&tables) } else { query }.fetch_all(&mut *tx).await?;
     let mut changes: Vec<SyncChange> = Vec::with_capacity(rows.len());
@@ -331,7 +331,10 @@ const COLUMNS: [(&str, &str); 26] = [
 ///
 /// `upto` is where the page ends: the change_seq of the (limit+1)-th change
 /// over the readable feeds and their tombstones (so the page holds limit+1
-/// changes and `has_more` is true), or i64::MAX when fewer remain. Each feed
+/// changes and `has_more` is true), or i64::MAX when fewer remain; never above
+/// `countersign.settled` ([`db::begin_settled`]): a change numbered below an
+/// uncommitted one is kept for a later page, which a cursor past it would
+/// otherwise skip. Each feed
 /// then returns its rows up to there, tagged with the feed's name in `feed`.
 /// Each branch keeps its own ORDER BY … LIMIT: the planner cannot estimate the
 /// row-level security filter, and without them it scans and sorts whole
@@ -388,7 +391,8 @@ fn feed_sql(readable: &[&Feed], statistics: bool) -> &'static str {
             ));
         }
         format!(
-            "WITH upto AS MATERIALIZED (SELECT coalesce((SELECT change_seq FROM ({}) s ORDER BY change_seq OFFSET $2 LIMIT 1), 9223372036854775807) AS v) {}",
+            "WITH upto AS MATERIALIZED (SELECT least(coalesce((SELECT change_seq FROM ({}) s ORDER BY change_seq OFFSET $2 LIMIT 1), \
+             9223372036854775807), current_setting('countersign.settled')::int8) AS v) {}",
             ends.join(" UNION ALL "),
             selects.join(" UNION ALL ")
         )

@@ -182,3 +182,38 @@ async fn every_page_size_delivers_the_same_feed_in_the_same_order() {
     assert_eq!(feeds[0], feeds[1]);
     assert_eq!(feeds[0], feeds[2]);
 }
+
+/// Issue 20, point 6: change_seq is taken at write time, so a transaction
+/// can commit after a later-numbered one. A client that syncs in between
+/// must still receive it on its next sync: the page ends below the oldest
+/// change still in flight.
+#[tokio::test]
+async fn a_change_committed_after_a_later_numbered_one_is_not_skipped() {
+    let app = spawn_app().await;
+    let token = app.token("carl").await;
+    let (_, cursor) = sync_all(&app, &token, None).await;
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM invoices ORDER BY id LIMIT 2").fetch_all(&app.admin).await.unwrap();
+    // The first writer takes its change_seq and holds its transaction open.
+    let mut early = app.admin.begin().await.unwrap();
+    let early_seq: i64 = sqlx::query_scalar("UPDATE invoices SET status = 'void' WHERE id = $1 RETURNING change_seq").bind(ids[0]).fetch_one(&mut *early).await.unwrap();
+    // A second writer takes a later one and commits first.
+    let late_seq: i64 = sqlx::query_scalar("UPDATE invoices SET status = 'void' WHERE id = $1 RETURNING change_seq").bind(ids[1]).fetch_one(&app.admin).await.unwrap();
+    assert!(early_seq < late_seq, "{early_seq} < {late_seq}");
+    // The client syncs in between: the committed change may not be delivered
+    // past the one still in flight (it would move the cursor beyond it).
+    let (between, cursor) = sync_all(&app, &token, Some(cursor)).await;
+    assert!(between.iter().all(|c| c["version"].as_i64().unwrap() < early_seq), "delivered past an in-flight change: {between:?}");
+    early.commit().await.unwrap();
+    // The next sync delivers both, in change order.
+    let (after, cursor) = sync_all(&app, &token, Some(cursor)).await;
+    let delivered: Vec<(String, i64)> = after.iter().map(|c| (c["record_id"].as_str().unwrap().to_owned(), c["version"].as_i64().unwrap())).collect();
+    assert_eq!(delivered, vec![(ids[0].to_string(), early_seq), (ids[1].to_string(), late_seq)]);
+    // A transaction that rolled back holds nothing up afterwards.
+    let mut aborted = app.admin.begin().await.unwrap();
+    sqlx::query("UPDATE invoices SET status = 'paid' WHERE id = $1").bind(ids[0]).execute(&mut *aborted).await.unwrap();
+    aborted.rollback().await.unwrap();
+    let next: i64 = sqlx::query_scalar("UPDATE invoices SET status = 'paid' WHERE id = $1 RETURNING change_seq").bind(ids[1]).fetch_one(&app.admin).await.unwrap();
+    let (delta, _) = sync_all(&app, &token, Some(cursor)).await;
+    let versions: Vec<i64> = delta.iter().map(|c| c["version"].as_i64().unwrap()).collect();
+    assert_eq!(versions, vec![next]);
+}
