@@ -17,11 +17,7 @@ fn main() {
         let dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR")).join("ui-placeholder");
         fs::create_dir_all(&dir).expect("create the placeholder UI dir");
         fs::write(dir.join("index.html"), PLACEHOLDER).expect("write the placeholder UI");
-        let dir = dir
-            .display()
-            .to_string()
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"");
+        let dir = dir.display().to_string().replace('\\', "\\\\").replace('"', "\\\"");
         println!("cargo:rustc-env=TAURI_CONFIG={{\"build\":{{\"frontendDist\":\"{dir}\"}}}}");
         println!("cargo:warning=ui/dist is not built: embedding a placeholder page");
     }
@@ -32,11 +28,25 @@ fn main() {
         // each one listed here gets `allow-<command>` (see capabilities/default.json).
         // The same list as `app_commands!` in src/lib.rs (a test compares them).
         .app_manifest(tauri_build::AppManifest::new().commands(&[
-            "app_start", "server_set", "sign_in", "sign_in_cancel", "sign_out",
-            "sync_run", "sync_status",
-            "search", "orgs_list", "orgs_recent", "org_get", "org_users", "org_invoices", "org_vendors", "org_payments",
+            "app_start",
+            "server_set",
+            "sign_in",
+            "sign_in_cancel",
+            "sign_out",
+            "sync_run",
+            "sync_status",
+            "search",
+            "orgs_list",
+            "orgs_recent",
+            "org_get",
+            "org_users",
+            "org_invoices",
+            "org_vendors",
+            "org_payments",
             "reveal",
-            "settings_get", "theme_set", "wipe_local_data",
+            "settings_get",
+            "theme_set",
+            "wipe_local_data",
         ]));
     if let Err(error) = tauri_build::try_build(attributes) {
         panic!("tauri-build failed: {error:#}");

@@ -18,17 +18,25 @@ mod support;
 use support::*;
 
 fn paths(dir: &Path) -> Paths {
-    Paths { config_dir: dir.join("config"), system_config: dir.join("etc/config.toml"), data_dir: dir.join("data") }
+    Paths {
+        config_dir: dir.join("config"),
+        system_config: dir.join("etc/config.toml"),
+        data_dir: dir.join("data"),
+    }
 }
 
 fn keyring() -> Arc<dyn SecretStore> {
     let k = KeyringSecretStore::new();
-    k.check_available().expect("the real Secret Service (run inside scripts/with-keyring)");
+    k.check_available()
+        .expect("the real Secret Service (run inside scripts/with-keyring)");
     Arc::new(k)
 }
 
 fn desktop(dir: &Path, env_url: Option<&str>, browser: Arc<dyn Browser>) -> Desktop {
-    let options = Options { sign_in_timeout: Duration::from_secs(30), ..Options::default() };
+    let options = Options {
+        sign_in_timeout: Duration::from_secs(30),
+        ..Options::default()
+    };
     Desktop::new(paths(dir), env_url.map(str::to_owned), keyring(), browser, options)
 }
 
@@ -43,13 +51,36 @@ async fn the_server_url_is_asked_for_checked_and_remembered() {
     assert!(state.server.is_none() && state.server_error.is_none() && state.account.is_none());
 
     // What a person may type wrong, each told apart.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    assert_eq!(app.set_server(&format!("http://127.0.0.1:{closed}")).await.unwrap_err().code, Code::Network);
-    assert_eq!(app.set_server(&var("COUNTERSIGN_ISSUER")).await.unwrap_err().code, Code::NotCountersign, "the identity provider answers, but is not a Countersign server");
-    let tls = app.set_server(&server.url.replace("http://", "https://")).await.unwrap_err();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert_eq!(
+        app.set_server(&format!("http://127.0.0.1:{closed}"))
+            .await
+            .unwrap_err()
+            .code,
+        Code::Network
+    );
+    assert_eq!(
+        app.set_server(&var("COUNTERSIGN_ISSUER")).await.unwrap_err().code,
+        Code::NotCountersign,
+        "the identity provider answers, but is not a Countersign server"
+    );
+    let tls = app
+        .set_server(&server.url.replace("http://", "https://"))
+        .await
+        .unwrap_err();
     assert_eq!(tls.code, Code::Tls, "{tls:?}");
-    assert_eq!(app.set_server("ftp://example").await.unwrap_err().code, Code::ConfigInvalid);
-    assert!(!paths(dir.path()).user_config().exists(), "nothing is saved until a server answered");
+    assert_eq!(
+        app.set_server("ftp://example").await.unwrap_err().code,
+        Code::ConfigInvalid
+    );
+    assert!(
+        !paths(dir.path()).user_config().exists(),
+        "nothing is saved until a server answered"
+    );
 
     // The right one: saved, and it says where to sign in.
     let state = app.set_server(&server.url).await.unwrap();
@@ -63,7 +94,13 @@ async fn the_server_url_is_asked_for_checked_and_remembered() {
     let again = desktop(dir.path(), None, Arc::new(NoBrowser)).start().await;
     assert_eq!(again.server.map(|s| s.source), Some(ServerSource::UserConfig));
     // The environment wins over the file; an unreachable one is reported, not fatal.
-    let env = desktop(dir.path(), Some(&format!("http://127.0.0.1:{closed}")), Arc::new(NoBrowser)).start().await;
+    let env = desktop(
+        dir.path(),
+        Some(&format!("http://127.0.0.1:{closed}")),
+        Arc::new(NoBrowser),
+    )
+    .start()
+    .await;
     assert!(env.server.is_none());
     assert_eq!(env.server_error.map(|e| e.code), Some(Code::Network));
 }
@@ -96,14 +133,20 @@ async fn a_sign_in_waiting_for_the_browser_can_be_cancelled() {
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !app.signing_in() {
-        assert!(std::time::Instant::now() < deadline, "the first sign-in never started waiting");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first sign-in never started waiting"
+        );
         tokio::task::yield_now().await;
     }
     // A second sign-in while one waits is refused, not queued.
     assert_eq!(app.sign_in(&issuer).await.unwrap_err().code, Code::SignInInProgress);
     assert!(app.signing_in(), "and the first one still waits");
     app.cancel_sign_in();
-    let cancelled = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("cancel ends the wait").unwrap();
+    let cancelled = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("cancel ends the wait")
+        .unwrap();
     assert_eq!(cancelled.unwrap_err().code, Code::SignInCancelled);
     assert!(app.start().await.account.is_none());
 }
@@ -119,8 +162,14 @@ async fn alice_signs_in_finds_acme_reveals_resumes_and_signs_out_through_the_app
     assert!(state.account.is_none());
     assert_eq!(app.sync(|_| {}).await.unwrap_err().code, Code::NotSignedIn);
 
-    let me = app.sign_in(&issuer).await.unwrap_or_else(|e| panic!("{e:?} ({:?})", browser.outcome()));
-    assert_eq!((me.subject.as_str(), me.persistence), ("staff-alice", PersistenceView::Keyring));
+    let me = app
+        .sign_in(&issuer)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?} ({:?})", browser.outcome()));
+    assert_eq!(
+        (me.subject.as_str(), me.persistence),
+        ("staff-alice", PersistenceView::Keyring)
+    );
     assert_eq!(me.roles, vec!["support_agent".to_owned()]);
 
     // First sync, with progress.
@@ -128,7 +177,10 @@ async fn alice_signs_in_finds_acme_reveals_resumes_and_signs_out_through_the_app
     let report = app.sync(|p| progress.push(p)).await.unwrap();
     assert!(report.records > 0 && !report.purged);
     assert_eq!(progress.last().map(|p| p.done), Some(report.applied));
-    assert!(progress.first().and_then(|p| p.estimated_total).is_some(), "the first page says what to expect");
+    assert!(
+        progress.first().and_then(|p| p.estimated_total).is_some(),
+        "the first page says what to expect"
+    );
     let status = app.sync_status().await.unwrap();
     assert!(status.online && !status.syncing && status.last_synced_at.is_some());
     assert_eq!(status.records, report.records);
@@ -142,29 +194,71 @@ async fn alice_signs_in_finds_acme_reveals_resumes_and_signs_out_through_the_app
     assert_eq!(summary.org.slug, "acme");
     let users = app.org_users(OrgId(acme.org_id)).await.unwrap();
     assert_eq!(users.len() as u64, summary.users);
-    assert!(users.iter().all(|u| u.org_id.0 == acme.org_id && u.email.masked.contains('*')), "masked, and only acme's");
-    assert_eq!(app.org_invoices(OrgId(acme.org_id)).await.unwrap().len() as u64, summary.invoices);
-    assert_eq!(app.recent_orgs().await.unwrap().iter().map(|o| o.slug.as_str()).collect::<Vec<_>>(), vec!["acme"]);
+    assert!(
+        users
+            .iter()
+            .all(|u| u.org_id.0 == acme.org_id && u.email.masked.contains('*')),
+        "masked, and only acme's"
+    );
+    assert_eq!(
+        app.org_invoices(OrgId(acme.org_id)).await.unwrap().len() as u64,
+        summary.invoices
+    );
+    assert_eq!(
+        app.recent_orgs()
+            .await
+            .unwrap()
+            .iter()
+            .map(|o| o.slug.as_str())
+            .collect::<Vec<_>>(),
+        vec!["acme"]
+    );
     // A US org is not in alice's cache: not found locally, whatever its id.
-    assert_eq!(app.org(OrgId(uuid::Uuid::new_v4())).await.unwrap_err().code, Code::NotFoundLocally);
+    assert_eq!(
+        app.org(OrgId(uuid::Uuid::new_v4())).await.unwrap_err().code,
+        Code::NotFoundLocally
+    );
 
     // Reveal: a short reason is the server's reason_required; a good one gives the value.
     let user = &users[0];
-    let short = app.reveal(RevealRequest { record_type: RecordType::User, record_id: user.id.0, field: "email".into(), reason: "because".into() }).await.unwrap_err();
+    let short = app
+        .reveal(RevealRequest {
+            record_type: RecordType::User,
+            record_id: user.id.0,
+            field: "email".into(),
+            reason: "because".into(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(short.code, Code::ReasonRequired);
     let revealed = app
-        .reveal(RevealRequest { record_type: RecordType::User, record_id: user.id.0, field: "email".into(), reason: "Customer called to confirm the address".into() })
+        .reveal(RevealRequest {
+            record_type: RecordType::User,
+            record_id: user.id.0,
+            field: "email".into(),
+            reason: "Customer called to confirm the address".into(),
+        })
         .await
         .unwrap();
     assert!(revealed.value.contains('@') && !revealed.value.contains('*'));
-    assert!(!format!("{revealed:?}").contains(&revealed.value), "Debug never shows the value");
+    assert!(
+        !format!("{revealed:?}").contains(&revealed.value),
+        "Debug never shows the value"
+    );
 
     // Settings: encrypted on disk, the theme is remembered.
     let settings = app.settings().await.unwrap();
     let cache = settings.cache.unwrap();
     assert_eq!(cache.mode, CacheMode::Encrypted);
     assert!(cache.size_bytes > 0 && cache.records == report.records);
-    assert!(!contains(&std::fs::read_dir(paths(dir.path()).data_dir).unwrap().flatten().flat_map(|f| std::fs::read(f.path()).unwrap_or_default()).collect::<Vec<u8>>(), revealed.value.as_bytes()));
+    assert!(!contains(
+        &std::fs::read_dir(paths(dir.path()).data_dir)
+            .unwrap()
+            .flatten()
+            .flat_map(|f| std::fs::read(f.path()).unwrap_or_default())
+            .collect::<Vec<u8>>(),
+        revealed.value.as_bytes()
+    ));
     assert_eq!(app.theme(), Theme::System);
     app.set_theme(Theme::Dark).unwrap();
     assert_eq!(app.settings().await.unwrap().theme, Theme::Dark);
@@ -173,8 +267,17 @@ async fn alice_signs_in_finds_acme_reveals_resumes_and_signs_out_through_the_app
     drop(app);
     let app = desktop(dir.path(), Some(&server.url), Arc::new(NoBrowser));
     let state = app.start().await;
-    assert_eq!(state.account.map(|a| a.subject), Some("staff-alice".into()), "resumed: {:?}", state.resume_error);
-    assert_eq!(app.sync_status().await.unwrap().records, report.records, "the cache is still there");
+    assert_eq!(
+        state.account.map(|a| a.subject),
+        Some("staff-alice".into()),
+        "resumed: {:?}",
+        state.resume_error
+    );
+    assert_eq!(
+        app.sync_status().await.unwrap().records,
+        report.records,
+        "the cache is still there"
+    );
 
     // Wipe local data: the cache goes, the session stays, the next sync refills.
     app.wipe_local_data().await.unwrap();
@@ -190,10 +293,22 @@ async fn alice_signs_in_finds_acme_reveals_resumes_and_signs_out_through_the_app
     // Sign out: keyring entries, cache files and the resume note are gone.
     app.sign_out().await.unwrap();
     let store = keyring();
-    assert!(secrets::load_refresh_token(store.as_ref(), &issuer, "staff-alice").unwrap().is_none());
-    assert!(secrets::load_cache_key(store.as_ref(), &issuer, "staff-alice").unwrap().is_none());
-    assert_eq!(std::fs::read_dir(paths(dir.path()).data_dir).unwrap().count(), 0, "no cache file and no session note left");
-    assert!(desktop(dir.path(), Some(&server.url), Arc::new(NoBrowser)).start().await.account.is_none());
+    assert!(secrets::load_refresh_token(store.as_ref(), &issuer, "staff-alice")
+        .unwrap()
+        .is_none());
+    assert!(secrets::load_cache_key(store.as_ref(), &issuer, "staff-alice")
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        std::fs::read_dir(paths(dir.path()).data_dir).unwrap().count(),
+        0,
+        "no cache file and no session note left"
+    );
+    assert!(desktop(dir.path(), Some(&server.url), Arc::new(NoBrowser))
+        .start()
+        .await
+        .account
+        .is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,10 +327,24 @@ async fn when_the_server_goes_away_reads_go_on_from_the_cache_and_actions_say_of
     assert_eq!(offline.code, Code::Offline, "{offline:?}");
     let status = app.sync_status().await.unwrap();
     assert!(!status.online && status.offline_since.is_some() && status.last_synced_at.is_some());
-    assert!(!app.org_users(OrgId(acme)).await.unwrap().is_empty(), "cached reads still work");
+    assert!(
+        !app.org_users(OrgId(acme)).await.unwrap().is_empty(),
+        "cached reads still work"
+    );
     assert!(!app.search("acme", 5).await.unwrap().is_empty());
-    let reveal = app.reveal(RevealRequest { record_type: RecordType::User, record_id: user.0, field: "email".into(), reason: "Customer called to confirm the address".into() }).await;
-    assert_eq!(reveal.unwrap_err().code, Code::Offline, "an action is refused, not queued");
+    let reveal = app
+        .reveal(RevealRequest {
+            record_type: RecordType::User,
+            record_id: user.0,
+            field: "email".into(),
+            reason: "Customer called to confirm the address".into(),
+        })
+        .await;
+    assert_eq!(
+        reveal.unwrap_err().code,
+        Code::Offline,
+        "an action is refused, not queued"
+    );
 
     server.restart();
     app.sync(|_| {}).await.unwrap();

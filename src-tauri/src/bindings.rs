@@ -58,14 +58,23 @@ fn idents(ts: &str) -> BTreeSet<String> {
     let mut rest = ts;
     while let Some(i) = rest.find(['"', '/']) {
         code.push_str(&rest[..i]);
-        let (open, close) = if rest[i..].starts_with("/**") { ("/**", "*/") } else if rest[i..].starts_with('"') { ("\"", "\"") } else { ("/", "") };
+        let (open, close) = if rest[i..].starts_with("/**") {
+            ("/**", "*/")
+        } else if rest[i..].starts_with('"') {
+            ("\"", "\"")
+        } else {
+            ("/", "")
+        };
         rest = &rest[i + open.len()..];
         if !close.is_empty() {
             rest = rest.find(close).map_or("", |j| &rest[j + close.len()..]);
         }
     }
     code.push_str(rest);
-    code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| w.starts_with(|c: char| c.is_ascii_uppercase())).map(str::to_owned).collect()
+    code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
+        .map(str::to_owned)
+        .collect()
 }
 
 const TS_BUILTINS: &[&str] = &["Array", "Record", "Partial", "Promise"];
@@ -88,7 +97,16 @@ fn commands_ts(cfg: &Config) -> String {
         let ret = if ret == "null" { "null".to_owned() } else { ret };
         used.extend(idents(&ret));
         let mut params: Vec<String> = args.iter().map(|(a, t)| format!("{}: {t}", camel(a))).collect();
-        let mut keys: Vec<String> = args.iter().map(|(a, _)| if camel(a) == *a { a.to_string() } else { format!("{a}: {}", camel(a)) }).collect();
+        let mut keys: Vec<String> = args
+            .iter()
+            .map(|(a, _)| {
+                if camel(a) == *a {
+                    a.to_string()
+                } else {
+                    format!("{a}: {}", camel(a))
+                }
+            })
+            .collect();
         for (_, t) in &args {
             used.extend(idents(t));
         }
@@ -100,7 +118,11 @@ fn commands_ts(cfg: &Config) -> String {
             setup = format!("  const {ch} = new Channel<{t}>();\n  {ch}.onmessage = {cb};\n");
             keys.push(ch.to_string());
         }
-        let args_obj = if keys.is_empty() { String::new() } else { format!(", {{ {} }}", keys.join(", ")) };
+        let args_obj = if keys.is_empty() {
+            String::new()
+        } else {
+            format!(", {{ {} }}", keys.join(", "))
+        };
         body.push_str(&format!(
             "\n/** `{name}`; rejects with an `ErrorPayload`. */\nexport async function {}({}): Promise<{ret}> {{\n{setup}  return invoke<{ret}>(\"{name}\"{args_obj});\n}}\n",
             camel(name),
@@ -108,7 +130,10 @@ fn commands_ts(cfg: &Config) -> String {
         ));
     }
     for u in &used {
-        assert!(declared.contains(u) || TS_BUILTINS.contains(&u.as_str()), "a command uses {u}, which types.ts does not declare");
+        assert!(
+            declared.contains(u) || TS_BUILTINS.contains(&u.as_str()),
+            "a command uses {u}, which types.ts does not declare"
+        );
     }
     let imports: Vec<&String> = used.iter().filter(|u| declared.contains(*u)).collect();
     let channel_import = if body.contains("new Channel") { ", Channel" } else { "" };
@@ -145,7 +170,10 @@ fn every_type_a_declaration_mentions_is_declared_too() {
     for (name, decl) in &decls {
         let body = decl.split_once('=').map(|(_, b)| b).unwrap_or(decl);
         for u in idents(body) {
-            assert!(declared.contains(&u) || TS_BUILTINS.contains(&u.as_str()), "{name} mentions {u}, which is not declared");
+            assert!(
+                declared.contains(&u) || TS_BUILTINS.contains(&u.as_str()),
+                "{name} mentions {u}, which is not declared"
+            );
         }
     }
 }
@@ -153,10 +181,22 @@ fn every_type_a_declaration_mentions_is_declared_too() {
 #[test]
 fn the_capability_grants_exactly_the_apps_commands() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let cap: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join("capabilities/default.json")).unwrap()).unwrap();
-    let granted: BTreeSet<String> = cap["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_owned()).collect();
-    let expected: BTreeSet<String> = crate::COMMANDS.iter().map(|c| format!("allow-{}", c.replace('_', "-"))).collect();
-    assert_eq!(granted, expected, "only the app's own commands: no plugin or core permission the app does not use");
+    let cap: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("capabilities/default.json")).unwrap()).unwrap();
+    let granted: BTreeSet<String> = cap["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect();
+    let expected: BTreeSet<String> = crate::COMMANDS
+        .iter()
+        .map(|c| format!("allow-{}", c.replace('_', "-")))
+        .collect();
+    assert_eq!(
+        granted, expected,
+        "only the app's own commands: no plugin or core permission the app does not use"
+    );
     // build.rs declares the same commands to tauri-build (which makes the permissions).
     let build = std::fs::read_to_string(root.join("build.rs")).unwrap();
     for c in crate::COMMANDS {

@@ -15,7 +15,12 @@ fn record(what: &str, body: &serde_json::Value) {
     static FILE: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
     let file = FILE.get_or_init(|| {
         let path = std::env::var_os("COUNTERSIGN_IPC_TRACE")?;
-        std::fs::OpenOptions::new().create(true).append(true).open(path).ok().map(Mutex::new)
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+            .map(Mutex::new)
     });
     if let Some(file) = file {
         let line = serde_json::json!({ "ipc": what, "body": body });

@@ -9,7 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn var(k: &str) -> String {
-    std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: run through scripts/test (the stack's env, inside scripts/with-keyring)"))
+    std::env::var(k).unwrap_or_else(|_| {
+        panic!("{k} is not set: run through scripts/test (the stack's env, inside scripts/with-keyring)")
+    })
 }
 
 /// A countersign-server process on its own fresh database; both go away on drop.
@@ -35,18 +37,34 @@ impl Server {
         psql(&admin_url, &format!("CREATE DATABASE {database}"));
         let (base, _) = admin_url.rsplit_once('/').expect("a database URL with a path");
         let database_url = format!("{base}/{database}");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let listen = format!("127.0.0.1:{port}");
         // Migrations create cluster-wide roles: one database at a time.
         static MIGRATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let _one_at_a_time = MIGRATING.lock().unwrap_or_else(|p| p.into_inner());
         for args in [&["migrate"][..], &["seed", "--demo"][..]] {
             let out = server_command(&database_url, &listen).args(args).output().unwrap();
-            assert!(out.status.success(), "countersign-server {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "countersign-server {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let child = serve(&database_url, &listen, &env);
-        let server = Server { child, listen: listen.clone(), env, admin_url, database, database_url, url: format!("http://{listen}") };
+        let server = Server {
+            child,
+            listen: listen.clone(),
+            env,
+            admin_url,
+            database,
+            database_url,
+            url: format!("http://{listen}"),
+        };
         server.wait_ready();
         server
     }
@@ -56,14 +74,24 @@ impl Server {
         let ready = format!("{}/readyz", self.url);
         loop {
             let ok = std::thread::scope(|s| {
-                s.spawn(|| tokio::runtime::Runtime::new().unwrap().block_on(async { reqwest::get(&ready).await.map(|r| r.status().is_success()).unwrap_or(false) }))
-                    .join()
-                    .unwrap()
+                s.spawn(|| {
+                    tokio::runtime::Runtime::new().unwrap().block_on(async {
+                        reqwest::get(&ready)
+                            .await
+                            .map(|r| r.status().is_success())
+                            .unwrap_or(false)
+                    })
+                })
+                .join()
+                .unwrap()
             });
             if ok {
                 return;
             }
-            assert!(Instant::now() < deadline, "countersign-server did not become ready at {ready}");
+            assert!(
+                Instant::now() < deadline,
+                "countersign-server did not become ready at {ready}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -83,8 +111,16 @@ impl Server {
 
     /// `countersign-server staff …` against this server's database.
     pub fn staff(&self, args: &[&str]) {
-        let out = server_command(&self.database_url, "127.0.0.1:0").arg("staff").args(args).output().unwrap();
-        assert!(out.status.success(), "staff {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = server_command(&self.database_url, "127.0.0.1:0")
+            .arg("staff")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "staff {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -92,22 +128,40 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = Command::new("psql").arg(&self.admin_url).args(["-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database)]).output();
+        let _ = Command::new("psql")
+            .arg(&self.admin_url)
+            .args([
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database),
+            ])
+            .output();
     }
 }
 
 fn serve(database_url: &str, listen: &str, env: &[(String, String)]) -> Child {
-    server_command(database_url, listen).envs(env.iter().map(|(k, v)| (k, v))).arg("serve").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+    server_command(database_url, listen)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
 }
 
 fn server_command(database_url: &str, listen: &str) -> Command {
     let mut c = Command::new(var("COUNTERSIGN_SERVER_BIN"));
-    c.env("COUNTERSIGN_DATABASE_URL", database_url).env("COUNTERSIGN_LISTEN", listen).env("COUNTERSIGN_METRICS_LISTEN", "127.0.0.1:0");
+    c.env("COUNTERSIGN_DATABASE_URL", database_url)
+        .env("COUNTERSIGN_LISTEN", listen)
+        .env("COUNTERSIGN_METRICS_LISTEN", "127.0.0.1:0");
     c
 }
 
 fn psql(url: &str, sql: &str) {
-    let out = Command::new("psql").arg(url).args(["-v", "ON_ERROR_STOP=1", "-qc", sql]).output().expect("psql");
+    let out = Command::new("psql")
+        .arg(url)
+        .args(["-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .output()
+        .expect("psql");
     assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -127,8 +181,11 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 pub fn titles(hits: &[Hit], t: RecordType) -> Vec<String> {
-    let mut v: Vec<String> = hits.iter().filter(|h| h.record_type == t).map(|h| h.title.clone()).collect();
+    let mut v: Vec<String> = hits
+        .iter()
+        .filter(|h| h.record_type == t)
+        .map(|h| h.title.clone())
+        .collect();
     v.sort();
     v
 }
-

@@ -16,8 +16,13 @@ pub enum ApprovalKind {
 }
 
 impl ApprovalKind {
-    pub const ALL: [ApprovalKind; 5] =
-        [ApprovalKind::Refund, ApprovalKind::CreditNote, ApprovalKind::VendorBankChange, ApprovalKind::PayoutRelease, ApprovalKind::DataExport];
+    pub const ALL: [ApprovalKind; 5] = [
+        ApprovalKind::Refund,
+        ApprovalKind::CreditNote,
+        ApprovalKind::VendorBankChange,
+        ApprovalKind::PayoutRelease,
+        ApprovalKind::DataExport,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             ApprovalKind::Refund => "refund",
@@ -32,7 +37,10 @@ impl ApprovalKind {
     }
     /// Kinds that move money carry an amount.
     pub fn has_amount(self) -> bool {
-        matches!(self, ApprovalKind::Refund | ApprovalKind::CreditNote | ApprovalKind::PayoutRelease)
+        matches!(
+            self,
+            ApprovalKind::Refund | ApprovalKind::CreditNote | ApprovalKind::PayoutRelease
+        )
     }
 }
 
@@ -60,7 +68,16 @@ impl ApprovalStatus {
         }
     }
     pub fn parse(s: &str) -> Option<ApprovalStatus> {
-        [Self::Pending, Self::Approved, Self::Executed, Self::Rejected, Self::Cancelled, Self::Expired].into_iter().find(|k| k.as_str() == s)
+        [
+            Self::Pending,
+            Self::Approved,
+            Self::Executed,
+            Self::Rejected,
+            Self::Cancelled,
+            Self::Expired,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

@@ -35,7 +35,11 @@ pub struct ClientVersion(pub u64, pub u64, pub u64);
 impl ClientVersion {
     /// `1.2.3`; anything else (pre-releases, build metadata, junk) is `None`.
     pub fn parse(v: &str) -> Option<ClientVersion> {
-        let mut it = v.trim().split('.').map(|p| (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())).then(|| p.parse::<u64>().ok()).flatten());
+        let mut it = v.trim().split('.').map(|p| {
+            (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse::<u64>().ok())
+                .flatten()
+        });
         let version = ClientVersion(it.next()??, it.next()??, it.next()??);
         it.next().is_none().then_some(version)
     }

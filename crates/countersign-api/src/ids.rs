@@ -21,4 +21,13 @@ macro_rules! id_type {
     )*};
 }
 
-id_type!(OrgId, UserId, InvoiceId, VendorId, PaymentId, StaffId, ApprovalId, ImpersonationId);
+id_type!(
+    OrgId,
+    UserId,
+    InvoiceId,
+    VendorId,
+    PaymentId,
+    StaffId,
+    ApprovalId,
+    ImpersonationId
+);

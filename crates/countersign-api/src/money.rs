@@ -11,7 +11,15 @@ pub enum MoneyError {
 }
 
 /// The currencies the platform settles in, with their minor-unit exponent.
-const CURRENCIES: &[(&str, u8)] = &[("EUR", 2), ("USD", 2), ("GBP", 2), ("CHF", 2), ("JPY", 0), ("SEK", 2), ("PLN", 2)];
+const CURRENCIES: &[(&str, u8)] = &[
+    ("EUR", 2),
+    ("USD", 2),
+    ("GBP", 2),
+    ("CHF", 2),
+    ("JPY", 0),
+    ("SEK", 2),
+    ("PLN", 2),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -32,7 +40,11 @@ impl Currency {
         self.0
     }
     pub fn minor_digits(self) -> u8 {
-        CURRENCIES.iter().find(|(c, _)| *c == self.0).map(|(_, d)| *d).unwrap_or(2)
+        CURRENCIES
+            .iter()
+            .find(|(c, _)| *c == self.0)
+            .map(|(_, d)| *d)
+            .unwrap_or(2)
     }
 }
 
@@ -86,7 +98,12 @@ impl Money {
         if digits == 0 {
             format!("{sign}{grouped} {}", self.currency.code())
         } else {
-            format!("{sign}{grouped}.{:0width$} {}", v % scale, self.currency.code(), width = digits as usize)
+            format!(
+                "{sign}{grouped}.{:0width$} {}",
+                v % scale,
+                self.currency.code(),
+                width = digits as usize
+            )
         }
     }
 }
@@ -112,6 +129,9 @@ mod tests {
     #[test]
     fn display_handles_zero_digit_currencies_and_negatives() {
         assert_eq!(Money::new(-5, Currency::parse("EUR").unwrap()).display(), "-0.05 EUR");
-        assert_eq!(Money::new(1000000, Currency::parse("JPY").unwrap()).display(), "1,000,000 JPY");
+        assert_eq!(
+            Money::new(1000000, Currency::parse("JPY").unwrap()).display(),
+            "1,000,000 JPY"
+        );
     }
 }

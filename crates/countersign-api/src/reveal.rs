@@ -63,7 +63,10 @@ pub struct RevealResponse {
 
 impl std::fmt::Debug for RevealResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RevealResponse").field("value", &"<redacted>").field("revealed_at", &self.revealed_at).finish()
+        f.debug_struct("RevealResponse")
+            .field("value", &"<redacted>")
+            .field("revealed_at", &self.revealed_at)
+            .finish()
     }
 }
 
@@ -76,7 +79,10 @@ mod tests {
         assert_eq!(Reason::parse("   too short ").unwrap_err(), ReasonError::TooShort);
         assert_eq!(Reason::parse("          ").unwrap_err(), ReasonError::TooShort);
         assert_eq!(Reason::parse("ticket 4711").unwrap().as_str(), "ticket 4711");
-        assert_eq!(Reason::parse(" line\r\nbreak \"quoted\" ").unwrap().as_str(), "line\r\nbreak \"quoted\"");
+        assert_eq!(
+            Reason::parse(" line\r\nbreak \"quoted\" ").unwrap().as_str(),
+            "line\r\nbreak \"quoted\""
+        );
         assert_eq!(Reason::parse("0123456789\0").unwrap_err(), ReasonError::Nul);
         assert_eq!(Reason::parse(&"x".repeat(2001)).unwrap_err(), ReasonError::TooLong);
         // Characters, not bytes.
@@ -86,7 +92,10 @@ mod tests {
 
     #[test]
     fn a_revealed_value_never_shows_in_debug_output() {
-        let r = RevealResponse { value: "DE89370400440532013000".into(), revealed_at: OffsetDateTime::UNIX_EPOCH };
+        let r = RevealResponse {
+            value: "DE89370400440532013000".into(),
+            revealed_at: OffsetDateTime::UNIX_EPOCH,
+        };
         assert!(!format!("{r:?}").contains("DE89"));
     }
 }

@@ -111,7 +111,13 @@ fn yes() -> bool {
 }
 
 /// Approval kinds (API.md "Approvals"); limits are keyed by these names.
-pub const APPROVAL_KINDS: &[&str] = &["refund", "credit_note", "vendor_bank_change", "payout_release", "data_export"];
+pub const APPROVAL_KINDS: &[&str] = &[
+    "refund",
+    "credit_note",
+    "vendor_bank_change",
+    "payout_release",
+    "data_export",
+];
 
 pub fn org_ids_display(ids: &[OrgId]) -> String {
     ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")

@@ -20,7 +20,9 @@ struct NoBrowser;
 
 impl Browser for NoBrowser {
     fn open(&self, _url: &url::Url) -> Result<(), BrowserError> {
-        Err(BrowserError("app_search resumes a saved session; it cannot sign in".into()))
+        Err(BrowserError(
+            "app_search resumes a saved session; it cannot sign in".into(),
+        ))
     }
 }
 

@@ -84,23 +84,45 @@ pub struct Account {
 
 impl std::fmt::Debug for Account {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Account").field("session", &self.session).finish_non_exhaustive()
+        f.debug_struct("Account")
+            .field("session", &self.session)
+            .finish_non_exhaustive()
     }
 }
 
 impl Account {
     /// Signs in through `browser` (the system browser in the app) and opens
     /// the user's cache in `cache_dir`.
-    pub async fn sign_in(config: &ClientConfig, browser: &dyn Browser, secrets: Arc<dyn SecretStore>, cache_dir: &Path) -> Result<Account, AccountError> {
-        let provider = Provider::discover(&config.issuer, &config.client_id).await.map_err(SessionError::from)?;
-        let tokens =
-            provider.sign_in(config.audience.as_deref()).await.map_err(SessionError::from)?.with_timeout(config.sign_in_timeout).run(browser).await.map_err(SessionError::from)?;
+    pub async fn sign_in(
+        config: &ClientConfig,
+        browser: &dyn Browser,
+        secrets: Arc<dyn SecretStore>,
+        cache_dir: &Path,
+    ) -> Result<Account, AccountError> {
+        let provider = Provider::discover(&config.issuer, &config.client_id)
+            .await
+            .map_err(SessionError::from)?;
+        let tokens = provider
+            .sign_in(config.audience.as_deref())
+            .await
+            .map_err(SessionError::from)?
+            .with_timeout(config.sign_in_timeout)
+            .run(browser)
+            .await
+            .map_err(SessionError::from)?;
         Self::open(config, Session::begin(provider, secrets, tokens), cache_dir)
     }
 
     /// Resumes `subject`'s saved session (app start).
-    pub async fn resume(config: &ClientConfig, secrets: Arc<dyn SecretStore>, subject: &str, cache_dir: &Path) -> Result<Account, AccountError> {
-        let provider = Provider::discover(&config.issuer, &config.client_id).await.map_err(SessionError::from)?;
+    pub async fn resume(
+        config: &ClientConfig,
+        secrets: Arc<dyn SecretStore>,
+        subject: &str,
+        cache_dir: &Path,
+    ) -> Result<Account, AccountError> {
+        let provider = Provider::discover(&config.issuer, &config.client_id)
+            .await
+            .map_err(SessionError::from)?;
         Self::open(config, Session::resume(provider, secrets, subject).await?, cache_dir)
     }
 
@@ -111,7 +133,13 @@ impl Account {
         let id = session.identity();
         let cache = Cache::open(cache_dir, &id.issuer, &id.subject, session.secrets().clone())?;
         let index = SearchIndex::build(&cache)?;
-        Ok(Account { session, api, cache: Mutex::new(Some(cache)), index: RwLock::new(index), cache_dir: cache_dir.to_owned() })
+        Ok(Account {
+            session,
+            api,
+            cache: Mutex::new(Some(cache)),
+            index: RwLock::new(index),
+            cache_dir: cache_dir.to_owned(),
+        })
     }
 
     pub fn identity(&self) -> &Identity {
@@ -169,7 +197,10 @@ impl Account {
 
     /// Local search over the cache (as of the last sync).
     pub fn search(&self, query: &str, limit: usize) -> Vec<Hit> {
-        self.index.read().unwrap_or_else(|p| p.into_inner()).search(query, limit)
+        self.index
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .search(query, limit)
     }
 
     /// An audited reveal. The value goes to the caller only: never into the
@@ -179,21 +210,36 @@ impl Account {
     }
 
     /// The cached records of a type in one org, decoded (as of the last sync).
-    pub async fn records_in_org<T: serde::de::DeserializeOwned>(&self, record_type: RecordType, org_id: uuid::Uuid) -> Result<Vec<T>, AccountError> {
+    pub async fn records_in_org<T: serde::de::DeserializeOwned>(
+        &self,
+        record_type: RecordType,
+        org_id: uuid::Uuid,
+    ) -> Result<Vec<T>, AccountError> {
         let guard = self.cache.lock().await;
         let cache = guard.as_ref().ok_or_else(signed_out)?;
-        cache.list_in_org(record_type, org_id)?.into_iter().map(|r| decode(r.data)).collect()
+        cache
+            .list_in_org(record_type, org_id)?
+            .into_iter()
+            .map(|r| decode(r.data))
+            .collect()
     }
 
     /// Every cached record of a type, decoded.
-    pub async fn records<T: serde::de::DeserializeOwned>(&self, record_type: RecordType) -> Result<Vec<T>, AccountError> {
+    pub async fn records<T: serde::de::DeserializeOwned>(
+        &self,
+        record_type: RecordType,
+    ) -> Result<Vec<T>, AccountError> {
         let guard = self.cache.lock().await;
         let cache = guard.as_ref().ok_or_else(signed_out)?;
         cache.list(record_type)?.into_iter().map(|r| decode(r.data)).collect()
     }
 
     /// One cached record, decoded; `None` when the cache does not hold it.
-    pub async fn record<T: serde::de::DeserializeOwned>(&self, record_type: RecordType, id: uuid::Uuid) -> Result<Option<T>, AccountError> {
+    pub async fn record<T: serde::de::DeserializeOwned>(
+        &self,
+        record_type: RecordType,
+        id: uuid::Uuid,
+    ) -> Result<Option<T>, AccountError> {
         let guard = self.cache.lock().await;
         let cache = guard.as_ref().ok_or_else(signed_out)?;
         cache.get(record_type, id)?.map(|r| decode(r.data)).transpose()
@@ -221,7 +267,12 @@ impl Account {
             cache.wipe()?;
         }
         let id = self.session.identity();
-        *guard = Some(Cache::open(&self.cache_dir, &id.issuer, &id.subject, self.session.secrets().clone())?);
+        *guard = Some(Cache::open(
+            &self.cache_dir,
+            &id.issuer,
+            &id.subject,
+            self.session.secrets().clone(),
+        )?);
         Ok(())
     }
 
@@ -234,7 +285,12 @@ impl Account {
         let id = self.session.identity();
         let cache = match self.cache.lock().await.take() {
             Some(cache) => cache.wipe(),
-            None => Cache::wipe_closed(&self.cache_dir, &id.issuer, &id.subject, self.session.secrets().as_ref()),
+            None => Cache::wipe_closed(
+                &self.cache_dir,
+                &id.issuer,
+                &id.subject,
+                self.session.secrets().as_ref(),
+            ),
         }
         .map_err(AccountError::from);
         session.and(cache)

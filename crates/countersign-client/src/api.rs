@@ -12,10 +12,11 @@
 use crate::error::{Code, HasCode};
 use crate::oidc::Sensitive;
 use countersign_api::{
-    AmendApproval, Approval, ApprovalId, ApprovalKind, ApprovalStatus, AuditEvent, CreateApproval, CreateDelegation, CreateGrant,
-    CreateImpersonation, CustomerUser, DecideApproval, Delegation, ErrorCode, Grant, ImpersonationId, ImpersonationSession, Invoice, InvoiceId,
-    InvoiceStatus, Me, Notification, Org, OrgId, Outcome, Page, Payment, Region, RevealRequest, RevealResponse, Review, StaffId, StaffMember,
-    StaffUpdate, SupportAccessReport, SyncPage, UpdateUser, UserId, Vendor, VendorId,
+    AmendApproval, Approval, ApprovalId, ApprovalKind, ApprovalStatus, AuditEvent, CreateApproval, CreateDelegation,
+    CreateGrant, CreateImpersonation, CustomerUser, DecideApproval, Delegation, ErrorCode, Grant, ImpersonationId,
+    ImpersonationSession, Invoice, InvoiceId, InvoiceStatus, Me, Notification, Org, OrgId, Outcome, Page, Payment,
+    Region, RevealRequest, RevealResponse, Review, StaffId, StaffMember, StaffUpdate, SupportAccessReport, SyncPage,
+    UpdateUser, UserId, Vendor, VendorId,
 };
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -130,7 +131,12 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        ClientOptions { connect_timeout: Duration::from_secs(5), request_timeout: Duration::from_secs(30), retries: 2, retry_backoff: Duration::from_millis(200) }
+        ClientOptions {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            retries: 2,
+            retry_backoff: Duration::from_millis(200),
+        }
     }
 }
 
@@ -145,7 +151,10 @@ pub struct ApiClient {
 
 impl std::fmt::Debug for ApiClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiClient").field("base", &self.base.as_str()).field("impersonation", &self.impersonation).finish_non_exhaustive()
+        f.debug_struct("ApiClient")
+            .field("base", &self.base.as_str())
+            .field("impersonation", &self.impersonation)
+            .finish_non_exhaustive()
     }
 }
 
@@ -291,7 +300,11 @@ impl ApiClient {
         ApiClient::with_options(base, tokens, ClientOptions::default())
     }
 
-    pub fn with_options(base: &str, tokens: Arc<dyn TokenProvider>, options: ClientOptions) -> Result<ApiClient, ClientError> {
+    pub fn with_options(
+        base: &str,
+        tokens: Arc<dyn TokenProvider>,
+        options: ClientOptions,
+    ) -> Result<ApiClient, ClientError> {
         let mut base = Url::parse(base).map_err(|e| ClientError::Config(format!("base URL: {e}")))?;
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
@@ -303,17 +316,29 @@ impl ApiClient {
             .user_agent(concat!("countersign-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Config(e.to_string()))?;
-        Ok(ApiClient { base, http, tokens, impersonation: None, options })
+        Ok(ApiClient {
+            base,
+            http,
+            tokens,
+            impersonation: None,
+            options,
+        })
     }
 
     /// A client whose every request acts within the impersonation session.
     pub fn with_impersonation(&self, session: ImpersonationId) -> ApiClient {
-        ApiClient { impersonation: Some(session), ..self.clone() }
+        ApiClient {
+            impersonation: Some(session),
+            ..self.clone()
+        }
     }
 
     /// A client acting as the staff member again.
     pub fn without_impersonation(&self) -> ApiClient {
-        ApiClient { impersonation: None, ..self.clone() }
+        ApiClient {
+            impersonation: None,
+            ..self.clone()
+        }
     }
 
     pub fn impersonation(&self) -> Option<ImpersonationId> {
@@ -321,7 +346,9 @@ impl ApiClient {
     }
 
     fn url(&self, path: &str) -> Result<Url, ClientError> {
-        self.base.join(path.trim_start_matches('/')).map_err(|e| ClientError::Config(format!("{path}: {e}")))
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| ClientError::Config(format!("{path}: {e}")))
     }
 
     /// Sends with retries after transport errors; a POST keeps its
@@ -347,12 +374,19 @@ impl ApiClient {
     ) -> Result<reqwest::Response, ClientError> {
         let url = self.url(path)?;
         let idempotency_key = (method == Method::POST).then(|| uuid::Uuid::new_v4().to_string());
-        let retries = if matches!(method, Method::GET | Method::PUT | Method::POST) { self.options.retries } else { 0 };
+        let retries = if matches!(method, Method::GET | Method::PUT | Method::POST) {
+            self.options.retries
+        } else {
+            0
+        };
         let mut attempt = 0;
         let mut renewed = false;
         loop {
             let token = self.tokens.access_token().await?;
-            let mut rb = self.http.request(method.clone(), url.clone()).bearer_auth(token.expose());
+            let mut rb = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(token.expose());
             if let Some(t) = timeout {
                 rb = rb.timeout(t);
             }
@@ -400,7 +434,10 @@ impl ApiClient {
         let r = check(r).await?;
         let status = r.status().as_u16();
         let bytes = r.bytes().await.map_err(transport)?;
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Unexpected { status, detail: format!("response body: {e}") })
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Unexpected {
+            status,
+            detail: format!("response body: {e}"),
+        })
     }
 
     async fn bytes<Q: Serialize + ?Sized>(&self, path: &str, query: Option<&Q>) -> Result<Vec<u8>, ClientError> {
@@ -420,36 +457,46 @@ impl ApiClient {
         self.call(Method::GET, "v1/orgs", Some(filter), NO_BODY).await
     }
     pub async fn get_org(&self, id: OrgId) -> Result<Org, ClientError> {
-        self.call(Method::GET, &format!("v1/orgs/{id}"), NO_QUERY, NO_BODY).await
+        self.call(Method::GET, &format!("v1/orgs/{id}"), NO_QUERY, NO_BODY)
+            .await
     }
     pub async fn list_users(&self, org: OrgId, page: &ListParams) -> Result<Page<CustomerUser>, ClientError> {
-        self.call(Method::GET, &format!("v1/orgs/{org}/users"), Some(page), NO_BODY).await
+        self.call(Method::GET, &format!("v1/orgs/{org}/users"), Some(page), NO_BODY)
+            .await
     }
     pub async fn get_user(&self, id: UserId) -> Result<CustomerUser, ClientError> {
-        self.call(Method::GET, &format!("v1/users/{id}"), NO_QUERY, NO_BODY).await
+        self.call(Method::GET, &format!("v1/users/{id}"), NO_QUERY, NO_BODY)
+            .await
     }
     /// A customer action (self, or an org admin; or a `write` impersonation session).
     pub async fn update_user(&self, id: UserId, update: &UpdateUser) -> Result<CustomerUser, ClientError> {
-        self.call(Method::PATCH, &format!("v1/users/{id}"), NO_QUERY, Some(update)).await
+        self.call(Method::PATCH, &format!("v1/users/{id}"), NO_QUERY, Some(update))
+            .await
     }
     pub async fn list_invoices(&self, org: OrgId, filter: &InvoiceFilter) -> Result<Page<Invoice>, ClientError> {
-        self.call(Method::GET, &format!("v1/orgs/{org}/invoices"), Some(filter), NO_BODY).await
+        self.call(Method::GET, &format!("v1/orgs/{org}/invoices"), Some(filter), NO_BODY)
+            .await
     }
     pub async fn get_invoice(&self, id: InvoiceId) -> Result<Invoice, ClientError> {
-        self.call(Method::GET, &format!("v1/invoices/{id}"), NO_QUERY, NO_BODY).await
+        self.call(Method::GET, &format!("v1/invoices/{id}"), NO_QUERY, NO_BODY)
+            .await
     }
     /// A customer action.
     pub async fn resend_invoice(&self, id: InvoiceId) -> Result<serde_json::Value, ClientError> {
-        self.call(Method::POST, &format!("v1/invoices/{id}/resend"), NO_QUERY, NO_BODY).await
+        self.call(Method::POST, &format!("v1/invoices/{id}/resend"), NO_QUERY, NO_BODY)
+            .await
     }
     pub async fn list_vendors(&self, org: OrgId, page: &ListParams) -> Result<Page<Vendor>, ClientError> {
-        self.call(Method::GET, &format!("v1/orgs/{org}/vendors"), Some(page), NO_BODY).await
+        self.call(Method::GET, &format!("v1/orgs/{org}/vendors"), Some(page), NO_BODY)
+            .await
     }
     pub async fn get_vendor(&self, id: VendorId) -> Result<Vendor, ClientError> {
-        self.call(Method::GET, &format!("v1/vendors/{id}"), NO_QUERY, NO_BODY).await
+        self.call(Method::GET, &format!("v1/vendors/{id}"), NO_QUERY, NO_BODY)
+            .await
     }
     pub async fn list_payments(&self, org: OrgId, page: &ListParams) -> Result<Page<Payment>, ClientError> {
-        self.call(Method::GET, &format!("v1/orgs/{org}/payments"), Some(page), NO_BODY).await
+        self.call(Method::GET, &format!("v1/orgs/{org}/payments"), Some(page), NO_BODY)
+            .await
     }
 
     // ---------- reveal, sync ----------
@@ -459,7 +506,8 @@ impl ApiClient {
         self.call(Method::POST, "v1/reveals", NO_QUERY, Some(req)).await
     }
     pub async fn sync(&self, cursor: Option<&str>, limit: Option<u32>) -> Result<SyncPage, ClientError> {
-        self.call(Method::GET, "v1/sync", Some(&SyncQuery { cursor, limit }), NO_BODY).await
+        self.call(Method::GET, "v1/sync", Some(&SyncQuery { cursor, limit }), NO_BODY)
+            .await
     }
 
     // ---------- approvals ----------
@@ -471,16 +519,25 @@ impl ApiClient {
         self.call(Method::GET, "v1/approvals", Some(filter), NO_BODY).await
     }
     pub async fn get_approval(&self, id: ApprovalId) -> Result<Approval, ClientError> {
-        self.call(Method::GET, &format!("v1/approvals/{id}"), NO_QUERY, NO_BODY).await
+        self.call(Method::GET, &format!("v1/approvals/{id}"), NO_QUERY, NO_BODY)
+            .await
     }
     pub async fn decide_approval(&self, id: ApprovalId, decision: &DecideApproval) -> Result<Approval, ClientError> {
-        self.call(Method::POST, &format!("v1/approvals/{id}/decisions"), NO_QUERY, Some(decision)).await
+        self.call(
+            Method::POST,
+            &format!("v1/approvals/{id}/decisions"),
+            NO_QUERY,
+            Some(decision),
+        )
+        .await
     }
     pub async fn amend_approval(&self, id: ApprovalId, amend: &AmendApproval) -> Result<Approval, ClientError> {
-        self.call(Method::PATCH, &format!("v1/approvals/{id}"), NO_QUERY, Some(amend)).await
+        self.call(Method::PATCH, &format!("v1/approvals/{id}"), NO_QUERY, Some(amend))
+            .await
     }
     pub async fn cancel_approval(&self, id: ApprovalId) -> Result<Approval, ClientError> {
-        self.call(Method::POST, &format!("v1/approvals/{id}/cancel"), NO_QUERY, NO_BODY).await
+        self.call(Method::POST, &format!("v1/approvals/{id}/cancel"), NO_QUERY, NO_BODY)
+            .await
     }
     /// The result of an executed `data_export` request.
     pub async fn download_approval_export(&self, id: ApprovalId) -> Result<Vec<u8>, ClientError> {
@@ -493,7 +550,15 @@ impl ApiClient {
     /// server ends a stream after ten minutes (or when access is lost); open
     /// a new one then, which also renews the token.
     pub async fn notification_stream(&self) -> Result<crate::events::NotificationStream, ClientError> {
-        let r = self.send_timed(Method::GET, "v1/notifications/stream", NO_QUERY, NO_BODY, Some(crate::events::STREAM_TIMEOUT)).await?;
+        let r = self
+            .send_timed(
+                Method::GET,
+                "v1/notifications/stream",
+                NO_QUERY,
+                NO_BODY,
+                Some(crate::events::STREAM_TIMEOUT),
+            )
+            .await?;
         Ok(crate::events::NotificationStream::new(check(r).await?))
     }
 
@@ -504,10 +569,12 @@ impl ApiClient {
         self.call(Method::GET, "v1/delegations", NO_QUERY, NO_BODY).await
     }
     pub async fn revoke_delegation(&self, id: uuid::Uuid) -> Result<Delegation, ClientError> {
-        self.call(Method::POST, &format!("v1/delegations/{id}/revoke"), NO_QUERY, NO_BODY).await
+        self.call(Method::POST, &format!("v1/delegations/{id}/revoke"), NO_QUERY, NO_BODY)
+            .await
     }
     pub async fn notifications(&self, since: Option<OffsetDateTime>) -> Result<Vec<Notification>, ClientError> {
-        self.call(Method::GET, "v1/notifications", Some(&SinceQuery { since }), NO_BODY).await
+        self.call(Method::GET, "v1/notifications", Some(&SinceQuery { since }), NO_BODY)
+            .await
     }
 
     // ---------- impersonation ----------
@@ -515,35 +582,87 @@ impl ApiClient {
     pub async fn create_impersonation(&self, req: &CreateImpersonation) -> Result<ImpersonationSession, ClientError> {
         self.call(Method::POST, "v1/impersonations", NO_QUERY, Some(req)).await
     }
-    pub async fn approve_impersonation(&self, id: ImpersonationId, comment: &str) -> Result<ImpersonationSession, ClientError> {
-        let body = countersign_api::Comment { comment: comment.to_owned() };
-        self.call(Method::POST, &format!("v1/impersonations/{id}/approve"), NO_QUERY, Some(&body)).await
+    pub async fn approve_impersonation(
+        &self,
+        id: ImpersonationId,
+        comment: &str,
+    ) -> Result<ImpersonationSession, ClientError> {
+        let body = countersign_api::Comment {
+            comment: comment.to_owned(),
+        };
+        self.call(
+            Method::POST,
+            &format!("v1/impersonations/{id}/approve"),
+            NO_QUERY,
+            Some(&body),
+        )
+        .await
     }
-    pub async fn reject_impersonation(&self, id: ImpersonationId, comment: &str) -> Result<ImpersonationSession, ClientError> {
-        let body = countersign_api::Comment { comment: comment.to_owned() };
-        self.call(Method::POST, &format!("v1/impersonations/{id}/reject"), NO_QUERY, Some(&body)).await
+    pub async fn reject_impersonation(
+        &self,
+        id: ImpersonationId,
+        comment: &str,
+    ) -> Result<ImpersonationSession, ClientError> {
+        let body = countersign_api::Comment {
+            comment: comment.to_owned(),
+        };
+        self.call(
+            Method::POST,
+            &format!("v1/impersonations/{id}/reject"),
+            NO_QUERY,
+            Some(&body),
+        )
+        .await
     }
     pub async fn end_impersonation(&self, id: ImpersonationId) -> Result<ImpersonationSession, ClientError> {
-        self.call(Method::POST, &format!("v1/impersonations/{id}/end"), NO_QUERY, NO_BODY).await
+        self.call(Method::POST, &format!("v1/impersonations/{id}/end"), NO_QUERY, NO_BODY)
+            .await
     }
-    pub async fn list_impersonations(&self, filter: &ImpersonationFilter) -> Result<Page<ImpersonationSession>, ClientError> {
+    pub async fn list_impersonations(
+        &self,
+        filter: &ImpersonationFilter,
+    ) -> Result<Page<ImpersonationSession>, ClientError> {
         self.call(Method::GET, "v1/impersonations", Some(filter), NO_BODY).await
     }
     /// The session with its timeline (opening it is audited).
     pub async fn get_impersonation(&self, id: ImpersonationId) -> Result<ImpersonationSession, ClientError> {
-        self.call(Method::GET, &format!("v1/impersonations/{id}"), NO_QUERY, NO_BODY).await
+        self.call(Method::GET, &format!("v1/impersonations/{id}"), NO_QUERY, NO_BODY)
+            .await
     }
-    pub async fn review_impersonation(&self, id: ImpersonationId, review: &Review) -> Result<ImpersonationSession, ClientError> {
-        self.call(Method::POST, &format!("v1/impersonations/{id}/review"), NO_QUERY, Some(review)).await
+    pub async fn review_impersonation(
+        &self,
+        id: ImpersonationId,
+        review: &Review,
+    ) -> Result<ImpersonationSession, ClientError> {
+        self.call(
+            Method::POST,
+            &format!("v1/impersonations/{id}/review"),
+            NO_QUERY,
+            Some(review),
+        )
+        .await
     }
     pub async fn support_access(&self, org: OrgId) -> Result<SupportAccessReport, ClientError> {
-        self.call(Method::GET, &format!("v1/orgs/{org}/support-access"), NO_QUERY, NO_BODY).await
+        self.call(Method::GET, &format!("v1/orgs/{org}/support-access"), NO_QUERY, NO_BODY)
+            .await
     }
     pub async fn grant_support_access(&self, org: OrgId, req: &CreateGrant) -> Result<Grant, ClientError> {
-        self.call(Method::POST, &format!("v1/orgs/{org}/support-access/grants"), NO_QUERY, Some(req)).await
+        self.call(
+            Method::POST,
+            &format!("v1/orgs/{org}/support-access/grants"),
+            NO_QUERY,
+            Some(req),
+        )
+        .await
     }
     pub async fn revoke_support_access(&self, org: OrgId, grant: uuid::Uuid) -> Result<Grant, ClientError> {
-        self.call(Method::POST, &format!("v1/orgs/{org}/support-access/grants/{grant}/revoke"), NO_QUERY, NO_BODY).await
+        self.call(
+            Method::POST,
+            &format!("v1/orgs/{org}/support-access/grants/{grant}/revoke"),
+            NO_QUERY,
+            NO_BODY,
+        )
+        .await
     }
 
     // ---------- audit ----------
@@ -553,7 +672,8 @@ impl ApiClient {
     }
     /// The export itself is audited.
     pub async fn audit_export(&self, filter: &AuditFilter, format: ExportFormat) -> Result<Vec<u8>, ClientError> {
-        self.bytes("v1/audit/export", Some(&ExportQuery { filter, format })).await
+        self.bytes("v1/audit/export", Some(&ExportQuery { filter, format }))
+            .await
     }
 
     // ---------- staff ----------
@@ -562,10 +682,12 @@ impl ApiClient {
         self.call(Method::GET, "v1/staff", NO_QUERY, NO_BODY).await
     }
     pub async fn get_staff(&self, id: StaffId) -> Result<StaffMember, ClientError> {
-        self.call(Method::GET, &format!("v1/staff/{id}"), NO_QUERY, NO_BODY).await
+        self.call(Method::GET, &format!("v1/staff/{id}"), NO_QUERY, NO_BODY)
+            .await
     }
     pub async fn update_staff(&self, id: StaffId, update: &StaffUpdate) -> Result<StaffMember, ClientError> {
-        self.call(Method::PUT, &format!("v1/staff/{id}"), NO_QUERY, Some(update)).await
+        self.call(Method::PUT, &format!("v1/staff/{id}"), NO_QUERY, Some(update))
+            .await
     }
 }
 
@@ -591,7 +713,11 @@ async fn check(r: reqwest::Response) -> Result<reqwest::Response, ClientError> {
     if status.is_success() {
         return Ok(r);
     }
-    let header_request_id = r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header_request_id = r
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let is_problem = r
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -602,12 +728,28 @@ async fn check(r: reqwest::Response) -> Result<reqwest::Response, ClientError> {
     if is_problem {
         if let Ok(p) = serde_json::from_slice::<LooseProblem>(&bytes) {
             if let Some(code) = ErrorCode::parse(&p.code) {
-                let request_id = if p.request_id.is_empty() { header_request_id.unwrap_or_default() } else { p.request_id };
-                return Err(ApiError { status, code, detail: p.detail, request_id }.into());
+                let request_id = if p.request_id.is_empty() {
+                    header_request_id.unwrap_or_default()
+                } else {
+                    p.request_id
+                };
+                return Err(ApiError {
+                    status,
+                    code,
+                    detail: p.detail,
+                    request_id,
+                }
+                .into());
             }
-            return Err(ClientError::Unexpected { status, detail: format!("unknown error code {:?}: {}", p.code, p.detail) });
+            return Err(ClientError::Unexpected {
+                status,
+                detail: format!("unknown error code {:?}: {}", p.code, p.detail),
+            });
         }
     }
     let excerpt: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();
-    Err(ClientError::Unexpected { status, detail: excerpt })
+    Err(ClientError::Unexpected {
+        status,
+        detail: excerpt,
+    })
 }

@@ -42,12 +42,16 @@ impl Browser for SystemBrowser {
         // falls back to it only after the desktop's handlers).
         #[cfg(not(any(target_os = "macos", target_os = "windows")))]
         let mut cmd = {
-            let chosen = std::env::var("BROWSER").ok().and_then(|b| b.split(':').map(str::trim).find(|b| !b.is_empty()).map(str::to_owned));
+            let chosen = std::env::var("BROWSER")
+                .ok()
+                .and_then(|b| b.split(':').map(str::trim).find(|b| !b.is_empty()).map(str::to_owned));
             let mut c = std::process::Command::new(chosen.as_deref().unwrap_or("xdg-open"));
             c.arg(url.as_str());
             c
         };
-        cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
         let mut child = cmd.spawn().map_err(|e| BrowserError(e.to_string()))?;
         // Reap the opener in the background; it exits as soon as it has handed off.
         std::thread::spawn(move || {
@@ -140,7 +144,8 @@ pub mod scripted {
 
     impl Browser for ScriptedBrowser {
         fn open(&self, url: &Url) -> Result<(), BrowserError> {
-            let handle = tokio::runtime::Handle::try_current().map_err(|e| BrowserError(format!("no tokio runtime: {e}")))?;
+            let handle =
+                tokio::runtime::Handle::try_current().map_err(|e| BrowserError(format!("no tokio runtime: {e}")))?;
             let me = self.clone();
             let url = url.clone();
             handle.spawn(async move {
@@ -203,7 +208,11 @@ pub mod scripted {
                     let _ = r.text().await;
                     return Ok(());
                 }
-                let r = http.get(url.clone()).send().await.map_err(|e| format!("GET {url}: {e}"))?;
+                let r = http
+                    .get(url.clone())
+                    .send()
+                    .await
+                    .map_err(|e| format!("GET {url}: {e}"))?;
                 if r.status().is_redirection() {
                     url = location(&r).ok_or_else(|| format!("redirect without Location from {url}"))?;
                     continue;
@@ -213,13 +222,22 @@ pub mod scripted {
                 }
                 let page = r.text().await.map_err(|e| e.to_string())?;
                 let form: Vec<(&str, &str)> = if page.contains("name=\"password\"") {
-                    vec![("prompt", "login"), ("login", &self.username), ("password", &self.password)]
+                    vec![
+                        ("prompt", "login"),
+                        ("login", &self.username),
+                        ("password", &self.password),
+                    ]
                 } else if self.consent {
                     vec![("prompt", "consent")]
                 } else {
                     vec![("prompt", "abort")]
                 };
-                let r = http.post(url.clone()).form(&form).send().await.map_err(|e| format!("POST {url}: {e}"))?;
+                let r = http
+                    .post(url.clone())
+                    .form(&form)
+                    .send()
+                    .await
+                    .map_err(|e| format!("POST {url}: {e}"))?;
                 match location(&r) {
                     Some(next) if r.status().is_redirection() => url = next,
                     _ => return Err(format!("{} after POST at {}", r.status(), url.path())),

@@ -84,10 +84,7 @@ pub enum CacheError {
     MissingData { record_id: uuid::Uuid },
     /// A sensitive field arrived unmasked (a revealed value): never cached.
     #[error("refusing to cache unmasked sensitive field `{field}` of {record_id}")]
-    UnmaskedSensitiveField {
-        record_id: uuid::Uuid,
-        field: String,
-    },
+    UnmaskedSensitiveField { record_id: uuid::Uuid, field: String },
     #[error("cache encoding error: {0}")]
     Encoding(String),
     #[error("random number generator failed")]
@@ -159,22 +156,14 @@ impl Cache {
             ctx.update(part);
         }
         let digest = ctx.finish();
-        let name: String = digest.as_ref()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let name: String = digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect();
         dir.join(format!("cache-{name}.sqlite3"))
     }
 
     /// Opens (or creates) the cache of (issuer, subject) in `dir`. Falls back to
     /// memory-only when the keyring cannot be used, and discards a file it
     /// cannot trust. Errors only if not even an in-memory database opens.
-    pub fn open(
-        dir: &Path,
-        issuer: &str,
-        subject: &str,
-        secrets: Arc<dyn SecretStore>,
-    ) -> Result<Cache, CacheError> {
+    pub fn open(dir: &Path, issuer: &str, subject: &str, secrets: Arc<dyn SecretStore>) -> Result<Cache, CacheError> {
         let path = Self::path_for(dir, issuer, subject);
         let mut discarded = None;
 
@@ -200,13 +189,7 @@ impl Cache {
             None => {
                 // A new key means any old file is unreadable: remove it first.
                 if let Err(e) = remove_db_files(&path) {
-                    return Self::memory_only(
-                        issuer,
-                        subject,
-                        path,
-                        secrets,
-                        format!("cannot remove old cache: {e}"),
-                    );
+                    return Self::memory_only(issuer, subject, path, secrets, format!("cannot remove old cache: {e}"));
                 }
                 let key = random_key()?;
                 if let Err(e) = secrets::store_cache_key(secrets.as_ref(), issuer, subject, &key) {
@@ -232,9 +215,7 @@ impl Cache {
                 let discarded = Some(reason);
                 let fresh = remove_db_files(&path)
                     .map_err(|e| e.to_string())
-                    .and_then(|()| {
-                        open_file(&path, &key, issuer, subject).map_err(|d| format!("{d:?}"))
-                    });
+                    .and_then(|()| open_file(&path, &key, issuer, subject).map_err(|d| format!("{d:?}")));
                 match fresh {
                     Ok(conn) => Ok(Self::build(
                         conn,
@@ -274,9 +255,7 @@ impl Cache {
         conn.execute_batch("PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY;")?;
         conn.execute_batch(SCHEMA)?;
         let status = CacheStatus::MemoryOnly { reason };
-        Ok(Self::build(
-            conn, key, issuer, subject, path, secrets, status, None,
-        ))
+        Ok(Self::build(conn, key, issuer, subject, path, secrets, status, None))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -331,8 +310,7 @@ impl Cache {
                  SET org_id = excluded.org_id, version = excluded.version, sealed = excluded.sealed
                  WHERE excluded.version >= records.version",
             )?;
-            let mut delete =
-                tx.prepare_cached("DELETE FROM records WHERE record_type = ?1 AND record_id = ?2")?;
+            let mut delete = tx.prepare_cached("DELETE FROM records WHERE record_type = ?1 AND record_id = ?2")?;
             for change in changes {
                 let rt = record_type_str(change.record_type);
                 let id = change.record_id.to_string();
@@ -349,9 +327,8 @@ impl Cache {
                         field,
                     });
                 }
-                let plaintext = Zeroizing::new(
-                    serde_json::to_vec(data).map_err(|e| CacheError::Encoding(e.to_string()))?,
-                );
+                let plaintext =
+                    Zeroizing::new(serde_json::to_vec(data).map_err(|e| CacheError::Encoding(e.to_string()))?);
                 let org = change.org_id.to_string();
                 let aad = aad(&self.issuer, &self.subject, rt, &id, &org, change.version);
                 let sealed = seal(&self.key, &aad, &plaintext)?;
@@ -366,8 +343,18 @@ impl Cache {
             META_CURSOR,
             cursor.as_bytes(),
         )?;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        put_meta(&tx, &self.key, &self.issuer, &self.subject, META_SYNCED_AT, &now.to_be_bytes())?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        put_meta(
+            &tx,
+            &self.key,
+            &self.issuer,
+            &self.subject,
+            META_SYNCED_AT,
+            &now.to_be_bytes(),
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -375,23 +362,28 @@ impl Cache {
     /// When the cache last received a sync page, if ever.
     pub fn synced_at(&self) -> Result<Option<std::time::SystemTime>, CacheError> {
         let raw = get_meta(&self.conn, &self.key, &self.issuer, &self.subject, META_SYNCED_AT)?;
-        Ok(raw.and_then(|b| <[u8; 8]>::try_from(&b[..]).ok()).map(|b| std::time::UNIX_EPOCH + std::time::Duration::from_secs(i64::from_be_bytes(b).max(0) as u64)))
+        Ok(raw
+            .and_then(|b| <[u8; 8]>::try_from(&b[..]).ok())
+            .map(|b| std::time::UNIX_EPOCH + std::time::Duration::from_secs(i64::from_be_bytes(b).max(0) as u64)))
     }
 
     /// One record, or `None` when not cached. `Integrity` when its ciphertext
     /// does not open under its row's associated data.
-    pub fn get(
-        &self,
-        record_type: RecordType,
-        record_id: uuid::Uuid,
-    ) -> Result<Option<CachedRecord>, CacheError> {
+    pub fn get(&self, record_type: RecordType, record_id: uuid::Uuid) -> Result<Option<CachedRecord>, CacheError> {
         let rt = record_type_str(record_type);
         let row = self
             .conn
             .query_row(
                 "SELECT record_id, org_id, version, sealed FROM records WHERE record_type = ?1 AND record_id = ?2",
                 params![rt, record_id.to_string()],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Vec<u8>>(3)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                    ))
+                },
             )
             .optional()?;
         row.map(|(id, org, version, sealed)| self.decode(record_type, &id, &org, version, &sealed))
@@ -424,7 +416,11 @@ impl Cache {
         if self.status != CacheStatus::Persistent {
             return 0;
         }
-        sidecars(&self.path).iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+        sidecars(&self.path)
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
     }
 
     fn select(&self, record_type: RecordType, org_id: Option<uuid::Uuid>) -> Result<Vec<CachedRecord>, CacheError> {
@@ -459,18 +455,12 @@ impl Cache {
         let rt = record_type_str(record_type);
         let what = || format!("{rt} {id}");
         let aad = aad(&self.issuer, &self.subject, rt, id, org, version);
-        let plaintext =
-            open(&self.key, &aad, sealed).ok_or_else(|| CacheError::Integrity { what: what() })?;
-        let data = serde_json::from_slice(&plaintext)
-            .map_err(|_| CacheError::Integrity { what: what() })?;
+        let plaintext = open(&self.key, &aad, sealed).ok_or_else(|| CacheError::Integrity { what: what() })?;
+        let data = serde_json::from_slice(&plaintext).map_err(|_| CacheError::Integrity { what: what() })?;
         Ok(CachedRecord {
             record_type,
-            record_id: id
-                .parse()
-                .map_err(|_| CacheError::Integrity { what: what() })?,
-            org_id: org
-                .parse()
-                .map_err(|_| CacheError::Integrity { what: what() })?,
+            record_id: id.parse().map_err(|_| CacheError::Integrity { what: what() })?,
+            org_id: org.parse().map_err(|_| CacheError::Integrity { what: what() })?,
             version,
             data,
         })
@@ -478,41 +468,22 @@ impl Cache {
 
     /// The sync cursor stored with the last applied page.
     pub fn cursor(&self) -> Result<Option<String>, CacheError> {
-        let Some(bytes) = get_meta(
-            &self.conn,
-            &self.key,
-            &self.issuer,
-            &self.subject,
-            META_CURSOR,
-        )?
-        else {
+        let Some(bytes) = get_meta(&self.conn, &self.key, &self.issuer, &self.subject, META_CURSOR)? else {
             return Ok(None);
         };
         String::from_utf8(bytes.to_vec())
             .map(Some)
-            .map_err(|_| CacheError::Integrity {
-                what: "cursor".into(),
-            })
+            .map_err(|_| CacheError::Integrity { what: "cursor".into() })
     }
 
     /// The permission epoch the cached records were synced under.
     pub fn permission_epoch(&self) -> Result<Option<i64>, CacheError> {
-        let Some(bytes) = get_meta(
-            &self.conn,
-            &self.key,
-            &self.issuer,
-            &self.subject,
-            META_EPOCH,
-        )?
-        else {
+        let Some(bytes) = get_meta(&self.conn, &self.key, &self.issuer, &self.subject, META_EPOCH)? else {
             return Ok(None);
         };
-        let arr: [u8; 8] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| CacheError::Integrity {
-                what: "permission_epoch".into(),
-            })?;
+        let arr: [u8; 8] = bytes.as_slice().try_into().map_err(|_| CacheError::Integrity {
+            what: "permission_epoch".into(),
+        })?;
         Ok(Some(i64::from_be_bytes(arr)))
     }
 
@@ -572,26 +543,11 @@ impl Cache {
 
     /// Sign-out without an open cache: deletes the key of (issuer, subject)
     /// from the keyring and the cache files in `dir`.
-    pub fn wipe_closed(
-        dir: &Path,
-        issuer: &str,
-        subject: &str,
-        secrets: &dyn SecretStore,
-    ) -> Result<(), CacheError> {
-        Self::destroy(
-            &Self::path_for(dir, issuer, subject),
-            issuer,
-            subject,
-            secrets,
-        )
+    pub fn wipe_closed(dir: &Path, issuer: &str, subject: &str, secrets: &dyn SecretStore) -> Result<(), CacheError> {
+        Self::destroy(&Self::path_for(dir, issuer, subject), issuer, subject, secrets)
     }
 
-    fn destroy(
-        path: &Path,
-        issuer: &str,
-        subject: &str,
-        secrets: &dyn SecretStore,
-    ) -> Result<(), CacheError> {
+    fn destroy(path: &Path, issuer: &str, subject: &str, secrets: &dyn SecretStore) -> Result<(), CacheError> {
         let files = remove_db_files(path).map_err(CacheError::from);
         let key = secrets::delete_cache_key(secrets, issuer, subject).map_err(CacheError::from);
         files.and(key)
@@ -606,12 +562,7 @@ fn sidecars(path: &Path) -> [PathBuf; 4] {
         s.push(suffix);
         PathBuf::from(s)
     };
-    [
-        path.to_path_buf(),
-        with("-wal"),
-        with("-shm"),
-        with("-journal"),
-    ]
+    [path.to_path_buf(), with("-wal"), with("-shm"), with("-journal")]
 }
 
 fn any_file_exists(path: &Path) -> bool {
@@ -631,12 +582,7 @@ fn remove_db_files(path: &Path) -> std::io::Result<()> {
 
 /// Opens or creates the file and checks it is ours, of this schema, under this
 /// key. Any failure says why the file must be discarded.
-fn open_file(
-    path: &Path,
-    key: &CacheKey,
-    issuer: &str,
-    subject: &str,
-) -> Result<Connection, Discarded> {
+fn open_file(path: &Path, key: &CacheKey, issuer: &str, subject: &str) -> Result<Connection, Discarded> {
     let corrupt = |e: &dyn fmt::Display| Discarded::Corrupt(e.to_string());
     if let Some(dir) = path.parent() {
         create_private_dir(dir).map_err(|e| corrupt(&e))?;
@@ -652,10 +598,8 @@ fn open_file(
     if !journal.eq_ignore_ascii_case("wal") {
         return Err(Discarded::Corrupt(format!("journal mode {journal}")));
     }
-    conn.execute_batch(
-        "PRAGMA secure_delete = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
-    )
-    .map_err(|e| corrupt(&e))?;
+    conn.execute_batch("PRAGMA secure_delete = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;")
+        .map_err(|e| corrupt(&e))?;
     let check: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
         .map_err(|e| corrupt(&e))?;
@@ -679,28 +623,17 @@ fn open_file(
                 .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
                 .map_err(|e| corrupt(&e))?;
             if rows > 0 {
-                return Err(Discarded::Corrupt(
-                    "records without a schema version".into(),
-                ));
+                return Err(Discarded::Corrupt("records without a schema version".into()));
             }
             let mut conn = conn;
             let tx = conn.transaction().map_err(|e| corrupt(&e))?;
-            tx.execute("DELETE FROM meta", [])
-                .map_err(|e| corrupt(&e))?;
+            tx.execute("DELETE FROM meta", []).map_err(|e| corrupt(&e))?;
             tx.execute(
                 "INSERT INTO meta (name, value) VALUES (?1, ?2)",
                 params![META_SCHEMA_VERSION, SCHEMA_VERSION.to_be_bytes().to_vec()],
             )
             .map_err(|e| corrupt(&e))?;
-            put_meta(
-                &tx,
-                key,
-                issuer,
-                subject,
-                META_KEY_CHECK,
-                KEY_CHECK_PLAINTEXT,
-            )
-            .map_err(|e| corrupt(&e))?;
+            put_meta(&tx, key, issuer, subject, META_KEY_CHECK, KEY_CHECK_PLAINTEXT).map_err(|e| corrupt(&e))?;
             tx.commit().map_err(|e| corrupt(&e))?;
             Ok(conn)
         }
@@ -729,10 +662,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 #[cfg(not(unix))]
@@ -764,14 +694,7 @@ fn random_key() -> Result<CacheKey, CacheError> {
 
 /// The associated data of a sealed value: a domain tag and length-prefixed
 /// fields, so no two field lists encode the same bytes.
-pub fn aad(
-    issuer: &str,
-    subject: &str,
-    record_type: &str,
-    record_id: &str,
-    org_id: &str,
-    version: i64,
-) -> Vec<u8> {
+pub fn aad(issuer: &str, subject: &str, record_type: &str, record_id: &str, org_id: &str, version: i64) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
     let mut field = |b: &[u8]| {
         out.extend_from_slice(&(b.len() as u32).to_be_bytes());
@@ -796,9 +719,7 @@ fn aead_key(key: &CacheKey) -> LessSafeKey {
 /// `nonce || AES-256-GCM(plaintext) || tag` under a fresh random nonce.
 pub fn seal(key: &CacheKey, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CacheError> {
     let mut nonce = [0u8; NONCE_LEN];
-    SystemRandom::new()
-        .fill(&mut nonce)
-        .map_err(|_| CacheError::Rng)?;
+    SystemRandom::new().fill(&mut nonce).map_err(|_| CacheError::Rng)?;
     let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + AES_256_GCM.tag_len());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(plaintext);
@@ -853,20 +774,14 @@ fn get_meta(
     name: &str,
 ) -> Result<Option<Zeroizing<Vec<u8>>>, CacheError> {
     let sealed: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE name = ?1",
-            params![name],
-            |r| r.get(0),
-        )
+        .query_row("SELECT value FROM meta WHERE name = ?1", params![name], |r| r.get(0))
         .optional()?;
     let Some(sealed) = sealed else {
         return Ok(None);
     };
     open(key, &aad(issuer, subject, "meta", name, "", 0), &sealed)
         .map(Some)
-        .ok_or_else(|| CacheError::Integrity {
-            what: name.to_owned(),
-        })
+        .ok_or_else(|| CacheError::Integrity { what: name.to_owned() })
 }
 
 fn record_type_str(t: RecordType) -> &'static str {
@@ -886,9 +801,8 @@ fn unmasked_sensitive_field(data: &serde_json::Value) -> Option<String> {
     match data {
         Value::Object(map) => map.iter().find_map(|(name, value)| {
             if field_class(name).is_some() {
-                let masked_shape = value.is_null()
-                    || (value.is_object()
-                        && serde_json::from_value::<Masked>(value.clone()).is_ok());
+                let masked_shape =
+                    value.is_null() || (value.is_object() && serde_json::from_value::<Masked>(value.clone()).is_ok());
                 if !masked_shape {
                     return Some(name.clone());
                 }
@@ -924,8 +838,7 @@ mod tests {
 
     #[test]
     fn unmasked_sensitive_fields_are_found_anywhere() {
-        let masked =
-            serde_json::json!({"masked": "j***@x.io", "field": "email", "revealable": true});
+        let masked = serde_json::json!({"masked": "j***@x.io", "field": "email", "revealable": true});
         assert_eq!(
             unmasked_sensitive_field(&serde_json::json!({"email": masked, "phone": null})),
             None
@@ -935,18 +848,13 @@ mod tests {
             Some("email".into())
         );
         assert_eq!(
-            unmasked_sensitive_field(
-                &serde_json::json!({"items": [{"vendor": {"iban": {"value": "DE00"}}}]})
-            ),
+            unmasked_sensitive_field(&serde_json::json!({"items": [{"vendor": {"iban": {"value": "DE00"}}}]})),
             Some("iban".into())
         );
     }
 
     #[test]
     fn aad_fields_are_unambiguous() {
-        assert_ne!(
-            aad("ab", "c", "user", "1", "o", 1),
-            aad("a", "bc", "user", "1", "o", 1)
-        );
+        assert_ne!(aad("ab", "c", "user", "1", "o", 1), aad("a", "bc", "user", "1", "o", 1));
     }
 }

@@ -13,7 +13,9 @@ use crate::error::{Code, ErrorPayload};
 use crate::search::Hit;
 use crate::secrets::SecretStore;
 use crate::session::Persistence;
-use countersign_api::{CustomerUser, Invoice, Org, OrgId, Payment, Permission, RecordType, RevealRequest, Scope, Vendor};
+use countersign_api::{
+    CustomerUser, Invoice, Org, OrgId, Payment, Permission, RecordType, RevealRequest, Scope, Vendor,
+};
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -165,7 +167,10 @@ pub struct Revealed {
 
 impl std::fmt::Debug for Revealed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Revealed").field("value", &"<redacted>").field("revealed_at", &self.revealed_at).finish()
+        f.debug_struct("Revealed")
+            .field("value", &"<redacted>")
+            .field("revealed_at", &self.revealed_at)
+            .finish()
     }
 }
 
@@ -218,7 +223,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { sign_in_timeout: crate::oidc::DEFAULT_TIMEOUT, sync_interval: SYNC_INTERVAL, api: Default::default() }
+        Options {
+            sign_in_timeout: crate::oidc::DEFAULT_TIMEOUT,
+            sync_interval: SYNC_INTERVAL,
+            api: Default::default(),
+        }
     }
 }
 
@@ -238,7 +247,9 @@ pub struct Desktop {
 
 impl std::fmt::Debug for Desktop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Desktop").field("paths", &self.paths).finish_non_exhaustive()
+        f.debug_struct("Desktop")
+            .field("paths", &self.paths)
+            .finish_non_exhaustive()
     }
 }
 
@@ -259,7 +270,13 @@ fn to_time(t: SystemTime) -> Option<OffsetDateTime> {
 }
 
 impl Desktop {
-    pub fn new(paths: Paths, env_url: Option<String>, secrets: Arc<dyn SecretStore>, browser: Arc<dyn Browser>, options: Options) -> Desktop {
+    pub fn new(
+        paths: Paths,
+        env_url: Option<String>,
+        secrets: Arc<dyn SecretStore>,
+        browser: Arc<dyn Browser>,
+        options: Options,
+    ) -> Desktop {
         Desktop {
             paths,
             env_url,
@@ -306,7 +323,11 @@ impl Desktop {
         Ok(self.state(None, None).await)
     }
 
-    async fn state(&self, server_error: Option<(String, ErrorPayload)>, resume_error: Option<ErrorPayload>) -> AppState {
+    async fn state(
+        &self,
+        server_error: Option<(String, ErrorPayload)>,
+        resume_error: Option<ErrorPayload>,
+    ) -> AppState {
         let server = lock(&self.server).clone();
         let account = self.signed_in.read().await.as_ref().map(|s| s.view.clone());
         AppState {
@@ -327,11 +348,17 @@ impl Desktop {
     }
 
     fn client_config(&self, issuer: Option<&str>) -> Result<ClientConfig, ErrorPayload> {
-        let server = lock(&self.server).clone().ok_or_else(|| ErrorPayload::new(Code::ConfigInvalid, "Choose the server to sign in to first."))?;
+        let server = lock(&self.server)
+            .clone()
+            .ok_or_else(|| ErrorPayload::new(Code::ConfigInvalid, "Choose the server to sign in to first."))?;
         if server.update_required() {
             return Err(ErrorPayload::new(
                 Code::UpdateRequired,
-                format!("This version of Countersign ({}) is older than the server accepts ({}). Update the app.", discovery::CLIENT_VERSION, server.config.min_client_version),
+                format!(
+                    "This version of Countersign ({}) is older than the server accepts ({}). Update the app.",
+                    discovery::CLIENT_VERSION,
+                    server.config.min_client_version
+                ),
             ));
         }
         let provider = match issuer {
@@ -354,7 +381,10 @@ impl Desktop {
         {
             let mut pending = lock(&self.cancel_sign_in);
             if pending.as_ref().is_some_and(|p| !p.is_closed()) {
-                return Err(ErrorPayload::new(Code::SignInInProgress, "A sign-in is already waiting for your browser."));
+                return Err(ErrorPayload::new(
+                    Code::SignInInProgress,
+                    "A sign-in is already waiting for your browser.",
+                ));
             }
             *pending = Some(tx);
         }
@@ -381,7 +411,10 @@ impl Desktop {
 
     async fn resume(&self) -> Result<(), ErrorPayload> {
         let saved = discovery::read_table(&self.paths.data_dir.join(SESSION_FILE));
-        let (Some(issuer), Some(subject)) = (saved.get("issuer").and_then(|v| v.as_str()), saved.get("subject").and_then(|v| v.as_str())) else {
+        let (Some(issuer), Some(subject)) = (
+            saved.get("issuer").and_then(|v| v.as_str()),
+            saved.get("subject").and_then(|v| v.as_str()),
+        ) else {
             return Ok(());
         };
         // A session at a provider this server no longer offers is not resumed.
@@ -425,9 +458,13 @@ impl Desktop {
             t.insert("issuer".into(), toml::Value::String(id.issuer.clone()));
             t.insert("subject".into(), toml::Value::String(id.subject.clone()));
             // Without this file the next start asks for a sign-in: worse, not wrong.
-            let _ = std::fs::create_dir_all(&self.paths.data_dir).and_then(|()| std::fs::write(self.paths.data_dir.join(SESSION_FILE), t.to_string()));
+            let _ = std::fs::create_dir_all(&self.paths.data_dir)
+                .and_then(|()| std::fs::write(self.paths.data_dir.join(SESSION_FILE), t.to_string()));
         }
-        *self.signed_in.write().await = Some(SignedIn { account: Arc::new(account), view: view.clone() });
+        *self.signed_in.write().await = Some(SignedIn {
+            account: Arc::new(account),
+            view: view.clone(),
+        });
         lock(&self.recent).clear();
         *lock(&self.offline_since) = None;
         Ok(view)
@@ -438,7 +475,12 @@ impl Desktop {
     }
 
     async fn account(&self) -> Result<Arc<Account>, ErrorPayload> {
-        self.signed_in.read().await.as_ref().map(|s| s.account.clone()).ok_or_else(not_signed_in)
+        self.signed_in
+            .read()
+            .await
+            .as_ref()
+            .map(|s| s.account.clone())
+            .ok_or_else(not_signed_in)
     }
 
     /// Signs out: revokes the session at the provider, deletes the keyring
@@ -470,7 +512,14 @@ impl Desktop {
         let account = self.account().await?;
         let mut progress = progress;
         self.syncing.store(true, Ordering::SeqCst);
-        let result = account.sync(|p| progress(SyncProgress { done: p.done, estimated_total: p.estimated_total })).await;
+        let result = account
+            .sync(|p| {
+                progress(SyncProgress {
+                    done: p.done,
+                    estimated_total: p.estimated_total,
+                })
+            })
+            .await;
         self.syncing.store(false, Ordering::SeqCst);
         match result {
             Ok(outcome) => {
@@ -494,7 +543,10 @@ impl Desktop {
         match e.code {
             Code::Offline | Code::Network | Code::Timeout | Code::ServiceUnavailable => {
                 lock(&self.offline_since).get_or_insert_with(OffsetDateTime::now_utc);
-                ErrorPayload::new(Code::Offline, "The server cannot be reached. You are working from the data synced earlier.")
+                ErrorPayload::new(
+                    Code::Offline,
+                    "The server cannot be reached. You are working from the data synced earlier.",
+                )
             }
             Code::SignedOut | Code::RefreshRejected => {
                 self.ended().await;
@@ -506,7 +558,13 @@ impl Desktop {
 
     async fn total(&self, account: &Account) -> Result<u64, ErrorPayload> {
         let mut n = 0;
-        for t in [RecordType::Org, RecordType::User, RecordType::Invoice, RecordType::Vendor, RecordType::Payment] {
+        for t in [
+            RecordType::Org,
+            RecordType::User,
+            RecordType::Invoice,
+            RecordType::Vendor,
+            RecordType::Payment,
+        ] {
             n += account.count(t, None).await.map_err(ErrorPayload::from)?;
         }
         Ok(n)
@@ -532,8 +590,13 @@ impl Desktop {
     }
 
     pub async fn orgs(&self) -> Result<Vec<Org>, ErrorPayload> {
-        let mut orgs: Vec<Org> = self.account().await?.records(RecordType::Org).await.map_err(ErrorPayload::from)?;
-        orgs.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        let mut orgs: Vec<Org> = self
+            .account()
+            .await?
+            .records(RecordType::Org)
+            .await
+            .map_err(ErrorPayload::from)?;
+        orgs.sort_by_key(|o| o.name.to_lowercase());
         Ok(orgs)
     }
 
@@ -543,7 +606,11 @@ impl Desktop {
         let ids: Vec<OrgId> = lock(&self.recent).iter().copied().collect();
         let mut out = Vec::new();
         for id in ids {
-            if let Some(org) = account.record::<Org>(RecordType::Org, id.0).await.map_err(ErrorPayload::from)? {
+            if let Some(org) = account
+                .record::<Org>(RecordType::Org, id.0)
+                .await
+                .map_err(ErrorPayload::from)?
+            {
                 out.push(org);
             }
         }
@@ -557,7 +624,12 @@ impl Desktop {
             .record(RecordType::Org, id.0)
             .await
             .map_err(ErrorPayload::from)?
-            .ok_or_else(|| ErrorPayload::new(Code::NotFoundLocally, "This customer is not in your synced data: it may be outside your access, or not synced yet."))?;
+            .ok_or_else(|| {
+                ErrorPayload::new(
+                    Code::NotFoundLocally,
+                    "This customer is not in your synced data: it may be outside your access, or not synced yet.",
+                )
+            })?;
         {
             let mut recent = lock(&self.recent);
             recent.retain(|r| *r != id);
@@ -575,7 +647,11 @@ impl Desktop {
     }
 
     async fn in_org<T: serde::de::DeserializeOwned>(&self, t: RecordType, org: OrgId) -> Result<Vec<T>, ErrorPayload> {
-        self.account().await?.records_in_org(t, org.0).await.map_err(ErrorPayload::from)
+        self.account()
+            .await?
+            .records_in_org(t, org.0)
+            .await
+            .map_err(ErrorPayload::from)
     }
     pub async fn org_users(&self, org: OrgId) -> Result<Vec<CustomerUser>, ErrorPayload> {
         self.in_org(RecordType::User, org).await
@@ -599,7 +675,10 @@ impl Desktop {
         match account.reveal(&req).await {
             Ok(r) => {
                 *lock(&self.offline_since) = None;
-                Ok(Revealed { value: r.value, revealed_at: r.revealed_at })
+                Ok(Revealed {
+                    value: r.value,
+                    revealed_at: r.revealed_at,
+                })
             }
             Err(e) => Err(self.failed(e.into()).await),
         }
@@ -608,7 +687,11 @@ impl Desktop {
     // ---------- settings ----------
 
     pub fn theme(&self) -> Theme {
-        discovery::read_table(&self.paths.user_config()).get("theme").and_then(|v| v.as_str()).and_then(Theme::parse).unwrap_or(Theme::System)
+        discovery::read_table(&self.paths.user_config())
+            .get("theme")
+            .and_then(|v| v.as_str())
+            .and_then(Theme::parse)
+            .unwrap_or(Theme::System)
     }
 
     pub fn set_theme(&self, theme: Theme) -> Result<(), ErrorPayload> {
@@ -625,7 +708,16 @@ impl Desktop {
                     _ => (CacheMode::Encrypted, None),
                 };
                 let records = self.total(&s.account).await?;
-                (Some(s.view.clone()), Some(CacheView { mode, reason, records, last_synced_at: synced_at.and_then(to_time), size_bytes }))
+                (
+                    Some(s.view.clone()),
+                    Some(CacheView {
+                        mode,
+                        reason,
+                        records,
+                        last_synced_at: synced_at.and_then(to_time),
+                        size_bytes,
+                    }),
+                )
             }
             None => (None, None),
         };

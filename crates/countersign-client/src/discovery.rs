@@ -43,11 +43,21 @@ impl Paths {
     /// The XDG base directories (`$XDG_CONFIG_HOME`, `$XDG_DATA_HOME`, else
     /// under `$HOME`), each with a `countersign` folder.
     pub fn from_env() -> Paths {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
         let xdg = |var: &str, fallback: &str| {
-            std::env::var_os(var).map(PathBuf::from).filter(|p| p.is_absolute()).unwrap_or_else(|| home.join(fallback)).join("countersign")
+            std::env::var_os(var)
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .unwrap_or_else(|| home.join(fallback))
+                .join("countersign")
         };
-        Paths { config_dir: xdg("XDG_CONFIG_HOME", ".config"), system_config: PathBuf::from("/etc/countersign/config.toml"), data_dir: xdg("XDG_DATA_HOME", ".local/share") }
+        Paths {
+            config_dir: xdg("XDG_CONFIG_HOME", ".config"),
+            system_config: PathBuf::from("/etc/countersign/config.toml"),
+            data_dir: xdg("XDG_DATA_HOME", ".local/share"),
+        }
     }
 
     pub fn user_config(&self) -> PathBuf {
@@ -60,14 +70,26 @@ pub fn resolve(paths: &Paths, env_url: Option<&str>) -> Option<(String, ServerSo
     if let Some(url) = env_url.map(str::trim).filter(|u| !u.is_empty()) {
         return Some((url.to_owned(), ServerSource::Env));
     }
-    let from = |file: &Path| read_table(file).get("server_url").and_then(|v| v.as_str()).map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned);
-    from(&paths.user_config()).map(|u| (u, ServerSource::UserConfig)).or_else(|| from(&paths.system_config).map(|u| (u, ServerSource::SystemConfig)))
+    let from = |file: &Path| {
+        read_table(file)
+            .get("server_url")
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+    };
+    from(&paths.user_config())
+        .map(|u| (u, ServerSource::UserConfig))
+        .or_else(|| from(&paths.system_config).map(|u| (u, ServerSource::SystemConfig)))
 }
 
 /// A TOML file as a table; a missing or unreadable file is an empty one (the
 /// app then asks, rather than refusing to start).
 pub fn read_table(file: &Path) -> toml::Table {
-    std::fs::read_to_string(file).ok().and_then(|t| t.parse::<toml::Table>().ok()).unwrap_or_default()
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .unwrap_or_default()
 }
 
 /// Sets one key of the user's config file, keeping the others.
@@ -75,7 +97,8 @@ pub fn write_setting(paths: &Paths, key: &str, value: &str) -> Result<(), ErrorP
     let file = paths.user_config();
     let mut table = read_table(&file);
     table.insert(key.to_owned(), toml::Value::String(value.to_owned()));
-    let failed = |e: std::io::Error| ErrorPayload::new(Code::ConfigInvalid, format!("Could not save {}: {e}", file.display()));
+    let failed =
+        |e: std::io::Error| ErrorPayload::new(Code::ConfigInvalid, format!("Could not save {}: {e}", file.display()));
     std::fs::create_dir_all(&paths.config_dir).map_err(failed)?;
     std::fs::write(&file, table.to_string()).map_err(failed)
 }
@@ -91,7 +114,10 @@ pub struct Server {
 impl Server {
     /// This app is older than the server's minimum.
     pub fn update_required(&self) -> bool {
-        match (ClientVersion::parse(CLIENT_VERSION), ClientVersion::parse(&self.config.min_client_version)) {
+        match (
+            ClientVersion::parse(CLIENT_VERSION),
+            ClientVersion::parse(&self.config.min_client_version),
+        ) {
             (Some(ours), Some(min)) => ours < min,
             // A minimum we cannot read is not one we can claim to meet.
             _ => true,
@@ -103,13 +129,28 @@ impl Server {
 /// (taken as https). Never a URL with credentials, a query or a fragment.
 pub fn parse_server_url(input: &str) -> Result<Url, ErrorPayload> {
     let input = input.trim();
-    let invalid = || ErrorPayload::new(Code::ConfigInvalid, "Enter the server's address, like https://countersign.example.com.");
+    let invalid = || {
+        ErrorPayload::new(
+            Code::ConfigInvalid,
+            "Enter the server's address, like https://countersign.example.com.",
+        )
+    };
     if input.is_empty() {
         return Err(invalid());
     }
-    let with_scheme = if input.contains("://") { input.to_owned() } else { format!("https://{input}") };
+    let with_scheme = if input.contains("://") {
+        input.to_owned()
+    } else {
+        format!("https://{input}")
+    };
     let url = Url::parse(&with_scheme).map_err(|_| invalid())?;
-    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() || !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
+    if !matches!(url.scheme(), "https" | "http")
+        || url.host_str().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
         return Err(invalid());
     }
     Ok(url)
@@ -132,7 +173,9 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
 pub async fn fetch(url: &str, source: ServerSource) -> Result<Server, ErrorPayload> {
     let base = parse_server_url(url)?;
     let host = base.host_str().unwrap_or_default().to_owned();
-    let endpoint = base.join(&format!("{}/v1/client-config", base.path().trim_end_matches('/'))).map_err(|_| ErrorPayload::new(Code::ConfigInvalid, "That address cannot be used."))?;
+    let endpoint = base
+        .join(&format!("{}/v1/client-config", base.path().trim_end_matches('/')))
+        .map_err(|_| ErrorPayload::new(Code::ConfigInvalid, "That address cannot be used."))?;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))
@@ -140,29 +183,53 @@ pub async fn fetch(url: &str, source: ServerSource) -> Result<Server, ErrorPaylo
         .user_agent(concat!("countersign-client/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| ErrorPayload::new(Code::ConfigInvalid, e.to_string()))?;
-    let response = http.get(endpoint).header(reqwest::header::ACCEPT, "application/json").send().await.map_err(|e| {
-        let text = chain(&e);
-        let lower = text.to_lowercase();
-        // rustls says so in words only: a certificate it refuses, or an
-        // answer that is not TLS at all (https to a plain-http port).
-        if ["certificate", "tls", "handshake", "ssl", "corrupt message"].iter().any(|w| lower.contains(w)) {
-            ErrorPayload::new(Code::Tls, format!("The connection to {host} is not secure: {text}"))
-        } else if e.is_timeout() {
-            ErrorPayload::new(Code::Timeout, format!("{host} did not answer in time."))
-        } else {
-            ErrorPayload::new(Code::Network, format!("Could not reach {host}: {text}"))
-        }
-    })?;
-    let not_ours = |why: String| ErrorPayload::new(Code::NotCountersign, format!("{host} answers, but not as a Countersign server ({why})."));
+    let response = http
+        .get(endpoint)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| {
+            let text = chain(&e);
+            let lower = text.to_lowercase();
+            // rustls says so in words only: a certificate it refuses, or an
+            // answer that is not TLS at all (https to a plain-http port).
+            if ["certificate", "tls", "handshake", "ssl", "corrupt message"]
+                .iter()
+                .any(|w| lower.contains(w))
+            {
+                ErrorPayload::new(Code::Tls, format!("The connection to {host} is not secure: {text}"))
+            } else if e.is_timeout() {
+                ErrorPayload::new(Code::Timeout, format!("{host} did not answer in time."))
+            } else {
+                ErrorPayload::new(Code::Network, format!("Could not reach {host}: {text}"))
+            }
+        })?;
+    let not_ours = |why: String| {
+        ErrorPayload::new(
+            Code::NotCountersign,
+            format!("{host} answers, but not as a Countersign server ({why})."),
+        )
+    };
     if !response.status().is_success() {
         return Err(not_ours(format!("HTTP {}", response.status().as_u16())));
     }
-    let body = response.bytes().await.map_err(|e| ErrorPayload::new(Code::Network, format!("Could not read {host}'s answer: {}", chain(&e))))?;
-    let config: ClientConfigDoc = serde_json::from_slice(&body).map_err(|_| not_ours("no client configuration".into()))?;
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| ErrorPayload::new(Code::Network, format!("Could not read {host}'s answer: {}", chain(&e))))?;
+    let config: ClientConfigDoc =
+        serde_json::from_slice(&body).map_err(|_| not_ours("no client configuration".into()))?;
     if config.providers.is_empty() {
-        return Err(ErrorPayload::new(Code::ConfigInvalid, format!("{host} offers no way to sign in: ask your administrator.")));
+        return Err(ErrorPayload::new(
+            Code::ConfigInvalid,
+            format!("{host} offers no way to sign in: ask your administrator."),
+        ));
     }
-    Ok(Server { url: base.as_str().trim_end_matches('/').to_owned(), source, config })
+    Ok(Server {
+        url: base.as_str().trim_end_matches('/').to_owned(),
+        source,
+        config,
+    })
 }
 
 #[cfg(test)]
@@ -170,7 +237,11 @@ mod tests {
     use super::*;
 
     fn paths(dir: &Path) -> Paths {
-        Paths { config_dir: dir.join("user"), system_config: dir.join("etc/config.toml"), data_dir: dir.join("data") }
+        Paths {
+            config_dir: dir.join("user"),
+            system_config: dir.join("etc/config.toml"),
+            data_dir: dir.join("data"),
+        }
     }
 
     #[test]
@@ -180,23 +251,62 @@ mod tests {
         assert_eq!(resolve(&p, None), None);
         std::fs::create_dir_all(dir.path().join("etc")).unwrap();
         std::fs::write(&p.system_config, "server_url = \"https://admin.example\"\n").unwrap();
-        assert_eq!(resolve(&p, None), Some(("https://admin.example".into(), ServerSource::SystemConfig)));
+        assert_eq!(
+            resolve(&p, None),
+            Some(("https://admin.example".into(), ServerSource::SystemConfig))
+        );
         write_setting(&p, "theme", "dark").unwrap();
         write_setting(&p, "server_url", "https://mine.example").unwrap();
-        assert_eq!(resolve(&p, None), Some(("https://mine.example".into(), ServerSource::UserConfig)));
-        assert_eq!(read_table(&p.user_config()).get("theme").and_then(|v| v.as_str()), Some("dark"), "other settings are kept");
-        assert_eq!(resolve(&p, Some(" https://env.example ")), Some(("https://env.example".into(), ServerSource::Env)));
-        assert_eq!(resolve(&p, Some("")).map(|r| r.1), Some(ServerSource::UserConfig), "an empty variable is unset");
+        assert_eq!(
+            resolve(&p, None),
+            Some(("https://mine.example".into(), ServerSource::UserConfig))
+        );
+        assert_eq!(
+            read_table(&p.user_config()).get("theme").and_then(|v| v.as_str()),
+            Some("dark"),
+            "other settings are kept"
+        );
+        assert_eq!(
+            resolve(&p, Some(" https://env.example ")),
+            Some(("https://env.example".into(), ServerSource::Env))
+        );
+        assert_eq!(
+            resolve(&p, Some("")).map(|r| r.1),
+            Some(ServerSource::UserConfig),
+            "an empty variable is unset"
+        );
         std::fs::write(p.user_config(), "server_url = [not toml").unwrap();
-        assert_eq!(resolve(&p, None).map(|r| r.1), Some(ServerSource::SystemConfig), "a broken file is skipped, not fatal");
+        assert_eq!(
+            resolve(&p, None).map(|r| r.1),
+            Some(ServerSource::SystemConfig),
+            "a broken file is skipped, not fatal"
+        );
     }
 
     #[test]
     fn what_people_type_is_parsed_once_and_junk_is_refused() {
-        assert_eq!(parse_server_url(" countersign.example ").unwrap().as_str(), "https://countersign.example/");
-        assert_eq!(parse_server_url("http://127.0.0.1:8080").unwrap().as_str(), "http://127.0.0.1:8080/");
-        for junk in ["", "   ", "ftp://x.example", "https://user:pw@x.example", "https://x.example/?a=1", "https://x.example/#f", "http://"] {
-            assert_eq!(parse_server_url(junk).unwrap_err().code, Code::ConfigInvalid, "{junk:?}");
+        assert_eq!(
+            parse_server_url(" countersign.example ").unwrap().as_str(),
+            "https://countersign.example/"
+        );
+        assert_eq!(
+            parse_server_url("http://127.0.0.1:8080").unwrap().as_str(),
+            "http://127.0.0.1:8080/"
+        );
+        for junk in [
+            "",
+            "   ",
+            "ftp://x.example",
+            "https://user:pw@x.example",
+            "https://x.example/?a=1",
+            "https://x.example/#f",
+            "http://",
+        ] {
+            assert_eq!(
+                parse_server_url(junk).unwrap_err().code,
+                Code::ConfigInvalid,
+                "{junk:?}"
+            );
         }
     }
 
@@ -205,7 +315,11 @@ mod tests {
         let server = |min: &str| Server {
             url: "https://x".into(),
             source: ServerSource::Entered,
-            config: ClientConfigDoc { providers: vec![], min_client_version: min.into(), server_version: "1.0.0".into() },
+            config: ClientConfigDoc {
+                providers: vec![],
+                min_client_version: min.into(),
+                server_version: "1.0.0".into(),
+            },
         };
         assert!(!server(CLIENT_VERSION).update_required());
         assert!(!server("0.0.1").update_required());

@@ -103,7 +103,10 @@ pub struct ErrorPayload {
 
 impl ErrorPayload {
     pub fn new(code: Code, message: impl Into<String>) -> ErrorPayload {
-        ErrorPayload { code, message: message.into() }
+        ErrorPayload {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -114,7 +117,10 @@ pub trait HasCode: std::fmt::Display {
 
 impl<E: HasCode> From<E> for ErrorPayload {
     fn from(e: E) -> ErrorPayload {
-        ErrorPayload { code: e.code(), message: e.to_string() }
+        ErrorPayload {
+            code: e.code(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -135,7 +141,10 @@ mod tests {
     fn every_code_serializes_as_its_text_and_no_two_share_one() {
         let mut seen = std::collections::HashSet::new();
         for &code in Code::ALL {
-            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::Value::String(code.as_str().into()));
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::String(code.as_str().into())
+            );
             assert!(seen.insert(code.as_str()), "{code} twice");
         }
     }

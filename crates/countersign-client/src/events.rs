@@ -25,7 +25,10 @@ impl std::fmt::Debug for NotificationStream {
 
 impl NotificationStream {
     pub(crate) fn new(response: reqwest::Response) -> NotificationStream {
-        NotificationStream { response, parser: Parser::default() }
+        NotificationStream {
+            response,
+            parser: Parser::default(),
+        }
     }
 
     /// The next notification; `None` when the server ended the stream.
@@ -33,7 +36,10 @@ impl NotificationStream {
         loop {
             match self.parser.next_event() {
                 Ok(Some(event)) if event.name == "notification" => {
-                    return Some(serde_json::from_str(&event.data).map_err(|e| ClientError::Unexpected { status: 200, detail: format!("notification event: {e}") }));
+                    return Some(serde_json::from_str(&event.data).map_err(|e| ClientError::Unexpected {
+                        status: 200,
+                        detail: format!("notification event: {e}"),
+                    }));
                 }
                 Ok(Some(_)) => continue, // other event types are not ours to read
                 Ok(None) => {}
@@ -84,14 +90,21 @@ impl Parser {
                     self.name.clear();
                     continue;
                 }
-                let name = if self.name.is_empty() { "message".to_owned() } else { std::mem::take(&mut self.name) };
+                let name = if self.name.is_empty() {
+                    "message".to_owned()
+                } else {
+                    std::mem::take(&mut self.name)
+                };
                 let data = std::mem::take(&mut self.data).join("\n");
                 return Ok(Some(Event { name, data }));
             }
             if line.starts_with(':') {
                 continue;
             }
-            let (field, value) = line.split_once(':').map(|(f, v)| (f, v.strip_prefix(' ').unwrap_or(v))).unwrap_or((line.as_str(), ""));
+            let (field, value) = line
+                .split_once(':')
+                .map(|(f, v)| (f, v.strip_prefix(' ').unwrap_or(v)))
+                .unwrap_or((line.as_str(), ""));
             match field {
                 "event" => self.name = value.to_owned(),
                 "data" => self.data.push(value.to_owned()),
@@ -123,11 +136,21 @@ mod tests {
 
     #[test]
     fn events_split_anywhere_arrive_whole() {
-        let stream = ": keep-alive\n\nevent: notification\ndata: {\"a\":1}\n\nevent:notification\r\ndata: x\r\ndata: y\r\n\r\n";
+        let stream =
+            ": keep-alive\n\nevent: notification\ndata: {\"a\":1}\n\nevent:notification\r\ndata: x\r\ndata: y\r\n\r\n";
         let whole = events(&[stream]);
         assert_eq!(
             whole,
-            vec![Event { name: "notification".into(), data: "{\"a\":1}".into() }, Event { name: "notification".into(), data: "x\ny".into() }]
+            vec![
+                Event {
+                    name: "notification".into(),
+                    data: "{\"a\":1}".into()
+                },
+                Event {
+                    name: "notification".into(),
+                    data: "x\ny".into()
+                }
+            ]
         );
         for cut in 0..stream.len() {
             assert_eq!(events(&[&stream[..cut], &stream[cut..]]), whole, "cut at {cut}");
@@ -136,7 +159,13 @@ mod tests {
 
     #[test]
     fn an_event_without_a_name_is_a_message_and_comments_are_skipped() {
-        assert_eq!(events(&["data: 1\n\n:comment\n\n"]), vec![Event { name: "message".into(), data: "1".into() }]);
+        assert_eq!(
+            events(&["data: 1\n\n:comment\n\n"]),
+            vec![Event {
+                name: "message".into(),
+                data: "1".into()
+            }]
+        );
     }
 
     #[test]

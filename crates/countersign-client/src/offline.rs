@@ -48,7 +48,10 @@ impl HasCode for OfflineError {
 }
 
 fn age(cache: &Cache) -> Result<Duration, CacheError> {
-    Ok(cache.synced_at()?.and_then(|t| t.elapsed().ok()).unwrap_or(Duration::MAX))
+    Ok(cache
+        .synced_at()?
+        .and_then(|t| t.elapsed().ok())
+        .unwrap_or(Duration::MAX))
 }
 
 /// Reads live, or from the cache when the server is unreachable.
@@ -58,14 +61,20 @@ pub async fn read_list<T: DeserializeOwned>(
     live: impl std::future::Future<Output = Result<Vec<T>, ClientError>>,
 ) -> Result<Read<Vec<T>>, OfflineError> {
     match live.await {
-        Ok(value) => Ok(Read { value, freshness: Freshness::Live }),
+        Ok(value) => Ok(Read {
+            value,
+            freshness: Freshness::Live,
+        }),
         Err(e) if e.is_unreachable() => {
             let value = cache
                 .list(record_type)?
                 .into_iter()
                 .map(|r| serde_json::from_value(r.data).map_err(|e| OfflineError::Decode(e.to_string())))
                 .collect::<Result<Vec<T>, _>>()?;
-            Ok(Read { value, freshness: Freshness::Stale { age: age(cache)? } })
+            Ok(Read {
+                value,
+                freshness: Freshness::Stale { age: age(cache)? },
+            })
         }
         Err(e) => Err(OfflineError::Client(e)),
     }
@@ -73,10 +82,24 @@ pub async fn read_list<T: DeserializeOwned>(
 
 /// Runs an action; unreachable means refused now, not retried later.
 pub async fn act<T>(action: impl std::future::Future<Output = Result<T, ClientError>>) -> Result<T, OfflineError> {
-    action.await.map_err(|e| if e.is_unreachable() { OfflineError::Offline } else { OfflineError::Client(e) })
+    action.await.map_err(|e| {
+        if e.is_unreachable() {
+            OfflineError::Offline
+        } else {
+            OfflineError::Client(e)
+        }
+    })
 }
 
 /// The orgs the user may see: live, or cached and stale.
 pub async fn orgs(api: &ApiClient, cache: &Cache) -> Result<Read<Vec<countersign_api::Org>>, OfflineError> {
-    read_list(cache, RecordType::Org, async { api.list_orgs(&crate::api_client::OrgFilter { limit: Some(200), ..Default::default() }).await.map(|p| p.items) }).await
+    read_list(cache, RecordType::Org, async {
+        api.list_orgs(&crate::api_client::OrgFilter {
+            limit: Some(200),
+            ..Default::default()
+        })
+        .await
+        .map(|p| p.items)
+    })
+    .await
 }

@@ -10,14 +10,16 @@
 
 use crate::browser::Browser;
 use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreErrorResponseType,
-    CoreGrantType, CoreIdTokenClaims, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
-    CoreResponseType, CoreSubjectIdentifierType, CoreTokenResponse,
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreClientAuthMethod, CoreErrorResponseType, CoreGrantType, CoreIdTokenClaims, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType,
+    CoreSubjectIdentifierType, CoreTokenResponse,
 };
 use openidconnect::{
-    AccessTokenHash, AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError, ClientId, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, RefreshToken,
-    RequestTokenError, RevocationUrl, Scope, TokenResponse,
+    AccessTokenHash, AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError, ClientId, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, ProviderMetadata, RedirectUrl, RefreshToken, RequestTokenError, RevocationUrl, Scope,
+    TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -35,9 +37,9 @@ pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 const CALLBACK_PATH: &str = "/callback";
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
 
+use crate::error::{Code, HasCode};
 /// Secrets (tokens) use the one redacting, zeroizing wrapper of the crate.
 pub use crate::secrets::Sensitive;
-use crate::error::{Code, HasCode};
 
 /// Everything that can end a sign-in (or a refresh/revocation) without tokens.
 /// [`SignInError::code`] is stable and is what the UI shows.
@@ -146,7 +148,8 @@ type Metadata = ProviderMetadata<
     CoreSubjectIdentifierType,
 >;
 
-type OidcClient = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+type OidcClient =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
 /// A discovered OpenID provider and our (public, native) client at it.
 #[derive(Clone)]
@@ -164,7 +167,9 @@ struct ProviderInner {
 
 impl std::fmt::Debug for Provider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Provider").field("issuer", &self.inner.issuer).finish_non_exhaustive()
+        f.debug_struct("Provider")
+            .field("issuer", &self.inner.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -215,11 +220,21 @@ impl Provider {
         })?;
         let extra = metadata.additional_metadata().clone();
         let revocation_url = match extra.revocation_endpoint {
-            Some(u) => Some(RevocationUrl::new(u).map_err(|e| SignInError::Discovery(format!("revocation_endpoint: {e}")))?),
+            Some(u) => {
+                Some(RevocationUrl::new(u).map_err(|e| SignInError::Discovery(format!("revocation_endpoint: {e}")))?)
+            }
             None => None,
         };
         let client = CoreClient::from_provider_metadata(metadata, ClientId::new(client_id.to_owned()), None);
-        Ok(Provider { inner: Arc::new(ProviderInner { issuer: issuer.to_owned(), client_id: client_id.to_owned(), client, http, revocation_url }) })
+        Ok(Provider {
+            inner: Arc::new(ProviderInner {
+                issuer: issuer.to_owned(),
+                client_id: client_id.to_owned(),
+                client,
+                http,
+                revocation_url,
+            }),
+        })
     }
 
     pub fn issuer(&self) -> &str {
@@ -230,17 +245,25 @@ impl Provider {
     /// authorization URL. `audience` is sent as the RFC 8707 `resource` only
     /// when it is an absolute URI (the dev provider's default resource needs none).
     pub async fn sign_in(&self, audience: Option<&str>) -> Result<SignIn, SignInError> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| SignInError::Listener(e.to_string()))?;
-        let port = listener.local_addr().map_err(|e| SignInError::Listener(e.to_string()))?.port();
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| SignInError::Listener(e.to_string()))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| SignInError::Listener(e.to_string()))?
+            .port();
         let redirect_uri = format!("http://127.0.0.1:{port}{CALLBACK_PATH}");
-        let client = self
-            .inner
-            .client
-            .clone()
-            .set_redirect_uri(RedirectUrl::new(redirect_uri.clone()).map_err(|e| SignInError::Config(e.to_string()))?);
+        let client =
+            self.inner.client.clone().set_redirect_uri(
+                RedirectUrl::new(redirect_uri.clone()).map_err(|e| SignInError::Config(e.to_string()))?,
+            );
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut req = client
-            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
             .set_pkce_challenge(challenge)
             .add_prompt(CoreAuthPrompt::Consent);
         for s in SCOPES.iter().filter(|s| **s != "openid") {
@@ -265,8 +288,15 @@ impl Provider {
 
     /// Verifies an ID token's signature, issuer, audience and expiry, and its
     /// nonce when `nonce` is given; checks `at_hash` when present.
-    fn verify(&self, resp: &CoreTokenResponse, client: &OidcClient, nonce: Option<&Nonce>) -> Result<(Identity, String), SignInError> {
-        let id_token = resp.id_token().ok_or(SignInError::IncompleteTokenResponse("id_token"))?;
+    fn verify(
+        &self,
+        resp: &CoreTokenResponse,
+        client: &OidcClient,
+        nonce: Option<&Nonce>,
+    ) -> Result<(Identity, String), SignInError> {
+        let id_token = resp
+            .id_token()
+            .ok_or(SignInError::IncompleteTokenResponse("id_token"))?;
         let verifier = client.id_token_verifier();
         let claims: &CoreIdTokenClaims = match nonce {
             Some(n) => id_token.claims(&verifier, n),
@@ -277,11 +307,18 @@ impl Provider {
             other => SignInError::IdTokenInvalid(other.to_string()),
         })?;
         if let Some(expected) = claims.access_token_hash() {
-            let alg = id_token.signing_alg().map_err(|e| SignInError::IdTokenInvalid(e.to_string()))?;
-            let key = id_token.signing_key(&verifier).map_err(|e| SignInError::IdTokenInvalid(e.to_string()))?;
-            let actual = AccessTokenHash::from_token(resp.access_token(), alg, key).map_err(|e| SignInError::IdTokenInvalid(e.to_string()))?;
+            let alg = id_token
+                .signing_alg()
+                .map_err(|e| SignInError::IdTokenInvalid(e.to_string()))?;
+            let key = id_token
+                .signing_key(&verifier)
+                .map_err(|e| SignInError::IdTokenInvalid(e.to_string()))?;
+            let actual = AccessTokenHash::from_token(resp.access_token(), alg, key)
+                .map_err(|e| SignInError::IdTokenInvalid(e.to_string()))?;
             if actual != *expected {
-                return Err(SignInError::IdTokenInvalid("at_hash does not match the access token".into()));
+                return Err(SignInError::IdTokenInvalid(
+                    "at_hash does not match the access token".into(),
+                ));
             }
         }
         let identity = Identity {
@@ -315,14 +352,25 @@ impl Provider {
             let (identity, raw) = self.verify(&resp, &self.inner.client, None)?;
             // OIDC Core §12.2: same subject, same issuer.
             if identity.subject != tokens.identity.subject || identity.issuer != tokens.identity.issuer {
-                return Err(SignInError::IdTokenInvalid("the refreshed ID token is for another subject".into()));
+                return Err(SignInError::IdTokenInvalid(
+                    "the refreshed ID token is for another subject".into(),
+                ));
             }
             (identity, Sensitive::new(raw))
         } else {
             (tokens.identity.clone(), tokens.id_token.clone())
         };
-        let refresh_token = resp.refresh_token().map(|r| Sensitive::new(r.secret().clone())).unwrap_or_else(|| tokens.refresh_token.clone());
-        Ok(Tokens { access_token: Sensitive::new(resp.access_token().secret().clone()), refresh_token, id_token, identity, expires_at: Self::expires_at(&resp) })
+        let refresh_token = resp
+            .refresh_token()
+            .map(|r| Sensitive::new(r.secret().clone()))
+            .unwrap_or_else(|| tokens.refresh_token.clone());
+        Ok(Tokens {
+            access_token: Sensitive::new(resp.access_token().secret().clone()),
+            refresh_token,
+            id_token,
+            identity,
+            expires_at: Self::expires_at(&resp),
+        })
     }
 
     /// RFC 7009: revokes the refresh token (and with it the grant) at the
@@ -330,7 +378,12 @@ impl Provider {
     /// endpoints, so this form POST is made here; plain HTTP is accepted only
     /// on loopback, i.e. the dev provider.)
     pub async fn revoke(&self, tokens: &Tokens) -> Result<(), SignInError> {
-        let url = self.inner.revocation_url.as_ref().ok_or_else(|| SignInError::Revocation("the provider has no revocation endpoint".into()))?.url();
+        let url = self
+            .inner
+            .revocation_url
+            .as_ref()
+            .ok_or_else(|| SignInError::Revocation("the provider has no revocation endpoint".into()))?
+            .url();
         let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
         if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
             return Err(SignInError::Revocation("the revocation endpoint is not HTTPS".into()));
@@ -340,7 +393,14 @@ impl Provider {
             ("token_type_hint", "refresh_token"),
             ("client_id", self.inner.client_id.as_str()),
         ];
-        let r = self.inner.http.post(url.clone()).form(&form).send().await.map_err(|e| SignInError::Revocation(e.to_string()))?;
+        let r = self
+            .inner
+            .http
+            .post(url.clone())
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| SignInError::Revocation(e.to_string()))?;
         if r.status().is_success() {
             return Ok(());
         }
@@ -351,7 +411,11 @@ impl Provider {
             error_description: Option<String>,
         }
         match r.json::<OAuthError>().await {
-            Ok(e) => Err(SignInError::Revocation(format!("{}{}", e.error, e.error_description.map(|d| format!(" ({d})")).unwrap_or_default()))),
+            Ok(e) => Err(SignInError::Revocation(format!(
+                "{}{}",
+                e.error,
+                e.error_description.map(|d| format!(" ({d})")).unwrap_or_default()
+            ))),
             Err(_) => Err(SignInError::Revocation(format!("HTTP {status}"))),
         }
     }
@@ -364,7 +428,9 @@ pub struct AuthorizationResponse {
 
 impl std::fmt::Debug for AuthorizationResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthorizationResponse").field("code", &self.code).finish()
+        f.debug_struct("AuthorizationResponse")
+            .field("code", &self.code)
+            .finish()
     }
 }
 
@@ -383,7 +449,10 @@ pub struct SignIn {
 
 impl std::fmt::Debug for SignIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignIn").field("issuer", &self.provider.inner.issuer).field("redirect_uri", &self.redirect_uri).finish_non_exhaustive()
+        f.debug_struct("SignIn")
+            .field("issuer", &self.provider.inner.issuer)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
     }
 }
 
@@ -420,7 +489,10 @@ impl SignIn {
     /// to the loopback listener; checks `state`, `iss` and `error`. The
     /// listener is closed afterwards, whatever the outcome.
     pub async fn authorize(&mut self, browser: &dyn Browser) -> Result<AuthorizationResponse, SignInError> {
-        let listener = self.listener.take().ok_or_else(|| SignInError::Listener("this sign-in has already received its redirect".into()))?;
+        let listener = self
+            .listener
+            .take()
+            .ok_or_else(|| SignInError::Listener("this sign-in has already received its redirect".into()))?;
         browser.open(&self.authorize_url)?;
         let deadline = Instant::now() + self.timeout;
         loop {
@@ -437,7 +509,11 @@ impl SignIn {
     }
 
     /// `None`: not the redirect (wrong path or method, unreadable); keep waiting.
-    async fn handle_connection(&self, mut stream: TcpStream, deadline: Instant) -> Option<Result<AuthorizationResponse, SignInError>> {
+    async fn handle_connection(
+        &self,
+        mut stream: TcpStream,
+        deadline: Instant,
+    ) -> Option<Result<AuthorizationResponse, SignInError>> {
         let read_deadline = deadline.min(Instant::now() + Duration::from_secs(10));
         let head = match tokio::time::timeout_at(read_deadline, read_head(&mut stream)).await {
             Ok(Some(h)) => h,
@@ -445,17 +521,43 @@ impl SignIn {
         };
         let mut parts = head.lines().next().unwrap_or("").split(' ');
         let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let url = if target.starts_with('/') { Url::parse(&format!("http://127.0.0.1{target}")).ok() } else { None };
+        let url = if target.starts_with('/') {
+            Url::parse(&format!("http://127.0.0.1{target}")).ok()
+        } else {
+            None
+        };
         let Some(url) = url.filter(|u| method == "GET" && u.path() == CALLBACK_PATH) else {
-            respond(&mut stream, "404 Not Found", "Not found", "This is not a Countersign sign-in address.").await;
+            respond(
+                &mut stream,
+                "404 Not Found",
+                "Not found",
+                "This is not a Countersign sign-in address.",
+            )
+            .await;
             return None;
         };
         let result = self.check_redirect(&url);
         match &result {
-            Ok(_) => respond(&mut stream, "200 OK", "Signed in", "You are signed in to Countersign. You can close this tab.").await,
+            Ok(_) => {
+                respond(
+                    &mut stream,
+                    "200 OK",
+                    "Signed in",
+                    "You are signed in to Countersign. You can close this tab.",
+                )
+                .await
+            }
             Err(e) => {
-                respond(&mut stream, "400 Bad Request", "Sign-in failed", &format!("Sign-in failed ({}). Return to Countersign to try again. You can close this tab.", e.code()))
-                    .await
+                respond(
+                    &mut stream,
+                    "400 Bad Request",
+                    "Sign-in failed",
+                    &format!(
+                        "Sign-in failed ({}). Return to Countersign to try again. You can close this tab.",
+                        e.code()
+                    ),
+                )
+                .await
             }
         }
         Some(result)
@@ -486,13 +588,20 @@ impl SignIn {
         }
         // RFC 9207: the provider supports `iss`, so it must be present and exact.
         if iss.as_deref() != Some(self.provider.inner.issuer.as_str()) {
-            return Err(SignInError::IssuerMismatch { expected: self.provider.inner.issuer.clone(), got: iss });
+            return Err(SignInError::IssuerMismatch {
+                expected: self.provider.inner.issuer.clone(),
+                got: iss,
+            });
         }
         if let Some(error) = error {
             return Err(SignInError::Provider { error, description });
         }
-        let code = code.filter(|c| !c.is_empty()).ok_or_else(|| SignInError::InvalidCallback("no code".into()))?;
-        Ok(AuthorizationResponse { code: Sensitive::new(code) })
+        let code = code
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| SignInError::InvalidCallback("no code".into()))?;
+        Ok(AuthorizationResponse {
+            code: Sensitive::new(code),
+        })
     }
 
     /// Exchanges the code (with the PKCE verifier) and verifies the ID token
@@ -508,7 +617,9 @@ impl SignIn {
             .await
             .map_err(|e| token_error(e, SignInError::CodeRejected))?;
         let (identity, id_token) = self.provider.verify(&resp, &self.client, Some(&self.nonce))?;
-        let refresh_token = resp.refresh_token().ok_or(SignInError::IncompleteTokenResponse("refresh_token"))?;
+        let refresh_token = resp
+            .refresh_token()
+            .ok_or(SignInError::IncompleteTokenResponse("refresh_token"))?;
         Ok(Tokens {
             access_token: Sensitive::new(resp.access_token().secret().clone()),
             refresh_token: Sensitive::new(refresh_token.secret().clone()),

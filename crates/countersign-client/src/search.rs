@@ -39,14 +39,24 @@ pub struct SearchIndex {
     entries: Vec<Entry>,
 }
 
-const TYPES: [RecordType; 5] = [RecordType::Org, RecordType::User, RecordType::Invoice, RecordType::Vendor, RecordType::Payment];
+const TYPES: [RecordType; 5] = [
+    RecordType::Org,
+    RecordType::User,
+    RecordType::Invoice,
+    RecordType::Vendor,
+    RecordType::Payment,
+];
 
 fn text(v: &Value, k: &str) -> String {
     v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned()
 }
 
 fn masked(v: &Value, k: &str) -> String {
-    v.get(k).and_then(|m| m.get("masked")).and_then(Value::as_str).unwrap_or_default().to_owned()
+    v.get(k)
+        .and_then(|m| m.get("masked"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn money(v: &Value) -> Option<Money> {
@@ -61,12 +71,27 @@ fn entry(r: &CachedRecord, org_names: &HashMap<uuid::Uuid, String>) -> Entry {
         RecordType::Org => (text(d, "name"), text(d, "region"), text(d, "slug")),
         RecordType::User => (text(d, "name"), masked(d, "email"), text(d, "city")),
         RecordType::Invoice => (text(d, "number"), amount_text.clone(), text(d, "status")),
-        RecordType::Vendor => (text(d, "name"), text(d, "city"), d.get("bank_account").map(|b| text(b, "bank_name")).unwrap_or_default()),
-        RecordType::Payment => (format!("{} {}", text(d, "kind").replace('_', " "), amount_text.clone()), amount_text.clone(), String::new()),
+        RecordType::Vendor => (
+            text(d, "name"),
+            text(d, "city"),
+            d.get("bank_account").map(|b| text(b, "bank_name")).unwrap_or_default(),
+        ),
+        RecordType::Payment => (
+            format!("{} {}", text(d, "kind").replace('_', " "), amount_text.clone()),
+            amount_text.clone(),
+            String::new(),
+        ),
     };
     let haystack = format!("{title}\n{detail}\n{extra}\n{amount_text}").to_lowercase();
     Entry {
-        hit: Hit { record_type: r.record_type, record_id: r.record_id, org_id: r.org_id, org_name: org_names.get(&r.org_id).cloned().unwrap_or_default(), title, detail },
+        hit: Hit {
+            record_type: r.record_type,
+            record_id: r.record_id,
+            org_id: r.org_id,
+            org_name: org_names.get(&r.org_id).cloned().unwrap_or_default(),
+            title,
+            detail,
+        },
         haystack,
         amount_minor: amount.map(|m| m.amount_minor),
     }
@@ -76,11 +101,19 @@ fn entry(r: &CachedRecord, org_names: &HashMap<uuid::Uuid, String>) -> Entry {
 fn parse_amount(q: &str) -> Option<i64> {
     let clean: String = q.chars().filter(|c| *c != ',' && *c != ' ').collect();
     let (whole, frac) = clean.split_once('.').unwrap_or((&clean, ""));
-    if whole.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) || frac.len() > 2 || !frac.chars().all(|c| c.is_ascii_digit()) {
+    if whole.is_empty()
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || frac.len() > 2
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     let frac = format!("{frac:0<2}");
-    whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(frac.parse::<i64>().ok()?)
+    whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(frac.parse::<i64>().ok()?)
 }
 
 impl SearchIndex {
@@ -96,9 +129,14 @@ impl SearchIndex {
     /// From records already in memory (the plaintext baseline of the benchmark).
     pub fn from_records(records: impl IntoIterator<Item = CachedRecord>) -> SearchIndex {
         let records: Vec<CachedRecord> = records.into_iter().collect();
-        let org_names: HashMap<uuid::Uuid, String> =
-            records.iter().filter(|r| r.record_type == RecordType::Org).map(|r| (r.record_id, text(&r.data, "name"))).collect();
-        SearchIndex { entries: records.iter().map(|r| entry(r, &org_names)).collect() }
+        let org_names: HashMap<uuid::Uuid, String> = records
+            .iter()
+            .filter(|r| r.record_type == RecordType::Org)
+            .map(|r| (r.record_id, text(&r.data, "name")))
+            .collect();
+        SearchIndex {
+            entries: records.iter().map(|r| entry(r, &org_names)).collect(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -120,7 +158,9 @@ impl SearchIndex {
         let amount = parse_amount(&q);
         self.entries
             .iter()
-            .filter(|e| amount.is_some_and(|a| e.amount_minor == Some(a)) || words.iter().all(|w| e.haystack.contains(w)))
+            .filter(|e| {
+                amount.is_some_and(|a| e.amount_minor == Some(a)) || words.iter().all(|w| e.haystack.contains(w))
+            })
             .take(limit)
             .map(|e| e.hit.clone())
             .collect()

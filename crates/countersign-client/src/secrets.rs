@@ -105,9 +105,8 @@ impl KeyringSecretStore {
     }
 
     fn entry(service: &str, account: &str) -> Result<keyring::Entry, SecretError> {
-        let credential =
-            keyring::secret_service::SsCredential::new_with_target(None, service, account)
-                .map_err(map_keyring_error)?;
+        let credential = keyring::secret_service::SsCredential::new_with_target(None, service, account)
+            .map_err(map_keyring_error)?;
         Ok(keyring::Entry::new_with_credential(Box::new(credential)))
     }
 }
@@ -164,9 +163,7 @@ impl InMemorySecretStoreForTests {
 impl SecretStore for InMemorySecretStoreForTests {
     fn get(&self, service: &str, account: &str) -> Result<Option<Sensitive<Vec<u8>>>, SecretError> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(entries
-            .get(&(service.to_owned(), account.to_owned()))
-            .cloned())
+        Ok(entries.get(&(service.to_owned(), account.to_owned())).cloned())
     }
     fn set(&self, service: &str, account: &str, secret: &[u8]) -> Result<(), SecretError> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -230,11 +227,7 @@ pub fn store_cache_key(
     store.set(&cache_key_service(issuer), subject, encoded.as_bytes())
 }
 
-pub fn delete_cache_key(
-    store: &dyn SecretStore,
-    issuer: &str,
-    subject: &str,
-) -> Result<(), SecretError> {
+pub fn delete_cache_key(store: &dyn SecretStore, issuer: &str, subject: &str) -> Result<(), SecretError> {
     store.delete(&cache_key_service(issuer), subject)
 }
 
@@ -244,11 +237,7 @@ pub fn store_refresh_token(
     subject: &str,
     token: &Sensitive<String>,
 ) -> Result<(), SecretError> {
-    store.set(
-        &refresh_token_service(issuer),
-        subject,
-        token.expose().as_bytes(),
-    )
+    store.set(&refresh_token_service(issuer), subject, token.expose().as_bytes())
 }
 
 pub fn load_refresh_token(
@@ -261,17 +250,11 @@ pub fn load_refresh_token(
     };
     match std::str::from_utf8(stored.expose()) {
         Ok(s) => Ok(Some(Sensitive::new(s.to_owned()))),
-        Err(_) => Err(SecretError::Invalid(
-            "the refresh token entry is not UTF-8".into(),
-        )),
+        Err(_) => Err(SecretError::Invalid("the refresh token entry is not UTF-8".into())),
     }
 }
 
-pub fn delete_refresh_token(
-    store: &dyn SecretStore,
-    issuer: &str,
-    subject: &str,
-) -> Result<(), SecretError> {
+pub fn delete_refresh_token(store: &dyn SecretStore, issuer: &str, subject: &str) -> Result<(), SecretError> {
     store.delete(&refresh_token_service(issuer), subject)
 }
 
@@ -322,16 +305,10 @@ mod tests {
         let store = InMemorySecretStoreForTests::new();
         let key = Sensitive::new([0xa5u8; CACHE_KEY_LEN]);
         store_cache_key(&store, "https://idp", "alice", &key).unwrap();
-        let back = load_cache_key(&store, "https://idp", "alice")
-            .unwrap()
-            .unwrap();
+        let back = load_cache_key(&store, "https://idp", "alice").unwrap().unwrap();
         assert_eq!(back.expose(), key.expose());
-        assert!(load_cache_key(&store, "https://idp", "bob")
-            .unwrap()
-            .is_none());
-        store
-            .set(&cache_key_service("https://idp"), "alice", b"short")
-            .unwrap();
+        assert!(load_cache_key(&store, "https://idp", "bob").unwrap().is_none());
+        store.set(&cache_key_service("https://idp"), "alice", b"short").unwrap();
         assert!(matches!(
             load_cache_key(&store, "https://idp", "alice"),
             Err(SecretError::Invalid(_))

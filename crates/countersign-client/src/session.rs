@@ -89,7 +89,10 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("identity", &self.identity).field("persistence", &self.persistence).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("identity", &self.identity)
+            .field("persistence", &self.persistence)
+            .finish_non_exhaustive()
     }
 }
 
@@ -122,20 +125,41 @@ impl Session {
     /// to the keyring (or the session is memory-only when there is none).
     pub fn begin(provider: Provider, secrets: Arc<dyn SecretStore>, tokens: Tokens) -> Session {
         let identity = tokens.identity.clone();
-        let persistence = match secrets::store_refresh_token(secrets.as_ref(), &identity.issuer, &identity.subject, &tokens.refresh_token) {
+        let persistence = match secrets::store_refresh_token(
+            secrets.as_ref(),
+            &identity.issuer,
+            &identity.subject,
+            &tokens.refresh_token,
+        ) {
             Ok(()) => Persistence::Keyring,
             Err(e) => Persistence::MemoryOnly { reason: e.to_string() },
         };
-        Self::new(provider, secrets, identity, persistence, State::Active { tokens, unsaved: false })
+        Self::new(
+            provider,
+            secrets,
+            identity,
+            persistence,
+            State::Active { tokens, unsaved: false },
+        )
     }
 
     /// Resumes the saved session of `subject` at the provider's issuer (app
     /// start): a refresh with the refresh token from the keyring. A refused
     /// refresh deletes the entry and is `SessionError::Ended`.
-    pub async fn resume(provider: Provider, secrets: Arc<dyn SecretStore>, subject: &str) -> Result<Session, SessionError> {
+    pub async fn resume(
+        provider: Provider,
+        secrets: Arc<dyn SecretStore>,
+        subject: &str,
+    ) -> Result<Session, SessionError> {
         let issuer = provider.issuer().to_owned();
-        let refresh_token = secrets::load_refresh_token(secrets.as_ref(), &issuer, subject)?.ok_or(SessionError::NoSavedSession)?;
-        let identity = Identity { issuer, subject: subject.to_owned(), name: None, email: None };
+        let refresh_token =
+            secrets::load_refresh_token(secrets.as_ref(), &issuer, subject)?.ok_or(SessionError::NoSavedSession)?;
+        let identity = Identity {
+            issuer,
+            subject: subject.to_owned(),
+            name: None,
+            email: None,
+        };
         // Expired on arrival: the first use refreshes.
         let tokens = Tokens {
             access_token: Sensitive::new(String::new()),
@@ -144,17 +168,39 @@ impl Session {
             identity: identity.clone(),
             expires_at: OffsetDateTime::UNIX_EPOCH,
         };
-        let session = Self::new(provider, secrets, identity, Persistence::Keyring, State::Active { tokens, unsaved: false });
+        let session = Self::new(
+            provider,
+            secrets,
+            identity,
+            Persistence::Keyring,
+            State::Active { tokens, unsaved: false },
+        );
         match session.current_access_token().await {
             Ok(_) => Ok(session),
-            Err(ClientError::SignedOut(_)) => Err(SessionError::Ended(session.ended().await.unwrap_or(Ended::SignedOut))),
+            Err(ClientError::SignedOut(_)) => {
+                Err(SessionError::Ended(session.ended().await.unwrap_or(Ended::SignedOut)))
+            }
             Err(ClientError::Transport(e)) => Err(SessionError::SignIn(SignInError::TokenRequest(e))),
             Err(e) => Err(SessionError::SignIn(SignInError::TokenRequest(e.to_string()))),
         }
     }
 
-    fn new(provider: Provider, secrets: Arc<dyn SecretStore>, identity: Identity, persistence: Persistence, state: State) -> Session {
-        Session { provider, secrets, identity, persistence, refresh_ahead: DEFAULT_REFRESH_AHEAD, state: Mutex::new(state), refreshes: AtomicU64::new(0) }
+    fn new(
+        provider: Provider,
+        secrets: Arc<dyn SecretStore>,
+        identity: Identity,
+        persistence: Persistence,
+        state: State,
+    ) -> Session {
+        Session {
+            provider,
+            secrets,
+            identity,
+            persistence,
+            refresh_ahead: DEFAULT_REFRESH_AHEAD,
+            state: Mutex::new(state),
+            refreshes: AtomicU64::new(0),
+        }
     }
 
     /// Renew this long before expiry (default one minute).
@@ -200,7 +246,8 @@ impl Session {
                 // Early renewal is opportunistic: a provider that cannot be
                 // reached does not stop a token that is still valid.
                 Err(e @ ClientError::Transport(_)) => {
-                    if !matches!(&*state, State::Active { tokens, .. } if OffsetDateTime::now_utc() < tokens.expires_at) {
+                    if !matches!(&*state, State::Active { tokens, .. } if OffsetDateTime::now_utc() < tokens.expires_at)
+                    {
                         return Err(e);
                     }
                 }
@@ -229,8 +276,17 @@ impl Session {
         if self.persistence != Persistence::Keyring {
             return Ok(());
         }
-        secrets::store_refresh_token(self.secrets.as_ref(), &self.identity.issuer, &self.identity.subject, refresh_token)
-            .map_err(|e| ClientError::Keyring(format!("the renewed session could not be saved in the OS keyring, so it is not used: {e}")))
+        secrets::store_refresh_token(
+            self.secrets.as_ref(),
+            &self.identity.issuer,
+            &self.identity.subject,
+            refresh_token,
+        )
+        .map_err(|e| {
+            ClientError::Keyring(format!(
+                "the renewed session could not be saved in the OS keyring, so it is not used: {e}"
+            ))
+        })
     }
 
     /// One refresh at the provider, with the state locked.
@@ -243,19 +299,28 @@ impl Session {
             Ok(next) => {
                 // From here the old refresh token is dead at the provider:
                 // the new one is kept, and saved before any use.
-                *state = State::Active { tokens: next, unsaved: true };
+                *state = State::Active {
+                    tokens: next,
+                    unsaved: true,
+                };
                 Ok(())
             }
             Err(SignInError::RefreshRejected(detail)) => {
                 let ended = Ended::RefreshRefused { detail };
                 // Nothing left to keep: the token in the keyring is dead.
-                let _ = secrets::delete_refresh_token(self.secrets.as_ref(), &self.identity.issuer, &self.identity.subject);
+                let _ =
+                    secrets::delete_refresh_token(self.secrets.as_ref(), &self.identity.issuer, &self.identity.subject);
                 let message = ended.message();
                 *state = State::Ended(ended);
                 Err(ClientError::SignedOut(message))
             }
-            Err(e @ SignInError::IdTokenInvalid(_)) => Err(ClientError::Unexpected { status: 0, detail: e.to_string() }),
-            Err(e) => Err(ClientError::Transport(format!("the identity provider could not renew the session: {e}"))),
+            Err(e @ SignInError::IdTokenInvalid(_)) => Err(ClientError::Unexpected {
+                status: 0,
+                detail: e.to_string(),
+            }),
+            Err(e) => Err(ClientError::Transport(format!(
+                "the identity provider could not renew the session: {e}"
+            ))),
         }
     }
 
@@ -271,7 +336,9 @@ impl Session {
             State::Ended(_) => Ok(()),
         };
         drop(previous);
-        let deleted = secrets::delete_refresh_token(self.secrets.as_ref(), &self.identity.issuer, &self.identity.subject).map_err(SessionError::from);
+        let deleted =
+            secrets::delete_refresh_token(self.secrets.as_ref(), &self.identity.issuer, &self.identity.subject)
+                .map_err(SessionError::from);
         revoked.and(deleted)
     }
 }

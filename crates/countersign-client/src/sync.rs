@@ -8,7 +8,11 @@ use countersign_api::{ErrorCode, SyncPage};
 
 /// Where pages come from: the API client in the app, anything in tests.
 pub trait SyncSource {
-    fn page(&self, cursor: Option<&str>, limit: u32) -> impl std::future::Future<Output = Result<SyncPage, SourceError>> + Send;
+    fn page(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> impl std::future::Future<Output = Result<SyncPage, SourceError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,13 +55,26 @@ pub struct Outcome {
 pub const PAGE: u32 = 200;
 
 /// Syncs until the server has nothing more. Resumes from the cache's cursor.
-pub async fn run(cache: &mut Cache, source: &impl SyncSource, progress: impl FnMut(Progress)) -> Result<Outcome, SyncError> {
+pub async fn run(
+    cache: &mut Cache,
+    source: &impl SyncSource,
+    progress: impl FnMut(Progress),
+) -> Result<Outcome, SyncError> {
     run_paged(cache, source, PAGE, progress).await
 }
 
 /// `run` with a page size of your choosing (1-200).
-pub async fn run_paged(cache: &mut Cache, source: &impl SyncSource, page_size: u32, mut progress: impl FnMut(Progress)) -> Result<Outcome, SyncError> {
-    let mut out = Outcome { applied: 0, pages: 0, purged: false };
+pub async fn run_paged(
+    cache: &mut Cache,
+    source: &impl SyncSource,
+    page_size: u32,
+    mut progress: impl FnMut(Progress),
+) -> Result<Outcome, SyncError> {
+    let mut out = Outcome {
+        applied: 0,
+        pages: 0,
+        purged: false,
+    };
     let mut estimated = None;
     let mut restarts = 0;
     loop {
@@ -92,7 +109,10 @@ pub async fn run_paged(cache: &mut Cache, source: &impl SyncSource, page_size: u
         cache.put_many(&page.changes, &page.next_cursor)?;
         out.applied += page.changes.len() as u64;
         out.pages += 1;
-        progress(Progress { done: out.applied, estimated_total: estimated });
+        progress(Progress {
+            done: out.applied,
+            estimated_total: estimated,
+        });
         if !page.has_more {
             return Ok(out);
         }

@@ -67,13 +67,7 @@ fn secret_tool_lookup(service: &str, account: &str) -> Option<String> {
     (out.status.success() && !out.stdout.is_empty()).then(|| String::from_utf8(out.stdout).unwrap())
 }
 
-fn change(
-    record_type: RecordType,
-    id: Uuid,
-    org: Uuid,
-    version: i64,
-    data: serde_json::Value,
-) -> SyncChange {
+fn change(record_type: RecordType, id: Uuid, org: Uuid, version: i64, data: serde_json::Value) -> SyncChange {
     SyncChange {
         record_type,
         record_id: id,
@@ -200,11 +194,8 @@ fn round_trip_and_persistence_with_the_real_keyring() {
         let mut c = Cache::open(dir.path(), ISSUER, &sub, keyring()).unwrap();
         assert_eq!(c.status(), &CacheStatus::Persistent);
         assert_eq!(c.discarded(), None);
-        c.put_many(
-            &[change(RecordType::Vendor, id, org, 7, data.clone())],
-            "cursor-1",
-        )
-        .unwrap();
+        c.put_many(&[change(RecordType::Vendor, id, org, 7, data.clone())], "cursor-1")
+            .unwrap();
     }
     let c = Cache::open(dir.path(), ISSUER, &sub, keyring()).unwrap();
     assert_eq!(c.status(), &CacheStatus::Persistent);
@@ -262,10 +253,7 @@ fn ciphertexts_swapped_between_two_rows_fail_to_open() {
         c.get(RecordType::Invoice, b),
         Err(CacheError::Integrity { .. })
     ));
-    assert!(matches!(
-        c.list(RecordType::Invoice),
-        Err(CacheError::Integrity { .. })
-    ));
+    assert!(matches!(c.list(RecordType::Invoice), Err(CacheError::Integrity { .. })));
     c.wipe().unwrap();
 }
 
@@ -279,15 +267,7 @@ fn a_flipped_bit_or_edited_clear_column_fails_to_open() {
         let mut c = Cache::open(dir.path(), ISSUER, &sub, keyring()).unwrap();
         let page: Vec<_> = ids
             .iter()
-            .map(|id| {
-                change(
-                    RecordType::Payment,
-                    *id,
-                    org,
-                    3,
-                    json!({"reference": "PAY-1"}),
-                )
-            })
+            .map(|id| change(RecordType::Payment, *id, org, 3, json!({"reference": "PAY-1"})))
             .collect();
         c.put_many(&page, "c").unwrap();
         c.path().to_path_buf()
@@ -331,13 +311,7 @@ fn another_users_key_fails() {
     let (alice_path, bob_path) = {
         let mut a = Cache::open(dir.path(), ISSUER, &alice, store.clone()).unwrap();
         a.put_many(
-            &[change(
-                RecordType::User,
-                id,
-                org,
-                1,
-                json!({"display_name": "Ada"}),
-            )],
+            &[change(RecordType::User, id, org, 1, json!({"display_name": "Ada"}))],
             "c",
         )
         .unwrap();
@@ -352,14 +326,8 @@ fn another_users_key_fails() {
     let alice_key = secrets::load_cache_key(store.as_ref(), ISSUER, &alice)
         .unwrap()
         .unwrap();
-    let bob_key = secrets::load_cache_key(store.as_ref(), ISSUER, &bob)
-        .unwrap()
-        .unwrap();
-    assert_ne!(
-        alice_key.expose(),
-        bob_key.expose(),
-        "a random key per user"
-    );
+    let bob_key = secrets::load_cache_key(store.as_ref(), ISSUER, &bob).unwrap().unwrap();
+    assert_ne!(alice_key.expose(), bob_key.expose(), "a random key per user");
     let aad_of = |sub: &str| cache::aad(ISSUER, sub, "user", &id.to_string(), &org.to_string(), 1);
     assert!(cache::open(&alice_key, &aad_of(&alice), &sealed).is_some());
     assert!(cache::open(&bob_key, &aad_of(&alice), &sealed).is_none());
@@ -428,10 +396,7 @@ fn canary_is_not_in_plaintext_in_the_database_wal_or_journal() {
     );
     assert_not_in_files(&path, "Acme");
     drop(c);
-    assert!(
-        assert_not_in_files(&path, &canary) >= 1,
-        "database scanned after close"
-    );
+    assert!(assert_not_in_files(&path, &canary) >= 1, "database scanned after close");
 
     #[cfg(unix)]
     {
@@ -458,15 +423,9 @@ fn a_revealed_value_is_never_written() {
     // What the sync feed carries: the masked form. Stored as such.
     let masked_user = json!({"id": id, "display_name": "C. Customer", "email": masked("c***@customer.test", "email"),
                              "phone": masked("+49 *** 12", "phone"), "address": null});
-    c.put_many(
-        &[change(RecordType::User, id, org, 1, masked_user.clone())],
-        "c1",
-    )
-    .unwrap();
-    assert_eq!(
-        c.get(RecordType::User, id).unwrap().unwrap().data,
-        masked_user
-    );
+    c.put_many(&[change(RecordType::User, id, org, 1, masked_user.clone())], "c1")
+        .unwrap();
+    assert_eq!(c.get(RecordType::User, id).unwrap().unwrap().data, masked_user);
 
     // A revealed value in place of a mask (top level or nested) is refused,
     // and the page is not applied.
@@ -479,15 +438,9 @@ fn a_revealed_value_is_never_written() {
         let err = c
             .put_many(&[change(RecordType::User, id, org, 2, data)], "c2")
             .unwrap_err();
-        assert!(
-            matches!(err, CacheError::UnmaskedSensitiveField { .. }),
-            "{err:?}"
-        );
+        assert!(matches!(err, CacheError::UnmaskedSensitiveField { .. }), "{err:?}");
     }
-    assert_eq!(
-        c.get(RecordType::User, id).unwrap().unwrap().data,
-        masked_user
-    );
+    assert_eq!(c.get(RecordType::User, id).unwrap().unwrap().data, masked_user);
     assert_eq!(c.cursor().unwrap().as_deref(), Some("c1"));
 
     let path = c.path().to_path_buf();
@@ -504,13 +457,7 @@ fn keyring_unavailable_gives_a_memory_only_cache_and_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let cache_dir = dir.path().join("cache");
     let (id, org) = (Uuid::new_v4(), Uuid::new_v4());
-    let mut c = Cache::open(
-        &cache_dir,
-        ISSUER,
-        &subject(),
-        Arc::new(UnavailableKeyringForTests),
-    )
-    .unwrap();
+    let mut c = Cache::open(&cache_dir, ISSUER, &subject(), Arc::new(UnavailableKeyringForTests)).unwrap();
     match c.status() {
         CacheStatus::MemoryOnly { reason } => {
             assert!(reason.contains("keyring"), "visible reason: {reason}")
@@ -518,13 +465,7 @@ fn keyring_unavailable_gives_a_memory_only_cache_and_no_file() {
         other => panic!("expected memory-only, got {other:?}"),
     }
     c.put_many(
-        &[change(
-            RecordType::Org,
-            id,
-            org,
-            1,
-            json!({"name": "In Memory Ltd"}),
-        )],
+        &[change(RecordType::Org, id, org, 1, json!({"name": "In Memory Ltd"}))],
         "c",
     )
     .unwrap();
@@ -550,44 +491,26 @@ fn missing_key_discards_the_file_and_starts_empty() {
     let (id, org) = (Uuid::new_v4(), Uuid::new_v4());
     {
         let mut c = Cache::open(dir.path(), ISSUER, &sub, store.clone()).unwrap();
-        c.put_many(
-            &[change(RecordType::Org, id, org, 1, json!({"name": "Gone"}))],
-            "c",
-        )
-        .unwrap();
+        c.put_many(&[change(RecordType::Org, id, org, 1, json!({"name": "Gone"}))], "c")
+            .unwrap();
     }
     secrets::delete_cache_key(store.as_ref(), ISSUER, &sub).unwrap();
 
     let mut c = Cache::open(dir.path(), ISSUER, &sub, store.clone()).unwrap();
     assert_eq!(c.discarded(), Some(&Discarded::KeyMissing));
-    assert_eq!(
-        c.status(),
-        &CacheStatus::Persistent,
-        "a new key, a new file"
-    );
+    assert_eq!(c.status(), &CacheStatus::Persistent, "a new key, a new file");
     assert!(c.get(RecordType::Org, id).unwrap().is_none());
     assert!(c.cursor().unwrap().is_none(), "resync from the start");
-    assert!(secrets::load_cache_key(store.as_ref(), ISSUER, &sub)
-        .unwrap()
-        .is_some());
+    assert!(secrets::load_cache_key(store.as_ref(), ISSUER, &sub).unwrap().is_some());
     c.put_many(
-        &[change(
-            RecordType::Org,
-            id,
-            org,
-            2,
-            json!({"name": "Resynced"}),
-        )],
+        &[change(RecordType::Org, id, org, 2, json!({"name": "Resynced"}))],
         "c2",
     )
     .unwrap();
     drop(c);
     let c = Cache::open(dir.path(), ISSUER, &sub, store.clone()).unwrap();
     assert_eq!(c.discarded(), None);
-    assert_eq!(
-        c.get(RecordType::Org, id).unwrap().unwrap().data["name"],
-        "Resynced"
-    );
+    assert_eq!(c.get(RecordType::Org, id).unwrap().unwrap().data["name"], "Resynced");
     c.wipe().unwrap();
 }
 
@@ -603,9 +526,7 @@ fn a_malformed_key_entry_is_replaced_and_the_file_discarded() {
     let c = Cache::open(dir.path(), ISSUER, &sub, store.clone()).unwrap();
     assert_eq!(c.discarded(), Some(&Discarded::KeyInvalid));
     assert_eq!(c.status(), &CacheStatus::Persistent);
-    assert!(secrets::load_cache_key(store.as_ref(), ISSUER, &sub)
-        .unwrap()
-        .is_some());
+    assert!(secrets::load_cache_key(store.as_ref(), ISSUER, &sub).unwrap().is_some());
     c.wipe().unwrap();
 }
 
@@ -639,15 +560,7 @@ fn corrupt_database_is_discarded_and_resynced_without_a_crash() {
             let mut c = Cache::open(dir.path(), ISSUER, &sub, store.clone()).unwrap();
             let page: Vec<_> = ids
                 .iter()
-                .map(|id| {
-                    change(
-                        RecordType::Invoice,
-                        *id,
-                        org,
-                        1,
-                        json!({"number": "X".repeat(300)}),
-                    )
-                })
+                .map(|id| change(RecordType::Invoice, *id, org, 1, json!({"number": "X".repeat(300)})))
                 .collect();
             c.put_many(&page, "c").unwrap();
             c.path().to_path_buf()
@@ -664,13 +577,7 @@ fn corrupt_database_is_discarded_and_resynced_without_a_crash() {
         assert!(c.list(RecordType::Invoice).unwrap().is_empty(), "{what}");
         assert!(c.cursor().unwrap().is_none(), "{what}");
         c.put_many(
-            &[change(
-                RecordType::Invoice,
-                ids[0],
-                org,
-                2,
-                json!({"number": "again"}),
-            )],
+            &[change(RecordType::Invoice, ids[0], org, 2, json!({"number": "again"}))],
             "c2",
         )
         .unwrap();
@@ -689,33 +596,18 @@ fn a_new_permission_epoch_purges_and_resyncs() {
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
     let mut c = Cache::open(dir.path(), ISSUER, &sub, keyring()).unwrap();
     assert_eq!(c.permission_epoch().unwrap(), None);
-    assert!(
-        !c.purge_for_epoch(4).unwrap(),
-        "first epoch: nothing to purge"
-    );
-    c.put_many(
-        &[change(RecordType::Org, a, org, 1, json!({"name": "A"}))],
-        "e4-c1",
-    )
-    .unwrap();
-    assert!(
-        !c.purge_for_epoch(4).unwrap(),
-        "same epoch keeps everything"
-    );
+    assert!(!c.purge_for_epoch(4).unwrap(), "first epoch: nothing to purge");
+    c.put_many(&[change(RecordType::Org, a, org, 1, json!({"name": "A"}))], "e4-c1")
+        .unwrap();
+    assert!(!c.purge_for_epoch(4).unwrap(), "same epoch keeps everything");
     assert!(c.get(RecordType::Org, a).unwrap().is_some());
 
     assert!(c.purge_for_epoch(5).unwrap(), "new epoch purges");
     assert_eq!(c.permission_epoch().unwrap(), Some(5));
     assert!(c.get(RecordType::Org, a).unwrap().is_none());
-    assert!(
-        c.cursor().unwrap().is_none(),
-        "the old epoch's cursor is gone"
-    );
-    c.put_many(
-        &[change(RecordType::Org, b, org, 9, json!({"name": "B"}))],
-        "e5-c1",
-    )
-    .unwrap();
+    assert!(c.cursor().unwrap().is_none(), "the old epoch's cursor is gone");
+    c.put_many(&[change(RecordType::Org, b, org, 9, json!({"name": "B"}))], "e5-c1")
+        .unwrap();
     drop(c);
     let c = Cache::open(dir.path(), ISSUER, &sub, keyring()).unwrap();
     assert_eq!(c.permission_epoch().unwrap(), Some(5));
@@ -731,11 +623,8 @@ fn rows_and_cursor_commit_atomically() {
     let org = Uuid::new_v4();
     let (a, b, c_id) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     let mut c = Cache::open(dir.path(), ISSUER, &sub, keyring()).unwrap();
-    c.put_many(
-        &[change(RecordType::Invoice, a, org, 1, json!({"n": 1}))],
-        "cursor-1",
-    )
-    .unwrap();
+    c.put_many(&[change(RecordType::Invoice, a, org, 1, json!({"n": 1}))], "cursor-1")
+        .unwrap();
 
     // A page whose third change is invalid: the first two (an upsert and a
     // deletion) must not be applied and the cursor must not move.
@@ -784,20 +673,11 @@ fn rows_and_cursor_commit_atomically() {
 
     // An older version does not overwrite a newer one.
     c.put_many(
-        &[change(
-            RecordType::Invoice,
-            b,
-            org,
-            1,
-            json!({"n": "stale"}),
-        )],
+        &[change(RecordType::Invoice, b, org, 1, json!({"n": "stale"}))],
         "cursor-3",
     )
     .unwrap();
-    assert_eq!(
-        c.get(RecordType::Invoice, b).unwrap().unwrap().data,
-        json!({"n": 2})
-    );
+    assert_eq!(c.get(RecordType::Invoice, b).unwrap().unwrap().data, json!({"n": 2}));
     c.wipe().unwrap();
 }
 
@@ -810,17 +690,8 @@ fn wipe_removes_the_key_from_the_secret_service_and_every_file() {
     let sub = subject();
     let (id, org) = (Uuid::new_v4(), Uuid::new_v4());
     let mut c = Cache::open(dir.path(), ISSUER, &sub, store.clone()).unwrap();
-    c.put_many(
-        &[change(
-            RecordType::Org,
-            id,
-            org,
-            1,
-            json!({"name": "Wipe me"}),
-        )],
-        "c",
-    )
-    .unwrap();
+    c.put_many(&[change(RecordType::Org, id, org, 1, json!({"name": "Wipe me"}))], "c")
+        .unwrap();
     let path = c.path().to_path_buf();
     assert!(path.exists() && PathBuf::from(format!("{}-wal", path.display())).exists());
 
@@ -831,22 +702,12 @@ fn wipe_removes_the_key_from_the_secret_service_and_every_file() {
     assert!(stored.bytes().all(|b| b.is_ascii_hexdigit()));
 
     c.wipe().unwrap();
-    assert_eq!(
-        secret_tool_lookup(&service, &sub),
-        None,
-        "key gone from the keyring"
-    );
-    assert!(secrets::load_cache_key(store.as_ref(), ISSUER, &sub)
-        .unwrap()
-        .is_none());
+    assert_eq!(secret_tool_lookup(&service, &sub), None, "key gone from the keyring");
+    assert!(secrets::load_cache_key(store.as_ref(), ISSUER, &sub).unwrap().is_none());
     for f in files_of(&path) {
         assert!(!f.exists(), "{} left behind", f.display());
     }
-    assert!(
-        dir_entries(dir.path()).is_empty(),
-        "{:?}",
-        dir_entries(dir.path())
-    );
+    assert!(dir_entries(dir.path()).is_empty(), "{:?}", dir_entries(dir.path()));
 
     // Opening again after sign-out starts from nothing, without complaint.
     let c = Cache::open(dir.path(), ISSUER, &sub, store.clone()).unwrap();

@@ -6,11 +6,11 @@
 //! Tests run in parallel threads and keyring entries are per (issuer,
 //! subject), so each test signs in as its own demo user.
 
-use countersign_client::error::{Code, HasCode};
 use countersign_client::account::{Account, ClientConfig};
 use countersign_client::api_client::{ApiClient, ClientError};
 use countersign_client::browser::scripted::ScriptedBrowser;
 use countersign_client::cache::Cache;
+use countersign_client::error::{Code, HasCode};
 use countersign_client::oidc::{Provider, SignIn, Tokens};
 use countersign_client::secrets::{self, KeyringSecretStore, SecretError, SecretStore, Sensitive};
 use countersign_client::session::{Ended, Persistence, Session, SessionError};
@@ -19,11 +19,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn var(k: &str) -> String {
-    std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: run through scripts/test (the stack's env, inside scripts/with-keyring)"))
+    std::env::var(k).unwrap_or_else(|_| {
+        panic!("{k} is not set: run through scripts/test (the stack's env, inside scripts/with-keyring)")
+    })
 }
 
 fn config() -> ClientConfig {
-    let mut c = ClientConfig::new(var("COUNTERSIGN_ISSUER"), var("COUNTERSIGN_CLIENT_ID"), var("COUNTERSIGN_API_URL"));
+    let mut c = ClientConfig::new(
+        var("COUNTERSIGN_ISSUER"),
+        var("COUNTERSIGN_CLIENT_ID"),
+        var("COUNTERSIGN_API_URL"),
+    );
     c.audience = Some(var("COUNTERSIGN_AUDIENCE"));
     c.sign_in_timeout = Duration::from_secs(30);
     c
@@ -31,7 +37,8 @@ fn config() -> ClientConfig {
 
 fn keyring() -> Arc<dyn SecretStore> {
     let k = KeyringSecretStore::new();
-    k.check_available().expect("the real Secret Service (run inside scripts/with-keyring)");
+    k.check_available()
+        .expect("the real Secret Service (run inside scripts/with-keyring)");
     Arc::new(k)
 }
 
@@ -43,7 +50,10 @@ async fn provider() -> Provider {
 async fn sign_in(username: &str) -> Tokens {
     let c = config();
     let browser = ScriptedBrowser::new(username);
-    let signin = SignIn::start(&c.issuer, &c.client_id, c.audience.as_deref()).await.unwrap().with_timeout(Duration::from_secs(30));
+    let signin = SignIn::start(&c.issuer, &c.client_id, c.audience.as_deref())
+        .await
+        .unwrap()
+        .with_timeout(Duration::from_secs(30));
     match signin.run(&browser).await {
         Ok(t) => t,
         Err(e) => panic!("{username} could not sign in: {e} (browser: {:?})", browser.outcome()),
@@ -55,12 +65,17 @@ fn api(session: &Arc<Session>) -> ApiClient {
 }
 
 fn saved_refresh_token(store: &dyn SecretStore, subject: &str) -> Option<String> {
-    secrets::load_refresh_token(store, &var("COUNTERSIGN_ISSUER"), subject).unwrap().map(|t| t.expose().clone())
+    secrets::load_refresh_token(store, &var("COUNTERSIGN_ISSUER"), subject)
+        .unwrap()
+        .map(|t| t.expose().clone())
 }
 
 /// The same tokens with the refresh token swapped in from elsewhere.
 fn with_refresh_token(tokens: &Tokens, refresh_token: &Sensitive<String>) -> Tokens {
-    Tokens { refresh_token: refresh_token.clone(), ..tokens.clone() }
+    Tokens {
+        refresh_token: refresh_token.clone(),
+        ..tokens.clone()
+    }
 }
 
 #[tokio::test]
@@ -69,22 +84,35 @@ async fn the_refresh_token_is_kept_in_the_keyring_and_a_restart_resumes_from_it(
     let tokens = sign_in("alice").await;
     let session = Arc::new(Session::begin(provider().await, store.clone(), tokens.clone()));
     assert_eq!(session.persistence(), &Persistence::Keyring);
-    assert_eq!(saved_refresh_token(store.as_ref(), "staff-alice").as_deref(), Some(tokens.refresh_token.expose().as_str()));
+    assert_eq!(
+        saved_refresh_token(store.as_ref(), "staff-alice").as_deref(),
+        Some(tokens.refresh_token.expose().as_str())
+    );
     assert_eq!(api(&session).me().await.unwrap().subject, "staff-alice");
     assert_eq!(session.refresh_count(), 0, "a fresh token is used as it is");
     drop(session);
 
     // "Restart": nothing in memory, only the keyring.
-    let resumed = Arc::new(Session::resume(provider().await, store.clone(), "staff-alice").await.unwrap());
+    let resumed = Arc::new(
+        Session::resume(provider().await, store.clone(), "staff-alice")
+            .await
+            .unwrap(),
+    );
     assert_eq!(resumed.refresh_count(), 1);
     assert_eq!(api(&resumed).me().await.unwrap().subject, "staff-alice");
     let rotated = saved_refresh_token(store.as_ref(), "staff-alice").unwrap();
-    assert_ne!(rotated, *tokens.refresh_token.expose(), "the rotated refresh token replaced the used one in the keyring");
+    assert_ne!(
+        rotated,
+        *tokens.refresh_token.expose(),
+        "the rotated refresh token replaced the used one in the keyring"
+    );
 
     resumed.sign_out().await.unwrap();
     assert_eq!(saved_refresh_token(store.as_ref(), "staff-alice"), None);
     // Nothing saved: resuming is "sign in", not an error from the provider.
-    let none = Session::resume(provider().await, store.clone(), "staff-alice").await.unwrap_err();
+    let none = Session::resume(provider().await, store.clone(), "staff-alice")
+        .await
+        .unwrap_err();
     assert!(matches!(none, SessionError::NoSavedSession), "{none}");
 }
 
@@ -94,7 +122,9 @@ async fn the_access_token_is_renewed_ahead_of_its_expiry_and_not_before() {
     let tokens = sign_in("bob").await;
     // The dev provider's access tokens live 10 minutes: an hour "ahead" means
     // every use is due for renewal.
-    let eager = Arc::new(Session::begin(provider().await, store.clone(), tokens.clone()).with_refresh_ahead(Duration::from_secs(3600)));
+    let eager = Arc::new(
+        Session::begin(provider().await, store.clone(), tokens.clone()).with_refresh_ahead(Duration::from_secs(3600)),
+    );
     let client = api(&eager);
     let mut saved = vec![tokens.refresh_token.expose().clone()];
     for expected in 1..=3u64 {
@@ -122,7 +152,10 @@ async fn a_token_the_server_refuses_is_renewed_once_and_the_call_sent_again() {
     let tokens = sign_in("sam").await;
     // A token the client believes valid for an hour, which the server refuses
     // (as after a signing-key rotation at the provider).
-    let refused = Tokens { access_token: Sensitive::new("not-a-valid-token".into()), ..tokens };
+    let refused = Tokens {
+        access_token: Sensitive::new("not-a-valid-token".into()),
+        ..tokens
+    };
     let session = Arc::new(Session::begin(provider().await, store.clone(), refused));
     assert_eq!(api(&session).me().await.unwrap().subject, "staff-sam");
     assert_eq!(session.refresh_count(), 1, "exactly one renewal");
@@ -135,10 +168,16 @@ async fn a_token_the_server_refuses_is_renewed_once_and_the_call_sent_again() {
 async fn assert_signed_out_cleanly(session: &Arc<Session>, subject: &str, store: &dyn SecretStore) {
     let err = api(session).me().await.unwrap_err();
     assert_eq!(err.code(), Code::SignedOut, "{err}");
-    let ClientError::SignedOut(message) = &err else { unreachable!() };
+    let ClientError::SignedOut(message) = &err else {
+        unreachable!()
+    };
     assert!(message.contains("Sign in again"), "a message for the user: {message}");
     assert!(matches!(session.ended().await, Some(Ended::RefreshRefused { .. })));
-    assert_eq!(saved_refresh_token(store, subject), None, "the dead refresh token is not kept");
+    assert_eq!(
+        saved_refresh_token(store, subject),
+        None,
+        "the dead refresh token is not kept"
+    );
     let refreshes = session.refresh_count();
     assert_eq!(refreshes, 1);
     // Later calls fail the same way without asking the provider again.
@@ -151,7 +190,8 @@ async fn a_revoked_grant_signs_the_user_out_cleanly_with_a_message() {
     let store = keyring();
     let tokens = sign_in("carl").await;
     provider().await.revoke(&tokens).await.unwrap(); // e.g. an admin ended the grant
-    let session = Arc::new(Session::begin(provider().await, store.clone(), tokens).with_refresh_ahead(Duration::from_secs(3600)));
+    let session =
+        Arc::new(Session::begin(provider().await, store.clone(), tokens).with_refresh_ahead(Duration::from_secs(3600)));
     assert!(saved_refresh_token(store.as_ref(), "staff-carl").is_some());
     assert_signed_out_cleanly(&session, "staff-carl", store.as_ref()).await;
 }
@@ -162,10 +202,14 @@ async fn a_reused_refresh_token_signs_the_user_out_cleanly_with_a_message() {
     let tokens = sign_in("ana").await;
     // Someone else already used this refresh token (a stolen copy, say).
     let _theirs = provider().await.refresh(&tokens).await.unwrap();
-    let session = Arc::new(Session::begin(provider().await, store.clone(), tokens).with_refresh_ahead(Duration::from_secs(3600)));
+    let session =
+        Arc::new(Session::begin(provider().await, store.clone(), tokens).with_refresh_ahead(Duration::from_secs(3600)));
     assert_signed_out_cleanly(&session, "staff-ana", store.as_ref()).await;
     // Resuming after that is "sign in".
-    assert!(matches!(Session::resume(provider().await, store, "staff-ana").await.unwrap_err(), SessionError::NoSavedSession));
+    assert!(matches!(
+        Session::resume(provider().await, store, "staff-ana").await.unwrap_err(),
+        SessionError::NoSavedSession
+    ));
 }
 
 /// The real keyring, whose writes can be made to fail for a while (a locked
@@ -192,10 +236,16 @@ impl SecretStore for KeyringWithFailingWrites {
 #[tokio::test]
 async fn the_rotated_refresh_token_is_saved_before_the_new_access_token_is_used() {
     keyring();
-    let store = Arc::new(KeyringWithFailingWrites { real: KeyringSecretStore::new(), fail: AtomicBool::new(false) });
+    let store = Arc::new(KeyringWithFailingWrites {
+        real: KeyringSecretStore::new(),
+        fail: AtomicBool::new(false),
+    });
     let tokens = sign_in("cora").await;
     // The server refuses this access token, so the first call renews it.
-    let refused = Tokens { access_token: Sensitive::new("not-a-valid-token".into()), ..tokens.clone() };
+    let refused = Tokens {
+        access_token: Sensitive::new("not-a-valid-token".into()),
+        ..tokens.clone()
+    };
     let session = Arc::new(Session::begin(provider().await, store.clone(), refused));
     let client = api(&session);
 
@@ -203,7 +253,11 @@ async fn the_rotated_refresh_token_is_saved_before_the_new_access_token_is_used(
     let err = client.me().await.unwrap_err();
     assert_eq!(err.code(), Code::KeyringUnavailable, "{err}");
     assert_eq!(session.refresh_count(), 1, "the provider did renew");
-    assert_eq!(saved_refresh_token(store.as_ref(), "staff-cora").as_deref(), Some(tokens.refresh_token.expose().as_str()), "nothing new saved");
+    assert_eq!(
+        saved_refresh_token(store.as_ref(), "staff-cora").as_deref(),
+        Some(tokens.refresh_token.expose().as_str()),
+        "nothing new saved"
+    );
 
     // The keyring works again: the pending token is saved first, then used,
     // without another renewal.
@@ -213,7 +267,11 @@ async fn the_rotated_refresh_token_is_saved_before_the_new_access_token_is_used(
     let saved = saved_refresh_token(store.as_ref(), "staff-cora").unwrap();
     assert_ne!(saved, *tokens.refresh_token.expose());
     // What is saved is the live refresh token: the provider accepts it.
-    let next = provider().await.refresh(&with_refresh_token(&tokens, &Sensitive::new(saved))).await.unwrap();
+    let next = provider()
+        .await
+        .refresh(&with_refresh_token(&tokens, &Sensitive::new(saved)))
+        .await
+        .unwrap();
     provider().await.revoke(&next).await.unwrap();
     let _ = session.sign_out().await;
 }
@@ -223,7 +281,9 @@ async fn sign_out_revokes_at_the_provider_and_removes_keyring_entries_and_cache(
     let store = keyring();
     let dir = tempfile::tempdir().unwrap();
     let browser = ScriptedBrowser::new("andy");
-    let account = Account::sign_in(&config(), &browser, store.clone(), dir.path()).await.unwrap();
+    let account = Account::sign_in(&config(), &browser, store.clone(), dir.path())
+        .await
+        .unwrap();
     let issuer = var("COUNTERSIGN_ISSUER");
     assert_eq!(account.persistence(), &Persistence::Keyring);
     let outcome = account.sync(|_| {}).await.unwrap();
@@ -231,18 +291,26 @@ async fn sign_out_revokes_at_the_provider_and_removes_keyring_entries_and_cache(
     assert!(account.cache_path().exists());
     assert!(!account.search("acme", 5).is_empty());
     let refresh_token = Sensitive::new(saved_refresh_token(store.as_ref(), "staff-andy").unwrap());
-    assert!(secrets::load_cache_key(store.as_ref(), &issuer, "staff-andy").unwrap().is_some());
+    assert!(secrets::load_cache_key(store.as_ref(), &issuer, "staff-andy")
+        .unwrap()
+        .is_some());
     let path = account.cache_path();
     let identity = account.identity().clone();
 
     account.sign_out().await.unwrap();
     assert_eq!(saved_refresh_token(store.as_ref(), "staff-andy"), None);
-    assert!(secrets::load_cache_key(store.as_ref(), &issuer, "staff-andy").unwrap().is_none());
+    assert!(secrets::load_cache_key(store.as_ref(), &issuer, "staff-andy")
+        .unwrap()
+        .is_none());
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let f = format!("{}{suffix}", path.display());
         assert!(!std::path::Path::new(&f).exists(), "{f} is gone");
     }
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing left in the cache directory");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing left in the cache directory"
+    );
     // Revoked at the provider, not just forgotten here.
     let tokens = Tokens {
         access_token: Sensitive::new(String::new()),

@@ -3,11 +3,13 @@
 //! (`scripts/test`, or `scripts/stack up` then `. .stack/env`):
 //! COUNTERSIGN_ISSUER, COUNTERSIGN_CLIENT_ID, COUNTERSIGN_AUDIENCE, COUNTERSIGN_API_URL.
 
-use countersign_client::error::{Code, HasCode};
 use countersign_client::api::{ApprovalKind, CreateApproval, ErrorCode, InvoiceStatus, Money, OrgId};
-use countersign_client::api_client::{ApiClient, ApprovalFilter, ClientError, ClientOptions, InvoiceFilter, Mine, OrgFilter, StaticToken};
+use countersign_client::api_client::{
+    ApiClient, ApprovalFilter, ClientError, ClientOptions, InvoiceFilter, Mine, OrgFilter, StaticToken,
+};
 use countersign_client::browser::scripted::{ScriptedBrowser, Tamper};
 use countersign_client::browser::NoBrowser;
+use countersign_client::error::{Code, HasCode};
 use countersign_client::oidc::{Provider, SignIn, SignInError, Tokens};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,12 +33,20 @@ fn env() -> Env {
             )
         })
     };
-    Env { issuer: var("COUNTERSIGN_ISSUER"), client_id: var("COUNTERSIGN_CLIENT_ID"), audience: var("COUNTERSIGN_AUDIENCE"), api_url: var("COUNTERSIGN_API_URL") }
+    Env {
+        issuer: var("COUNTERSIGN_ISSUER"),
+        client_id: var("COUNTERSIGN_CLIENT_ID"),
+        audience: var("COUNTERSIGN_AUDIENCE"),
+        api_url: var("COUNTERSIGN_API_URL"),
+    }
 }
 
 async fn start() -> SignIn {
     let e = env();
-    SignIn::start(&e.issuer, &e.client_id, Some(&e.audience)).await.expect("discovery and listener").with_timeout(Duration::from_secs(30))
+    SignIn::start(&e.issuer, &e.client_id, Some(&e.audience))
+        .await
+        .expect("discovery and listener")
+        .with_timeout(Duration::from_secs(30))
 }
 
 async fn sign_in(username: &str) -> Tokens {
@@ -78,11 +88,17 @@ async fn alice_signs_in_and_her_access_token_works_on_me() {
     assert_eq!(q["scope"], "openid profile email offline_access");
     assert_eq!(q["response_type"], "code");
     let redirect = url::Url::parse(&q["redirect_uri"]).unwrap();
-    assert_eq!((redirect.scheme(), redirect.host_str(), redirect.path()), ("http", Some("127.0.0.1"), "/callback"));
+    assert_eq!(
+        (redirect.scheme(), redirect.host_str(), redirect.path()),
+        ("http", Some("127.0.0.1"), "/callback")
+    );
     assert_ne!(redirect.port(), None);
 
     let browser = ScriptedBrowser::new("alice");
-    let tokens = signin.run(&browser).await.unwrap_or_else(|err| panic!("{err}; browser: {:?}", browser.outcome()));
+    let tokens = signin
+        .run(&browser)
+        .await
+        .unwrap_or_else(|err| panic!("{err}; browser: {:?}", browser.outcome()));
     assert_eq!(tokens.identity.subject, "staff-alice");
     assert_eq!(tokens.identity.issuer, e.issuer);
     assert_eq!(tokens.identity.name.as_deref(), Some("Alice"));
@@ -90,7 +106,11 @@ async fn alice_signs_in_and_her_access_token_works_on_me() {
     assert!(tokens.expires_at > time::OffsetDateTime::now_utc());
     assert!(!tokens.refresh_token.expose().is_empty());
     let debug = format!("{tokens:?}");
-    assert!(!debug.contains(tokens.access_token.expose().as_str()) && !debug.contains(tokens.refresh_token.expose().as_str()), "{debug}");
+    assert!(
+        !debug.contains(tokens.access_token.expose().as_str())
+            && !debug.contains(tokens.refresh_token.expose().as_str()),
+        "{debug}"
+    );
     assert_eq!(browser.outcome(), Some(Ok(())));
 
     let me = api(&tokens).me().await.unwrap();
@@ -100,30 +120,52 @@ async fn alice_signs_in_and_her_access_token_works_on_me() {
 
 #[tokio::test]
 async fn a_redirect_with_another_state_is_refused() {
-    refused(ScriptedBrowser::new("alice").tamper(Tamper::State("forged-state".into())), Code::StateMismatch).await;
+    refused(
+        ScriptedBrowser::new("alice").tamper(Tamper::State("forged-state".into())),
+        Code::StateMismatch,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_redirect_from_another_issuer_is_refused() {
-    let e = refused(ScriptedBrowser::new("alice").tamper(Tamper::Issuer(Some("http://127.0.0.1:1".into()))), Code::IssuerMismatch).await;
-    assert!(matches!(e, SignInError::IssuerMismatch { got: Some(ref g), .. } if g == "http://127.0.0.1:1"), "{e:?}");
+    let e = refused(
+        ScriptedBrowser::new("alice").tamper(Tamper::Issuer(Some("http://127.0.0.1:1".into()))),
+        Code::IssuerMismatch,
+    )
+    .await;
+    assert!(
+        matches!(e, SignInError::IssuerMismatch { got: Some(ref g), .. } if g == "http://127.0.0.1:1"),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_redirect_without_iss_is_refused() {
-    let e = refused(ScriptedBrowser::new("alice").tamper(Tamper::Issuer(None)), Code::IssuerMismatch).await;
+    let e = refused(
+        ScriptedBrowser::new("alice").tamper(Tamper::Issuer(None)),
+        Code::IssuerMismatch,
+    )
+    .await;
     assert!(matches!(e, SignInError::IssuerMismatch { got: None, .. }), "{e:?}");
 }
 
 #[tokio::test]
 async fn an_id_token_with_another_nonce_is_refused() {
-    refused(ScriptedBrowser::new("alice").tamper(Tamper::Nonce("someone-elses-nonce".into())), Code::NonceMismatch).await;
+    refused(
+        ScriptedBrowser::new("alice").tamper(Tamper::Nonce("someone-elses-nonce".into())),
+        Code::NonceMismatch,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn denying_consent_is_a_provider_error() {
     let e = refused(ScriptedBrowser::new("alice").deny(), Code::ProviderError).await;
-    assert!(matches!(e, SignInError::Provider { ref error, .. } if error == "access_denied"), "{e:?}");
+    assert!(
+        matches!(e, SignInError::Provider { ref error, .. } if error == "access_denied"),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -150,11 +192,20 @@ async fn the_listener_times_out_and_closes_when_the_browser_never_comes_back() {
     let e = signin.authorize(&NoBrowser).await.unwrap_err();
     assert_eq!(e.code(), Code::SignInTimeout, "{e}");
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err(), "the listener must be closed after the timeout");
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).await.is_err(),
+        "the listener must be closed after the timeout"
+    );
 
     // A browser that signs in but never delivers the redirect: the same.
     let browser = ScriptedBrowser::new("alice").never_deliver();
-    let e = start().await.with_timeout(Duration::from_secs(5)).run(&browser).await.map(|_| ()).unwrap_err();
+    let e = start()
+        .await
+        .with_timeout(Duration::from_secs(5))
+        .run(&browser)
+        .await
+        .map(|_| ())
+        .unwrap_err();
     assert!(matches!(e, SignInError::Timeout(_)), "{e:?}");
     assert_eq!(browser.outcome(), Some(Ok(())), "the browser did sign in");
 }
@@ -167,7 +218,10 @@ async fn the_listener_ignores_other_paths_and_answers_exactly_once() {
     // Another path first: 404, and the listener keeps waiting.
     // (Connected before authorize() accepts, so it is first in the queue.)
     let mut stray = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    stray.write_all(b"GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+    stray
+        .write_all(b"GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
     let browser = ScriptedBrowser::new("alice");
     let response = signin.authorize(&browser).await.unwrap();
     let mut answer = String::new();
@@ -175,10 +229,16 @@ async fn the_listener_ignores_other_paths_and_answers_exactly_once() {
     assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
     // Give the browser a moment to read the page, then the port is closed.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err(), "the listener answers once, then closes");
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).await.is_err(),
+        "the listener answers once, then closes"
+    );
     signin.exchange(&response).await.unwrap();
     // authorize() twice is refused without opening a browser.
-    assert_eq!(signin.authorize(&NoBrowser).await.unwrap_err().code(), Code::ListenerFailed);
+    assert_eq!(
+        signin.authorize(&NoBrowser).await.unwrap_err().code(),
+        Code::ListenerFailed
+    );
 }
 
 #[tokio::test]
@@ -187,7 +247,11 @@ async fn refresh_rotates_and_a_reused_refresh_token_is_refused() {
     let tokens = sign_in("alice").await;
     let provider = Provider::discover(&e.issuer, &e.client_id).await.unwrap();
     let next = provider.refresh(&tokens).await.unwrap();
-    assert_ne!(next.refresh_token.expose(), tokens.refresh_token.expose(), "refresh tokens rotate");
+    assert_ne!(
+        next.refresh_token.expose(),
+        tokens.refresh_token.expose(),
+        "refresh tokens rotate"
+    );
     assert_eq!(next.identity.subject, "staff-alice");
     assert_eq!(api(&next).me().await.unwrap().subject, "staff-alice");
     let reused = provider.refresh(&tokens).await.map(|_| ()).unwrap_err();
@@ -223,9 +287,21 @@ async fn a_404_problem_becomes_a_typed_api_error() {
 
 #[tokio::test]
 async fn no_token_or_a_bad_token_is_unauthenticated() {
-    let client = ApiClient::new(&env().api_url, Arc::new(StaticToken(countersign_client::oidc::Sensitive::new("not-a-jwt".into())))).unwrap();
+    let client = ApiClient::new(
+        &env().api_url,
+        Arc::new(StaticToken(countersign_client::oidc::Sensitive::new(
+            "not-a-jwt".into(),
+        ))),
+    )
+    .unwrap();
     let err = client.me().await.unwrap_err();
-    assert!(matches!(err.api_code(), Some(ErrorCode::TokenInvalid | ErrorCode::Unauthenticated)), "{err:?}");
+    assert!(
+        matches!(
+            err.api_code(),
+            Some(ErrorCode::TokenInvalid | ErrorCode::Unauthenticated)
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -254,8 +330,17 @@ async fn api_calls_time_out() {
             h.lock().unwrap().push(s);
         }
     });
-    let options = ClientOptions { request_timeout: Duration::from_millis(300), retries: 0, ..ClientOptions::default() };
-    let client = ApiClient::with_options(&format!("http://{addr}"), Arc::new(StaticToken(countersign_client::oidc::Sensitive::new("t".into()))), options).unwrap();
+    let options = ClientOptions {
+        request_timeout: Duration::from_millis(300),
+        retries: 0,
+        ..ClientOptions::default()
+    };
+    let client = ApiClient::with_options(
+        &format!("http://{addr}"),
+        Arc::new(StaticToken(countersign_client::oidc::Sensitive::new("t".into()))),
+        options,
+    )
+    .unwrap();
     let err = client.me().await.unwrap_err();
     assert!(matches!(err, ClientError::Timeout), "{err:?}");
 }
@@ -287,7 +372,9 @@ async fn flaky_proxy(upstream: String) -> (String, Arc<Mutex<Vec<String>>>) {
                     buf.extend_from_slice(&chunk[..k]);
                 }
                 let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-                h.lock().unwrap().push(String::from_utf8_lossy(&buf[..end]).into_owned());
+                h.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buf[..end]).into_owned());
                 server.write_all(&buf).await.unwrap();
                 if first {
                     let (mut cr, _cw) = client.into_split();
@@ -311,7 +398,9 @@ async fn flaky_proxy(upstream: String) -> (String, Arc<Mutex<Vec<String>>>) {
 fn idempotency_key(head: &str) -> Option<String> {
     head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
-        k.trim().eq_ignore_ascii_case("idempotency-key").then(|| v.trim().to_owned())
+        k.trim()
+            .eq_ignore_ascii_case("idempotency-key")
+            .then(|| v.trim().to_owned())
     })
 }
 
@@ -320,9 +409,29 @@ async fn a_post_retried_after_a_lost_response_reuses_its_idempotency_key() {
     let e = env();
     let tokens = sign_in("carl").await;
     let direct = api(&tokens);
-    let acme = direct.list_orgs(&OrgFilter { q: Some("acme".into()), ..Default::default() }).await.unwrap();
-    let org = acme.items.iter().find(|o| o.slug == "acme").expect("the demo org acme").id;
-    let invoices = direct.list_invoices(org, &InvoiceFilter { status: Some(InvoiceStatus::Open), ..Default::default() }).await.unwrap();
+    let acme = direct
+        .list_orgs(&OrgFilter {
+            q: Some("acme".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let org = acme
+        .items
+        .iter()
+        .find(|o| o.slug == "acme")
+        .expect("the demo org acme")
+        .id;
+    let invoices = direct
+        .list_invoices(
+            org,
+            &InvoiceFilter {
+                status: Some(InvoiceStatus::Open),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     let invoice = invoices.items.first().expect("an open acme invoice");
     let reason = format!("client retry test {}", uuid::Uuid::new_v4());
     let req = CreateApproval {
@@ -335,7 +444,12 @@ async fn a_post_retried_after_a_lost_response_reuses_its_idempotency_key() {
     };
 
     let upstream = url::Url::parse(&e.api_url).unwrap();
-    let (proxy, heads) = flaky_proxy(format!("{}:{}", upstream.host_str().unwrap(), upstream.port_or_known_default().unwrap())).await;
+    let (proxy, heads) = flaky_proxy(format!(
+        "{}:{}",
+        upstream.host_str().unwrap(),
+        upstream.port_or_known_default().unwrap()
+    ))
+    .await;
     let flaky = ApiClient::new(&proxy, Arc::new(StaticToken(tokens.access_token.clone()))).unwrap();
     let created = flaky.create_approval(&req).await.expect("the retry succeeds");
 
@@ -348,7 +462,13 @@ async fn a_post_retried_after_a_lost_response_reuses_its_idempotency_key() {
 
     // The server acted once: the retry got the first response, no duplicate exists.
     let mine = direct
-        .list_approvals(&ApprovalFilter { mine: Some(Mine::Requested), org_id: Some(org), kind: Some(ApprovalKind::Refund), limit: Some(200), ..Default::default() })
+        .list_approvals(&ApprovalFilter {
+            mine: Some(Mine::Requested),
+            org_id: Some(org),
+            kind: Some(ApprovalKind::Refund),
+            limit: Some(200),
+            ..Default::default()
+        })
         .await
         .unwrap();
     let same: Vec<_> = mine.items.iter().filter(|a| a.reason == reason).collect();
@@ -368,10 +488,25 @@ async fn an_active_impersonation_session_applies_to_every_request_of_the_client(
     use countersign_client::api_client::ListParams;
     let tokens = sign_in("alice").await;
     let client = api(&tokens);
-    let acme = client.list_orgs(&OrgFilter { q: Some("acme".into()), ..Default::default() }).await.unwrap();
-    let org = acme.items.iter().find(|o| o.slug == "acme").expect("the demo org acme").id;
+    let acme = client
+        .list_orgs(&OrgFilter {
+            q: Some("acme".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let org = acme
+        .items
+        .iter()
+        .find(|o| o.slug == "acme")
+        .expect("the demo org acme")
+        .id;
     let users = client.list_users(org, &ListParams::default()).await.unwrap();
-    let member = users.items.iter().find(|u| u.role == CustomerRole::Member).expect("an acme member");
+    let member = users
+        .items
+        .iter()
+        .find(|u| u.role == CustomerRole::Member)
+        .expect("an acme member");
     let req = CreateImpersonation {
         subject_user_id: member.id,
         reason: "customer cannot find the invoice list".into(),
@@ -386,7 +521,11 @@ async fn an_active_impersonation_session_applies_to_every_request_of_the_client(
     assert_eq!(session.status, "active", "{session:?}");
     let imp = client.with_impersonation(session.id);
     let me = imp.me().await.unwrap();
-    assert_eq!(me.impersonation.as_ref().map(|i| i.session_id), Some(session.id), "{me:?}");
+    assert_eq!(
+        me.impersonation.as_ref().map(|i| i.session_id),
+        Some(session.id),
+        "{me:?}"
+    );
     // Staff actions are refused while impersonating.
     let err = imp.list_staff().await.unwrap_err();
     assert!(err.api_code().is_some(), "{err:?}");
@@ -400,9 +539,29 @@ async fn the_notification_stream_delivers_a_request_an_approver_can_decide() {
     let carl = api(&sign_in("carl").await);
     let ana = api(&sign_in("ana").await);
     let mut stream = ana.notification_stream().await.unwrap();
-    let acme = carl.list_orgs(&OrgFilter { q: Some("acme".into()), ..Default::default() }).await.unwrap();
-    let org = acme.items.iter().find(|o| o.slug == "acme").expect("the demo org acme").id;
-    let invoices = carl.list_invoices(org, &InvoiceFilter { status: Some(InvoiceStatus::Open), ..Default::default() }).await.unwrap();
+    let acme = carl
+        .list_orgs(&OrgFilter {
+            q: Some("acme".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let org = acme
+        .items
+        .iter()
+        .find(|o| o.slug == "acme")
+        .expect("the demo org acme")
+        .id;
+    let invoices = carl
+        .list_invoices(
+            org,
+            &InvoiceFilter {
+                status: Some(InvoiceStatus::Open),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     let invoice = invoices.items.first().expect("an open acme invoice");
     let created = carl
         .create_approval(&CreateApproval {
@@ -437,6 +596,9 @@ async fn the_notification_stream_delivers_a_request_an_approver_can_decide() {
 #[tokio::test]
 async fn a_customer_cannot_open_the_notification_stream() {
     // acme-admin is a customer, not staff: refused with the contract's code.
-    let err = api(&sign_in("acme-admin").await).notification_stream().await.unwrap_err();
+    let err = api(&sign_in("acme-admin").await)
+        .notification_stream()
+        .await
+        .unwrap_err();
     assert_eq!(err.api_code(), Some(ErrorCode::Forbidden), "{err}");
 }

@@ -2,10 +2,10 @@
 //! and OS keyring (run inside `scripts/with-keyring`, with the stack's env).
 //! Issue 6, point 5: resumable without loss or duplicates, progress reported.
 
-use countersign_client::error::{Code, HasCode};
 use countersign_api::RecordType;
 use countersign_client::api_client::{ApiClient, StaticToken};
 use countersign_client::cache::Cache;
+use countersign_client::error::{Code, HasCode};
 use countersign_client::oidc::Sensitive;
 use countersign_client::secrets::{KeyringSecretStore, SecretStore};
 use countersign_client::sync::{self, Progress, SourceError, SyncSource};
@@ -16,25 +16,36 @@ use std::sync::Arc;
 const CHILD_DIR: &str = "COUNTERSIGN_SYNC_CHILD_DIR";
 
 fn var(k: &str) -> String {
-    std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: run through scripts/test (the stack's env, inside scripts/with-keyring)"))
+    std::env::var(k).unwrap_or_else(|_| {
+        panic!("{k} is not set: run through scripts/test (the stack's env, inside scripts/with-keyring)")
+    })
 }
 
 /// A real access token for `user`, signed in at the dev provider.
 fn token(user: &str) -> String {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let out = std::process::Command::new("node").arg(format!("{root}/dev/idp/token.js")).arg(user).output().unwrap();
+    let out = std::process::Command::new("node")
+        .arg(format!("{root}/dev/idp/token.js"))
+        .arg(user)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 fn keyring() -> Arc<dyn SecretStore> {
     let k = KeyringSecretStore::new();
-    k.check_available().expect("the real Secret Service (run inside scripts/with-keyring)");
+    k.check_available()
+        .expect("the real Secret Service (run inside scripts/with-keyring)");
     Arc::new(k)
 }
 
 fn client(access_token: &str) -> ApiClient {
-    ApiClient::new(&var("COUNTERSIGN_API_URL"), Arc::new(StaticToken(Sensitive::new(access_token.to_owned())))).unwrap()
+    ApiClient::new(
+        &var("COUNTERSIGN_API_URL"),
+        Arc::new(StaticToken(Sensitive::new(access_token.to_owned()))),
+    )
+    .unwrap()
 }
 
 /// Pages slowly, so a parent process can kill us between (or inside) pages.
@@ -48,7 +59,13 @@ impl SyncSource for Paced {
 
 fn contents(cache: &Cache) -> BTreeSet<(String, String, i64)> {
     let mut all = BTreeSet::new();
-    for t in [RecordType::Org, RecordType::User, RecordType::Invoice, RecordType::Vendor, RecordType::Payment] {
+    for t in [
+        RecordType::Org,
+        RecordType::User,
+        RecordType::Invoice,
+        RecordType::Vendor,
+        RecordType::Payment,
+    ] {
         for r in cache.list(t).unwrap() {
             all.insert((format!("{t:?}"), r.record_id.to_string(), r.version));
         }
@@ -62,7 +79,13 @@ fn contents(cache: &Cache) -> BTreeSet<(String, String, i64)> {
 async fn a_full_sync_reports_progress_up_to_its_estimate() {
     let subject = "staff-alice";
     if let Ok(dir) = std::env::var(CHILD_DIR) {
-        let mut cache = Cache::open(std::path::Path::new(&dir), &var("COUNTERSIGN_ISSUER"), subject, keyring()).unwrap();
+        let mut cache = Cache::open(
+            std::path::Path::new(&dir),
+            &var("COUNTERSIGN_ISSUER"),
+            subject,
+            keyring(),
+        )
+        .unwrap();
         let source = Paced(client(&var("COUNTERSIGN_SYNC_CHILD_TOKEN")));
         let mut pages = 0;
         sync::run_paged(&mut cache, &source, 10, |_| {
@@ -77,7 +100,9 @@ async fn a_full_sync_reports_progress_up_to_its_estimate() {
     let dir = tempfile::tempdir().unwrap();
     let mut cache = Cache::open(dir.path(), &var("COUNTERSIGN_ISSUER"), subject, keyring()).unwrap();
     let mut seen: Vec<Progress> = Vec::new();
-    let out = sync::run_paged(&mut cache, &client(&token("alice")), 50, |p| seen.push(p)).await.unwrap();
+    let out = sync::run_paged(&mut cache, &client(&token("alice")), 50, |p| seen.push(p))
+        .await
+        .unwrap();
     assert!(out.pages >= 2 && !out.purged);
     let last = seen.last().unwrap();
     assert_eq!(Some(last.done), last.estimated_total, "done reaches the estimate");
@@ -95,7 +120,12 @@ async fn a_sync_killed_mid_way_resumes_without_loss_or_duplicates() {
     let access = token("alice");
     let dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "a_full_sync_reports_progress_up_to_its_estimate", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "a_full_sync_reports_progress_up_to_its_estimate",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_DIR, dir.path())
         .env("COUNTERSIGN_SYNC_CHILD_TOKEN", &access)
         .stdout(std::process::Stdio::piped())
@@ -145,12 +175,19 @@ async fn search_finds_records_by_name_number_masked_email_and_amount() {
     let index = SearchIndex::build(&cache).unwrap();
     assert!(index.len() > 200, "{}", index.len());
     let orgs = index.search("globex", 10);
-    assert!(orgs.iter().any(|h| h.record_type == RecordType::Org && h.title == "Globex GmbH"), "{orgs:?}");
+    assert!(
+        orgs.iter()
+            .any(|h| h.record_type == RecordType::Org && h.title == "Globex GmbH"),
+        "{orgs:?}"
+    );
     let invoices = cache.list(RecordType::Invoice).unwrap();
     let inv = &invoices[0];
     let number = inv.data["number"].as_str().unwrap();
     let hits = index.search(&number.to_lowercase(), 5);
-    assert!(hits.iter().any(|h| h.record_id == inv.record_id && h.title == number), "{hits:?}");
+    assert!(
+        hits.iter().any(|h| h.record_id == inv.record_id && h.title == number),
+        "{hits:?}"
+    );
     // By amount, as typed with a decimal point.
     let minor = inv.data["amount"]["amount_minor"].as_i64().unwrap();
     let hits = index.search(&format!("{}.{:02}", minor / 100, minor % 100), 50);
@@ -159,7 +196,9 @@ async fn search_finds_records_by_name_number_masked_email_and_amount() {
     let users = cache.list(RecordType::User).unwrap();
     let mask = users[0].data["email"]["masked"].as_str().unwrap().to_owned();
     let hits = index.search(&mask, 50);
-    assert!(hits.iter().any(|h| h.record_id == users[0].record_id && h.detail == mask));
+    assert!(hits
+        .iter()
+        .any(|h| h.record_id == users[0].record_id && h.detail == mask));
     assert!(index.search("no such thing anywhere", 10).is_empty());
     assert!(index.search("   ", 10).is_empty());
     cache.wipe().unwrap();
@@ -177,7 +216,11 @@ async fn offline_reads_are_stale_with_their_age_and_actions_are_refused() {
     let live = offline::orgs(&client(&access), &cache).await.unwrap();
     assert_eq!(live.freshness, Freshness::Live);
     // The same client configuration, but the server is gone.
-    let gone = ApiClient::new("http://127.0.0.1:9", Arc::new(StaticToken(Sensitive::new(access.clone())))).unwrap();
+    let gone = ApiClient::new(
+        "http://127.0.0.1:9",
+        Arc::new(StaticToken(Sensitive::new(access.clone()))),
+    )
+    .unwrap();
     let read = offline::orgs(&gone, &cache).await.unwrap();
     match read.freshness {
         Freshness::Stale { age } => assert!(age < std::time::Duration::from_secs(120), "{age:?}"),
@@ -193,7 +236,10 @@ async fn offline_reads_are_stale_with_their_age_and_actions_are_refused() {
         kind: countersign_api::ApprovalKind::Refund,
         org_id: countersign_api::OrgId(invoice.org_id),
         target_id: invoice.record_id,
-        amount: Some(countersign_api::Money::new(100, countersign_api::Currency::parse(invoice.data["amount"]["currency"].as_str().unwrap()).unwrap())),
+        amount: Some(countersign_api::Money::new(
+            100,
+            countersign_api::Currency::parse(invoice.data["amount"]["currency"].as_str().unwrap()).unwrap(),
+        )),
         payload: serde_json::json!({}),
         reason: "Offline refund attempt for the test".into(),
     };
@@ -201,7 +247,9 @@ async fn offline_reads_are_stale_with_their_age_and_actions_are_refused() {
     assert!(matches!(err, OfflineError::Offline), "{err:?}");
     assert_eq!(err.code(), Code::Offline);
     // A server that answers is not "offline": its refusal comes through.
-    let err = offline::act(client(&access).get_invoice(countersign_api::InvoiceId(uuid::Uuid::new_v4()))).await.unwrap_err();
+    let err = offline::act(client(&access).get_invoice(countersign_api::InvoiceId(uuid::Uuid::new_v4())))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     cache.wipe().unwrap();
 }

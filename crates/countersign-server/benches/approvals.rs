@@ -31,11 +31,19 @@ fn cpu_now() -> Cpu {
     // [11..=14] = utime, stime, cutime, cstime (clock ticks, 100 per second on Linux).
     fn stat(pid: &str) -> Option<Vec<u64>> {
         let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        Some(s.rsplit_once(") ")?.1.split(' ').map(|f| f.parse().unwrap_or(0)).collect())
+        Some(
+            s.rsplit_once(") ")?
+                .1
+                .split(' ')
+                .map(|f| f.parse().unwrap_or(0))
+                .collect(),
+        )
     }
     let tick = 0.01;
     let pid = |k: &str| std::env::var(k).ok().filter(|p| !p.is_empty());
-    let server = pid("BENCH_SERVER_PID").and_then(|p| stat(&p)).map_or(0.0, |f| (f[11] + f[12]) as f64 * tick);
+    let server = pid("BENCH_SERVER_PID")
+        .and_then(|p| stat(&p))
+        .map_or(0.0, |f| (f[11] + f[12]) as f64 * tick);
     let postgres = pid("BENCH_PG_PID").map_or(0.0, |pg| {
         let own = stat(&pg).map_or(0, |f| f[11] + f[12] + f[13] + f[14]);
         let ppid: u64 = pg.parse().unwrap_or(0);
@@ -52,11 +60,21 @@ fn cpu_now() -> Cpu {
     let machine = std::fs::read_to_string("/proc/stat")
         .ok()
         .and_then(|s| {
-            let f: Vec<u64> = s.lines().next()?.split_whitespace().skip(1).map(|v| v.parse().unwrap_or(0)).collect();
+            let f: Vec<u64> = s
+                .lines()
+                .next()?
+                .split_whitespace()
+                .skip(1)
+                .map(|v| v.parse().unwrap_or(0))
+                .collect();
             Some((f.iter().sum::<u64>() - f[3] - f[4]) as f64 * tick)
         })
         .unwrap_or(0.0);
-    Cpu { server, postgres, machine }
+    Cpu {
+        server,
+        postgres,
+        machine,
+    }
 }
 
 /// "server 0.31 ms  PostgreSQL 1.20 ms  machine 1.90 ms" of CPU per operation.
@@ -107,22 +125,43 @@ async fn decided_together(http: &reqwest::Client, metrics: &str) -> (f64, f64) {
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => String::new(),
     };
-    let value = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0);
-    (value("countersign_approval_decisions_per_transaction_sum"), value("countersign_approval_decisions_per_transaction_count"))
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (
+        value("countersign_approval_decisions_per_transaction_sum"),
+        value("countersign_approval_decisions_per_transaction_count"),
+    )
 }
 
 /// Approves `ids` (one-approver refunds, so each executes) over `conns`
 /// connections until they run out or `until`: (decisions, error responses,
 /// latency of each decision).
-async fn decide_all(http: &reqwest::Client, api: &str, tokens: &[String], conns: usize, ids: Vec<uuid::Uuid>, until: Instant) -> (usize, usize, Vec<Duration>) {
+async fn decide_all(
+    http: &reqwest::Client,
+    api: &str,
+    tokens: &[String],
+    conns: usize,
+    ids: Vec<uuid::Uuid>,
+    until: Instant,
+) -> (usize, usize, Vec<Duration>) {
     let queue = Arc::new(std::sync::Mutex::new(ids));
     let done = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
     let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
     for i in 0..conns {
-        let (http, api, token, queue, done, errors, lat) =
-            (http.clone(), api.to_owned(), tokens[i % tokens.len()].clone(), queue.clone(), done.clone(), errors.clone(), latencies.clone());
+        let (http, api, token, queue, done, errors, lat) = (
+            http.clone(),
+            api.to_owned(),
+            tokens[i % tokens.len()].clone(),
+            queue.clone(),
+            done.clone(),
+            errors.clone(),
+            latencies.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             while Instant::now() < until {
                 let Some(id) = queue.lock().unwrap().pop() else { break };
@@ -156,11 +195,26 @@ async fn decide_all(http: &reqwest::Client, api: &str, tokens: &[String], conns:
 #[tokio::main]
 async fn main() {
     let api = var("COUNTERSIGN_API_URL");
-    let db = sqlx::PgPool::connect(&var("COUNTERSIGN_DATABASE_URL")).await.expect("database");
-    let tokens: Vec<String> = ["ANA", "ANDY", "CORA"].iter().map(|u| var(&format!("BENCH_TOKEN_{u}"))).collect();
-    let secs: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
-    let conns: usize = std::env::var("BENCH_APPROVAL_CONNECTIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(32);
-    let http = reqwest::Client::builder().pool_max_idle_per_host(conns * 2).timeout(Duration::from_secs(10)).build().unwrap();
+    let db = sqlx::PgPool::connect(&var("COUNTERSIGN_DATABASE_URL"))
+        .await
+        .expect("database");
+    let tokens: Vec<String> = ["ANA", "ANDY", "CORA"]
+        .iter()
+        .map(|u| var(&format!("BENCH_TOKEN_{u}")))
+        .collect();
+    let secs: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let conns: usize = std::env::var("BENCH_APPROVAL_CONNECTIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(32);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(conns * 2)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     let mut broken = false;
 
     // Baseline: GET /v1/me at the same concurrency for the same time.
@@ -170,7 +224,13 @@ async fn main() {
     let cpu0 = cpu_now();
     let mut tasks = Vec::new();
     for i in 0..conns {
-        let (http, url, token, done, errors) = (http.clone(), format!("{api}/v1/me"), tokens[i % 3].clone(), done.clone(), errors.clone());
+        let (http, url, token, done, errors) = (
+            http.clone(),
+            format!("{api}/v1/me"),
+            tokens[i % 3].clone(),
+            done.clone(),
+            errors.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             while Instant::now() < until {
                 match http.get(&url).bearer_auth(&token).send().await {
@@ -200,22 +260,40 @@ async fn main() {
     // thousands of rows a second (1.3 ms of PostgreSQL CPU per decision, of
     // 3.0, the day this was found), until autoanalyze a minute later.
     let warm = make_requests(&db, 2_000, 10_00, one.clone()).await;
-    let (_, warm_errors, _) = decide_all(&http, &api, &tokens, conns, warm, Instant::now() + Duration::from_secs(60)).await;
+    let (_, warm_errors, _) = decide_all(
+        &http,
+        &api,
+        &tokens,
+        conns,
+        warm,
+        Instant::now() + Duration::from_secs(60),
+    )
+    .await;
     if warm_errors > 0 {
         eprintln!("warm-up: {warm_errors} error responses");
         broken = true;
     }
-    let pool = make_requests(&db, (baseline as usize * secs as usize).clamp(2_000, 60_000), 10_00, one.clone()).await;
+    let pool = make_requests(
+        &db,
+        (baseline as usize * secs as usize).clamp(2_000, 60_000),
+        10_00,
+        one.clone(),
+    )
+    .await;
     // Like pgbench, vacuum before measuring: the bulk insert above (and the
     // baseline's audit rows) would otherwise start autovacuum and
     // autoanalyze inside the timed phase, and the figure would measure the
     // setup's maintenance rather than deciding.
-    sqlx::query("VACUUM ANALYZE").execute(&db).await.expect("vacuum before the timed phase");
+    sqlx::query("VACUUM ANALYZE")
+        .execute(&db)
+        .await
+        .expect("vacuum before the timed phase");
     let metrics = var("COUNTERSIGN_METRICS_URL");
     let batches0 = decided_together(&http, &metrics).await;
     let started = Instant::now();
     let cpu0 = cpu_now();
-    let (done, errors, mut lat) = decide_all(&http, &api, &tokens, conns, pool, started + Duration::from_secs(secs)).await;
+    let (done, errors, mut lat) =
+        decide_all(&http, &api, &tokens, conns, pool, started + Duration::from_secs(secs)).await;
     let elapsed = started.elapsed().as_secs_f64();
     let batches1 = decided_together(&http, &metrics).await;
     let per_transaction = (batches1.0 - batches0.0) / (batches1.1 - batches0.1).max(1.0);
@@ -230,15 +308,25 @@ async fn main() {
     // The race: 100 deciders (all three approvers, duplicates included) at
     // one request, 20 times, two-approver tier; exactly one execution each.
     let two = serde_json::json!([{ "approvals": 2, "one_of_role": null, "permission": "approvals:decide", "description": "2 approvers" }]);
-    let races = make_requests(&db, 20, 5_000_00, two).await;
+    let races = make_requests(&db, 20, 500_000, two).await;
     let mut race_times = Vec::new();
     for id in &races {
         let t0 = Instant::now();
         let mut tasks = Vec::new();
         for i in 0..100 {
-            let (http, url, token) = (http.clone(), format!("{api}/v1/approvals/{id}/decisions"), tokens[i % 3].clone());
+            let (http, url, token) = (
+                http.clone(),
+                format!("{api}/v1/approvals/{id}/decisions"),
+                tokens[i % 3].clone(),
+            );
             tasks.push(tokio::spawn(async move {
-                http.post(url).bearer_auth(token).json(&serde_json::json!({ "decision": "approve", "version": 1 })).send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+                http.post(url)
+                    .bearer_auth(token)
+                    .json(&serde_json::json!({ "decision": "approve", "version": 1 }))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
             }));
         }
         let mut ok = 0;
@@ -267,11 +355,19 @@ async fn main() {
 
     println!("approvals benchmark ({secs} s per phase, {conns} connections)");
     println!("  baseline GET /v1/me          {baseline:>8.0} req/s");
-    println!("  decisions (each executes)    {decisions:>8.0} /s   p50 {:.1} ms  p99 {:.1} ms   ratio to baseline {:.2}", pct(&lat, 0.5), pct(&lat, 0.99), decisions / baseline.max(1.0));
+    println!(
+        "  decisions (each executes)    {decisions:>8.0} /s   p50 {:.1} ms  p99 {:.1} ms   ratio to baseline {:.2}",
+        pct(&lat, 0.5),
+        pct(&lat, 0.99),
+        decisions / baseline.max(1.0)
+    );
     println!("    baseline  {baseline_cpu}");
     println!("    decisions {decisions_cpu}");
     println!("    decisions per transaction (group commit): {per_transaction:.1}");
-    println!("  target ≥ 1,000 decisions/s: {}", if decisions >= 1000.0 { "met" } else { "NOT met" });
+    println!(
+        "  target ≥ 1,000 decisions/s: {}",
+        if decisions >= 1000.0 { "met" } else { "NOT met" }
+    );
     println!(
         "  race: 100 concurrent deciders × {} requests: exactly-once {}  (per race p50 {:.0} ms, max {:.0} ms)",
         races.len(),

@@ -49,15 +49,38 @@ impl Default for ApprovalPolicy {
             version: "2026-11-default".into(),
             expires_after_hours: 72,
             amount_tiers: vec![
-                Tier { from_minor: 0, approvals: 1, one_of_role: None },
-                Tier { from_minor: 1_000_00, approvals: 2, one_of_role: None },
-                Tier { from_minor: 25_000_00, approvals: 2, one_of_role: Some("finance_controller".into()) },
+                Tier {
+                    from_minor: 0,
+                    approvals: 1,
+                    one_of_role: None,
+                },
+                Tier {
+                    from_minor: 100_000, // 1,000.00
+                    approvals: 2,
+                    one_of_role: None,
+                },
+                Tier {
+                    from_minor: 2_500_000, // 25,000.00
+                    approvals: 2,
+                    one_of_role: Some("finance_controller".into()),
+                },
             ],
-            vendor_bank_change: Tier { from_minor: 0, approvals: 2, one_of_role: Some("finance_controller".into()) },
-            data_export: Tier { from_minor: 0, approvals: 1, one_of_role: None },
+            vendor_bank_change: Tier {
+                from_minor: 0,
+                approvals: 2,
+                one_of_role: Some("finance_controller".into()),
+            },
+            data_export: Tier {
+                from_minor: 0,
+                approvals: 1,
+                one_of_role: None,
+            },
             base_currency: "EUR".into(),
             // Demo rates; a deployment configures (and updates) its own.
-            exchange_rates: [("GBP", "1.17"), ("USD", "0.92")].into_iter().map(|(c, r)| (c.to_owned(), r.to_owned())).collect(),
+            exchange_rates: [("GBP", "1.17"), ("USD", "0.92")]
+                .into_iter()
+                .map(|(c, r)| (c.to_owned(), r.to_owned()))
+                .collect(),
         }
     }
 }
@@ -72,15 +95,22 @@ impl ApprovalPolicy {
     }
 
     pub fn base(&self) -> Result<Currency, String> {
-        Currency::parse(&self.base_currency).map_err(|_| format!("approval_policy.base_currency {:?} is not a currency code", self.base_currency))
+        Currency::parse(&self.base_currency).map_err(|_| {
+            format!(
+                "approval_policy.base_currency {:?} is not a currency code",
+                self.base_currency
+            )
+        })
     }
 
     /// Checks the currencies and rates once, at start.
     pub fn validate(&self) -> Result<(), String> {
         self.base()?;
         for (code, rate) in &self.exchange_rates {
-            Currency::parse(code).map_err(|_| format!("approval_policy.exchange_rates: {code:?} is not a currency code"))?;
-            parse_rate(rate).ok_or_else(|| format!("approval_policy.exchange_rates.{code}: {rate:?} is not a positive decimal"))?;
+            Currency::parse(code)
+                .map_err(|_| format!("approval_policy.exchange_rates: {code:?} is not a currency code"))?;
+            parse_rate(rate)
+                .ok_or_else(|| format!("approval_policy.exchange_rates.{code}: {rate:?} is not a positive decimal"))?;
         }
         Ok(())
     }
@@ -89,16 +119,32 @@ impl ApprovalPolicy {
     pub fn to_base(&self, m: Money) -> Result<BaseAmount, String> {
         let base = self.base()?;
         if m.currency == base {
-            return Ok(BaseAmount { rate: "1".into(), base: m });
+            return Ok(BaseAmount {
+                rate: "1".into(),
+                base: m,
+            });
         }
-        let rate = self.exchange_rates.get(m.currency.code()).ok_or_else(|| format!("No exchange rate is configured for {}.", m.currency.code()))?;
-        convert(m, rate, base).map(|base| BaseAmount { rate: rate.clone(), base }).ok_or_else(|| format!("No usable exchange rate is configured for {}.", m.currency.code()))
+        let rate = self
+            .exchange_rates
+            .get(m.currency.code())
+            .ok_or_else(|| format!("No exchange rate is configured for {}.", m.currency.code()))?;
+        convert(m, rate, base)
+            .map(|base| BaseAmount {
+                rate: rate.clone(),
+                base,
+            })
+            .ok_or_else(|| format!("No usable exchange rate is configured for {}.", m.currency.code()))
     }
 
     /// `m` in the base currency at a rate recorded earlier (an amendment).
     pub fn to_base_at(&self, m: Money, rate: &str) -> Result<BaseAmount, String> {
         let base = self.base()?;
-        convert(m, rate, base).map(|b| BaseAmount { rate: rate.to_owned(), base: b }).ok_or_else(|| "The recorded exchange rate is not usable.".to_owned())
+        convert(m, rate, base)
+            .map(|b| BaseAmount {
+                rate: rate.to_owned(),
+                base: b,
+            })
+            .ok_or_else(|| "The recorded exchange rate is not usable.".to_owned())
     }
 
     pub fn rule(&self, kind: ApprovalKind, amount_minor: Option<i64>) -> Rule {
@@ -107,16 +153,29 @@ impl ApprovalPolicy {
             ApprovalKind::DataExport => &self.data_export,
             _ => {
                 let a = amount_minor.unwrap_or(0);
-                self.amount_tiers.iter().filter(|t| a >= t.from_minor).max_by_key(|t| t.from_minor).unwrap_or(&self.amount_tiers[0])
+                self.amount_tiers
+                    .iter()
+                    .filter(|t| a >= t.from_minor)
+                    .max_by_key(|t| t.from_minor)
+                    .unwrap_or(&self.amount_tiers[0])
             }
         };
         let permission = Self::permission(kind).as_str().to_owned();
-        let who = if tier.approvals == 1 { "1 approver".to_owned() } else { format!("{} distinct approvers", tier.approvals) };
+        let who = if tier.approvals == 1 {
+            "1 approver".to_owned()
+        } else {
+            format!("{} distinct approvers", tier.approvals)
+        };
         let description = match &tier.one_of_role {
             Some(r) => format!("{who} with {permission}, at least one {r}"),
             None => format!("{who} with {permission}"),
         };
-        Rule { approvals: tier.approvals, one_of_role: tier.one_of_role.clone(), permission, description }
+        Rule {
+            approvals: tier.approvals,
+            one_of_role: tier.one_of_role.clone(),
+            permission,
+            description,
+        }
     }
 }
 
@@ -154,15 +213,36 @@ mod tests {
     #[test]
     fn amounts_convert_exactly_into_the_base_currency() {
         let p = ApprovalPolicy::default();
-        assert_eq!(p.to_base(money(999_999, "GBP")).unwrap().base, money(1_169_999, "EUR"), "9,999.99 GBP × 1.17 = 11,699.99 EUR");
+        assert_eq!(
+            p.to_base(money(999_999, "GBP")).unwrap().base,
+            money(1_169_999, "EUR"),
+            "9,999.99 GBP × 1.17 = 11,699.99 EUR"
+        );
         assert_eq!(p.to_base(money(854_700, "GBP")).unwrap().base, money(999_999, "EUR"));
-        assert_eq!(p.to_base(money(1, "GBP")).unwrap().base, money(1, "EUR"), "0.0117 rounds to 0.01");
-        assert_eq!(p.to_base(money(5_000, "EUR")).unwrap(), BaseAmount { rate: "1".into(), base: money(5_000, "EUR") });
+        assert_eq!(
+            p.to_base(money(1, "GBP")).unwrap().base,
+            money(1, "EUR"),
+            "0.0117 rounds to 0.01"
+        );
+        assert_eq!(
+            p.to_base(money(5_000, "EUR")).unwrap(),
+            BaseAmount {
+                rate: "1".into(),
+                base: money(5_000, "EUR")
+            }
+        );
         assert!(p.to_base(money(100, "CHF")).unwrap_err().contains("CHF"));
         let mut yen = ApprovalPolicy::default();
         yen.exchange_rates.insert("JPY".into(), "0.0061".into());
-        assert_eq!(yen.to_base(money(10_000, "JPY")).unwrap().base, money(6_100, "EUR"), "10,000 JPY (no minor unit) = 61.00 EUR");
-        assert_eq!(p.to_base_at(money(200_000, "USD"), "0.9").unwrap().base, money(180_000, "EUR"));
+        assert_eq!(
+            yen.to_base(money(10_000, "JPY")).unwrap().base,
+            money(6_100, "EUR"),
+            "10,000 JPY (no minor unit) = 61.00 EUR"
+        );
+        assert_eq!(
+            p.to_base_at(money(200_000, "USD"), "0.9").unwrap().base,
+            money(180_000, "EUR")
+        );
     }
 
     #[test]
@@ -187,7 +267,10 @@ mod tests {
         assert_eq!((r(99_999).approvals, r(99_999).one_of_role), (1, None));
         assert_eq!((r(100_000).approvals, r(100_000).one_of_role), (2, None));
         assert_eq!((r(2_499_999).approvals, r(2_499_999).one_of_role), (2, None));
-        assert_eq!((r(2_500_000).approvals, r(2_500_000).one_of_role.as_deref()), (2, Some("finance_controller")));
+        assert_eq!(
+            (r(2_500_000).approvals, r(2_500_000).one_of_role.as_deref()),
+            (2, Some("finance_controller"))
+        );
         assert_eq!(p.rule(ApprovalKind::PayoutRelease, Some(5)).approvals, 1);
         let b = p.rule(ApprovalKind::VendorBankChange, None);
         assert_eq!((b.approvals, b.one_of_role.as_deref()), (2, Some("finance_controller")));

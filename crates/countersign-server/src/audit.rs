@@ -115,13 +115,19 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AuditCtx {
 fn error_for_bare_status(status: StatusCode) -> ErrorInfo {
     let (code, detail) = match status {
         StatusCode::NOT_FOUND => (ErrorCode::NotFound, "No such resource."),
-        StatusCode::METHOD_NOT_ALLOWED => (ErrorCode::MethodNotAllowed, "This method is not allowed on this resource."),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorCode::MethodNotAllowed,
+            "This method is not allowed on this resource.",
+        ),
         StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge, "The request body is larger than 64 KB."),
         StatusCode::UNAUTHORIZED => (ErrorCode::Unauthenticated, "Authentication required."),
         s if s.is_client_error() => (ErrorCode::InvalidRequest, "The request could not be understood."),
         _ => (ErrorCode::Internal, "The server could not complete the request."),
     };
-    ErrorInfo { code, detail: detail.to_owned() }
+    ErrorInfo {
+        code,
+        detail: detail.to_owned(),
+    }
 }
 
 pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -133,8 +139,15 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let method = method_label(req.method().as_str()).to_owned();
     let authenticated = req.headers().contains_key(header::AUTHORIZATION);
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
-    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-    let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect::<String>());
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(256).collect::<String>());
 
     let mut res = next.run(req).await;
     let status = res.status();
@@ -144,13 +157,26 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         .cloned()
         // A bare error (no body of its own, e.g. the router's 405) gets a
         // problem document too; a deliberate body (readiness) is kept.
-        .or_else(|| ((status.is_client_error() || status.is_server_error()) && !res.headers().contains_key(header::CONTENT_TYPE)).then(|| error_for_bare_status(status)));
+        .or_else(|| {
+            ((status.is_client_error() || status.is_server_error())
+                && !res.headers().contains_key(header::CONTENT_TYPE))
+            .then(|| error_for_bare_status(status))
+        });
 
     if let Some(info) = &error {
-        let problem = Problem::new(info.code, crate::extract::cap_to(&info.detail, DETAIL_MAX_CHARS), request_id.clone());
+        let problem = Problem::new(
+            info.code,
+            crate::extract::cap_to(&info.detail, DETAIL_MAX_CHARS),
+            request_id.clone(),
+        );
         let status = StatusCode::from_u16(info.code.status()).unwrap_or(status);
         let allow = res.headers().get(header::ALLOW).cloned();
-        res = (status, [(header::CONTENT_TYPE, countersign_api::error::PROBLEM_CONTENT_TYPE)], serde_json::to_string(&problem).unwrap_or_default()).into_response();
+        res = (
+            status,
+            [(header::CONTENT_TYPE, countersign_api::error::PROBLEM_CONTENT_TYPE)],
+            serde_json::to_string(&problem).unwrap_or_default(),
+        )
+            .into_response();
         if let Some(allow) = allow {
             res.headers_mut().insert(header::ALLOW, allow);
         }
@@ -164,14 +190,33 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
             s if s.is_client_error() => "denied",
             _ => "success",
         };
-        let written = write_event(&state, &ctx, &request_id, &method, &route_label, outcome, error.as_ref().map(|e| e.code), ip, user_agent).await;
+        let written = write_event(
+            &state,
+            &ctx,
+            &request_id,
+            &method,
+            &route_label,
+            outcome,
+            error.as_ref().map(|e| e.code),
+            ip,
+            user_agent,
+        )
+        .await;
         if let Err(e) = written {
             // An action we cannot account for is an action we do not report
             // as done: the caller gets an error instead of the result.
             tracing::error!(error = %e, request_id, "audit write failed");
             state.metrics.audit_write_failures.inc();
-            let problem = Problem::new(ErrorCode::ServiceUnavailable, "The request could not be recorded.", request_id.clone());
-            res = (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, countersign_api::error::PROBLEM_CONTENT_TYPE)], serde_json::to_string(&problem).unwrap_or_default())
+            let problem = Problem::new(
+                ErrorCode::ServiceUnavailable,
+                "The request could not be recorded.",
+                request_id.clone(),
+            );
+            res = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, countersign_api::error::PROBLEM_CONTENT_TYPE)],
+                serde_json::to_string(&problem).unwrap_or_default(),
+            )
                 .into_response();
         }
     }
@@ -185,7 +230,12 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     if authenticated {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    state.metrics.observe(&method, &route_label, res.status().as_u16(), started.elapsed().as_secs_f64());
+    state.metrics.observe(
+        &method,
+        &route_label,
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     res
 }
 
@@ -246,7 +296,9 @@ async fn write_event(
         on_behalf_of: e.on_behalf_of,
         impersonation_id: e.impersonation_id,
         org_id: e.org_id,
-        action: action_name(method, route).map(str::to_owned).unwrap_or_else(|| format!("{method} {route}")),
+        action: action_name(method, route)
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("{method} {route}")),
         target_type: e.target_type.map(str::to_owned),
         target_id: e.target_id,
         outcome: outcome.to_owned(),

@@ -48,7 +48,8 @@ pub struct EventRow {
     pub hash: Vec<u8>,
 }
 
-pub const EVENT_COLUMNS: &str = "seq, id, at, actor_issuer, actor_subject, actor_kind, on_behalf_of, impersonation_id, org_id, action, \
+pub const EVENT_COLUMNS: &str =
+    "seq, id, at, actor_issuer, actor_subject, actor_kind, on_behalf_of, impersonation_id, org_id, action, \
      target_type, target_id, outcome, code, reason, request_id, ip, user_agent, details, prev_hash, hash";
 
 impl EventRow {
@@ -162,8 +163,14 @@ impl AuditWriter {
             return Err(AppendError::Batch("nothing to append".into()));
         }
         let (done, answer) = tokio::sync::oneshot::channel();
-        self.queue.send(Job { events, done }).await.map_err(|_| AppendError::Stopped)?;
-        answer.await.map_err(|_| AppendError::Stopped)?.map_err(AppendError::Batch)
+        self.queue
+            .send(Job { events, done })
+            .await
+            .map_err(|_| AppendError::Stopped)?;
+        answer
+            .await
+            .map_err(|_| AppendError::Stopped)?
+            .map_err(AppendError::Batch)
     }
 }
 
@@ -196,7 +203,10 @@ async fn write_batches(pool: PgPool, mut rx: tokio::sync::mpsc::Receiver<Job>) {
             Err(_) if jobs.len() > 1 => {
                 for job in jobs {
                     let mut events = job.events;
-                    let result = append(&mut conn, &pool, &mut head, &mut events).await.map(|()| events[events.len() - 1].seq).map_err(|e| e.to_string());
+                    let result = append(&mut conn, &pool, &mut head, &mut events)
+                        .await
+                        .map(|()| events[events.len() - 1].seq)
+                        .map_err(|e| e.to_string());
                     let _ = job.done.send(result);
                 }
             }
@@ -212,7 +222,12 @@ async fn write_batches(pool: PgPool, mut rx: tokio::sync::mpsc::Receiver<Job>) {
 /// Appends with the writer's kept connection (`db::Held`), which is
 /// handed back after an error: the pool closes it if it is broken, and the
 /// next batch gets another.
-async fn append(held: &mut crate::db::Held, pool: &PgPool, head: &mut Head, events: &mut [EventRow]) -> Result<(), sqlx::Error> {
+async fn append(
+    held: &mut crate::db::Held,
+    pool: &PgPool,
+    head: &mut Head,
+    events: &mut [EventRow],
+) -> Result<(), sqlx::Error> {
     let result = async { append_batch(held.conn(pool).await?, head, events).await }.await;
     if result.is_err() {
         held.reset();
@@ -222,11 +237,19 @@ async fn append(held: &mut crate::db::Held, pool: &PgPool, head: &mut Head, even
 
 /// Chains `events` after `head` (read from the database when unknown or
 /// stale) and writes them: one statement, atomic, in autocommit.
-async fn append_batch(conn: &mut sqlx::PgConnection, head: &mut Head, events: &mut [EventRow]) -> Result<(), sqlx::Error> {
+async fn append_batch(
+    conn: &mut sqlx::PgConnection,
+    head: &mut Head,
+    events: &mut [EventRow],
+) -> Result<(), sqlx::Error> {
     for _ in 0..MAX_RACES {
         let (expected_seq, expected_hash) = match head.take() {
             Some(h) => h,
-            None => sqlx::query_as("SELECT seq, hash FROM audit_chain_head").fetch_one(&mut *conn).await?,
+            None => {
+                sqlx::query_as("SELECT seq, hash FROM audit_chain_head")
+                    .fetch_one(&mut *conn)
+                    .await?
+            }
         };
         let (mut seq, mut prev) = (expected_seq, expected_hash.clone());
         let at = now_micros();
@@ -244,14 +267,23 @@ async fn append_batch(conn: &mut sqlx::PgConnection, head: &mut Head, events: &m
         }
         // Another writer moved the head: `head` is None, so the next round reads it.
     }
-    Err(sqlx::Error::Protocol(format!("the audit chain head kept moving ({MAX_RACES} attempts)")))
+    Err(sqlx::Error::Protocol(format!(
+        "the audit chain head kept moving ({MAX_RACES} attempts)"
+    )))
 }
 
 /// Moves the head from (expected_seq, expected_hash) to (seq, hash) and
 /// inserts `events`, both or neither; `false` when the head was elsewhere.
 /// Under READ COMMITTED a concurrent writer's UPDATE makes this one wait for
 /// its commit, then re-check the WHERE against the new head and match nothing.
-async fn write_if_head(conn: &mut sqlx::PgConnection, expected_seq: i64, expected_hash: &[u8], seq: i64, hash: &[u8], events: &[EventRow]) -> Result<bool, sqlx::Error> {
+async fn write_if_head(
+    conn: &mut sqlx::PgConnection,
+    expected_seq: i64,
+    expected_hash: &[u8],
+    seq: i64,
+    hash: &[u8],
+    events: &[EventRow],
+) -> Result<bool, sqlx::Error> {
     macro_rules! column {
         ($f:ident) => {
             events.iter().map(|e| e.$f.clone()).collect::<Vec<_>>()
@@ -315,7 +347,10 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer").field("key_id", &self.key_id).field("key", &"<redacted>").finish()
+        f.debug_struct("Signer")
+            .field("key_id", &self.key_id)
+            .field("key", &"<redacted>")
+            .finish()
     }
 }
 
@@ -336,7 +371,10 @@ impl Signer {
     /// A fresh key, for servers configured without one (development only).
     pub fn generate() -> (Signer, Vec<u8>) {
         let der = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).expect("system randomness");
-        (Signer::from_pkcs8(der.as_ref(), "generated").expect("valid"), der.as_ref().to_vec())
+        (
+            Signer::from_pkcs8(der.as_ref(), "generated").expect("valid"),
+            der.as_ref().to_vec(),
+        )
     }
     pub fn public_key(&self) -> Vec<u8> {
         self.key.public_key().as_ref().to_vec()
@@ -344,24 +382,30 @@ impl Signer {
 }
 
 fn checkpoint_message(seq: i64, hash: &[u8], at: OffsetDateTime) -> Vec<u8> {
-    let at = at.format(&time::format_description::well_known::Rfc3339).expect("valid time");
+    let at = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("valid time");
     format!("countersign-audit-checkpoint:v1\n{seq}\n{}\n{at}", hex::encode(hash)).into_bytes()
 }
 
 /// Signs the current head. Called on a schedule by the server.
 pub async fn checkpoint(pool: &PgPool, signer: &Signer) -> Result<i64, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let (seq, hash): (i64, Vec<u8>) = sqlx::query_as("SELECT seq, hash FROM audit_chain_head FOR SHARE").fetch_one(&mut *tx).await?;
+    let (seq, hash): (i64, Vec<u8>) = sqlx::query_as("SELECT seq, hash FROM audit_chain_head FOR SHARE")
+        .fetch_one(&mut *tx)
+        .await?;
     let at = now_micros();
     let signature = signer.key.sign(&checkpoint_message(seq, &hash, at));
-    sqlx::query("INSERT INTO audit_checkpoints (at, last_seq, last_hash, key_id, signature) VALUES ($1, $2, $3, $4, $5)")
-        .bind(at)
-        .bind(seq)
-        .bind(&hash)
-        .bind(&signer.key_id)
-        .bind(signature.as_ref())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (at, last_seq, last_hash, key_id, signature) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(at)
+    .bind(seq)
+    .bind(&hash)
+    .bind(&signer.key_id)
+    .bind(signature.as_ref())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(seq)
 }
@@ -391,7 +435,11 @@ impl VerifyReport {
 
 impl std::fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{} checkpoints valid, {}/{} events valid", self.checkpoints_valid, self.checkpoints_total, self.events_valid, self.events_total)?;
+        write!(
+            f,
+            "{}/{} checkpoints valid, {}/{} events valid",
+            self.checkpoints_valid, self.checkpoints_total, self.events_valid, self.events_total
+        )?;
         if let Some((seq, why)) = &self.first_bad {
             write!(f, "\nfirst bad seq: {seq} ({why})")?;
         }
@@ -414,16 +462,24 @@ struct CheckpointRow {
 pub async fn verify(pool: &PgPool, public_key: &[u8]) -> Result<VerifyReport, sqlx::Error> {
     let mut report = VerifyReport::default();
     let checkpoints: Vec<CheckpointRow> =
-        sqlx::query_as("SELECT id, at, last_seq, last_hash, key_id, signature FROM audit_checkpoints ORDER BY id").fetch_all(pool).await?;
+        sqlx::query_as("SELECT id, at, last_seq, last_hash, key_id, signature FROM audit_checkpoints ORDER BY id")
+            .fetch_all(pool)
+            .await?;
     report.checkpoints_total = checkpoints.len() as u64;
     let key = UnparsedPublicKey::new(&ED25519, public_key);
     let expected_key_id = key_id(public_key);
     let mut wanted: HashMap<i64, Vec<usize>> = HashMap::new();
     let mut signed = vec![false; checkpoints.len()];
     for (i, c) in checkpoints.iter().enumerate() {
-        signed[i] = c.key_id == expected_key_id && key.verify(&checkpoint_message(c.last_seq, &c.last_hash, c.at), &c.signature).is_ok();
+        signed[i] = c.key_id == expected_key_id
+            && key
+                .verify(&checkpoint_message(c.last_seq, &c.last_hash, c.at), &c.signature)
+                .is_ok();
         if !signed[i] {
-            report.bad(c.last_seq.max(1), format!("checkpoint {} has an invalid signature", c.id));
+            report.bad(
+                c.last_seq.max(1),
+                format!("checkpoint {} has an invalid signature", c.id),
+            );
         }
         wanted.entry(c.last_seq).or_default().push(i);
     }
@@ -441,7 +497,11 @@ pub async fn verify(pool: &PgPool, public_key: &[u8]) -> Result<VerifyReport, sq
         report.events_total += 1;
         if chain_intact {
             let why = if e.seq != expected_seq {
-                Some(if e.seq > expected_seq { format!("seq {expected_seq} is missing") } else { "seq out of order".into() })
+                Some(if e.seq > expected_seq {
+                    format!("seq {expected_seq} is missing")
+                } else {
+                    "seq out of order".into()
+                })
             } else if e.prev_hash != prev {
                 Some("prev_hash does not match the previous event".into())
             } else if e.chain_hash() != e.hash {
@@ -460,7 +520,10 @@ pub async fn verify(pool: &PgPool, public_key: &[u8]) -> Result<VerifyReport, sq
         for i in wanted.remove(&e.seq).unwrap_or_default() {
             matched[i] = checkpoints[i].last_hash == e.hash;
             if !matched[i] {
-                report.bad(e.seq, format!("checkpoint {} signed another hash for this seq", checkpoints[i].id));
+                report.bad(
+                    e.seq,
+                    format!("checkpoint {} signed another hash for this seq", checkpoints[i].id),
+                );
             }
         }
         prev = e.hash;
@@ -469,12 +532,27 @@ pub async fn verify(pool: &PgPool, public_key: &[u8]) -> Result<VerifyReport, sq
     // Checkpoints that point past the last event: the tail was removed.
     for (seq, idx) in wanted {
         for i in idx {
-            report.bad(expected_seq, format!("checkpoint {} covers seq {seq}, but the log ends at {}", checkpoints[i].id, expected_seq - 1));
+            report.bad(
+                expected_seq,
+                format!(
+                    "checkpoint {} covers seq {seq}, but the log ends at {}",
+                    checkpoints[i].id,
+                    expected_seq - 1
+                ),
+            );
         }
     }
-    let (head_seq,): (i64,) = sqlx::query_as("SELECT seq FROM audit_chain_head").fetch_one(pool).await?;
+    let (head_seq,): (i64,) = sqlx::query_as("SELECT seq FROM audit_chain_head")
+        .fetch_one(pool)
+        .await?;
     if head_seq > expected_seq - 1 {
-        report.bad(expected_seq, format!("the chain head is at seq {head_seq}, but the log ends at {}", expected_seq - 1));
+        report.bad(
+            expected_seq,
+            format!(
+                "the chain head is at seq {head_seq}, but the log ends at {}",
+                expected_seq - 1
+            ),
+        );
     }
     report.checkpoints_valid = signed.iter().zip(&matched).filter(|(s, m)| **s && **m).count() as u64;
     Ok(report)

@@ -96,7 +96,13 @@ struct Discovery {
 }
 
 impl TokenVerifier {
-    pub fn new(issuer: &str, audience: &str, leeway: u64, min_refetch: Duration, fetches: prometheus::IntCounter) -> Self {
+    pub fn new(
+        issuer: &str,
+        audience: &str,
+        leeway: u64,
+        min_refetch: Duration,
+        fetches: prometheus::IntCounter,
+    ) -> Self {
         let http = reqwest::Client::builder()
             // Fetching keys must never be steered elsewhere by a redirect.
             .redirect(reqwest::redirect::Policy::none())
@@ -109,7 +115,10 @@ impl TokenVerifier {
             leeway,
             min_refetch,
             http,
-            keys: RwLock::new(KeySet { keys: HashMap::new(), fetched_at: None }),
+            keys: RwLock::new(KeySet {
+                keys: HashMap::new(),
+                fetched_at: None,
+            }),
             refetch: Mutex::new(None),
             ready: Mutex::new(None),
             verified: std::sync::Mutex::new(HashMap::new()),
@@ -125,12 +134,22 @@ impl TokenVerifier {
             let http = self.http.clone();
             async move { http.get(u).send().await.and_then(|r| r.error_for_status()) }
         };
-        let discovery: Discovery = get(url).await.map_err(|_| TokenError::KeysUnavailable)?.json().await.map_err(|_| TokenError::KeysUnavailable)?;
+        let discovery: Discovery = get(url)
+            .await
+            .map_err(|_| TokenError::KeysUnavailable)?
+            .json()
+            .await
+            .map_err(|_| TokenError::KeysUnavailable)?;
         if discovery.issuer != self.issuer {
             tracing::error!("discovery document names another issuer");
             return Err(TokenError::KeysUnavailable);
         }
-        let set: JwkSet = get(discovery.jwks_uri).await.map_err(|_| TokenError::KeysUnavailable)?.json().await.map_err(|_| TokenError::KeysUnavailable)?;
+        let set: JwkSet = get(discovery.jwks_uri)
+            .await
+            .map_err(|_| TokenError::KeysUnavailable)?
+            .json()
+            .await
+            .map_err(|_| TokenError::KeysUnavailable)?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
             let Some(kid) = jwk.common.key_id.clone() else { continue };
@@ -139,7 +158,11 @@ impl TokenVerifier {
             }
             let alg = match &jwk.algorithm {
                 jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
-                jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(p) if p.curve == jsonwebtoken::jwk::EllipticCurve::P256 => Algorithm::ES256,
+                jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(p)
+                    if p.curve == jsonwebtoken::jwk::EllipticCurve::P256 =>
+                {
+                    Algorithm::ES256
+                }
                 _ => continue,
             };
             if let Ok(key) = DecodingKey::from_jwk(jwk) {
@@ -147,7 +170,10 @@ impl TokenVerifier {
             }
         }
         let n = keys.len();
-        *self.keys.write().await = KeySet { keys, fetched_at: Some(Instant::now()) };
+        *self.keys.write().await = KeySet {
+            keys,
+            fetched_at: Some(Instant::now()),
+        };
         Ok(n)
     }
 
@@ -185,11 +211,20 @@ impl TokenVerifier {
                 *last = Some(Instant::now());
             }
         }
-        self.keys.read().await.keys.get(kid).cloned().ok_or(TokenError::UnknownKey)
+        self.keys
+            .read()
+            .await
+            .keys
+            .get(kid)
+            .cloned()
+            .ok_or(TokenError::UnknownKey)
     }
 
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        let digest: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref().try_into().expect("32 bytes");
+        let digest: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, token.as_bytes())
+            .as_ref()
+            .try_into()
+            .expect("32 bytes");
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let cached = self.verified.lock().ok().and_then(|m| m.get(&digest).cloned());
         if let Some(c) = cached {
@@ -233,21 +268,26 @@ impl TokenVerifier {
         v.set_issuer(&[&self.issuer]);
         v.set_audience(&[&self.audience]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let claims = jsonwebtoken::decode::<Claims>(token, &key, &v).map(|d| d.claims).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind as K;
-            match e.kind() {
-                K::ExpiredSignature => TokenError::Expired,
-                K::ImmatureSignature => TokenError::NotYetValid,
-                K::InvalidAudience => TokenError::Audience,
-                K::InvalidIssuer => TokenError::Issuer,
-                K::InvalidSignature => TokenError::Signature,
-                K::InvalidAlgorithm => TokenError::Algorithm,
-                _ => TokenError::Malformed,
-            }
-        })?;
+        let claims = jsonwebtoken::decode::<Claims>(token, &key, &v)
+            .map(|d| d.claims)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind as K;
+                match e.kind() {
+                    K::ExpiredSignature => TokenError::Expired,
+                    K::ImmatureSignature => TokenError::NotYetValid,
+                    K::InvalidAudience => TokenError::Audience,
+                    K::InvalidIssuer => TokenError::Issuer,
+                    K::InvalidSignature => TokenError::Signature,
+                    K::InvalidAlgorithm => TokenError::Algorithm,
+                    _ => TokenError::Malformed,
+                }
+            })?;
         // A token from the future beyond the clock skew is forged or from a
         // provider whose clock cannot be trusted either way.
-        if claims.iat.is_some_and(|iat| iat > time::OffsetDateTime::now_utc().unix_timestamp() + self.leeway as i64) {
+        if claims
+            .iat
+            .is_some_and(|iat| iat > time::OffsetDateTime::now_utc().unix_timestamp() + self.leeway as i64)
+        {
             return Err(TokenError::IssuedInFuture);
         }
         Ok(claims)

@@ -139,11 +139,19 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let pool = admin_pool(&config).await?;
             let started = std::time::Instant::now();
             let r = crate::seed::demo(&pool, &config.issuer, orgs).await?;
-            println!("seeded {} orgs, {} records, {} staff in {:.1}s", r.orgs, r.records, r.staff, started.elapsed().as_secs_f64());
+            println!(
+                "seeded {} orgs, {} records, {} staff in {:.1}s",
+                r.orgs,
+                r.records,
+                r.staff,
+                started.elapsed().as_secs_f64()
+            );
         }
         Command::Staff(cmd) => staff(&config, cmd).await?,
         Command::Audit(AuditCommand::Verify) => {
-            let path = config.audit_key_file.as_deref().ok_or_else(|| CliError::Usage("audit verify needs audit_key_file (COUNTERSIGN_AUDIT_KEY_FILE)".into()))?;
+            let path = config.audit_key_file.as_deref().ok_or_else(|| {
+                CliError::Usage("audit verify needs audit_key_file (COUNTERSIGN_AUDIT_KEY_FILE)".into())
+            })?;
             let signer = crate::auditlog::Signer::from_file(path).map_err(|e| CliError::Usage(e.to_string()))?;
             let pool = admin_pool(&config).await?;
             let report = crate::auditlog::verify(&pool, &signer.public_key()).await?;
@@ -160,22 +168,31 @@ async fn run(cli: Cli) -> Result<(), CliError> {
 fn write_secret(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(bytes)
 }
 
 async fn admin_pool(config: &Config) -> Result<sqlx::PgPool, sqlx::Error> {
-    sqlx::postgres::PgPoolOptions::new().max_connections(2).connect(&config.database_url).await
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&config.database_url)
+        .await
 }
 
 async fn find(pool: &sqlx::PgPool, who: &str) -> Result<StaffRow, CliError> {
     let id = uuid::Uuid::parse_str(who).ok();
-    let row: Option<StaffRow> = sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1 OR subject = $2 OR subject = $3"))
-        .bind(id)
-        .bind(who)
-        .bind(crate::seed::staff_subject(who))
-        .fetch_optional(pool)
-        .await?;
+    let row: Option<StaffRow> = sqlx::query_as(&format!(
+        "SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1 OR subject = $2 OR subject = $3"
+    ))
+    .bind(id)
+    .bind(who)
+    .bind(crate::seed::staff_subject(who))
+    .fetch_optional(pool)
+    .await?;
     row.ok_or_else(|| CliError::Usage(format!("no staff member {who:?}")))
 }
 
@@ -183,13 +200,25 @@ fn print(row: &StaffRow) {
     println!("{}", serde_json::to_string_pretty(&row.to_api()).expect("serializable"));
 }
 
+/// What a `staff` subcommand does to the account it names.
+type StaffChange = Box<dyn FnOnce(&mut StaffUpdate) -> Result<(), CliError>>;
+
 async fn staff(config: &Config, cmd: StaffCommand) -> Result<(), CliError> {
     let pool = admin_pool(config).await?;
-    let (who, change): (String, Box<dyn FnOnce(&mut StaffUpdate) -> Result<(), CliError>>) = match cmd {
+    let (who, change): (String, StaffChange) = match cmd {
         StaffCommand::List => {
-            let rows: Vec<StaffRow> = sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff ORDER BY subject")).fetch_all(&pool).await?;
+            let rows: Vec<StaffRow> = sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff ORDER BY subject"))
+                .fetch_all(&pool)
+                .await?;
             for r in rows {
-                println!("{}\t{}\t{}\tepoch {}\t{}", r.id, r.subject, r.roles.join(","), r.permission_epoch, if r.active { "active" } else { "inactive" });
+                println!(
+                    "{}\t{}\t{}\tepoch {}\t{}",
+                    r.id,
+                    r.subject,
+                    r.roles.join(","),
+                    r.permission_epoch,
+                    if r.active { "active" } else { "inactive" }
+                );
             }
             return Ok(());
         }
@@ -219,34 +248,68 @@ async fn staff(config: &Config, cmd: StaffCommand) -> Result<(), CliError> {
                 }),
             )
         }
-        StaffCommand::Scope { who, all, regions, orgs } => {
-            let regions = regions.iter().map(|r| Region::parse(r).ok_or_else(|| CliError::Usage(format!("unknown region {r:?}")))).collect::<Result<Vec<_>, _>>()?;
+        StaffCommand::Scope {
+            who,
+            all,
+            regions,
+            orgs,
+        } => {
+            let regions = regions
+                .iter()
+                .map(|r| Region::parse(r).ok_or_else(|| CliError::Usage(format!("unknown region {r:?}"))))
+                .collect::<Result<Vec<_>, _>>()?;
             let mut org_ids = Vec::new();
             for o in &orgs {
-                let id: Option<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM orgs WHERE slug = $1 OR id::text = $1").bind(o).fetch_optional(&pool).await?;
-                org_ids.push(OrgId(id.ok_or_else(|| CliError::Usage(format!("unknown org {o:?}")))?.0));
+                let id: Option<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM orgs WHERE slug = $1 OR id::text = $1")
+                    .bind(o)
+                    .fetch_optional(&pool)
+                    .await?;
+                org_ids.push(OrgId(
+                    id.ok_or_else(|| CliError::Usage(format!("unknown org {o:?}")))?.0,
+                ));
             }
-            (who, Box::new(move |u: &mut StaffUpdate| {
-                u.scope = countersign_api::Scope { all_orgs: all, regions, org_ids };
-                Ok(())
-            }))
+            (
+                who,
+                Box::new(move |u: &mut StaffUpdate| {
+                    u.scope = countersign_api::Scope {
+                        all_orgs: all,
+                        regions,
+                        org_ids,
+                    };
+                    Ok(())
+                }),
+            )
         }
-        StaffCommand::Limit { who, kind, amount_minor, currency } => {
+        StaffCommand::Limit {
+            who,
+            kind,
+            amount_minor,
+            currency,
+        } => {
             let limit = match amount_minor.as_str() {
                 "none" => None,
                 n => Some(Money::new(
-                    n.parse().map_err(|_| CliError::Usage(format!("not an amount in minor units: {n:?}")))?,
+                    n.parse()
+                        .map_err(|_| CliError::Usage(format!("not an amount in minor units: {n:?}")))?,
                     Currency::parse(&currency).map_err(|e| CliError::Usage(e.to_string()))?,
                 )),
             };
-            (who, Box::new(move |u: &mut StaffUpdate| {
-                u.approval_limits.insert(kind, limit);
-                Ok(())
-            }))
+            (
+                who,
+                Box::new(move |u: &mut StaffUpdate| {
+                    u.approval_limits.insert(kind, limit);
+                    Ok(())
+                }),
+            )
         }
     };
     let current = find(&pool, &who).await?;
-    let mut update = StaffUpdate { roles: current.roles(), scope: current.scope(), approval_limits: current.limits(), active: current.active };
+    let mut update = StaffUpdate {
+        roles: current.roles(),
+        scope: current.scope(),
+        approval_limits: current.limits(),
+        active: current.active,
+    };
     change(&mut update)?;
     let mut tx = pool.begin().await?;
     let row = crate::routes::staff::apply_update(&mut *tx, current.id, &update).await?;
@@ -256,5 +319,10 @@ async fn staff(config: &Config, cmd: StaffCommand) -> Result<(), CliError> {
 }
 
 fn parse_role(s: &str) -> Result<StaffRole, CliError> {
-    StaffRole::parse(s).ok_or_else(|| CliError::Usage(format!("unknown role {s:?}; one of {}", StaffRole::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))))
+    StaffRole::parse(s).ok_or_else(|| {
+        CliError::Usage(format!(
+            "unknown role {s:?}; one of {}",
+            StaffRole::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+        ))
+    })
 }

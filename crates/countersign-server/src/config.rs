@@ -57,7 +57,9 @@ impl Default for Desktop {
         Desktop {
             provider_name: "Company sign-in".into(),
             client_id: "countersign-desktop".into(),
-            scopes: ["openid", "profile", "email", "offline_access"].map(String::from).to_vec(),
+            scopes: ["openid", "profile", "email", "offline_access"]
+                .map(String::from)
+                .to_vec(),
             redirect_ports: Vec::new(),
             min_client_version: "0.1.0".into(),
         }
@@ -87,7 +89,14 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { token_leeway_secs: 30, jwks_refetch_min_interval_secs: 10, db_max_connections: default_db_connections(), audit_checkpoint_secs: 60, reveals_per_minute: 20, notification_poll_ms: 2_000 }
+        Policy {
+            token_leeway_secs: 30,
+            jwks_refetch_min_interval_secs: 10,
+            db_max_connections: default_db_connections(),
+            audit_checkpoint_secs: 60,
+            reveals_per_minute: 20,
+            notification_poll_ms: 2_000,
+        }
     }
 }
 
@@ -123,7 +132,10 @@ const ENV_KEYS: &[(&str, &str)] = &[
 ];
 
 /// Nested keys set from the environment (`[desktop]` table).
-const ENV_DESKTOP_KEYS: &[(&str, &str)] = &[("COUNTERSIGN_PROVIDER_NAME", "provider_name"), ("COUNTERSIGN_MIN_CLIENT_VERSION", "min_client_version")];
+const ENV_DESKTOP_KEYS: &[(&str, &str)] = &[
+    ("COUNTERSIGN_PROVIDER_NAME", "provider_name"),
+    ("COUNTERSIGN_MIN_CLIENT_VERSION", "min_client_version"),
+];
 
 impl Config {
     /// Reads the file named by `path` (or `COUNTERSIGN_CONFIG`), if any, then
@@ -133,8 +145,12 @@ impl Config {
         let path = path.map(Path::to_path_buf).or(from_env.map(Into::into));
         let mut table = match &path {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?;
-                text.parse::<toml::Table>().map_err(|e| ConfigError::Invalid(e.to_string()))?
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Invalid(e.to_string()))?
             }
             None => toml::Table::new(),
         };
@@ -148,14 +164,18 @@ impl Config {
         for (var, key) in ENV_DESKTOP_KEYS {
             if let Ok(v) = std::env::var(var) {
                 if !v.is_empty() {
-                    let desktop = table.entry("desktop").or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                    let desktop = table
+                        .entry("desktop")
+                        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
                     if let toml::Value::Table(t) = desktop {
                         t.insert((*key).into(), toml::Value::String(v));
                     }
                 }
             }
         }
-        let config: Config = table.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_owned()))?;
+        let config: Config = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_owned()))?;
         config.validate()?;
         Ok(config)
     }
@@ -165,9 +185,13 @@ impl Config {
             return Err(ConfigError::Invalid("issuer and audience must be set".into()));
         }
         if countersign_api::ClientVersion::parse(&self.desktop.min_client_version).is_none() {
-            return Err(ConfigError::Invalid(format!("desktop.min_client_version {:?} is not a version like 1.2.3", self.desktop.min_client_version)));
+            return Err(ConfigError::Invalid(format!(
+                "desktop.min_client_version {:?} is not a version like 1.2.3",
+                self.desktop.min_client_version
+            )));
         }
-        url_user_swap(&self.database_url, "x").ok_or_else(|| ConfigError::Invalid("database_url is not a postgres:// URL".into()))?;
+        url_user_swap(&self.database_url, "x")
+            .ok_or_else(|| ConfigError::Invalid("database_url is not a postgres:// URL".into()))?;
         self.approval_policy.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
@@ -183,7 +207,9 @@ impl Config {
 /// role authenticates by the cluster's own means (trust on the loopback dev
 /// cluster, a password via `app_database_url` elsewhere).
 fn url_user_swap(url: &str, user: &str) -> Option<String> {
-    let rest = url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://"))?;
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))?;
     let host_part = match rest.find('@') {
         Some(at) if rest[..at].find('/').is_none() => &rest[at + 1..],
         _ => rest,
@@ -197,8 +223,14 @@ mod tests {
 
     #[test]
     fn app_url_replaces_credentials_only() {
-        assert_eq!(url_user_swap("postgres://root:pw@127.0.0.1:5/db?sslmode=disable", "app").unwrap(), "postgres://app@127.0.0.1:5/db?sslmode=disable");
-        assert_eq!(url_user_swap("postgresql://h:1/db", "app").unwrap(), "postgres://app@h:1/db");
+        assert_eq!(
+            url_user_swap("postgres://root:pw@127.0.0.1:5/db?sslmode=disable", "app").unwrap(),
+            "postgres://app@127.0.0.1:5/db?sslmode=disable"
+        );
+        assert_eq!(
+            url_user_swap("postgresql://h:1/db", "app").unwrap(),
+            "postgres://app@h:1/db"
+        );
         assert!(url_user_swap("mysql://h/db", "app").is_none());
     }
 
@@ -210,6 +242,9 @@ mod tests {
         assert_eq!(ok.desktop.min_client_version, "0.1.0");
         let bad: Config = toml::from_str(&format!("{base}[desktop]\nmin_client_version = \"soon\"\n")).unwrap();
         assert!(matches!(bad.validate(), Err(ConfigError::Invalid(m)) if m.contains("soon")));
-        assert!(toml::from_str::<Config>(&format!("{base}[desktop]\nclient = \"x\"\n")).is_err(), "unknown keys are refused");
+        assert!(
+            toml::from_str::<Config>(&format!("{base}[desktop]\nclient = \"x\"\n")).is_err(),
+            "unknown keys are refused"
+        );
     }
 }

@@ -65,12 +65,21 @@ pub async fn begin_locked(pool: &PgPool, p: &Principal, locks: &[i64]) -> Result
 /// statement before the page's, so the page's snapshot, taken after, sees all
 /// of them; a page never ends above it.
 pub async fn begin_settled(pool: &PgPool, p: &Principal) -> Result<Tx, sqlx::Error> {
-    begin_then(pool, p, &[], "; SELECT set_config('countersign.settled', cs_settled_change_seq()::text, true)").await
+    begin_then(
+        pool,
+        p,
+        &[],
+        "; SELECT set_config('countersign.settled', cs_settled_change_seq()::text, true)",
+    )
+    .await
 }
 
 async fn begin_then(pool: &PgPool, p: &Principal, locks: &[i64], then: &'static str) -> Result<Tx, sqlx::Error> {
     let orgs = format!("{{{}}}", countersign_api::org_ids_display(&p.scope.org_ids));
-    let regions = format!("{{{}}}", p.scope.regions.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","));
+    let regions = format!(
+        "{{{}}}",
+        p.scope.regions.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+    );
     let all = if p.scope.all_orgs { "on" } else { "off" };
     let mut statement = format!(
         "BEGIN; SELECT set_config('countersign.scope_all', '{}', true), set_config('countersign.scope_orgs', '{}', true), \
@@ -105,7 +114,12 @@ pub fn page_start(after_cursor: bool, compare: &str, first: usize, types: &[&str
     match (after_cursor, params.as_slice()) {
         (true, [one]) => format!("{compare} {one}"),
         (true, many) => format!("{compare} ({})", many.join(", ")),
-        (false, _) => params.iter().zip(types).map(|(p, t)| format!("{p}::{t} IS NULL")).collect::<Vec<_>>().join(" AND "),
+        (false, _) => params
+            .iter()
+            .zip(types)
+            .map(|(p, t)| format!("{p}::{t} IS NULL"))
+            .collect::<Vec<_>>()
+            .join(" AND "),
     }
 }
 
@@ -126,7 +140,11 @@ pub struct Held {
 impl Held {
     pub async fn conn(&mut self, pool: &PgPool) -> Result<&mut sqlx::PgConnection, sqlx::Error> {
         let now = std::time::Instant::now();
-        if self.conn.as_ref().is_some_and(|(_, since)| now.duration_since(*since) > MAX_HELD) {
+        if self
+            .conn
+            .as_ref()
+            .is_some_and(|(_, since)| now.duration_since(*since) > MAX_HELD)
+        {
             self.conn = None;
         }
         let idle = self.last_used.is_some_and(|t| now.duration_since(t) > IDLE_BEFORE_PING);
@@ -172,11 +190,16 @@ pub fn lock_id(id: uuid::Uuid) -> i64 {
 /// A scope value fit to stand between single quotes: only the characters a
 /// UUID list, a region list or on/off are made of.
 fn scope_literal(value: &str) -> Result<&str, sqlx::Error> {
-    let fits = value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ',' | '{' | '}'));
+    let fits = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ',' | '{' | '}'));
     if fits {
         Ok(value)
     } else {
-        Err(sqlx::Error::Protocol(format!("refusing a scope value with unexpected characters ({} bytes)", value.len())))
+        Err(sqlx::Error::Protocol(format!(
+            "refusing a scope value with unexpected characters ({} bytes)",
+            value.len()
+        )))
     }
 }
 

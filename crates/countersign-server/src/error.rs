@@ -16,7 +16,10 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        ApiError { code, detail: detail.into() }
+        ApiError {
+            code,
+            detail: detail.into(),
+        }
     }
     pub fn not_found() -> Self {
         ApiError::new(ErrorCode::NotFound, "No such resource.")
@@ -43,7 +46,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = status.into_response();
-        res.extensions_mut().insert(ErrorInfo { code: self.code, detail: self.detail });
+        res.extensions_mut().insert(ErrorInfo {
+            code: self.code,
+            detail: self.detail,
+        });
         res
     }
 }
@@ -63,8 +69,12 @@ impl From<sqlx::Error> for ApiError {
                 // not the caller's, and must look exactly like a missing one.
                 Some("42501") if db.message().contains("row-level security") => return ApiError::not_found(),
                 Some("23503") => return ApiError::not_found(),
-                Some("23505") => return ApiError::new(ErrorCode::InvalidRequest, "A record with these values already exists."),
-                Some("23514") | Some("22P02") | Some("22003") => return ApiError::invalid("A value is out of range or malformed."),
+                Some("23505") => {
+                    return ApiError::new(ErrorCode::InvalidRequest, "A record with these values already exists.")
+                }
+                Some("23514") | Some("22P02") | Some("22003") => {
+                    return ApiError::invalid("A value is out of range or malformed.")
+                }
                 _ => {}
             }
         }

@@ -53,7 +53,11 @@ pub struct Json<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let json_type = req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json);
+        let json_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(is_json);
         let bytes = Bytes::from_request(req, state).await.map_err(|r| {
             if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(ErrorCode::PayloadTooLarge, "The request body is larger than 64 KB.")
@@ -62,9 +66,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             }
         })?;
         if !json_type {
-            return Err(ApiError::invalid("Send the body as JSON (Content-Type: application/json)."));
+            return Err(ApiError::invalid(
+                "Send the body as JSON (Content-Type: application/json).",
+            ));
         }
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::invalid(format!("The body is not valid JSON: {}.", api_words(&e.to_string()))))?;
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::invalid(format!("The body is not valid JSON: {}.", api_words(&e.to_string()))))?;
         if !value.is_object() {
             return Err(ApiError::invalid("The body must be a JSON object."));
         }
@@ -80,12 +87,19 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(Strict(value)).map_err(|e| {
         let path = e.path().to_string();
         let what = api_words(&e.inner().to_string());
-        ApiError::invalid(if path == "." { format!("The body is invalid: {what}.") } else { format!("The field `{}` is invalid: {what}.", capped(&path)) })
+        ApiError::invalid(if path == "." {
+            format!("The body is invalid: {what}.")
+        } else {
+            format!("The field `{}` is invalid: {what}.", capped(&path))
+        })
     })
 }
 
 fn nul_error(field: &str) -> ApiError {
-    ApiError::invalid(format!("The field `{}` contains a NUL character, which is not allowed.", capped(field)))
+    ApiError::invalid(format!(
+        "The field `{}` contains a NUL character, which is not allowed.",
+        capped(field)
+    ))
 }
 
 /// The path of the first string (or key) holding a NUL character.
@@ -100,7 +114,11 @@ fn nul_in(v: &Value, path: &mut Vec<String>) -> Option<String> {
         }),
         Value::Object(map) => map.iter().find_map(|(k, item)| {
             path.push(k.replace('\0', "\\0"));
-            let found = if k.contains('\0') { Some(path.join(".")) } else { nul_in(item, path) };
+            let found = if k.contains('\0') {
+                Some(path.join("."))
+            } else {
+                nul_in(item, path)
+            };
             path.pop();
             found
         }),
@@ -129,13 +147,24 @@ fn api_words(msg: &str) -> String {
     for kind in ["struct ", "enum ", "tuple struct "] {
         while let Some(at) = out.find(&format!("expected {kind}")) {
             let start = at + "expected ".len();
-            let name_end = out[start + kind.len()..].find(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(out.len(), |i| start + kind.len() + i);
+            let name_end = out[start + kind.len()..]
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .map_or(out.len(), |i| start + kind.len() + i);
             let rest_end = if out[name_end..].starts_with(" with ") {
-                out[name_end..].find(" elements").map_or(name_end, |i| name_end + i + " elements".len())
+                out[name_end..]
+                    .find(" elements")
+                    .map_or(name_end, |i| name_end + i + " elements".len())
             } else {
                 name_end
             };
-            out.replace_range(start..rest_end, if kind == "enum " { "one of the documented values" } else { "an object" });
+            out.replace_range(
+                start..rest_end,
+                if kind == "enum " {
+                    "one of the documented values"
+                } else {
+                    "an object"
+                },
+            );
         }
     }
     out
@@ -173,7 +202,10 @@ impl<'de> de::MapAccess<'de> for StrictMap {
         }
     }
     fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Self::Error> {
-        let v = self.value.take().ok_or_else(|| de::Error::custom("a value is missing"))?;
+        let v = self
+            .value
+            .take()
+            .ok_or_else(|| de::Error::custom("a value is missing"))?;
         seed.deserialize(Strict(v))
     }
 }
@@ -184,14 +216,25 @@ impl<'de> de::Deserializer<'de> for Strict {
     fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         match self.0 {
             Value::Array(items) => visitor.visit_seq(StrictSeq(items.into_iter())),
-            Value::Object(map) => visitor.visit_map(StrictMap { entries: map.into_iter(), value: None }),
+            Value::Object(map) => visitor.visit_map(StrictMap {
+                entries: map.into_iter(),
+                value: None,
+            }),
             other => other.deserialize_any(visitor),
         }
     }
 
-    fn deserialize_struct<V: de::Visitor<'de>>(self, _name: &'static str, _fields: &'static [&'static str], visitor: V) -> Result<V::Value, Self::Error> {
+    fn deserialize_struct<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
         match self.0 {
-            Value::Object(map) => visitor.visit_map(StrictMap { entries: map.into_iter(), value: None }),
+            Value::Object(map) => visitor.visit_map(StrictMap {
+                entries: map.into_iter(),
+                value: None,
+            }),
             Value::Array(_) => Err(de::Error::invalid_type(Unexpected::Seq, &"an object")),
             other => Err(de::Error::invalid_type(unexpected(&other), &"an object")),
         }
@@ -204,11 +247,20 @@ impl<'de> de::Deserializer<'de> for Strict {
         }
     }
 
-    fn deserialize_newtype_struct<V: de::Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Self::Error> {
+    fn deserialize_newtype_struct<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
         visitor.visit_newtype_struct(self)
     }
 
-    fn deserialize_enum<V: de::Visitor<'de>>(self, name: &'static str, variants: &'static [&'static str], visitor: V) -> Result<V::Value, Self::Error> {
+    fn deserialize_enum<V: de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
         self.0.deserialize_enum(name, variants, visitor)
     }
 
@@ -247,7 +299,12 @@ fn unexpected(v: &Value) -> Unexpected<'_> {
 
 /// `application/json` or `application/<x>+json`, parameters ignored.
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
@@ -257,15 +314,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let raw = parts.uri.query().unwrap_or_default();
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).map_err(|_| ApiError::invalid("The query string is malformed."))?;
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(raw).map_err(|_| ApiError::invalid("The query string is malformed."))?;
         if let Some((name, _)) = pairs.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
             return Err(nul_error(&name.replace('\0', "\\0")));
         }
-        serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()))).map(Query).map_err(|e| {
+        serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(form_urlencoded::parse(
+            raw.as_bytes(),
+        )))
+        .map(Query)
+        .map_err(|e| {
             let what = api_words(&e.inner().to_string());
             match e.path().to_string().as_str() {
                 "." => ApiError::invalid(format!("The query is invalid: {}.", capped(&what))),
-                field => ApiError::invalid(format!("The query parameter `{}` is invalid: {}.", capped(field), capped(&what))),
+                field => ApiError::invalid(format!(
+                    "The query parameter `{}` is invalid: {}.",
+                    capped(field),
+                    capped(&what)
+                )),
             }
         })
     }
@@ -318,19 +384,32 @@ mod tests {
     #[test]
     fn an_array_for_an_object_is_refused_at_any_depth_in_the_apis_words() {
         let e = parse(serde_json::json!({ "name": "a", "amount": [5, "EUR"], "note": null, "tags": [] })).unwrap_err();
-        assert_eq!(e, "The field `amount` is invalid: invalid type: sequence, expected an object.");
-        let e = from_value::<CreateThing>(serde_json::json!(["a", { "amount_minor": 5, "currency": "EUR" }, null, []])).unwrap_err();
+        assert_eq!(
+            e,
+            "The field `amount` is invalid: invalid type: sequence, expected an object."
+        );
+        let e = from_value::<CreateThing>(serde_json::json!(["a", { "amount_minor": 5, "currency": "EUR" }, null, []]))
+            .unwrap_err();
         assert!(e.detail.contains("expected an object"), "{}", e.detail);
     }
 
     #[test]
     fn errors_name_the_field_and_never_a_rust_type() {
         let e = parse(serde_json::json!({ "name": "a", "amount": { "amount_minor": "5", "currency": "EUR" }, "note": null, "tags": [] })).unwrap_err();
-        assert_eq!(e, "The field `amount.amount_minor` is invalid: invalid type: string \"5\", expected a whole number.");
+        assert_eq!(
+            e,
+            "The field `amount.amount_minor` is invalid: invalid type: string \"5\", expected a whole number."
+        );
         let e = parse(serde_json::json!({ "name": "a", "amount": { "amount_minor": 5, "currency": "EUR" }, "tags": [], "status": "approved" })).unwrap_err();
         assert!(e.contains("unknown field `status`"), "{e}");
-        assert_eq!(api_words("invalid length 2, expected struct CreateApproval with 6 elements"), "invalid length 2, expected an object");
-        assert_eq!(api_words("unknown variant `x`, expected enum Kind"), "unknown variant `x`, expected one of the documented values");
+        assert_eq!(
+            api_words("invalid length 2, expected struct CreateApproval with 6 elements"),
+            "invalid length 2, expected an object"
+        );
+        assert_eq!(
+            api_words("unknown variant `x`, expected enum Kind"),
+            "unknown variant `x`, expected one of the documented values"
+        );
     }
 
     #[test]

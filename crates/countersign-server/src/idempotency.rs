@@ -27,9 +27,19 @@ pub type Stored = (Vec<u8>, i16, serde_json::Value);
 
 /// Reads and validates the header (1-128 visible ASCII); `what` identifies
 /// the operation (method + path) so a key is bound to one endpoint.
-pub fn from_headers(headers: &HeaderMap, p: &Principal, what: &str, body: &impl serde::Serialize) -> ApiResult<Option<Key>> {
-    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
-    let key = v.to_str().ok().filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()));
+pub fn from_headers(
+    headers: &HeaderMap,
+    p: &Principal,
+    what: &str,
+    body: &impl serde::Serialize,
+) -> ApiResult<Option<Key>> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .ok()
+        .filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()));
     let key = key.ok_or_else(|| ApiError::invalid("Idempotency-Key must be 1-128 visible ASCII characters."))?;
     let digest = |parts: &[&[u8]]| {
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
@@ -44,7 +54,11 @@ pub fn from_headers(headers: &HeaderMap, p: &Principal, what: &str, body: &impl 
     // The lock belongs to the key whatever the endpoint: one key, one holder.
     let id = digest(&[p.issuer.as_bytes(), p.subject.as_bytes(), key.as_bytes()]);
     let lock = i64::from_be_bytes(id.as_ref()[..8].try_into().map_err(|_| ApiError::internal())?);
-    Ok(Some(Key { key: key.to_owned(), hash, lock }))
+    Ok(Some(Key {
+        key: key.to_owned(),
+        hash,
+        lock,
+    }))
 }
 
 impl Key {
@@ -58,8 +72,14 @@ impl Key {
     pub fn answer(&self, stored: Option<Stored>) -> ApiResult<Option<(StatusCode, serde_json::Value)>> {
         match stored {
             None => Ok(None),
-            Some((hash, _, _)) if hash != self.hash => Err(ApiError::new(ErrorCode::IdempotencyKeyReused, "This Idempotency-Key was used with another request.")),
-            Some((_, status, response)) => Ok(Some((StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK), response))),
+            Some((hash, _, _)) if hash != self.hash => Err(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "This Idempotency-Key was used with another request.",
+            )),
+            Some((_, status, response)) => Ok(Some((
+                StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),
+                response,
+            ))),
         }
     }
 }
@@ -97,7 +117,12 @@ pub fn stored_all_sql(n: usize) -> String {
 /// Inside the action's transaction, with [`Key::lock`] held, before acting:
 /// the stored response, if this is a retry.
 pub async fn replay(tx: &mut Tx, p: &Principal, key: &Key) -> ApiResult<Option<(StatusCode, serde_json::Value)>> {
-    let stored: Option<Stored> = sqlx::query_as(&stored_sql(1)).bind(&p.issuer).bind(&p.subject).bind(&key.key).fetch_optional(&mut **tx).await?;
+    let stored: Option<Stored> = sqlx::query_as(&stored_sql(1))
+        .bind(&p.issuer)
+        .bind(&p.subject)
+        .bind(&key.key)
+        .fetch_optional(&mut **tx)
+        .await?;
     key.answer(stored)
 }
 
@@ -142,7 +167,13 @@ const STORE_CONFLICT: &str = "ON CONFLICT (issuer, subject, key) DO UPDATE \
     RETURNING true";
 
 /// Remembers the response, in the action's transaction.
-pub async fn remember(tx: &mut Tx, p: &Principal, key: &Key, status: StatusCode, response: &serde_json::Value) -> ApiResult<()> {
+pub async fn remember(
+    tx: &mut Tx,
+    p: &Principal,
+    key: &Key,
+    status: StatusCode,
+    response: &serde_json::Value,
+) -> ApiResult<()> {
     let stored: Option<bool> = sqlx::query_scalar(&store_sql(1))
         .bind(&p.issuer)
         .bind(&p.subject)
@@ -189,7 +220,13 @@ pub async fn begin(pool: &sqlx::PgPool, p: &Principal, key: Option<&Key>) -> Api
 }
 
 /// Remembers the answer in the action's transaction, commits, answers.
-pub async fn finish(mut tx: Tx, p: &Principal, key: Option<&Key>, status: StatusCode, body: &impl serde::Serialize) -> ApiResult<axum::response::Response> {
+pub async fn finish(
+    mut tx: Tx,
+    p: &Principal,
+    key: Option<&Key>,
+    status: StatusCode,
+    body: &impl serde::Serialize,
+) -> ApiResult<axum::response::Response> {
     let body = serde_json::to_value(body).map_err(|_| ApiError::internal())?;
     if let Some(k) = key {
         remember(&mut tx, p, k, status, &body).await?;

@@ -28,8 +28,16 @@ pub fn phone(v: &str) -> String {
 pub fn iban(v: &str) -> String {
     let compact: Vec<char> = v.chars().filter(|c| !c.is_whitespace()).collect();
     let n = compact.len();
-    let shown: Vec<char> = compact.iter().enumerate().map(|(i, c)| if i < 4 || i + 4 >= n { *c } else { DOT }).collect();
-    shown.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(" ")
+    let shown: Vec<char> = compact
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < 4 || i + 4 >= n { *c } else { DOT })
+        .collect();
+    shown
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Last four characters of the tax id.
@@ -50,7 +58,11 @@ pub fn revealable(p: &Principal, field: &str) -> bool {
 
 /// The masked wire form of `field`, whose display form is `display`.
 pub fn masked(p: &Principal, field: &str, display: String) -> Masked {
-    Masked { masked: display, field: field.to_owned(), revealable: revealable(p, field) }
+    Masked {
+        masked: display,
+        field: field.to_owned(),
+        revealable: revealable(p, field),
+    }
 }
 
 #[cfg(test)]

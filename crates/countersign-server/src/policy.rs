@@ -5,7 +5,14 @@ use std::collections::BTreeSet;
 
 pub fn role_permissions(role: StaffRole) -> &'static [P] {
     match role {
-        StaffRole::SupportAgent => &[P::OrgsRead, P::UsersRead, P::InvoicesRead, P::PiiReveal, P::ImpersonationStart, P::SupportAccessRead],
+        StaffRole::SupportAgent => &[
+            P::OrgsRead,
+            P::UsersRead,
+            P::InvoicesRead,
+            P::PiiReveal,
+            P::ImpersonationStart,
+            P::SupportAccessRead,
+        ],
         StaffRole::SupportSupervisor => &[
             P::OrgsRead,
             P::UsersRead,
@@ -16,10 +23,22 @@ pub fn role_permissions(role: StaffRole) -> &'static [P] {
             P::SupportAccessRead,
             P::AuditRead,
         ],
-        StaffRole::FinanceClerk => &[P::OrgsRead, P::InvoicesRead, P::VendorsRead, P::PaymentsRead, P::ApprovalsRequest],
-        StaffRole::FinanceApprover | StaffRole::FinanceController => {
-            &[P::OrgsRead, P::InvoicesRead, P::VendorsRead, P::PaymentsRead, P::FinanceReveal, P::ApprovalsRequest, P::ApprovalsDecide]
-        }
+        StaffRole::FinanceClerk => &[
+            P::OrgsRead,
+            P::InvoicesRead,
+            P::VendorsRead,
+            P::PaymentsRead,
+            P::ApprovalsRequest,
+        ],
+        StaffRole::FinanceApprover | StaffRole::FinanceController => &[
+            P::OrgsRead,
+            P::InvoicesRead,
+            P::VendorsRead,
+            P::PaymentsRead,
+            P::FinanceReveal,
+            P::ApprovalsRequest,
+            P::ApprovalsDecide,
+        ],
         StaffRole::Auditor => &[
             P::OrgsRead,
             P::UsersRead,
@@ -35,7 +54,10 @@ pub fn role_permissions(role: StaffRole) -> &'static [P] {
 }
 
 pub fn staff_permissions(roles: &[StaffRole]) -> BTreeSet<P> {
-    roles.iter().flat_map(|r| role_permissions(*r).iter().copied()).collect()
+    roles
+        .iter()
+        .flat_map(|r| role_permissions(*r).iter().copied())
+        .collect()
 }
 
 /// A customer account sees its own org only (scope), and only what a customer

@@ -7,7 +7,10 @@ use crate::policy;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use countersign_api::{ActorKind, CustomerRole, ErrorCode, Money, OrgId, Permission, Region, Scope, SessionScope, StaffId, StaffRole, UserId, IMPERSONATION_HEADER};
+use countersign_api::{
+    ActorKind, CustomerRole, ErrorCode, Money, OrgId, Permission, Region, Scope, SessionScope, StaffId, StaffRole,
+    UserId, IMPERSONATION_HEADER,
+};
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -64,7 +67,11 @@ impl Principal {
             customer: None,
             roles: vec![],
             permissions: BTreeSet::new(),
-            scope: Scope { all_orgs, regions: vec![], org_ids: vec![] },
+            scope: Scope {
+                all_orgs,
+                regions: vec![],
+                org_ids: vec![],
+            },
             approval_limits: BTreeMap::new(),
             permission_epoch: 0,
             impersonation: None,
@@ -142,7 +149,8 @@ struct CustomerRow {
     role: String,
 }
 
-static BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1"));
+static BY_ID: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1"));
 
 /// A staff member's row by id (the id is bound; only the constant column list is spliced, once).
 pub async fn staff_by_id<'e>(db: impl sqlx::PgExecutor<'e>, id: uuid::Uuid) -> Result<Option<StaffRow>, sqlx::Error> {
@@ -165,7 +173,12 @@ pub const LOOKUPS_PER_BATCH: usize = 64;
 /// a pool acquisition and the pool's release ping per request. The batch
 /// is read after its requests arrived, so a role change committed before a
 /// request is what that request sees.
-pub async fn lookup_batch(pool: PgPool, held: std::sync::Arc<tokio::sync::Mutex<crate::db::Held>>, sizes: prometheus::Histogram, jobs: Vec<Lookup>) {
+pub async fn lookup_batch(
+    pool: PgPool,
+    held: std::sync::Arc<tokio::sync::Mutex<crate::db::Held>>,
+    sizes: prometheus::Histogram,
+    jobs: Vec<Lookup>,
+) {
     sizes.observe(jobs.len() as f64);
     let issuers: Vec<&str> = jobs.iter().map(|j| j.issuer.as_str()).collect();
     let subjects: Vec<&str> = jobs.iter().map(|j| j.subject.as_str()).collect();
@@ -175,7 +188,14 @@ pub async fn lookup_batch(pool: PgPool, held: std::sync::Arc<tokio::sync::Mutex<
     // fresh connection before the batch is refused.
     let mut rows = Err(sqlx::Error::PoolClosed);
     for _ in 0..2 {
-        rows = async { sqlx::query_as::<_, StaffRow>(&LOOKUP).bind(&issuers).bind(&subjects).fetch_all(held.conn(&pool).await?).await }.await;
+        rows = async {
+            sqlx::query_as::<_, StaffRow>(&LOOKUP)
+                .bind(&issuers)
+                .bind(&subjects)
+                .fetch_all(held.conn(&pool).await?)
+                .await
+        }
+        .await;
         if rows.is_ok() {
             break;
         }
@@ -184,7 +204,10 @@ pub async fn lookup_batch(pool: PgPool, held: std::sync::Arc<tokio::sync::Mutex<
     match rows {
         Ok(rows) => {
             for job in jobs {
-                let row = rows.iter().find(|r| r.issuer == job.issuer && r.subject == job.subject).cloned();
+                let row = rows
+                    .iter()
+                    .find(|r| r.issuer == job.issuer && r.subject == job.subject)
+                    .cloned();
                 let _ = job.reply.send(Ok(row));
             }
         }
@@ -199,14 +222,30 @@ pub async fn lookup_batch(pool: PgPool, held: std::sync::Arc<tokio::sync::Mutex<
 
 /// A batch's statement: the identities are bound as two arrays; only the
 /// constant column list is spliced, once.
-static LOOKUP: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("SELECT {STAFF_COLUMNS} FROM staff WHERE (issuer, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))"));
+static LOOKUP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {STAFF_COLUMNS} FROM staff WHERE (issuer, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+    )
+});
 
 /// The staff row of (iss, sub), read in the next lookup batch.
 async fn staff_row(state: &AppState, iss: &str, sub: &str) -> ApiResult<Option<StaffRow>> {
     let (reply, answer) = tokio::sync::oneshot::channel();
-    let stopped = || ApiError::new(ErrorCode::ServiceUnavailable, "The service is shutting down; retry shortly.");
-    state.lookups.submit(Lookup { issuer: iss.to_owned(), subject: sub.to_owned(), reply }).await.map_err(|_| stopped())?;
+    let stopped = || {
+        ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            "The service is shutting down; retry shortly.",
+        )
+    };
+    state
+        .lookups
+        .submit(Lookup {
+            issuer: iss.to_owned(),
+            subject: sub.to_owned(),
+            reply,
+        })
+        .await
+        .map_err(|_| stopped())?;
     answer.await.map_err(|_| stopped())?
 }
 
@@ -215,7 +254,10 @@ pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Princi
     let staff = staff_row(state, iss, sub).await?;
     if let Some(s) = staff {
         if !s.active {
-            return Err(ApiError::new(ErrorCode::AccountDisabled, "This staff account is deactivated."));
+            return Err(ApiError::new(
+                ErrorCode::AccountDisabled,
+                "This staff account is deactivated.",
+            ));
         }
         let roles = s.roles();
         return Ok(Principal {
@@ -237,15 +279,23 @@ pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Princi
     }
     // Customer users live in a tenant table; this one narrow lookup goes
     // through a SECURITY DEFINER function that returns only the caller's row.
-    let customer: Option<CustomerRow> = sqlx::query_as("SELECT user_id, org_id, name, email, role FROM cs_customer_identity($1, $2)")
-        .bind(iss)
-        .bind(sub)
-        .fetch_optional(&state.db)
-        .await?;
+    let customer: Option<CustomerRow> =
+        sqlx::query_as("SELECT user_id, org_id, name, email, role FROM cs_customer_identity($1, $2)")
+            .bind(iss)
+            .bind(sub)
+            .fetch_optional(&state.db)
+            .await?;
     let Some(c) = customer else {
-        return Err(ApiError::new(ErrorCode::Forbidden, "This identity has no access to Countersign."));
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "This identity has no access to Countersign.",
+        ));
     };
-    let role = if c.role == "org_admin" { CustomerRole::OrgAdmin } else { CustomerRole::Member };
+    let role = if c.role == "org_admin" {
+        CustomerRole::OrgAdmin
+    } else {
+        CustomerRole::Member
+    };
     Ok(Principal {
         kind: ActorKind::Customer,
         issuer: iss.to_owned(),
@@ -254,10 +304,18 @@ pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Princi
         email: c.email,
         staff_id: None,
         person_id: None,
-        customer: Some(CustomerIdentity { user_id: UserId(c.user_id), org_id: OrgId(c.org_id), role }),
+        customer: Some(CustomerIdentity {
+            user_id: UserId(c.user_id),
+            org_id: OrgId(c.org_id),
+            role,
+        }),
         roles: vec![c.role],
         permissions: policy::customer_permissions(role),
-        scope: Scope { all_orgs: false, regions: vec![], org_ids: vec![OrgId(c.org_id)] },
+        scope: Scope {
+            all_orgs: false,
+            regions: vec![],
+            org_ids: vec![OrgId(c.org_id)],
+        },
         approval_limits: BTreeMap::new(),
         permission_epoch: 0,
         impersonation: None,
@@ -272,20 +330,36 @@ impl FromRequestParts<AppState> for Principal {
             return Ok(p.clone());
         }
         // Two Authorization headers are ambiguous: refuse, never first-wins.
-        if parts.headers.get_all(axum::http::header::AUTHORIZATION).iter().nth(1).is_some() {
-            return Err(ApiError::new(ErrorCode::TokenInvalid, "Send exactly one Authorization header."));
-        }
-        let header = parts
+        if parts
             .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "Send an access token as Authorization: Bearer <token>."))?;
+            .get_all(axum::http::header::AUTHORIZATION)
+            .iter()
+            .nth(1)
+            .is_some()
+        {
+            return Err(ApiError::new(
+                ErrorCode::TokenInvalid,
+                "Send exactly one Authorization header.",
+            ));
+        }
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "Send an access token as Authorization: Bearer <token>.",
+            )
+        })?;
         let token = header
             .to_str()
             .ok()
             .and_then(|h| h.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, t)| t.trim())
-            .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid, "The Authorization header is not a bearer token."))?;
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::TokenInvalid,
+                    "The Authorization header is not a bearer token.",
+                )
+            })?;
         let claims = state.verifier.verify(token).await?;
         let principal = resolve(state, &claims.iss, &claims.sub).await;
         if let Some(ctx) = parts.extensions.get::<AuditCtx>() {
@@ -299,14 +373,29 @@ impl FromRequestParts<AppState> for Principal {
                 if let Ok(id) = uuid::Uuid::parse_str(h.to_str().unwrap_or("").trim()) {
                     end_disabled_agents_session(state, &claims.iss, &claims.sub, id).await?;
                 }
-                return Err(ApiError::new(ErrorCode::ImpersonationNotActive, "Your account was deactivated; the support session was ended."));
+                return Err(ApiError::new(
+                    ErrorCode::ImpersonationNotActive,
+                    "Your account was deactivated; the support session was ended.",
+                ));
             }
         }
         let mut principal = principal?;
         if let Some(h) = parts.headers.get(IMPERSONATION_HEADER) {
-            let route = parts.extensions.get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
+            let route = parts
+                .extensions
+                .get::<axum::extract::MatchedPath>()
+                .map(|m| m.as_str().to_owned())
+                .unwrap_or_default();
             let ctx = parts.extensions.get::<AuditCtx>().cloned().unwrap_or_default();
-            principal = impersonate(state, principal, h.to_str().unwrap_or(""), parts.method.as_str(), &route, &ctx).await?;
+            principal = impersonate(
+                state,
+                principal,
+                h.to_str().unwrap_or(""),
+                parts.method.as_str(),
+                &route,
+                &ctx,
+            )
+            .await?;
         }
         parts.extensions.insert(principal.clone());
         Ok(principal)
@@ -344,14 +433,25 @@ struct SessionRow {
 /// Why `staff_id` may no longer hold a support session in (`org`, `region`),
 /// read now: `account_disabled`, `access_revoked` (no `impersonation:start`,
 /// or a scope that no longer covers the org), or `None` while it may.
-pub async fn agent_lost_access(tx: &mut crate::db::Tx, staff_id: uuid::Uuid, org: uuid::Uuid, region: &str) -> ApiResult<Option<&'static str>> {
-    let Some(row) = staff_by_id(&mut **tx, staff_id).await? else { return Ok(Some("access_revoked")) };
+pub async fn agent_lost_access(
+    tx: &mut crate::db::Tx,
+    staff_id: uuid::Uuid,
+    org: uuid::Uuid,
+    region: &str,
+) -> ApiResult<Option<&'static str>> {
+    let Some(row) = staff_by_id(&mut **tx, staff_id).await? else {
+        return Ok(Some("access_revoked"));
+    };
     if !row.active {
         return Ok(Some("account_disabled"));
     }
     let may_start = policy::staff_permissions(&row.roles()).contains(&Permission::ImpersonationStart);
     let covers = row.scope_all || row.scope_regions.iter().any(|r| r == region) || row.scope_org_ids.contains(&org);
-    Ok(if may_start && covers { None } else { Some("access_revoked") })
+    Ok(if may_start && covers {
+        None
+    } else {
+        Some("access_revoked")
+    })
 }
 
 /// The server ends a session its agent may no longer hold (`why`:
@@ -387,7 +487,14 @@ async fn end_disabled_agents_session(state: &AppState, iss: &str, sub: &str, id:
 }
 
 /// Turns the agent's principal into one acting as the session's subject.
-async fn impersonate(state: &AppState, agent: Principal, header: &str, method: &str, route: &str, audit: &AuditCtx) -> ApiResult<Principal> {
+async fn impersonate(
+    state: &AppState,
+    agent: Principal,
+    header: &str,
+    method: &str,
+    route: &str,
+    audit: &AuditCtx,
+) -> ApiResult<Principal> {
     let not_active = |why: &str| ApiError::new(ErrorCode::ImpersonationNotActive, why.to_owned());
     // Another agent's session and a random id read alike (no existence oracle).
     let no_such = || not_active("No such support session.");
@@ -414,7 +521,10 @@ async fn impersonate(state: &AppState, agent: Principal, header: &str, method: &
         if let Some(why) = agent_lost_access(&mut tx, row.agent_staff_id, row.org_id, &row.region).await? {
             end_session_by_server(&mut tx, id, why).await?;
             tx.commit().await?;
-            audit.impersonation(id, serde_json::json!({ "user_id": row.subject_user_id, "org_id": row.org_id }));
+            audit.impersonation(
+                id,
+                serde_json::json!({ "user_id": row.subject_user_id, "org_id": row.org_id }),
+            );
             audit.detail("ended_by_server", serde_json::json!(why));
             return Err(not_active("Your access changed; the support session was ended."));
         }
@@ -427,28 +537,62 @@ async fn impersonate(state: &AppState, agent: Principal, header: &str, method: &
         // session that ran its course.
         "ended" if matches!(row.end_reason.as_deref(), Some("access_revoked" | "account_disabled")) => {
             // Each later attempt shows in the session's timeline too.
-            audit.impersonation(id, serde_json::json!({ "user_id": row.subject_user_id, "org_id": row.org_id }));
+            audit.impersonation(
+                id,
+                serde_json::json!({ "user_id": row.subject_user_id, "org_id": row.org_id }),
+            );
             return Err(not_active("Your access changed; the support session was ended."));
         }
-        "active" | "ended" => return Err(ApiError::new(ErrorCode::ImpersonationExpired, "The support session has ended.")),
-        _ => return Err(not_active("The support session is not active (pending approval or rejected).")),
+        "active" | "ended" => {
+            return Err(ApiError::new(
+                ErrorCode::ImpersonationExpired,
+                "The support session has ended.",
+            ))
+        }
+        _ => {
+            return Err(not_active(
+                "The support session is not active (pending approval or rejected).",
+            ))
+        }
     }
     // From here on the request happens inside the session, refused or not.
-    audit.impersonation(id, serde_json::json!({ "user_id": row.subject_user_id, "org_id": row.org_id }));
+    audit.impersonation(
+        id,
+        serde_json::json!({ "user_id": row.subject_user_id, "org_id": row.org_id }),
+    );
     if !WHILE_IMPERSONATING.contains(&(method, route)) {
-        return Err(ApiError::new(ErrorCode::NotWhileImpersonating, "Not allowed while impersonating a customer user."));
+        return Err(ApiError::new(
+            ErrorCode::NotWhileImpersonating,
+            "Not allowed while impersonating a customer user.",
+        ));
     }
-    let role = if row.subject_role == "org_admin" { CustomerRole::OrgAdmin } else { CustomerRole::Member };
+    let role = if row.subject_role == "org_admin" {
+        CustomerRole::OrgAdmin
+    } else {
+        CustomerRole::Member
+    };
     Ok(Principal {
         permissions: policy::customer_permissions(role),
-        scope: Scope { all_orgs: false, regions: vec![], org_ids: vec![OrgId(row.org_id)] },
-        customer: Some(CustomerIdentity { user_id: UserId(row.subject_user_id), org_id: OrgId(row.org_id), role }),
+        scope: Scope {
+            all_orgs: false,
+            regions: vec![],
+            org_ids: vec![OrgId(row.org_id)],
+        },
+        customer: Some(CustomerIdentity {
+            user_id: UserId(row.subject_user_id),
+            org_id: OrgId(row.org_id),
+            role,
+        }),
         approval_limits: BTreeMap::new(),
         impersonation: Some(Impersonation {
             session_id: id,
             subject_user_id: UserId(row.subject_user_id),
             org_id: OrgId(row.org_id),
-            scope: if row.scope == "write" { SessionScope::Write } else { SessionScope::Read },
+            scope: if row.scope == "write" {
+                SessionScope::Write
+            } else {
+                SessionScope::Read
+            },
             expires_at: row.expires_at.unwrap_or(now),
         }),
         ..agent

@@ -22,15 +22,78 @@ pub struct StaffSeed {
 }
 
 pub const DEMO_STAFF: &[StaffSeed] = &[
-    StaffSeed { username: "alice", name: "Alice Laurent", roles: &["support_agent"], all: false, regions: &["EU"], limit_minor: None },
-    StaffSeed { username: "bob", name: "Bob Miller", roles: &["support_agent"], all: false, regions: &["US"], limit_minor: None },
-    StaffSeed { username: "sam", name: "Sam Okafor", roles: &["support_supervisor"], all: true, regions: &[], limit_minor: None },
-    StaffSeed { username: "carl", name: "Carl Jensen", roles: &["finance_clerk"], all: true, regions: &[], limit_minor: None },
-    StaffSeed { username: "ana", name: "Ana Costa", roles: &["finance_approver"], all: true, regions: &[], limit_minor: Some(5_000_000) },
-    StaffSeed { username: "andy", name: "Andy Brooks", roles: &["finance_approver"], all: true, regions: &[], limit_minor: Some(1_000_000) },
-    StaffSeed { username: "cora", name: "Cora Lindqvist", roles: &["finance_controller"], all: true, regions: &[], limit_minor: None },
-    StaffSeed { username: "ava", name: "Ava Novak", roles: &["auditor"], all: true, regions: &[], limit_minor: None },
-    StaffSeed { username: "sid", name: "Sid Varga", roles: &["security_admin"], all: true, regions: &[], limit_minor: None },
+    StaffSeed {
+        username: "alice",
+        name: "Alice Laurent",
+        roles: &["support_agent"],
+        all: false,
+        regions: &["EU"],
+        limit_minor: None,
+    },
+    StaffSeed {
+        username: "bob",
+        name: "Bob Miller",
+        roles: &["support_agent"],
+        all: false,
+        regions: &["US"],
+        limit_minor: None,
+    },
+    StaffSeed {
+        username: "sam",
+        name: "Sam Okafor",
+        roles: &["support_supervisor"],
+        all: true,
+        regions: &[],
+        limit_minor: None,
+    },
+    StaffSeed {
+        username: "carl",
+        name: "Carl Jensen",
+        roles: &["finance_clerk"],
+        all: true,
+        regions: &[],
+        limit_minor: None,
+    },
+    StaffSeed {
+        username: "ana",
+        name: "Ana Costa",
+        roles: &["finance_approver"],
+        all: true,
+        regions: &[],
+        limit_minor: Some(5_000_000),
+    },
+    StaffSeed {
+        username: "andy",
+        name: "Andy Brooks",
+        roles: &["finance_approver"],
+        all: true,
+        regions: &[],
+        limit_minor: Some(1_000_000),
+    },
+    StaffSeed {
+        username: "cora",
+        name: "Cora Lindqvist",
+        roles: &["finance_controller"],
+        all: true,
+        regions: &[],
+        limit_minor: None,
+    },
+    StaffSeed {
+        username: "ava",
+        name: "Ava Novak",
+        roles: &["auditor"],
+        all: true,
+        regions: &[],
+        limit_minor: None,
+    },
+    StaffSeed {
+        username: "sid",
+        name: "Sid Varga",
+        roles: &["security_admin"],
+        all: true,
+        regions: &[],
+        limit_minor: None,
+    },
 ];
 
 /// The subject the dev identity provider issues for a username (dev/idp/README.md).
@@ -41,24 +104,66 @@ pub fn customer_subject(username: &str) -> String {
     format!("cust-{username}")
 }
 
-const DEMO_ORGS: &[(&str, &str, &str)] =
-    &[("acme", "Acme Corporation", "EU"), ("globex", "Globex GmbH", "EU"), ("initech", "Initech Inc.", "US"), ("umbrella", "Umbrella LLC", "US")];
+const DEMO_ORGS: &[(&str, &str, &str)] = &[
+    ("acme", "Acme Corporation", "EU"),
+    ("globex", "Globex GmbH", "EU"),
+    ("initech", "Initech Inc.", "US"),
+    ("umbrella", "Umbrella LLC", "US"),
+];
 
 const FIRST: &[&str] = &[
-    "Jana", "Lukas", "Sofia", "Mateo", "Emma", "Noah", "Mia", "Liam", "Olivia", "Elias", "Chloé", "Hugo", "Zoe", "Finn", "Ines", "Omar", "Priya",
-    "Kenji", "Marta", "Tomasz", "Aisha", "Diego", "Freya", "Jonas",
+    "Jana", "Lukas", "Sofia", "Mateo", "Emma", "Noah", "Mia", "Liam", "Olivia", "Elias", "Chloé", "Hugo", "Zoe",
+    "Finn", "Ines", "Omar", "Priya", "Kenji", "Marta", "Tomasz", "Aisha", "Diego", "Freya", "Jonas",
 ];
 const LAST: &[&str] = &[
-    "Schmidt", "Müller", "Rossi", "García", "Dubois", "Novak", "Jansen", "Kowalski", "Smith", "Johnson", "Nguyen", "Patel", "O'Brien", "Larsen",
-    "Fischer", "Moreau", "Silva", "Yamamoto", "Haddad", "Berg",
+    "Schmidt", "Müller", "Rossi", "García", "Dubois", "Novak", "Jansen", "Kowalski", "Smith", "Johnson", "Nguyen",
+    "Patel", "O'Brien", "Larsen", "Fischer", "Moreau", "Silva", "Yamamoto", "Haddad", "Berg",
 ];
-const EU_CITIES: &[(&str, &str)] = &[("Berlin", "10115"), ("Amsterdam", "1012"), ("Paris", "75001"), ("Vienna", "1010"), ("Madrid", "28001")];
-const US_CITIES: &[(&str, &str)] = &[("Austin", "78701"), ("Boston", "02108"), ("Denver", "80202"), ("Seattle", "98101"), ("Chicago", "60601")];
-const STREETS: &[&str] = &["Main Street", "Hauptstraße", "Rue de Rivoli", "Keizersgracht", "Elm Avenue", "Calle Mayor", "Ringstraße"];
-const VENDOR_WORDS: &[&str] =
-    &["Nordic", "Atlas", "Bright", "Summit", "Harbor", "Cobalt", "Pioneer", "Vertex", "Lumen", "Granite", "Meridian", "Orbit"];
-const VENDOR_KINDS: &[&str] = &["Logistics", "Office Supply", "Cloud Services", "Consulting", "Catering", "Facilities", "Print"];
-const BANKS: &[&str] = &["Commerzbank", "ING", "BNP Paribas", "Barclays", "Deutsche Bank", "Rabobank", "HSBC"];
+const EU_CITIES: &[(&str, &str)] = &[
+    ("Berlin", "10115"),
+    ("Amsterdam", "1012"),
+    ("Paris", "75001"),
+    ("Vienna", "1010"),
+    ("Madrid", "28001"),
+];
+const US_CITIES: &[(&str, &str)] = &[
+    ("Austin", "78701"),
+    ("Boston", "02108"),
+    ("Denver", "80202"),
+    ("Seattle", "98101"),
+    ("Chicago", "60601"),
+];
+const STREETS: &[&str] = &[
+    "Main Street",
+    "Hauptstraße",
+    "Rue de Rivoli",
+    "Keizersgracht",
+    "Elm Avenue",
+    "Calle Mayor",
+    "Ringstraße",
+];
+const VENDOR_WORDS: &[&str] = &[
+    "Nordic", "Atlas", "Bright", "Summit", "Harbor", "Cobalt", "Pioneer", "Vertex", "Lumen", "Granite", "Meridian",
+    "Orbit",
+];
+const VENDOR_KINDS: &[&str] = &[
+    "Logistics",
+    "Office Supply",
+    "Cloud Services",
+    "Consulting",
+    "Catering",
+    "Facilities",
+    "Print",
+];
+const BANKS: &[&str] = &[
+    "Commerzbank",
+    "ING",
+    "BNP Paribas",
+    "Barclays",
+    "Deutsche Bank",
+    "Rabobank",
+    "HSBC",
+];
 
 /// ISO 13616 check digits for `country` + `bban`.
 pub fn iban(country: &str, bban: &str) -> String {
@@ -66,7 +171,11 @@ pub fn iban(country: &str, bban: &str) -> String {
     let mut rem: u32 = 0;
     for c in rearranged.chars() {
         let v = c.to_digit(36).expect("alphanumeric");
-        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
     }
     format!("{country}{:02}{bban}", 98 - rem)
 }
@@ -85,14 +194,65 @@ fn random_iban(rng: &mut impl Rng) -> String {
     }
 }
 
+/// One column vector per UNNEST parameter of each table's insert, in its
+/// order: a struct per row would be transposed again before binding.
 #[derive(Default)]
+#[allow(clippy::type_complexity)]
 struct Batch {
     orgs: (Vec<Uuid>, Vec<String>, Vec<String>, Vec<String>),
-    users: (Vec<Uuid>, Vec<Uuid>, Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<Option<String>>, Vec<Option<String>>),
-    invoices: (Vec<Uuid>, Vec<Uuid>, Vec<String>, Vec<String>, Vec<i64>, Vec<String>, Vec<String>, Vec<OffsetDateTime>, Vec<OffsetDateTime>),
-    vendors: (Vec<Uuid>, Vec<Uuid>, Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>),
-    banks: (Vec<Uuid>, Vec<Uuid>, Vec<String>, Vec<Uuid>, Vec<String>, Vec<String>, Vec<String>),
-    payments: (Vec<Uuid>, Vec<Uuid>, Vec<String>, Vec<String>, Vec<i64>, Vec<String>, Vec<Option<Uuid>>, Vec<Option<Uuid>>, Vec<OffsetDateTime>),
+    users: (
+        Vec<Uuid>,
+        Vec<Uuid>,
+        Vec<String>,
+        Vec<String>,
+        Vec<String>,
+        Vec<String>,
+        Vec<String>,
+        Vec<String>,
+        Vec<String>,
+        Vec<Option<String>>,
+        Vec<Option<String>>,
+    ),
+    invoices: (
+        Vec<Uuid>,
+        Vec<Uuid>,
+        Vec<String>,
+        Vec<String>,
+        Vec<i64>,
+        Vec<String>,
+        Vec<String>,
+        Vec<OffsetDateTime>,
+        Vec<OffsetDateTime>,
+    ),
+    vendors: (
+        Vec<Uuid>,
+        Vec<Uuid>,
+        Vec<String>,
+        Vec<String>,
+        Vec<String>,
+        Vec<String>,
+        Vec<String>,
+    ),
+    banks: (
+        Vec<Uuid>,
+        Vec<Uuid>,
+        Vec<String>,
+        Vec<Uuid>,
+        Vec<String>,
+        Vec<String>,
+        Vec<String>,
+    ),
+    payments: (
+        Vec<Uuid>,
+        Vec<Uuid>,
+        Vec<String>,
+        Vec<String>,
+        Vec<i64>,
+        Vec<String>,
+        Vec<Option<Uuid>>,
+        Vec<Option<Uuid>>,
+        Vec<OffsetDateTime>,
+    ),
     records: usize,
 }
 
@@ -128,7 +288,9 @@ impl Batch {
             let (first, last) = (FIRST.choose(&mut rng).unwrap(), LAST.choose(&mut rng).unwrap());
             let (city, zip) = cities.choose(&mut rng).unwrap();
             let account = spec.accounts.get(i);
-            let role = account.map(|a| a.1).unwrap_or(if i == 0 { "org_admin" } else { "member" });
+            let role = account
+                .map(|a| a.1)
+                .unwrap_or(if i == 0 { "org_admin" } else { "member" });
             let local = format!("{}.{}", first.to_lowercase(), last.to_lowercase().replace('\'', ""));
             let u = &mut self.users;
             u.0.push(uuid_from(&mut rng));
@@ -136,8 +298,16 @@ impl Batch {
             u.2.push(region.clone());
             u.3.push(format!("{first} {last}"));
             u.4.push(format!("{local}@{}.example", spec.slug));
-            u.5.push(if spec.region == "EU" { format!("+49 30 {}", digits(&mut rng, 7)) } else { format!("+1 415 555 {}", digits(&mut rng, 4)) });
-            u.6.push(format!("{} {}, {zip}", STREETS.choose(&mut rng).unwrap(), rng.gen_range(1..200)));
+            u.5.push(if spec.region == "EU" {
+                format!("+49 30 {}", digits(&mut rng, 7))
+            } else {
+                format!("+1 415 555 {}", digits(&mut rng, 4))
+            });
+            u.6.push(format!(
+                "{} {}, {zip}",
+                STREETS.choose(&mut rng).unwrap(),
+                rng.gen_range(1..200)
+            ));
             u.7.push((*city).to_owned());
             u.8.push(role.to_owned());
             u.9.push(account.map(|_| issuer.to_owned()));
@@ -149,9 +319,19 @@ impl Batch {
         for month in 0..12 {
             for _ in 0..spec.invoices_per_month {
                 n += 1;
-                let issued = now - Duration::days(30 * (11 - month) + rng.gen_range(0..28)) - Duration::minutes(rng.gen_range(0..1440));
+                let issued = now
+                    - Duration::days(30 * (11 - month) + rng.gen_range(0..28))
+                    - Duration::minutes(rng.gen_range(0..1440));
                 let due = issued + Duration::days(30);
-                let status = if due > now { "open" } else if rng.gen_ratio(1, 20) { "void" } else if rng.gen_ratio(1, 10) { "open" } else { "paid" };
+                let status = if due > now {
+                    "open"
+                } else if rng.gen_ratio(1, 20) {
+                    "void"
+                } else if rng.gen_ratio(1, 10) {
+                    "open"
+                } else {
+                    "paid"
+                };
                 let id = uuid_from(&mut rng);
                 invoice_ids.push(id);
                 let v = &mut self.invoices;
@@ -159,7 +339,7 @@ impl Batch {
                 v.1.push(org);
                 v.2.push(region.clone());
                 v.3.push(format!("INV-{}-{n:05}", issued.year()));
-                v.4.push(rng.gen_range(50_00..30_000_00));
+                v.4.push(rng.gen_range(5_000..3_000_000));
                 v.5.push(currency.to_owned());
                 v.6.push(status.to_owned());
                 v.7.push(issued);
@@ -171,15 +351,27 @@ impl Batch {
         for _ in 0..spec.vendors {
             let id = uuid_from(&mut rng);
             vendor_ids.push(id);
-            let name = format!("{} {}", VENDOR_WORDS.choose(&mut rng).unwrap(), VENDOR_KINDS.choose(&mut rng).unwrap());
+            let name = format!(
+                "{} {}",
+                VENDOR_WORDS.choose(&mut rng).unwrap(),
+                VENDOR_KINDS.choose(&mut rng).unwrap()
+            );
             let (city, zip) = cities.choose(&mut rng).unwrap();
             let v = &mut self.vendors;
             v.0.push(id);
             v.1.push(org);
             v.2.push(region.clone());
             v.3.push(name.clone());
-            v.4.push(if spec.region == "EU" { format!("DE{}", digits(&mut rng, 9)) } else { format!("{}-{}", digits(&mut rng, 2), digits(&mut rng, 7)) });
-            v.5.push(format!("{} {}, {zip}", STREETS.choose(&mut rng).unwrap(), rng.gen_range(1..200)));
+            v.4.push(if spec.region == "EU" {
+                format!("DE{}", digits(&mut rng, 9))
+            } else {
+                format!("{}-{}", digits(&mut rng, 2), digits(&mut rng, 7))
+            });
+            v.5.push(format!(
+                "{} {}, {zip}",
+                STREETS.choose(&mut rng).unwrap(),
+                rng.gen_range(1..200)
+            ));
             v.6.push((*city).to_owned());
             let b = &mut self.banks;
             b.0.push(uuid_from(&mut rng));
@@ -198,7 +390,7 @@ impl Batch {
             p.1.push(org);
             p.2.push(region.clone());
             p.3.push(kind.to_owned());
-            p.4.push(rng.gen_range(10_00..5_000_00));
+            p.4.push(rng.gen_range(1_000..500_000));
             p.5.push(currency.to_owned());
             p.6.push((kind == "payout").then(|| *vendor_ids.choose(&mut rng).unwrap()));
             p.7.push((kind != "payout").then(|| *invoice_ids.choose(&mut rng).unwrap()));
@@ -231,15 +423,29 @@ impl Batch {
             "INSERT INTO vendors (id, org_id, region, name, tax_id, street, city) \
              SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])",
         )
-        .bind(v.0).bind(v.1).bind(v.2).bind(v.3).bind(v.4).bind(v.5).bind(v.6)
-        .execute(&mut **tx).await?;
+        .bind(v.0)
+        .bind(v.1)
+        .bind(v.2)
+        .bind(v.3)
+        .bind(v.4)
+        .bind(v.5)
+        .bind(v.6)
+        .execute(&mut **tx)
+        .await?;
         let a = b.banks;
         sqlx::query(
             "INSERT INTO vendor_bank_accounts (id, org_id, region, vendor_id, iban, bank_name, account_holder) \
              SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[])",
         )
-        .bind(a.0).bind(a.1).bind(a.2).bind(a.3).bind(a.4).bind(a.5).bind(a.6)
-        .execute(&mut **tx).await?;
+        .bind(a.0)
+        .bind(a.1)
+        .bind(a.2)
+        .bind(a.3)
+        .bind(a.4)
+        .bind(a.5)
+        .bind(a.6)
+        .execute(&mut **tx)
+        .await?;
         let p = b.payments;
         sqlx::query(
             "INSERT INTO payments (id, org_id, region, kind, amount_minor, currency, vendor_id, invoice_id, created_at) \
@@ -270,7 +476,12 @@ pub async fn demo(admin: &PgPool, issuer: &str, extra_orgs: usize) -> Result<See
             None => serde_json::Map::new(),
             Some(m) => countersign_api::APPROVAL_KINDS
                 .iter()
-                .map(|k| ((*k).to_owned(), serde_json::json!({ "amount_minor": m, "currency": "EUR" })))
+                .map(|k| {
+                    (
+                        (*k).to_owned(),
+                        serde_json::json!({ "amount_minor": m, "currency": "EUR" }),
+                    )
+                })
                 .collect(),
         };
         let inserted = sqlx::query(
@@ -291,7 +502,9 @@ pub async fn demo(admin: &PgPool, issuer: &str, extra_orgs: usize) -> Result<See
         report.staff += inserted.rows_affected() as usize;
     }
 
-    let (have_demo,): (bool,) = sqlx::query_as("SELECT EXISTS (SELECT 1 FROM orgs WHERE slug = 'acme')").fetch_one(&mut *tx).await?;
+    let (have_demo,): (bool,) = sqlx::query_as("SELECT EXISTS (SELECT 1 FROM orgs WHERE slug = 'acme')")
+        .fetch_one(&mut *tx)
+        .await?;
     let mut batch = Batch::default();
     if !have_demo {
         for (i, (slug, name, region)) in DEMO_ORGS.iter().enumerate() {
@@ -302,20 +515,46 @@ pub async fn demo(admin: &PgPool, issuer: &str, extra_orgs: usize) -> Result<See
             } else {
                 vec![]
             };
-            let spec = OrgSpec { slug: slug.to_string(), name: name.to_string(), region, users: 8, invoices_per_month: 5, vendors: 5, payments: 12, accounts: &accounts };
+            let spec = OrgSpec {
+                slug: slug.to_string(),
+                name: name.to_string(),
+                region,
+                users: 8,
+                invoices_per_month: 5,
+                vendors: 5,
+                payments: 12,
+                accounts: &accounts,
+            };
             batch.add_org(&spec, 1_000 + i as u64, issuer, now);
         }
         report.orgs += DEMO_ORGS.len();
         report.records += batch.flush(&mut tx).await?;
     }
 
-    let (existing,): (i64,) = sqlx::query_as("SELECT count(*) FROM orgs WHERE slug LIKE 'gen-%'").fetch_one(&mut *tx).await?;
+    let (existing,): (i64,) = sqlx::query_as("SELECT count(*) FROM orgs WHERE slug LIKE 'gen-%'")
+        .fetch_one(&mut *tx)
+        .await?;
     for k in 0..extra_orgs {
         let n = existing as usize + k + 1;
         let region = if n.is_multiple_of(2) { "US" } else { "EU" };
         let mut rng = ChaCha8Rng::seed_from_u64(n as u64);
-        let name = format!("{} {} {n}", VENDOR_WORDS.choose(&mut rng).unwrap(), ["Holdings", "Labs", "Group", "Systems", "Partners"].choose(&mut rng).unwrap());
-        let spec = OrgSpec { slug: format!("gen-{n:05}"), name, region, users: 10, invoices_per_month: 5, vendors: 5, payments: 20, accounts: &[] };
+        let name = format!(
+            "{} {} {n}",
+            VENDOR_WORDS.choose(&mut rng).unwrap(),
+            ["Holdings", "Labs", "Group", "Systems", "Partners"]
+                .choose(&mut rng)
+                .unwrap()
+        );
+        let spec = OrgSpec {
+            slug: format!("gen-{n:05}"),
+            name,
+            region,
+            users: 10,
+            invoices_per_month: 5,
+            vendors: 5,
+            payments: 20,
+            accounts: &[],
+        };
         batch.add_org(&spec, 1_000_000 + n as u64, issuer, now);
         report.orgs += 1;
         if (k + 1) % 100 == 0 {

@@ -25,7 +25,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> std::io::Result<Application> {
-        let db = db::connect(&config.app_database_url(), config.policy.db_max_connections).map_err(std::io::Error::other)?;
+        let db =
+            db::connect(&config.app_database_url(), config.policy.db_max_connections).map_err(std::io::Error::other)?;
         let metrics = telemetry::Metrics::default();
         let verifier = TokenVerifier::new(
             &config.issuer,
@@ -37,7 +38,9 @@ impl Application {
         let signer = match &config.audit_key_file {
             Some(path) => Signer::from_file(path).map_err(std::io::Error::other)?,
             None => {
-                tracing::warn!("no audit_key_file configured: audit checkpoints are signed with a key generated for this run only");
+                tracing::warn!(
+                    "no audit_key_file configured: audit checkpoints are signed with a key generated for this run only"
+                );
                 Signer::generate().0
             }
         };
@@ -45,7 +48,8 @@ impl Application {
         let addr = listener.local_addr()?;
         let metrics_listener = TcpListener::bind(&config.metrics_listen).await?;
         let metrics_addr = metrics_listener.local_addr()?;
-        let reveals = crate::ratelimit::RateLimiter::new(config.policy.reveals_per_minute as usize, Duration::from_secs(60));
+        let reveals =
+            crate::ratelimit::RateLimiter::new(config.policy.reveals_per_minute as usize, Duration::from_secs(60));
         // The writer gets a connection of its own: every request waits for
         // its batch, so a writer queued for a pool connection behind those
         // requests would hold all of them up (measured: p99 67 ms at 80 % of
@@ -54,7 +58,11 @@ impl Application {
         let audit = crate::auditlog::AuditWriter::spawn(audit_db);
         // The staff lookups, like the audit writer, keep a connection of
         // their own: one worker, so that a batch forms while one is read.
-        let (lookup_db, held, sizes) = (db::connect(&config.app_database_url(), 1).map_err(std::io::Error::other)?, Default::default(), metrics.lookup_batch.clone());
+        let (lookup_db, held, sizes) = (
+            db::connect(&config.app_database_url(), 1).map_err(std::io::Error::other)?,
+            Default::default(),
+            metrics.lookup_batch.clone(),
+        );
         let lookups = crate::batch::Batcher::spawn(1, crate::principal::LOOKUPS_PER_BATCH, move |jobs| {
             crate::principal::lookup_batch(lookup_db.clone(), std::sync::Arc::clone(&held), sizes.clone(), jobs)
         });
@@ -63,12 +71,33 @@ impl Application {
         // the principal lookup every decision makes before it queues.
         let deciders = (config.policy.db_max_connections as usize / 2).max(1);
         let (decide_db, sizes) = (db.clone(), metrics.decision_batch.clone());
-        let decisions =
-            crate::batch::Batcher::spawn(deciders, DECISIONS_PER_BATCH, move |jobs| crate::routes::approvals::decide_batch(decide_db.clone(), sizes.clone(), jobs));
+        let decisions = crate::batch::Batcher::spawn(deciders, DECISIONS_PER_BATCH, move |jobs| {
+            crate::routes::approvals::decide_batch(decide_db.clone(), sizes.clone(), jobs)
+        });
         // A quarter of the pool at most: the rest keeps serving everyone else.
-        let exports = std::sync::Arc::new(tokio::sync::Semaphore::new((config.policy.db_max_connections as usize / 4).max(1)));
-        let state = AppState::new(Inner { db, verifier, config, metrics, signer, reveals, audit, lookups, decisions, exports });
-        Ok(Application { addr, metrics_addr, listener, metrics_listener, router: routes::router(state.clone()), state })
+        let exports = std::sync::Arc::new(tokio::sync::Semaphore::new(
+            (config.policy.db_max_connections as usize / 4).max(1),
+        ));
+        let state = AppState::new(Inner {
+            db,
+            verifier,
+            config,
+            metrics,
+            signer,
+            reveals,
+            audit,
+            lookups,
+            decisions,
+            exports,
+        });
+        Ok(Application {
+            addr,
+            metrics_addr,
+            listener,
+            metrics_listener,
+            router: routes::router(state.clone()),
+            state,
+        })
     }
 
     /// The shared state, for tests that drive scheduled work directly.
@@ -79,23 +108,31 @@ impl Application {
     pub async fn serve(self) -> std::io::Result<()> {
         tokio::spawn(checkpoints(self.state.clone()));
         tokio::spawn(expiries(self.state.clone()));
-        let metrics = axum::Router::new().route("/metrics", axum::routing::get(routes::ops::metrics)).with_state(self.state.clone());
+        let metrics = axum::Router::new()
+            .route("/metrics", axum::routing::get(routes::ops::metrics))
+            .with_state(self.state.clone());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(self.metrics_listener, metrics).await {
                 tracing::error!(error = %e, "the metrics listener stopped");
             }
         });
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
+        axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
     }
 }
 
 /// Applies the migrations with an administrative connection.
 pub async fn migrate(database_url: &str) -> Result<(), sqlx::Error> {
-    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(database_url).await?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(database_url)
+        .await?;
     crate::MIGRATOR.run(&pool).await?;
     Ok(())
 }

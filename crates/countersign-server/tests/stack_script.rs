@@ -6,11 +6,21 @@ use std::process::{Command, Output};
 
 fn stack(dir: &Path, cmd: &str) -> Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    Command::new(root.join("scripts/stack")).arg(cmd).env("COUNTERSIGN_STACK_DIR", dir).output().unwrap()
+    Command::new(root.join("scripts/stack"))
+        .arg(cmd)
+        .env("COUNTERSIGN_STACK_DIR", dir)
+        .output()
+        .unwrap()
 }
 
 fn in_stack_shell(dir: &Path, script: &str) -> Output {
-    Command::new("bash").arg("-c").arg(format!(". {}/env && {script}", dir.display())).env_clear().env("PATH", std::env::var("PATH").unwrap()).output().unwrap()
+    Command::new("bash")
+        .arg("-c")
+        .arg(format!(". {}/env && {script}", dir.display()))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -20,11 +30,21 @@ fn stack_up_is_idempotent_serves_the_demo_and_down_removes_everything() {
     let up = stack(&dir, "up");
     assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
     let env = std::fs::read_to_string(dir.join("env")).unwrap();
-    for key in ["COUNTERSIGN_API_URL", "COUNTERSIGN_ISSUER", "COUNTERSIGN_CLIENT_ID", "COUNTERSIGN_AUDIENCE", "COUNTERSIGN_DATABASE_URL", "COUNTERSIGN_SERVER_BIN"] {
+    for key in [
+        "COUNTERSIGN_API_URL",
+        "COUNTERSIGN_ISSUER",
+        "COUNTERSIGN_CLIENT_ID",
+        "COUNTERSIGN_AUDIENCE",
+        "COUNTERSIGN_DATABASE_URL",
+        "COUNTERSIGN_SERVER_BIN",
+    ] {
         assert!(env.lines().any(|l| l.starts_with(&format!("{key}="))), "{key} in env");
     }
     // After sourcing the env, subcommands need no other argument.
-    let out = in_stack_shell(&dir, "$COUNTERSIGN_SERVER_BIN staff list && $COUNTERSIGN_SERVER_BIN migrate");
+    let out = in_stack_shell(
+        &dir,
+        "$COUNTERSIGN_SERVER_BIN staff list && $COUNTERSIGN_SERVER_BIN migrate",
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("staff-alice"));
     let out = in_stack_shell(&dir, "curl -fsS $COUNTERSIGN_API_URL/readyz && curl -fsS $COUNTERSIGN_ISSUER/.well-known/openid-configuration >/dev/null");
@@ -38,8 +58,15 @@ fn stack_up_is_idempotent_serves_the_demo_and_down_removes_everything() {
     assert_eq!(std::fs::read_to_string(dir.join("env")).unwrap(), env);
     assert!(stack(&dir, "status").status.success());
 
-    let pgdata = env.lines().find_map(|l| l.strip_prefix("PGDATA_DIR=")).unwrap().to_owned();
-    let pids: Vec<String> = ["idp.pid", "server.pid"].iter().map(|p| std::fs::read_to_string(dir.join(p)).unwrap().trim().to_owned()).collect();
+    let pgdata = env
+        .lines()
+        .find_map(|l| l.strip_prefix("PGDATA_DIR="))
+        .unwrap()
+        .to_owned();
+    let pids: Vec<String> = ["idp.pid", "server.pid"]
+        .iter()
+        .map(|p| std::fs::read_to_string(dir.join(p)).unwrap().trim().to_owned())
+        .collect();
     let down = stack(&dir, "down");
     assert!(down.status.success());
     assert!(!dir.exists(), "stack directory removed");

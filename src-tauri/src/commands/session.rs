@@ -26,7 +26,8 @@ pub async fn sign_in(app: App<'_>, window: tauri::WebviewWindow, issuer: String)
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn sign_in_cancel(app: App<'_>) -> Reply<()> {
-    reply("sign_in_cancel", Ok(app.cancel_sign_in()))
+    app.cancel_sign_in();
+    reply("sign_in_cancel", Ok(()))
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -11,15 +11,17 @@ use crate::extract::{Json as Body, Path, Query};
 use crate::idempotency::{self, respond};
 use crate::masking;
 use crate::principal::Principal;
-use crate::routes::records::{InvoiceRow, PaymentRow, UserRow, VendorRow, INVOICE_COLUMNS, PAYMENT_COLUMNS, USER_COLUMNS, VENDOR_SELECT};
+use crate::routes::records::{
+    InvoiceRow, PaymentRow, UserRow, VendorRow, INVOICE_COLUMNS, PAYMENT_COLUMNS, USER_COLUMNS, VENDOR_SELECT,
+};
 use crate::state::AppState;
-use std::sync::LazyLock;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use countersign_api::*;
 use serde::Deserialize;
+use std::sync::LazyLock;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -106,8 +108,15 @@ struct DecisionRow {
 }
 
 async fn load(tx: &mut Tx, id: Uuid, lock: bool) -> ApiResult<ApprovalRow> {
-    let sql = format!("SELECT {COLUMNS} FROM approval_requests WHERE id = $1{}", if lock { " FOR UPDATE" } else { "" });
-    sqlx::query_as(&sql).bind(id).fetch_optional(&mut **tx).await?.ok_or_else(ApiError::not_found)
+    let sql = format!(
+        "SELECT {COLUMNS} FROM approval_requests WHERE id = $1{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(ApiError::not_found)
 }
 
 async fn decisions(tx: &mut Tx, id: Uuid) -> ApiResult<Vec<DecisionRow>> {
@@ -137,7 +146,12 @@ struct DecisionFacts {
 fn to_api<'a>(row: &ApprovalRow, ds: impl IntoIterator<Item = &'a DecisionRow>, p: &Principal) -> ApiResult<Approval> {
     let mut payload = row.payload.clone();
     if let Some(iban) = payload.get("iban").and_then(|v| v.as_str()).map(str::to_owned) {
-        payload["iban"] = serde_json::to_value(Masked { masked: masking::iban(&iban), field: "iban".into(), revealable: false }).map_err(|_| ApiError::internal())?;
+        payload["iban"] = serde_json::to_value(Masked {
+            masked: masking::iban(&iban),
+            field: "iban".into(),
+            revealable: false,
+        })
+        .map_err(|_| ApiError::internal())?;
     }
     let _ = p;
     Ok(Approval {
@@ -161,7 +175,11 @@ fn to_api<'a>(row: &ApprovalRow, ds: impl IntoIterator<Item = &'a DecisionRow>, 
                 approver_id: StaffId(d.approver_staff_id),
                 approver_name: d.approver_name.clone(),
                 on_behalf_of: d.on_behalf_of_staff_id.map(StaffId),
-                decision: if d.decision == "approve" { Decision::Approve } else { Decision::Reject },
+                decision: if d.decision == "approve" {
+                    Decision::Approve
+                } else {
+                    Decision::Reject
+                },
                 comment: d.comment.clone(),
                 version_seen: d.version_seen,
                 current: d.version_seen == row.version,
@@ -177,7 +195,10 @@ fn to_api<'a>(row: &ApprovalRow, ds: impl IntoIterator<Item = &'a DecisionRow>, 
 fn staff_only(p: &Principal) -> ApiResult<Uuid> {
     match (p.kind, p.person_id) {
         (ActorKind::Staff, Some(person)) => Ok(person),
-        _ => Err(ApiError::new(ErrorCode::Forbidden, "Only staff take part in approvals.")),
+        _ => Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "Only staff take part in approvals.",
+        )),
     }
 }
 
@@ -195,18 +216,32 @@ struct BankChange {
 fn validate(kind: ApprovalKind, amount: &Option<Money>, payload: &serde_json::Value) -> ApiResult<serde_json::Value> {
     match (kind.has_amount(), amount) {
         (true, None) => return Err(ApiError::invalid(format!("A {} needs an amount.", kind.as_str()))),
-        (true, Some(m)) if m.amount_minor <= 0 => return Err(ApiError::invalid("The amount must be greater than zero.")),
+        (true, Some(m)) if m.amount_minor <= 0 => {
+            return Err(ApiError::invalid("The amount must be greater than zero."))
+        }
         (false, Some(_)) => return Err(ApiError::invalid(format!("A {} has no amount.", kind.as_str()))),
         _ => {}
     }
     if kind == ApprovalKind::VendorBankChange {
-        let b: BankChange = serde_json::from_value(payload.clone()).map_err(|e| ApiError::invalid(format!("payload: {e}")))?;
+        let b: BankChange =
+            serde_json::from_value(payload.clone()).map_err(|e| ApiError::invalid(format!("payload: {e}")))?;
         use iban::IbanLike;
-        let iban: iban::Iban = b.iban.parse().map_err(|_| ApiError::invalid("payload.iban is not a valid IBAN."))?;
-        if b.bank_name.trim().is_empty() || b.account_holder.trim().is_empty() || b.bank_name.len() > 200 || b.account_holder.len() > 200 {
-            return Err(ApiError::invalid("payload.bank_name and payload.account_holder are required (at most 200 characters)."));
+        let iban: iban::Iban = b
+            .iban
+            .parse()
+            .map_err(|_| ApiError::invalid("payload.iban is not a valid IBAN."))?;
+        if b.bank_name.trim().is_empty()
+            || b.account_holder.trim().is_empty()
+            || b.bank_name.len() > 200
+            || b.account_holder.len() > 200
+        {
+            return Err(ApiError::invalid(
+                "payload.bank_name and payload.account_holder are required (at most 200 characters).",
+            ));
         }
-        return Ok(serde_json::json!({ "iban": iban.electronic_str(), "bank_name": b.bank_name.trim(), "account_holder": b.account_holder.trim() }));
+        return Ok(
+            serde_json::json!({ "iban": iban.electronic_str(), "bank_name": b.bank_name.trim(), "account_holder": b.account_holder.trim() }),
+        );
     }
     match payload {
         serde_json::Value::Null => Ok(serde_json::json!({})),
@@ -216,10 +251,21 @@ fn validate(kind: ApprovalKind, amount: &Option<Money>, payload: &serde_json::Va
 }
 
 /// The target must exist in the org (and, for money, match its currency).
-async fn check_target(tx: &mut Tx, kind: ApprovalKind, org_id: Uuid, target: Uuid, amount: &Option<Money>) -> ApiResult<()> {
+async fn check_target(
+    tx: &mut Tx,
+    kind: ApprovalKind,
+    org_id: Uuid,
+    target: Uuid,
+    amount: &Option<Money>,
+) -> ApiResult<()> {
     match kind {
         ApprovalKind::Refund | ApprovalKind::CreditNote => {
-            let inv: Option<(i64, String)> = sqlx::query_as("SELECT amount_minor, currency FROM invoices WHERE id = $1 AND org_id = $2").bind(target).bind(org_id).fetch_optional(&mut **tx).await?;
+            let inv: Option<(i64, String)> =
+                sqlx::query_as("SELECT amount_minor, currency FROM invoices WHERE id = $1 AND org_id = $2")
+                    .bind(target)
+                    .bind(org_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
             let (total, currency) = inv.ok_or_else(ApiError::not_found)?;
             if let Some(m) = amount {
                 if m.currency.code() != currency {
@@ -231,12 +277,18 @@ async fn check_target(tx: &mut Tx, kind: ApprovalKind, org_id: Uuid, target: Uui
             }
         }
         ApprovalKind::VendorBankChange | ApprovalKind::PayoutRelease => {
-            let v: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM vendors WHERE id = $1 AND org_id = $2").bind(target).bind(org_id).fetch_optional(&mut **tx).await?;
+            let v: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM vendors WHERE id = $1 AND org_id = $2")
+                .bind(target)
+                .bind(org_id)
+                .fetch_optional(&mut **tx)
+                .await?;
             v.ok_or_else(ApiError::not_found)?;
         }
         ApprovalKind::DataExport => {
             if target != org_id {
-                return Err(ApiError::invalid("A data_export targets its org: target_id must equal org_id."));
+                return Err(ApiError::invalid(
+                    "A data_export targets its org: target_id must equal org_id.",
+                ));
             }
         }
     }
@@ -250,18 +302,26 @@ async fn payout_hold(conn: &mut sqlx::PgConnection, vendor: Uuid) -> ApiResult<(
         .fetch_optional(&mut *conn)
         .await?;
     match held {
-        Some(_) => Err(ApiError::new(ErrorCode::PayoutHold, "A bank account change for this vendor is pending; payouts are on hold until it is decided.")),
+        Some(_) => Err(ApiError::new(
+            ErrorCode::PayoutHold,
+            "A bank account change for this vendor is pending; payouts are on hold until it is decided.",
+        )),
         None => Ok(()),
     }
 }
-
 
 // ---------- create ----------
 
 #[utoipa::path(post, path = "/v1/approvals", request_body = CreateApproval, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Approval), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])), tag = "approvals")]
-pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Body(req): Body<CreateApproval>) -> ApiResult<Response> {
+pub async fn create(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    headers: HeaderMap,
+    Body(req): Body<CreateApproval>,
+) -> ApiResult<Response> {
     let person = staff_only(&p)?;
     p.require(Permission::ApprovalsRequest)?;
     let reason = Reason::parse(&req.reason).map_err(|e| ApiError::new(ErrorCode::ReasonRequired, format!("{e}.")))?;
@@ -274,14 +334,21 @@ pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
         idempotency::Begun::Act(tx) => tx,
     };
     let org = req.org_id.0;
-    let region: Option<(String,)> = sqlx::query_as("SELECT region FROM orgs WHERE id = $1").bind(org).fetch_optional(&mut *tx).await?;
+    let region: Option<(String,)> = sqlx::query_as("SELECT region FROM orgs WHERE id = $1")
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?;
     let (region,) = region.ok_or_else(ApiError::not_found)?;
     check_target(&mut tx, req.kind, org, req.target_id, &req.amount).await?;
     if req.kind == ApprovalKind::PayoutRelease {
         payout_hold(&mut tx, req.target_id).await?;
     }
     let policy = &s.config.approval_policy;
-    let base = req.amount.map(|m| policy.to_base(m)).transpose().map_err(ApiError::invalid)?;
+    let base = req
+        .amount
+        .map(|m| policy.to_base(m))
+        .transpose()
+        .map_err(ApiError::invalid)?;
     let rule = policy.rule(req.kind, base.as_ref().map(|b| b.base.amount_minor));
     let id = Uuid::new_v4();
     let inserted = sqlx::query(
@@ -310,7 +377,10 @@ pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
     .await;
     if let Err(sqlx::Error::Database(e)) = &inserted {
         if e.constraint() == Some("approval_requests_one_bank_change") {
-            return Err(ApiError::new(ErrorCode::NotPending, "A bank account change for this vendor is already pending."));
+            return Err(ApiError::new(
+                ErrorCode::NotPending,
+                "A bank account change for this vendor is already pending.",
+            ));
         }
     }
     inserted?;
@@ -334,21 +404,37 @@ pub struct ListParams {
 }
 
 #[utoipa::path(get, path = "/v1/approvals", params(ListParams), responses((status = 200, body = Page<Approval>)), security(("bearer" = [])), tag = "approvals")]
-pub async fn list(State(s): State<AppState>, p: Principal, Query(q): Query<ListParams>) -> ApiResult<Json<Page<Approval>>> {
+pub async fn list(
+    State(s): State<AppState>,
+    p: Principal,
+    Query(q): Query<ListParams>,
+) -> ApiResult<Json<Page<Approval>>> {
     let person = staff_only(&p)?;
     if !(p.can(Permission::ApprovalsRequest) || p.can(Permission::ApprovalsDecide) || p.can(Permission::AuditExport)) {
         return Err(ApiError::forbidden(Permission::ApprovalsDecide));
     }
     let limit = match q.limit.unwrap_or(LIMIT_DEFAULT) {
         n @ LIMIT_MIN..=LIMIT_MAX => n as i64,
-        _ => return Err(ApiError::invalid(format!("limit must be between {LIMIT_MIN} and {LIMIT_MAX}."))),
+        _ => {
+            return Err(ApiError::invalid(format!(
+                "limit must be between {LIMIT_MIN} and {LIMIT_MAX}."
+            )))
+        }
     };
     let before: Option<(OffsetDateTime, Uuid)> = match &q.cursor {
         None => None,
         Some(c) => {
-            let (t, id) = c.split_once('_').ok_or_else(|| ApiError::invalid("The cursor is not valid."))?;
-            let t = t.parse::<i128>().ok().and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok());
-            Some((t.ok_or_else(|| ApiError::invalid("The cursor is not valid."))?, id.parse().map_err(|_| ApiError::invalid("The cursor is not valid."))?))
+            let (t, id) = c
+                .split_once('_')
+                .ok_or_else(|| ApiError::invalid("The cursor is not valid."))?;
+            let t = t
+                .parse::<i128>()
+                .ok()
+                .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok());
+            Some((
+                t.ok_or_else(|| ApiError::invalid("The cursor is not valid."))?,
+                id.parse().map_err(|_| ApiError::invalid("The cursor is not valid."))?,
+            ))
         }
     };
     let (requested, to_decide) = match q.mine.as_deref() {
@@ -358,7 +444,11 @@ pub async fn list(State(s): State<AppState>, p: Principal, Query(q): Query<ListP
         Some(_) => return Err(ApiError::invalid("mine must be requested or to_decide.")),
     };
     // What the caller could decide: kinds by permission.
-    let decidable: Vec<&str> = ApprovalKind::ALL.iter().filter(|k| p.can(ApprovalPolicy::permission(**k))).map(|k| k.as_str()).collect();
+    let decidable: Vec<&str> = ApprovalKind::ALL
+        .iter()
+        .filter(|k| p.can(ApprovalPolicy::permission(**k)))
+        .map(|k| k.as_str())
+        .collect();
     // The displayed status of a pending request past expiry is "expired".
     let status_filter = q.status.map(|s| s.as_str());
     let mut tx = db::begin(&s.db, &p).await?;
@@ -392,12 +482,23 @@ pub async fn list(State(s): State<AppState>, p: Principal, Query(q): Query<ListP
         items.push(to_api(r, &ds, &p)?);
     }
     tx.commit().await?;
-    let next_cursor = if more { items.last().map(|a| format!("{}_{}", a.created_at.unix_timestamp_nanos(), a.id)) } else { None };
+    let next_cursor = if more {
+        items
+            .last()
+            .map(|a| format!("{}_{}", a.created_at.unix_timestamp_nanos(), a.id))
+    } else {
+        None
+    };
     Ok(Json(Page { items, next_cursor }))
 }
 
 #[utoipa::path(get, path = "/v1/approvals/{approval_id}", params(("approval_id" = Uuid, Path)), responses((status = 200, body = Approval), (status = 404, body = Problem)), security(("bearer" = [])), tag = "approvals")]
-pub async fn get(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>) -> ApiResult<Json<Approval>> {
+pub async fn get(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Approval>> {
     staff_only(&p)?;
     audit.target("approval", id, None);
     may_see_approvals(&p)?;
@@ -413,7 +514,15 @@ pub async fn get(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(
 /// Every route with a request's id checks it before the lookup, so a caller
 /// who may not see requests learns nothing from an id (no existence oracle).
 fn may_see_approvals(p: &Principal) -> ApiResult<()> {
-    if [Permission::ApprovalsRequest, Permission::ApprovalsDecide, Permission::AuditExport, Permission::AuditRead].into_iter().any(|x| p.can(x)) {
+    if [
+        Permission::ApprovalsRequest,
+        Permission::ApprovalsDecide,
+        Permission::AuditExport,
+        Permission::AuditRead,
+    ]
+    .into_iter()
+    .any(|x| p.can(x))
+    {
         Ok(())
     } else {
         Err(ApiError::forbidden(Permission::ApprovalsDecide))
@@ -424,7 +533,12 @@ fn may_see_approvals(p: &Principal) -> ApiResult<()> {
 
 /// Marks a request expired (committed even though the caller gets an error).
 async fn expire(mut tx: Tx, row: &ApprovalRow, audit: &AuditCtx) -> ApiError {
-    let done = sqlx::query("UPDATE approval_requests SET status = 'expired', updated_at = now() WHERE id = $1 AND status = 'pending'").bind(row.id).execute(&mut *tx).await;
+    let done = sqlx::query(
+        "UPDATE approval_requests SET status = 'expired', updated_at = now() WHERE id = $1 AND status = 'pending'",
+    )
+    .bind(row.id)
+    .execute(&mut *tx)
+    .await;
     if done.is_ok() && tx.commit().await.is_ok() {
         audit.follow_up("approval.expired", serde_json::json!({ "approval_id": row.id }));
     }
@@ -441,17 +555,43 @@ fn not_pending(status: ApprovalStatus) -> ApiError {
 #[utoipa::path(post, path = "/v1/approvals/{approval_id}/decisions", params(("approval_id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = DecideApproval,
     responses((status = 200, body = Approval), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("bearer" = [])), tag = "approvals")]
-pub async fn decide(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(id): Path<Uuid>, Body(req): Body<DecideApproval>) -> ApiResult<Response> {
+pub async fn decide(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Body(req): Body<DecideApproval>,
+) -> ApiResult<Response> {
     audit.target("approval", id, None);
     let person = staff_only(&p)?;
     may_see_approvals(&p)?;
-    audit.detail("decision", serde_json::json!(if req.decision == Decision::Approve { "approve" } else { "reject" }));
+    audit.detail(
+        "decision",
+        serde_json::json!(if req.decision == Decision::Approve {
+            "approve"
+        } else {
+            "reject"
+        }),
+    );
     if req.comment.chars().count() > 2_000 || req.comment.contains('\0') {
         return Err(ApiError::invalid("comment: at most 2,000 characters, no NUL."));
     }
     let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/approvals/{id}/decisions"), &req)?;
     let (reply, answer) = tokio::sync::oneshot::channel();
-    s.decisions.submit(DecideJob { p, audit, id, req, key, person, state: s.clone(), reply }).await.map_err(|_| ApiError::internal())?;
+    s.decisions
+        .submit(DecideJob {
+            p,
+            audit,
+            id,
+            req,
+            key,
+            person,
+            state: s.clone(),
+            reply,
+        })
+        .await
+        .map_err(|_| ApiError::internal())?;
     let (status, body) = answer.await.map_err(|_| ApiError::internal())??;
     Ok(respond(status, body))
 }
@@ -590,7 +730,8 @@ fn column<T, U>(rows: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
 impl Effects {
     fn request(&mut self, row: &ApprovalRow) {
         self.requests.retain(|r| r.0 != row.id);
-        self.requests.push((row.id, row.status.clone(), row.execution_result.clone()));
+        self.requests
+            .push((row.id, row.status.clone(), row.execution_result.clone()));
     }
 }
 
@@ -609,14 +750,22 @@ struct Batch {
 /// transaction failed (nothing was written), else one outcome per job, in
 /// order; `None` for a job left to be decided alone, which happens only
 /// `together`.
-async fn decide_together(db: &sqlx::PgPool, sizes: &prometheus::Histogram, jobs: &[DecideJob], together: bool) -> ApiResult<Vec<Option<ApiResult<(StatusCode, serde_json::Value)>>>> {
+async fn decide_together(
+    db: &sqlx::PgPool,
+    sizes: &prometheus::Histogram,
+    jobs: &[DecideJob],
+    together: bool,
+) -> ApiResult<Vec<Option<ApiResult<(StatusCode, serde_json::Value)>>>> {
     let first = jobs.first().ok_or_else(ApiError::internal)?;
     sizes.observe(jobs.len() as f64);
     // Deciders of one request serialize on its lock, taken with BEGIN (in
     // ascending order, so batches cannot deadlock): the read below then sees
     // every decision committed before, together with the request (locked
     // against amend, cancel and expiry too) and the keys' stored answers.
-    let locks: Vec<i64> = jobs.iter().flat_map(|j| std::iter::once(db::lock_id(j.id)).chain(j.key.as_ref().map(idempotency::Key::lock))).collect();
+    let locks: Vec<i64> = jobs
+        .iter()
+        .flat_map(|j| std::iter::once(db::lock_id(j.id)).chain(j.key.as_ref().map(idempotency::Key::lock)))
+        .collect();
     let mut tx = db::begin_locked(db, &first.p, &locks).await?;
     let mut batch = read_batch(&mut tx, jobs).await?;
     let mut outcomes = Vec::with_capacity(jobs.len());
@@ -697,7 +846,9 @@ async fn read_batch(tx: &mut Tx, jobs: &[DecideJob]) -> ApiResult<Batch> {
         now: OffsetDateTime,
     }
     let ids: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
-    let key_part = |f: fn(&DecideJob, &idempotency::Key) -> String| jobs.iter().map(|j| j.key.as_ref().map(|k| f(j, k))).collect::<Vec<_>>();
+    let key_part = |f: fn(&DecideJob, &idempotency::Key) -> String| {
+        jobs.iter().map(|j| j.key.as_ref().map(|k| f(j, k))).collect::<Vec<_>>()
+    };
     let read: Vec<Read> = sqlx::query_as(&DECISION_READ)
         .bind(&ids)
         .bind(key_part(|j, _| j.p.issuer.clone()))
@@ -705,12 +856,23 @@ async fn read_batch(tx: &mut Tx, jobs: &[DecideJob]) -> ApiResult<Batch> {
         .bind(key_part(|_, k| k.key.clone()))
         .fetch_all(&mut **tx)
         .await?;
-    let mut batch = Batch { requests: Default::default(), stored: vec![None; jobs.len()], answered: Default::default(), now: OffsetDateTime::now_utc(), effects: Effects::default() };
+    let mut batch = Batch {
+        requests: Default::default(),
+        stored: vec![None; jobs.len()],
+        answered: Default::default(),
+        now: OffsetDateTime::now_utc(),
+        effects: Effects::default(),
+    };
     for (i, r) in read.into_iter().enumerate() {
         // The answers and now() are the same on every row.
         if i == 0 {
             batch.now = r.now;
-            let answers = r.stored_n.iter().zip(r.stored_hashes).zip(r.stored_statuses).zip(r.stored_responses);
+            let answers = r
+                .stored_n
+                .iter()
+                .zip(r.stored_hashes)
+                .zip(r.stored_statuses)
+                .zip(r.stored_responses);
             for (((n, h), s), body) in answers {
                 if let Some(slot) = usize::try_from(n - 1).ok().and_then(|n| batch.stored.get_mut(n)) {
                     *slot = Some((h, s, body));
@@ -725,12 +887,24 @@ async fn read_batch(tx: &mut Tx, jobs: &[DecideJob]) -> ApiResult<Batch> {
 /// Judges one decision against the request as the batch holds it, and
 /// records its effects: the answer, or `None` when it needs the database
 /// (`conn`) and has none, in which case nothing was changed.
-async fn decide_one(mut conn: Option<&mut sqlx::PgConnection>, job: &DecideJob, i: usize, b: &mut Batch) -> ApiResult<Option<(StatusCode, serde_json::Value)>> {
+async fn decide_one(
+    mut conn: Option<&mut sqlx::PgConnection>,
+    job: &DecideJob,
+    i: usize,
+    b: &mut Batch,
+) -> ApiResult<Option<(StatusCode, serde_json::Value)>> {
     let (p, id, req, person) = (&job.p, job.id, &job.req, job.person);
     let held = b.requests.get_mut(&id).ok_or_else(ApiError::not_found)?;
-    let key_id = job.key.as_ref().map(|k| (p.issuer.clone(), p.subject.clone(), k.key.clone()));
+    let key_id = job
+        .key
+        .as_ref()
+        .map(|k| (p.issuer.clone(), p.subject.clone(), k.key.clone()));
     if let (Some(k), Some(key_id)) = (&job.key, &key_id) {
-        let stored = b.answered.get(key_id).cloned().or_else(|| b.stored.get(i).cloned().flatten());
+        let stored = b
+            .answered
+            .get(key_id)
+            .cloned()
+            .or_else(|| b.stored.get(i).cloned().flatten());
         if let Some(answer) = k.answer(stored)? {
             return Ok(Some(answer));
         }
@@ -743,7 +917,11 @@ async fn decide_one(mut conn: Option<&mut sqlx::PgConnection>, job: &DecideJob, 
         ApprovalStatus::Expired if row.status == "pending" => {
             row.status = "expired".into();
             b.effects.request(row);
-            b.effects.audit.push((job.audit.clone(), "approval.expired", serde_json::json!({ "approval_id": id })));
+            b.effects.audit.push((
+                job.audit.clone(),
+                "approval.expired",
+                serde_json::json!({ "approval_id": id }),
+            ));
             return Err(not_pending(ApprovalStatus::Expired));
         }
         other => return Err(not_pending(other)),
@@ -755,26 +933,63 @@ async fn decide_one(mut conn: Option<&mut sqlx::PgConnection>, job: &DecideJob, 
         (Some(_), None) => return Ok(None),
         (Some(d), Some(c)) => Some(active_delegator(c, d.0, p.staff_id.map(|s| s.0)).await?),
     };
-    if row.requester_person_id == person || delegator.as_ref().is_some_and(|d| d.person_id == row.requester_person_id) {
-        return Err(ApiError::new(ErrorCode::SelfApprovalForbidden, "Nobody decides their own request."));
+    if row.requester_person_id == person
+        || delegator
+            .as_ref()
+            .is_some_and(|d| d.person_id == row.requester_person_id)
+    {
+        return Err(ApiError::new(
+            ErrorCode::SelfApprovalForbidden,
+            "Nobody decides their own request.",
+        ));
     }
     p.require(ApprovalPolicy::permission(kind))?;
     if req.version != row.version {
-        return Err(ApiError::new(ErrorCode::StaleVersion, format!("The request changed: it is at version {}.", row.version)));
+        return Err(ApiError::new(
+            ErrorCode::StaleVersion,
+            format!("The request changed: it is at version {}.", row.version),
+        ));
     }
-    let persons: Vec<Uuid> = std::iter::once(person).chain(delegator.as_ref().map(|d| d.person_id)).collect();
-    let mine = |f: &DecisionFacts| persons.contains(&f.approver_person_id) || f.on_behalf_person_id.is_some_and(|b| persons.contains(&b));
+    let persons: Vec<Uuid> = std::iter::once(person)
+        .chain(delegator.as_ref().map(|d| d.person_id))
+        .collect();
+    let mine = |f: &DecisionFacts| {
+        persons.contains(&f.approver_person_id) || f.on_behalf_person_id.is_some_and(|b| persons.contains(&b))
+    };
     if held.facts.iter().any(|f| f.row.version_seen == row.version && mine(f)) {
-        return Err(ApiError::new(ErrorCode::AlreadyDecided, "You have already decided this version of the request."));
+        return Err(ApiError::new(
+            ErrorCode::AlreadyDecided,
+            "You have already decided this version of the request.",
+        ));
     }
     if req.decision == Decision::Approve {
         // Both sides in the base currency: a limit of 10,000.00 EUR does not
         // cover 9,999.99 GBP (API.md, Approvals).
-        if let (Some(amount), Some(Some(limit))) = (row.amount_base(&job.state.config.approval_policy)?, p.approval_limits.get(kind.as_str())) {
+        if let (Some(amount), Some(Some(limit))) = (
+            row.amount_base(&job.state.config.approval_policy)?,
+            p.approval_limits.get(kind.as_str()),
+        ) {
             let over = |why: String| ApiError::new(ErrorCode::ApprovalLimitExceeded, why);
-            let limit_base = job.state.config.approval_policy.to_base(*limit).map_err(|_| over(format!("Your approval limit for {} is in {}, which has no exchange rate.", kind.as_str(), limit.currency.code())))?.base;
+            let limit_base = job
+                .state
+                .config
+                .approval_policy
+                .to_base(*limit)
+                .map_err(|_| {
+                    over(format!(
+                        "Your approval limit for {} is in {}, which has no exchange rate.",
+                        kind.as_str(),
+                        limit.currency.code()
+                    ))
+                })?
+                .base;
             if amount.amount_minor > limit_base.amount_minor {
-                return Err(over(format!("This is {} in the base currency; your approval limit for {} is {}.", amount.display(), kind.as_str(), limit.display())));
+                return Err(over(format!(
+                    "This is {} in the base currency; your approval limit for {} is {}.",
+                    amount.display(),
+                    kind.as_str(),
+                    limit.display()
+                )));
             }
         }
         if kind == ApprovalKind::PayoutRelease {
@@ -790,7 +1005,12 @@ async fn decide_one(mut conn: Option<&mut sqlx::PgConnection>, job: &DecideJob, 
             approver_staff_id: staff_id,
             approver_name: p.display_name.clone(),
             on_behalf_of_staff_id: delegator.as_ref().map(|d| d.staff_id),
-            decision: if req.decision == Decision::Approve { "approve" } else { "reject" }.to_owned(),
+            decision: if req.decision == Decision::Approve {
+                "approve"
+            } else {
+                "reject"
+            }
+            .to_owned(),
             comment: req.comment.clone(),
             version_seen: row.version,
             // now(): the transaction's start, which the insert stores too.
@@ -818,10 +1038,15 @@ async fn decide_one(mut conn: Option<&mut sqlx::PgConnection>, job: &DecideJob, 
             }
             (None, Some(c)) => execute(c, row, kind).await?,
         };
-        b.effects.audit.push((job.audit.clone(), "approval.executed", serde_json::json!({ "approval_id": id, "kind": kind.as_str(), "result": result })));
+        b.effects.audit.push((
+            job.audit.clone(),
+            "approval.executed",
+            serde_json::json!({ "approval_id": id, "kind": kind.as_str(), "result": result }),
+        ));
         (row.status, row.execution_result) = ("executed".into(), Some(result));
     }
-    let body = serde_json::to_value(to_api(row, held.facts.iter().map(|f| &f.row), p)?).map_err(|_| ApiError::internal())?;
+    let body =
+        serde_json::to_value(to_api(row, held.facts.iter().map(|f| &f.row), p)?).map_err(|_| ApiError::internal())?;
 
     let d = held.facts.last().ok_or_else(ApiError::internal)?;
     let roles = serde_json::to_value(&d.approver_roles).map_err(|_| ApiError::internal())?;
@@ -842,7 +1067,8 @@ async fn decide_one(mut conn: Option<&mut sqlx::PgConnection>, job: &DecideJob, 
         b.effects.request(row);
     }
     if let (Some(k), Some(key_id)) = (&job.key, key_id) {
-        b.answered.insert(key_id, (k.hash.clone(), StatusCode::OK.as_u16() as i16, body.clone()));
+        b.answered
+            .insert(key_id, (k.hash.clone(), StatusCode::OK.as_u16() as i16, body.clone()));
     }
     Ok(Some((StatusCode::OK, body)))
 }
@@ -904,16 +1130,28 @@ async fn active_delegator(conn: &mut sqlx::PgConnection, delegator: Uuid, me: Op
     .bind(me)
     .fetch_optional(&mut *conn)
     .await?;
-    let (staff_id, person_id, roles) = found.ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "No active delegation from that approver to you."))?;
-    Ok(Delegator { staff_id, person_id, roles })
+    let (staff_id, person_id, roles) =
+        found.ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "No active delegation from that approver to you."))?;
+    Ok(Delegator {
+        staff_id,
+        person_id,
+        roles,
+    })
 }
 
 /// Are the rules met by the approvals given to the current version?
 fn rules_met(row: &ApprovalRow, facts: &[DecisionFacts]) -> bool {
-    let approvers: Vec<&Vec<String>> =
-        facts.iter().filter(|f| f.row.version_seen == row.version && f.row.decision == "approve").map(|f| &f.approver_roles).collect();
+    let approvers: Vec<&Vec<String>> = facts
+        .iter()
+        .filter(|f| f.row.version_seen == row.version && f.row.decision == "approve")
+        .map(|f| &f.approver_roles)
+        .collect();
     row.rules().iter().all(|rule| {
-        approvers.len() as u32 >= rule.approvals && rule.one_of_role.as_ref().is_none_or(|role| approvers.iter().any(|roles| roles.contains(role)))
+        approvers.len() as u32 >= rule.approvals
+            && rule
+                .one_of_role
+                .as_ref()
+                .is_none_or(|role| approvers.iter().any(|roles| roles.contains(role)))
     })
 }
 
@@ -990,10 +1228,28 @@ async fn execute(conn: &mut sqlx::PgConnection, row: &ApprovalRow, kind: Approva
 /// The org's records, masked as for someone with no reveal permission.
 async fn org_export(conn: &mut sqlx::PgConnection, org: Uuid) -> ApiResult<serde_json::Value> {
     let nobody = Principal::service(false);
-    let users: Vec<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM customer_users WHERE org_id = $1 ORDER BY name, id")).bind(org).fetch_all(&mut *conn).await?;
-    let invoices: Vec<InvoiceRow> = sqlx::query_as(&format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE org_id = $1 ORDER BY issued_at, id")).bind(org).fetch_all(&mut *conn).await?;
-    let vendors: Vec<VendorRow> = sqlx::query_as(&format!("{VENDOR_SELECT} WHERE v.org_id = $1 ORDER BY v.name, v.id")).bind(org).fetch_all(&mut *conn).await?;
-    let payments: Vec<PaymentRow> = sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE org_id = $1 ORDER BY created_at, id")).bind(org).fetch_all(&mut *conn).await?;
+    let users: Vec<UserRow> = sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM customer_users WHERE org_id = $1 ORDER BY name, id"
+    ))
+    .bind(org)
+    .fetch_all(&mut *conn)
+    .await?;
+    let invoices: Vec<InvoiceRow> = sqlx::query_as(&format!(
+        "SELECT {INVOICE_COLUMNS} FROM invoices WHERE org_id = $1 ORDER BY issued_at, id"
+    ))
+    .bind(org)
+    .fetch_all(&mut *conn)
+    .await?;
+    let vendors: Vec<VendorRow> = sqlx::query_as(&format!("{VENDOR_SELECT} WHERE v.org_id = $1 ORDER BY v.name, v.id"))
+        .bind(org)
+        .fetch_all(&mut *conn)
+        .await?;
+    let payments: Vec<PaymentRow> = sqlx::query_as(&format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE org_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(org)
+    .fetch_all(&mut *conn)
+    .await?;
     Ok(serde_json::json!({
         "users": users.iter().map(|u| u.to_api(&nobody)).collect::<ApiResult<Vec<_>>>()?,
         "invoices": invoices.iter().map(|i| i.to_api()).collect::<ApiResult<Vec<_>>>()?,
@@ -1017,7 +1273,10 @@ async fn requester_pending_in(mut tx: Tx, p: &Principal, audit: &AuditCtx, id: U
     let row = load(&mut tx, id, true).await?;
     audit.target("approval", id, Some(row.org_id));
     if row.requester_person_id != person {
-        return Err(ApiError::new(ErrorCode::Forbidden, "Only the requester may change or cancel a request."));
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "Only the requester may change or cancel a request.",
+        ));
     }
     match row.status() {
         ApprovalStatus::Pending => Ok((tx, row)),
@@ -1029,16 +1288,28 @@ async fn requester_pending_in(mut tx: Tx, p: &Principal, audit: &AuditCtx, id: U
 #[utoipa::path(patch, path = "/v1/approvals/{approval_id}", params(("approval_id" = Uuid, Path)), request_body = AmendApproval,
     responses((status = 200, body = Approval), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])), tag = "approvals")]
-pub async fn amend(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>, Body(req): Body<AmendApproval>) -> ApiResult<Json<Approval>> {
+pub async fn amend(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Path(id): Path<Uuid>,
+    Body(req): Body<AmendApproval>,
+) -> ApiResult<Json<Approval>> {
     let (mut tx, row) = requester_pending(&s, &p, &audit, id).await?;
     if req.version != row.version {
-        return Err(ApiError::new(ErrorCode::StaleVersion, format!("The request is at version {}.", row.version)));
+        return Err(ApiError::new(
+            ErrorCode::StaleVersion,
+            format!("The request is at version {}.", row.version),
+        ));
     }
     let kind = row.kind()?;
     let amount = req.amount.or(row.amount());
     let payload = validate(kind, &amount, req.payload.as_ref().unwrap_or(&row.payload))?;
     let reason = match &req.reason {
-        Some(r) => Reason::parse(r).map_err(|e| ApiError::new(ErrorCode::ReasonRequired, format!("{e}.")))?.as_str().to_owned(),
+        Some(r) => Reason::parse(r)
+            .map_err(|e| ApiError::new(ErrorCode::ReasonRequired, format!("{e}.")))?
+            .as_str()
+            .to_owned(),
         None => row.reason.clone(),
     };
     check_target(&mut tx, kind, row.org_id, row.target_id, &amount).await?;
@@ -1047,7 +1318,10 @@ pub async fn amend(State(s): State<AppState>, p: Principal, audit: AuditCtx, Pat
     // currency would need a new rate, so it is a new request.
     if let (Some(new), Some(old)) = (amount, row.amount()) {
         if new.currency != old.currency {
-            return Err(ApiError::invalid(format!("The amount stays in {}; to use another currency, cancel and request again.", old.currency.code())));
+            return Err(ApiError::invalid(format!(
+                "The amount stays in {}; to use another currency, cancel and request again.",
+                old.currency.code()
+            )));
         }
     }
     let base = match (amount, &row.exchange_rate) {
@@ -1083,7 +1357,13 @@ pub async fn amend(State(s): State<AppState>, p: Principal, audit: AuditCtx, Pat
 
 #[utoipa::path(post, path = "/v1/approvals/{approval_id}/cancel", params(("Idempotency-Key" = Option<String>, Header), ("approval_id" = Uuid, Path)),
     responses((status = 200, body = Approval), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "approvals")]
-pub async fn cancel(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(id): Path<Uuid>) -> ApiResult<Response> {
+pub async fn cancel(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Response> {
     audit.target("approval", id, None);
     staff_only(&p)?;
     let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/approvals/{id}/cancel"), &())?;
@@ -1092,7 +1372,10 @@ pub async fn cancel(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
         idempotency::Begun::Act(tx) => tx,
     };
     let (mut tx, _) = requester_pending_in(tx, &p, &audit, id).await?;
-    sqlx::query("UPDATE approval_requests SET status = 'cancelled', updated_at = now() WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE approval_requests SET status = 'cancelled', updated_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     let row = load(&mut tx, id, false).await?;
     let ds = decisions(&mut tx, id).await?;
     idempotency::finish(tx, &p, key.as_ref(), StatusCode::OK, &to_api(&row, &ds, &p)?).await
@@ -1100,7 +1383,12 @@ pub async fn cancel(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
 
 #[utoipa::path(get, path = "/v1/approvals/{approval_id}/export", params(("approval_id" = Uuid, Path)),
     responses((status = 200, description = "The org's records, masked; once"), (status = 404, body = Problem)), security(("bearer" = [])), tag = "approvals")]
-pub async fn download(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>) -> ApiResult<Response> {
+pub async fn download(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Response> {
     audit.target("approval", id, None);
     let staff = p.staff_id.map(|s| s.0).ok_or_else(ApiError::not_found)?;
     let mut tx = db::begin(&s.db, &p).await?;

@@ -106,7 +106,12 @@ fn record_filters(audit: &AuditCtx, f: &Filters) {
 }
 
 #[utoipa::path(get, path = "/v1/audit", params(Filters, Extra), responses((status = 200, body = Page<AuditEvent>), (status = 403, body = Problem)), security(("bearer" = [])), tag = "audit")]
-pub async fn search(State(s): State<AppState>, p: Principal, audit: AuditCtx, Query(q): Query<Filters>) -> ApiResult<Json<Page<AuditEvent>>> {
+pub async fn search(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Query(q): Query<Filters>,
+) -> ApiResult<Json<Page<AuditEvent>>> {
     record_filters(&audit, &q);
     if q.format.is_some() {
         return Err(ApiError::invalid("format is a parameter of /v1/audit/export."));
@@ -114,7 +119,11 @@ pub async fn search(State(s): State<AppState>, p: Principal, audit: AuditCtx, Qu
     p.require(Permission::AuditRead)?;
     let limit = match q.limit.unwrap_or(LIMIT_DEFAULT) {
         n @ LIMIT_MIN..=LIMIT_MAX => n as i64,
-        _ => return Err(ApiError::invalid(format!("limit must be between {LIMIT_MIN} and {LIMIT_MAX}."))),
+        _ => {
+            return Err(ApiError::invalid(format!(
+                "limit must be between {LIMIT_MIN} and {LIMIT_MAX}."
+            )))
+        }
     };
     let before: Option<i64> = match &q.cursor {
         None => None,
@@ -122,22 +131,57 @@ pub async fn search(State(s): State<AppState>, p: Principal, audit: AuditCtx, Qu
     };
     let mut tx = db::begin(&s.db, &p).await?;
     let after = db::page_start(before.is_some(), "seq <", 11, &["bigint"]);
-    let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE {} AND {after} ORDER BY seq DESC LIMIT $12", where_clause());
-    let mut rows: Vec<EventRow> = bind_filters(sqlx::query_as(&sql), &q).bind(before).bind(limit + 1).fetch_all(&mut *tx).await?;
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM audit_events WHERE {} AND {after} ORDER BY seq DESC LIMIT $12",
+        where_clause()
+    );
+    let mut rows: Vec<EventRow> = bind_filters(sqlx::query_as(&sql), &q)
+        .bind(before)
+        .bind(limit + 1)
+        .fetch_all(&mut *tx)
+        .await?;
     db::end_read(tx);
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(|r| r.seq.to_string()) } else { None };
-    Ok(Json(Page { items: rows.iter().map(EventRow::to_api).collect(), next_cursor }))
+    let next_cursor = if more {
+        rows.last().map(|r| r.seq.to_string())
+    } else {
+        None
+    };
+    Ok(Json(Page {
+        items: rows.iter().map(EventRow::to_api).collect(),
+        next_cursor,
+    }))
 }
 
 const CSV_HEADER: &[&str] = &[
-    "seq", "id", "at", "actor_issuer", "actor_subject", "actor_kind", "on_behalf_of", "impersonation_id", "org_id", "action", "target_type",
-    "target_id", "outcome", "code", "reason", "request_id", "ip", "user_agent", "details", "prev_hash", "hash",
+    "seq",
+    "id",
+    "at",
+    "actor_issuer",
+    "actor_subject",
+    "actor_kind",
+    "on_behalf_of",
+    "impersonation_id",
+    "org_id",
+    "action",
+    "target_type",
+    "target_id",
+    "outcome",
+    "code",
+    "reason",
+    "request_id",
+    "ip",
+    "user_agent",
+    "details",
+    "prev_hash",
+    "hash",
 ];
 
 fn csv_line(fields: &[String]) -> Bytes {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
     let _ = w.write_record(fields);
     Bytes::from(w.into_inner().unwrap_or_default())
 }
@@ -149,7 +193,8 @@ fn csv_row(e: &EventRow) -> Bytes {
     csv_line(&[
         e.seq.to_string(),
         e.id.to_string(),
-        e.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        e.at.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
         o(&e.actor_issuer),
         o(&e.actor_subject),
         o(&e.actor_kind),
@@ -172,18 +217,30 @@ fn csv_row(e: &EventRow) -> Bytes {
 }
 
 #[utoipa::path(get, path = "/v1/audit/export", params(Filters, Extra), responses((status = 200, description = "NDJSON or CSV, streamed"), (status = 403, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)), security(("bearer" = [])), tag = "audit")]
-pub async fn export(State(s): State<AppState>, p: Principal, audit: AuditCtx, Query(q): Query<Filters>) -> ApiResult<Response> {
+pub async fn export(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Query(q): Query<Filters>,
+) -> ApiResult<Response> {
     record_filters(&audit, &q);
-    let format = q.format.ok_or_else(|| ApiError::invalid("format must be ndjson or csv."))?;
+    let format = q
+        .format
+        .ok_or_else(|| ApiError::invalid("format must be ndjson or csv."))?;
     if q.limit.is_some() || q.cursor.is_some() {
-        return Err(ApiError::invalid("An export has no limit or cursor: it streams every matching event."));
+        return Err(ApiError::invalid(
+            "An export has no limit or cursor: it streams every matching event.",
+        ));
     }
     audit.detail("format", serde_json::json!(format!("{format:?}").to_lowercase()));
     p.require(Permission::AuditExport)?;
     // One consistent snapshot per export (a transaction) is the point of it;
     // the cap keeps many of them from taking every pooled connection.
     let Ok(running) = s.exports.clone().try_acquire_owned() else {
-        return Err(ApiError::new(ErrorCode::RateLimited, "Too many audit exports are running; try again in a minute."));
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            "Too many audit exports are running; try again in a minute.",
+        ));
     };
     // Begin before answering, so an unavailable database is an error status,
     // not a truncated download.
@@ -197,7 +254,10 @@ pub async fn export(State(s): State<AppState>, p: Principal, audit: AuditCtx, Qu
                 return;
             }
         }
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE {} ORDER BY seq", where_clause());
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE {} ORDER BY seq",
+            where_clause()
+        );
         let mut rows = bind_filters(sqlx::query_as(&sql), &q).fetch(&mut *tx);
         loop {
             let item = match rows.try_next().await {
@@ -227,5 +287,12 @@ pub async fn export(State(s): State<AppState>, p: Principal, audit: AuditCtx, Qu
         Format::Csv => "text/csv; charset=utf-8",
     };
     let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
-    Ok(([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-store")], body).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response())
 }

@@ -18,29 +18,56 @@ use uuid::Uuid;
 /// read-only support sessions.
 fn acting_customer(p: &Principal) -> ApiResult<&CustomerIdentity> {
     if p.impersonation.as_ref().is_some_and(|i| i.scope == SessionScope::Read) {
-        return Err(ApiError::new(ErrorCode::ScopeExceeded, "This support session is read-only."));
+        return Err(ApiError::new(
+            ErrorCode::ScopeExceeded,
+            "This support session is read-only.",
+        ));
     }
-    p.customer.as_ref().ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "Customer data is changed by the customer, or through a write support session."))
+    p.customer.as_ref().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Forbidden,
+            "Customer data is changed by the customer, or through a write support session.",
+        )
+    })
 }
 
 #[utoipa::path(patch, path = "/v1/users/{user_id}", params(("user_id" = Uuid, Path)), request_body = UpdateUser,
     responses((status = 200, body = CustomerUser), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])), tag = "customer")]
-pub async fn update_user(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>, Body(req): Body<UpdateUser>) -> ApiResult<Json<CustomerUser>> {
+pub async fn update_user(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Path(id): Path<Uuid>,
+    Body(req): Body<UpdateUser>,
+) -> ApiResult<Json<CustomerUser>> {
     audit.target("user", id, None);
     let me = acting_customer(&p)?;
     if me.user_id.0 != id && me.role != CustomerRole::OrgAdmin {
-        return Err(ApiError::new(ErrorCode::Forbidden, "Members change only their own profile."));
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "Members change only their own profile.",
+        ));
     }
     let name = req.name.as_deref().map(str::trim);
     if name.is_some_and(|n| n.is_empty() || n.chars().count() > 200 || n.contains('\0')) {
         return Err(ApiError::invalid("name: 1-200 characters."));
     }
     let phone = req.phone.as_deref().map(str::trim);
-    if phone.is_some_and(|ph| !(3..=40).contains(&ph.len()) || !ph.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))) {
-        return Err(ApiError::invalid("phone: 3-40 characters of digits, spaces and + - ( )."));
+    if phone.is_some_and(|ph| {
+        !(3..=40).contains(&ph.len()) || !ph.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+    }) {
+        return Err(ApiError::invalid(
+            "phone: 3-40 characters of digits, spaces and + - ( ).",
+        ));
     }
-    audit.detail("fields", serde_json::json!([name.map(|_| "name"), phone.map(|_| "phone")].into_iter().flatten().collect::<Vec<_>>()));
+    audit.detail(
+        "fields",
+        serde_json::json!([name.map(|_| "name"), phone.map(|_| "phone")]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()),
+    );
     let mut tx = db::begin(&s.db, &p).await?;
     let row: Option<UserRow> = sqlx::query_as(&format!(
         "UPDATE customer_users SET name = coalesce($2, name), phone = coalesce($3, phone), updated_at = now() WHERE id = $1 AND org_id = $4 RETURNING {USER_COLUMNS}"
@@ -59,7 +86,13 @@ pub async fn update_user(State(s): State<AppState>, p: Principal, audit: AuditCt
 
 #[utoipa::path(post, path = "/v1/invoices/{invoice_id}/resend", params(("Idempotency-Key" = Option<String>, Header), ("invoice_id" = Uuid, Path)),
     responses((status = 202, description = "Queued for sending"), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])), tag = "customer")]
-pub async fn resend_invoice(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: axum::http::HeaderMap, Path(id): Path<Uuid>) -> ApiResult<axum::response::Response> {
+pub async fn resend_invoice(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<Uuid>,
+) -> ApiResult<axum::response::Response> {
     audit.target("invoice", id, None);
     let me = acting_customer(&p)?;
     let key = crate::idempotency::from_headers(&headers, &p, &format!("POST /v1/invoices/{id}/resend"), &())?;
@@ -67,11 +100,13 @@ pub async fn resend_invoice(State(s): State<AppState>, p: Principal, audit: Audi
         crate::idempotency::Begun::Replay(r) => return Ok(r),
         crate::idempotency::Begun::Act(tx) => tx,
     };
-    let sent: Option<(Uuid, time::OffsetDateTime)> = sqlx::query_as("UPDATE invoices SET last_sent_at = now() WHERE id = $1 AND org_id = $2 RETURNING org_id, last_sent_at")
-        .bind(id)
-        .bind(me.org_id.0)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let sent: Option<(Uuid, time::OffsetDateTime)> = sqlx::query_as(
+        "UPDATE invoices SET last_sent_at = now() WHERE id = $1 AND org_id = $2 RETURNING org_id, last_sent_at",
+    )
+    .bind(id)
+    .bind(me.org_id.0)
+    .fetch_optional(&mut *tx)
+    .await?;
     let (org, at) = sent.ok_or_else(ApiError::not_found)?;
     audit.target("invoice", id, Some(org));
     let body = serde_json::json!({ "resent_at": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default() });

@@ -3,10 +3,10 @@
 use crate::audit::AuditCtx;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json as Body, Path};
+use crate::idempotency::{self, Begun};
 use crate::principal::Principal;
 use crate::state::AppState;
 use axum::extract::State;
-use crate::idempotency::{self, Begun};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
@@ -40,19 +40,39 @@ impl Row {
 const COLUMNS: &str = "id, delegator_staff_id, delegate_staff_id, starts_at, ends_at, revoked_at";
 
 #[utoipa::path(post, path = "/v1/delegations", params(("Idempotency-Key" = Option<String>, Header)), request_body = CreateDelegation, responses((status = 201, body = Delegation), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])), tag = "approvals")]
-pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Body(req): Body<CreateDelegation>) -> ApiResult<Response> {
+pub async fn create(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    headers: HeaderMap,
+    Body(req): Body<CreateDelegation>,
+) -> ApiResult<Response> {
     p.require(Permission::ApprovalsDecide)?;
-    let me = p.staff_id.ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?.0;
+    let me = p
+        .staff_id
+        .ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?
+        .0;
     if req.delegate_id.0 == me {
         return Err(ApiError::invalid("You cannot delegate to yourself."));
     }
-    if req.ends_at <= req.starts_at || req.ends_at <= OffsetDateTime::now_utc() || req.ends_at - req.starts_at > Duration::days(31) {
-        return Err(ApiError::invalid("The window must end after it starts, in the future, and last at most 31 days."));
+    if req.ends_at <= req.starts_at
+        || req.ends_at <= OffsetDateTime::now_utc()
+        || req.ends_at - req.starts_at > Duration::days(31)
+    {
+        return Err(ApiError::invalid(
+            "The window must end after it starts, in the future, and last at most 31 days.",
+        ));
     }
     // The delegate must be an approver in their own right.
-    let delegate: Option<(Vec<String>, bool)> = sqlx::query_as("SELECT roles, active FROM staff WHERE id = $1").bind(req.delegate_id.0).fetch_optional(&s.db).await?;
+    let delegate: Option<(Vec<String>, bool)> = sqlx::query_as("SELECT roles, active FROM staff WHERE id = $1")
+        .bind(req.delegate_id.0)
+        .fetch_optional(&s.db)
+        .await?;
     let (roles, active) = delegate.ok_or_else(ApiError::not_found)?;
-    let roles: Vec<_> = roles.iter().filter_map(|r| countersign_api::StaffRole::parse(r)).collect();
+    let roles: Vec<_> = roles
+        .iter()
+        .filter_map(|r| countersign_api::StaffRole::parse(r))
+        .collect();
     if !active || !crate::policy::staff_permissions(&roles).contains(&Permission::ApprovalsDecide) {
         return Err(ApiError::new(ErrorCode::Forbidden, "The delegate is not an approver."));
     }
@@ -78,7 +98,10 @@ pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
 
 #[utoipa::path(get, path = "/v1/delegations", responses((status = 200, body = Vec<Delegation>)), security(("bearer" = [])), tag = "approvals")]
 pub async fn list(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec<Delegation>>> {
-    let me = p.staff_id.ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?.0;
+    let me = p
+        .staff_id
+        .ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?
+        .0;
     let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM delegations WHERE delegator_staff_id = $1 OR delegate_staff_id = $1 ORDER BY starts_at DESC"))
         .bind(me)
         .fetch_all(&s.db)
@@ -87,7 +110,13 @@ pub async fn list(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec
 }
 
 #[utoipa::path(post, path = "/v1/delegations/{delegation_id}/revoke", params(("Idempotency-Key" = Option<String>, Header), ("delegation_id" = Uuid, Path)), responses((status = 200, body = Delegation), (status = 404, body = Problem)), security(("bearer" = [])), tag = "approvals")]
-pub async fn revoke(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(id): Path<Uuid>) -> ApiResult<Response> {
+pub async fn revoke(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Response> {
     audit.target("delegation", id, None);
     let me = p.staff_id.ok_or_else(ApiError::not_found)?.0;
     let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/delegations/{id}/revoke"), &())?;

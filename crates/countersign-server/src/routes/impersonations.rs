@@ -6,10 +6,10 @@ use crate::auditlog::{EventRow, EVENT_COLUMNS};
 use crate::db::{self, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json as Body, Path, Query};
+use crate::idempotency::{self, Begun, Key};
 use crate::principal::Principal;
 use crate::state::AppState;
 use axum::extract::State;
-use crate::idempotency::{self, Begun, Key};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
@@ -76,7 +76,11 @@ impl Row {
             requested_at: self.requested_at,
             started_at: self.started_at,
             expires_at: self.expires_at,
-            ended_at: self.ended_at.or(if self.status() == "expired" { self.expires_at } else { None }),
+            ended_at: self.ended_at.or(if self.status() == "expired" {
+                self.expires_at
+            } else {
+                None
+            }),
             end_reason: self.end_reason.clone(),
             review: self.review.clone(),
             review_note: self.review_note.clone(),
@@ -100,7 +104,11 @@ impl Row {
 
 async fn load(tx: &mut Tx, id: Uuid, lock: bool) -> ApiResult<Row> {
     let sql = format!("{SELECT} WHERE s.id = $1{}", if lock { " FOR UPDATE OF s" } else { "" });
-    sqlx::query_as(&sql).bind(id).fetch_optional(&mut **tx).await?.ok_or_else(ApiError::not_found)
+    sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(ApiError::not_found)
 }
 
 /// The action's transaction under its Idempotency-Key, or the answer to replay.
@@ -114,14 +122,23 @@ async fn begin(s: &AppState, p: &Principal, key: Option<&Key>) -> ApiResult<Resu
 fn staff_person(p: &Principal) -> ApiResult<Uuid> {
     match (p.kind, p.person_id, &p.impersonation) {
         (ActorKind::Staff, Some(person), None) => Ok(person),
-        _ => Err(ApiError::new(ErrorCode::Forbidden, "Only staff manage support sessions.")),
+        _ => Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "Only staff manage support sessions.",
+        )),
     }
 }
 
 #[utoipa::path(post, path = "/v1/impersonations", params(("Idempotency-Key" = Option<String>, Header)), request_body = CreateImpersonation,
     responses((status = 201, body = ImpersonationSession), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])), tag = "impersonation")]
-pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Body(req): Body<CreateImpersonation>) -> ApiResult<Response> {
+pub async fn create(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    headers: HeaderMap,
+    Body(req): Body<CreateImpersonation>,
+) -> ApiResult<Response> {
     let person = staff_person(&p)?;
     p.require(Permission::ImpersonationStart)?;
     let reason = Reason::parse(&req.reason).map_err(|e| ApiError::new(ErrorCode::ReasonRequired, format!("{e}.")))?;
@@ -153,14 +170,21 @@ pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
             .fetch_optional(&mut *tx)
             .await?;
         if granted.is_none() {
-            return Err(ApiError::new(ErrorCode::ConsentRequired, "This organisation requires an admin's grant before support sessions."));
+            return Err(ApiError::new(
+                ErrorCode::ConsentRequired,
+                "This organisation requires an admin's grant before support sessions.",
+            ));
         }
     }
     // Writing, or acting as an org admin, needs a supervisor first.
     let needs_approval = req.scope == SessionScope::Write || role == "org_admin";
     let id = Uuid::new_v4();
     let now = OffsetDateTime::now_utc();
-    let (status, started, expires) = if needs_approval { ("pending_approval", None, None) } else { ("active", Some(now), Some(now + Duration::minutes(minutes))) };
+    let (status, started, expires) = if needs_approval {
+        ("pending_approval", None, None)
+    } else {
+        ("active", Some(now), Some(now + Duration::minutes(minutes)))
+    };
     sqlx::query(
         "INSERT INTO impersonation_sessions (id, org_id, region, agent_staff_id, agent_person_id, subject_user_id, reason, ticket_ref, scope, duration_minutes, status, started_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -186,7 +210,15 @@ pub async fn create(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
 }
 
 /// Approve or reject a pending session: a supervisor, never the agent.
-async fn decide(s: &AppState, p: &Principal, audit: &AuditCtx, key: Option<&Key>, id: Uuid, comment: &str, approve: bool) -> ApiResult<Response> {
+async fn decide(
+    s: &AppState,
+    p: &Principal,
+    audit: &AuditCtx,
+    key: Option<&Key>,
+    id: Uuid,
+    comment: &str,
+    approve: bool,
+) -> ApiResult<Response> {
     audit.target("impersonation", id, None);
     let person = staff_person(p)?;
     p.require(Permission::ImpersonationApprove)?;
@@ -200,19 +232,30 @@ async fn decide(s: &AppState, p: &Principal, audit: &AuditCtx, key: Option<&Key>
     let row = load(&mut tx, id, true).await?;
     audit.target("impersonation", id, Some(row.org_id));
     if row.agent_person_id == person {
-        return Err(ApiError::new(ErrorCode::SelfApprovalForbidden, "Nobody approves their own support session."));
+        return Err(ApiError::new(
+            ErrorCode::SelfApprovalForbidden,
+            "Nobody approves their own support session.",
+        ));
     }
     if row.status != "pending_approval" {
-        return Err(ApiError::new(ErrorCode::NotPending, format!("The session is {}.", row.status())));
+        return Err(ApiError::new(
+            ErrorCode::NotPending,
+            format!("The session is {}.", row.status()),
+        ));
     }
     // The requester's access is read now, not as it was when they asked: a
     // supervisor cannot approve what the agent may no longer do.
     if approve {
-        if let Some(why) = crate::principal::agent_lost_access(&mut tx, row.agent_staff_id, row.org_id, &row.region).await? {
+        if let Some(why) =
+            crate::principal::agent_lost_access(&mut tx, row.agent_staff_id, row.org_id, &row.region).await?
+        {
             crate::principal::end_session_by_server(&mut tx, id, why).await?;
             tx.commit().await?;
             audit.detail("ended_by_server", serde_json::json!(why));
-            return Err(ApiError::new(ErrorCode::ImpersonationNotActive, "The requester's access changed since they asked; the session was ended."));
+            return Err(ApiError::new(
+                ErrorCode::ImpersonationNotActive,
+                "The requester's access changed since they asked; the session was ended.",
+            ));
         }
     }
     let sql = if approve {
@@ -221,28 +264,53 @@ async fn decide(s: &AppState, p: &Principal, audit: &AuditCtx, key: Option<&Key>
     } else {
         "UPDATE impersonation_sessions SET status = 'rejected', decided_by_staff_id = $2, decision_comment = $3 WHERE id = $1"
     };
-    sqlx::query(sql).bind(id).bind(p.staff_id.map(|s| s.0)).bind(comment).execute(&mut *tx).await?;
+    sqlx::query(sql)
+        .bind(id)
+        .bind(p.staff_id.map(|s| s.0))
+        .bind(comment)
+        .execute(&mut *tx)
+        .await?;
     let row = load(&mut tx, id, false).await?;
     idempotency::finish(tx, p, key, StatusCode::OK, &row.to_api(None)).await
 }
 
 #[utoipa::path(post, path = "/v1/impersonations/{session_id}/approve", params(("Idempotency-Key" = Option<String>, Header), ("session_id" = Uuid, Path)), request_body = Comment,
     responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
-pub async fn approve(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(id): Path<Uuid>, Body(body): Body<Comment>) -> ApiResult<Response> {
+pub async fn approve(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Body(body): Body<Comment>,
+) -> ApiResult<Response> {
     let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/impersonations/{id}/approve"), &body)?;
     decide(&s, &p, &audit, key.as_ref(), id, &body.comment, true).await
 }
 
 #[utoipa::path(post, path = "/v1/impersonations/{session_id}/reject", params(("Idempotency-Key" = Option<String>, Header), ("session_id" = Uuid, Path)), request_body = Comment,
     responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
-pub async fn reject(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(id): Path<Uuid>, Body(body): Body<Comment>) -> ApiResult<Response> {
+pub async fn reject(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Body(body): Body<Comment>,
+) -> ApiResult<Response> {
     let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/impersonations/{id}/reject"), &body)?;
     decide(&s, &p, &audit, key.as_ref(), id, &body.comment, false).await
 }
 
 #[utoipa::path(post, path = "/v1/impersonations/{session_id}/end", params(("Idempotency-Key" = Option<String>, Header), ("session_id" = Uuid, Path)),
     responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
-pub async fn end(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(id): Path<Uuid>) -> ApiResult<Response> {
+pub async fn end(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Response> {
     audit.target("impersonation", id, None);
     staff_person(&p)?;
     let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/impersonations/{id}/end"), &())?;
@@ -259,7 +327,10 @@ pub async fn end(State(s): State<AppState>, p: Principal, audit: AuditCtx, heade
         return Err(ApiError::not_found());
     }
     if !matches!(row.status(), "active" | "pending_approval") {
-        return Err(ApiError::new(ErrorCode::NotPending, format!("The session is already {}.", row.status())));
+        return Err(ApiError::new(
+            ErrorCode::NotPending,
+            format!("The session is already {}.", row.status()),
+        ));
     }
     sqlx::query("UPDATE impersonation_sessions SET status = 'ended', ended_at = now(), ended_by_staff_id = $2, end_reason = 'ended' WHERE id = $1")
         .bind(id)
@@ -289,13 +360,21 @@ fn supervisor(p: &Principal) -> bool {
 }
 
 #[utoipa::path(get, path = "/v1/impersonations", params(ListParams), responses((status = 200, body = Page<ImpersonationSession>), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
-pub async fn list(State(s): State<AppState>, p: Principal, Query(q): Query<ListParams>) -> ApiResult<Json<Page<ImpersonationSession>>> {
+pub async fn list(
+    State(s): State<AppState>,
+    p: Principal,
+    Query(q): Query<ListParams>,
+) -> ApiResult<Json<Page<ImpersonationSession>>> {
     staff_person(&p)?;
     if !supervisor(&p) && !p.can(Permission::ImpersonationStart) {
         return Err(ApiError::forbidden(Permission::ImpersonationReview));
     }
     // Agents see their own sessions; supervisors everything in scope.
-    let only_agent = if supervisor(&p) { q.agent_id } else { p.staff_id.map(|s| s.0) };
+    let only_agent = if supervisor(&p) {
+        q.agent_id
+    } else {
+        p.staff_id.map(|s| s.0)
+    };
     if let Some(st) = &q.status {
         if !["pending_approval", "active", "rejected", "ended", "expired"].contains(&st.as_str()) {
             return Err(ApiError::invalid("Unknown status."));
@@ -329,12 +408,22 @@ pub async fn list(State(s): State<AppState>, p: Principal, Query(q): Query<ListP
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Json(super::records::page(rows, limit, |r| (super::records::ts_key(r.requested_at), r.id), |r| Ok(r.to_api(None)))?))
+    Ok(Json(super::records::page(
+        rows,
+        limit,
+        |r| (super::records::ts_key(r.requested_at), r.id),
+        |r| Ok(r.to_api(None)),
+    )?))
 }
 
 #[utoipa::path(get, path = "/v1/impersonations/{session_id}", params(("session_id" = Uuid, Path)),
     responses((status = 200, body = ImpersonationSession), (status = 404, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
-pub async fn get(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>) -> ApiResult<Json<ImpersonationSession>> {
+pub async fn get(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<ImpersonationSession>> {
     audit.target("impersonation", id, None);
     staff_person(&p)?;
     let mut tx = db::begin(&s.db, &p).await?;
@@ -344,14 +433,26 @@ pub async fn get(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(
     }
     audit.target("impersonation", id, Some(row.org_id));
     // The timeline is exactly the events the session produced.
-    let events: Vec<EventRow> = sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE impersonation_id = $1 ORDER BY seq")).bind(id).fetch_all(&mut *tx).await?;
+    let events: Vec<EventRow> = sqlx::query_as(&format!(
+        "SELECT {EVENT_COLUMNS} FROM audit_events WHERE impersonation_id = $1 ORDER BY seq"
+    ))
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Json(row.to_api(Some(events.iter().map(EventRow::to_api).collect()))))
 }
 
 #[utoipa::path(post, path = "/v1/impersonations/{session_id}/review", params(("Idempotency-Key" = Option<String>, Header), ("session_id" = Uuid, Path)), request_body = Review,
     responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
-pub async fn review(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(id): Path<Uuid>, Body(req): Body<Review>) -> ApiResult<Response> {
+pub async fn review(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Body(req): Body<Review>,
+) -> ApiResult<Response> {
     audit.target("impersonation", id, None);
     let person = staff_person(&p)?;
     p.require(Permission::ImpersonationReview)?;
@@ -366,16 +467,29 @@ pub async fn review(State(s): State<AppState>, p: Principal, audit: AuditCtx, he
     let row = load(&mut tx, id, true).await?;
     audit.target("impersonation", id, Some(row.org_id));
     if row.agent_person_id == person {
-        return Err(ApiError::new(ErrorCode::SelfApprovalForbidden, "Nobody reviews their own support session."));
+        return Err(ApiError::new(
+            ErrorCode::SelfApprovalForbidden,
+            "Nobody reviews their own support session.",
+        ));
     }
     if !matches!(row.status(), "ended" | "expired") {
-        return Err(ApiError::new(ErrorCode::NotPending, "Only sessions that ended are reviewed."));
+        return Err(ApiError::new(
+            ErrorCode::NotPending,
+            "Only sessions that ended are reviewed.",
+        ));
     }
     // A flagged session stays open to review until resolved as ok.
     if row.review == "ok" {
-        return Err(ApiError::new(ErrorCode::AlreadyDecided, "This session was already reviewed as ok."));
+        return Err(ApiError::new(
+            ErrorCode::AlreadyDecided,
+            "This session was already reviewed as ok.",
+        ));
     }
-    let outcome = if req.outcome == ReviewOutcome::Ok { "ok" } else { "flagged" };
+    let outcome = if req.outcome == ReviewOutcome::Ok {
+        "ok"
+    } else {
+        "flagged"
+    };
     audit.detail("outcome", serde_json::json!(outcome));
     sqlx::query("UPDATE impersonation_sessions SET review = $2, review_note = $3, reviewed_by_staff_id = $4, reviewed_at = now() WHERE id = $1")
         .bind(id)
@@ -417,19 +531,39 @@ const GRANT_COLUMNS: &str = "id, org_id, granted_by_user_id, starts_at, ends_at,
 
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/support-access", params(("org_id" = Uuid, Path)),
     responses((status = 200, body = countersign_api::SupportAccessReport), (status = 404, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
-pub async fn support_access(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(org): Path<Uuid>) -> ApiResult<Json<countersign_api::SupportAccessReport>> {
+pub async fn support_access(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Path(org): Path<Uuid>,
+) -> ApiResult<Json<countersign_api::SupportAccessReport>> {
     audit.target("org", org, None);
     p.require(Permission::SupportAccessRead)?;
     let mut tx = db::begin(&s.db, &p).await?;
-    let mode: Option<(String,)> = sqlx::query_as("SELECT support_access FROM orgs WHERE id = $1").bind(org).fetch_optional(&mut *tx).await?;
+    let mode: Option<(String,)> = sqlx::query_as("SELECT support_access FROM orgs WHERE id = $1")
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?;
     let (mode,) = mode.ok_or_else(ApiError::not_found)?;
-    let sessions: Vec<Row> = sqlx::query_as(&format!("{SELECT} WHERE s.org_id = $1 ORDER BY s.requested_at DESC")).bind(org).fetch_all(&mut *tx).await?;
-    let grants: Vec<GrantRow> = sqlx::query_as(&format!("SELECT {GRANT_COLUMNS} FROM support_access_grants WHERE org_id = $1 ORDER BY starts_at DESC")).bind(org).fetch_all(&mut *tx).await?;
+    let sessions: Vec<Row> = sqlx::query_as(&format!("{SELECT} WHERE s.org_id = $1 ORDER BY s.requested_at DESC"))
+        .bind(org)
+        .fetch_all(&mut *tx)
+        .await?;
+    let grants: Vec<GrantRow> = sqlx::query_as(&format!(
+        "SELECT {GRANT_COLUMNS} FROM support_access_grants WHERE org_id = $1 ORDER BY starts_at DESC"
+    ))
+    .bind(org)
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
     audit.target("org", org, Some(org));
     Ok(Json(countersign_api::SupportAccessReport {
         org_id: OrgId(org),
-        mode: if mode == "consent" { countersign_api::SupportAccess::Consent } else { countersign_api::SupportAccess::Open },
+        mode: if mode == "consent" {
+            countersign_api::SupportAccess::Consent
+        } else {
+            countersign_api::SupportAccess::Open
+        },
         sessions: sessions.iter().map(Row::entry).collect(),
         grants: grants.iter().map(GrantRow::to_api).collect(),
     }))
@@ -440,19 +574,34 @@ fn org_admin_of(p: &Principal, org: Uuid) -> ApiResult<UserId> {
     match &p.customer {
         Some(c) if p.impersonation.is_none() && c.role == CustomerRole::OrgAdmin && c.org_id.0 == org => Ok(c.user_id),
         Some(c) if c.org_id.0 != org => Err(ApiError::not_found()),
-        _ => Err(ApiError::new(ErrorCode::Forbidden, "Only the organisation's own admins grant support access.")),
+        _ => Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "Only the organisation's own admins grant support access.",
+        )),
     }
 }
 
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/support-access/grants", params(("Idempotency-Key" = Option<String>, Header), ("org_id" = Uuid, Path)), request_body = CreateGrant,
     responses((status = 201, body = Grant), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
-pub async fn grant(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path(org): Path<Uuid>, Body(req): Body<CreateGrant>) -> ApiResult<Response> {
+pub async fn grant(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    headers: HeaderMap,
+    Path(org): Path<Uuid>,
+    Body(req): Body<CreateGrant>,
+) -> ApiResult<Response> {
     audit.target("org", org, None);
     let admin = org_admin_of(&p, org)?;
     if !(1..=720).contains(&req.duration_hours) {
         return Err(ApiError::invalid("duration_hours must be between 1 and 720."));
     }
-    let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/orgs/{org}/support-access/grants"), &req)?;
+    let key = idempotency::from_headers(
+        &headers,
+        &p,
+        &format!("POST /v1/orgs/{org}/support-access/grants"),
+        &req,
+    )?;
     let mut tx = match begin(&s, &p, key.as_ref()).await? {
         Ok(tx) => tx,
         Err(replay) => return Ok(replay),
@@ -474,10 +623,21 @@ pub async fn grant(State(s): State<AppState>, p: Principal, audit: AuditCtx, hea
 
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/support-access/grants/{grant_id}/revoke", params(("Idempotency-Key" = Option<String>, Header), ("org_id" = Uuid, Path), ("grant_id" = Uuid, Path)),
     responses((status = 200, body = Grant), (status = 404, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
-pub async fn revoke_grant(State(s): State<AppState>, p: Principal, audit: AuditCtx, headers: HeaderMap, Path((org, id)): Path<(Uuid, Uuid)>) -> ApiResult<Response> {
+pub async fn revoke_grant(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    headers: HeaderMap,
+    Path((org, id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<Response> {
     audit.target("support_access_grant", id, Some(org));
     org_admin_of(&p, org)?;
-    let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/orgs/{org}/support-access/grants/{id}/revoke"), &())?;
+    let key = idempotency::from_headers(
+        &headers,
+        &p,
+        &format!("POST /v1/orgs/{org}/support-access/grants/{id}/revoke"),
+        &(),
+    )?;
     let mut tx = match begin(&s, &p, key.as_ref()).await? {
         Ok(tx) => tx,
         Err(replay) => return Ok(replay),

@@ -58,12 +58,23 @@ impl utoipa::Modify for ErrorResponses {
             RefOr::T(
                 ResponseBuilder::new()
                     .description(code.title())
-                    .content(countersign_api::error::PROBLEM_CONTENT_TYPE, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+                    .content(
+                        countersign_api::error::PROBLEM_CONTENT_TYPE,
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
                     .build(),
             )
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
             for op in ops.into_iter().flatten() {
                 let params = op.parameters.as_deref().unwrap_or_default();
                 let takes = |place: ParameterIn| params.iter().any(|p| p.parameter_in == place);
@@ -82,21 +93,31 @@ impl utoipa::Modify for ErrorResponses {
                 ];
                 for (applies, code) in wanted {
                     if applies {
-                        op.responses.responses.entry(code.status().to_string()).or_insert_with(|| problem(code));
+                        op.responses
+                            .responses
+                            .entry(code.status().to_string())
+                            .or_insert_with(|| problem(code));
                     }
                 }
                 // A header value HTTP cannot carry (control characters) is
                 // refused by the HTTP layer before any route runs.
                 if takes(ParameterIn::Header) {
                     op.responses.responses.entry("400".into()).or_insert_with(|| {
-                        RefOr::T(ResponseBuilder::new().description("The HTTP request itself is malformed (answered by the HTTP layer, without a body)").build())
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description(
+                                    "The HTTP request itself is malformed (answered by the HTTP layer, without a body)",
+                                )
+                                .build(),
+                        )
                     });
                 }
                 // Errors documented by hand with `body = Problem` say JSON; they are problem+json.
                 for (status, response) in op.responses.responses.iter_mut() {
                     if let (true, RefOr::T(r)) = (status.starts_with('4') || status.starts_with('5'), response) {
                         if let Some(content) = r.content.shift_remove("application/json") {
-                            r.content.insert(countersign_api::error::PROBLEM_CONTENT_TYPE.to_owned(), content);
+                            r.content
+                                .insert(countersign_api::error::PROBLEM_CONTENT_TYPE.to_owned(), content);
                         }
                     }
                 }
@@ -110,7 +131,15 @@ impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT (at+jwt)").build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT (at+jwt)")
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -132,7 +161,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orgs", get(records::list_orgs))
         .route("/v1/orgs/{org_id}", get(records::get_org))
         .route("/v1/orgs/{org_id}/users", get(records::list_users))
-        .route("/v1/users/{user_id}", get(records::get_user).patch(customer::update_user))
+        .route(
+            "/v1/users/{user_id}",
+            get(records::get_user).patch(customer::update_user),
+        )
         .route("/v1/orgs/{org_id}/invoices", get(records::list_invoices))
         .route("/v1/invoices/{invoice_id}", get(records::get_invoice))
         .route("/v1/invoices/{invoice_id}/resend", post(customer::resend_invoice))
@@ -142,14 +174,20 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/reveals", post(reveals::reveal))
         .route("/v1/sync", get(sync::sync))
         .route("/v1/approvals", get(approvals::list).post(approvals::create))
-        .route("/v1/approvals/{approval_id}", get(approvals::get).patch(approvals::amend))
+        .route(
+            "/v1/approvals/{approval_id}",
+            get(approvals::get).patch(approvals::amend),
+        )
         .route("/v1/approvals/{approval_id}/decisions", post(approvals::decide))
         .route("/v1/approvals/{approval_id}/cancel", post(approvals::cancel))
         .route("/v1/approvals/{approval_id}/export", get(approvals::download))
         .route("/v1/delegations", get(delegations::list).post(delegations::create))
         .route("/v1/delegations/{delegation_id}/revoke", post(delegations::revoke))
         .route("/v1/notifications", get(notifications::list))
-        .route("/v1/impersonations", get(impersonations::list).post(impersonations::create))
+        .route(
+            "/v1/impersonations",
+            get(impersonations::list).post(impersonations::create),
+        )
         .route("/v1/impersonations/{session_id}", get(impersonations::get))
         .route("/v1/impersonations/{session_id}/approve", post(impersonations::approve))
         .route("/v1/impersonations/{session_id}/reject", post(impersonations::reject))
@@ -157,7 +195,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/impersonations/{session_id}/review", post(impersonations::review))
         .route("/v1/orgs/{org_id}/support-access", get(impersonations::support_access))
         .route("/v1/orgs/{org_id}/support-access/grants", post(impersonations::grant))
-        .route("/v1/orgs/{org_id}/support-access/grants/{grant_id}/revoke", post(impersonations::revoke_grant))
+        .route(
+            "/v1/orgs/{org_id}/support-access/grants/{grant_id}/revoke",
+            post(impersonations::revoke_grant),
+        )
         .route("/v1/notifications/stream", get(notifications::stream))
         .route("/v1/audit", get(audit::search))
         .route("/v1/audit/export", get(audit::export))

@@ -29,8 +29,14 @@ pub struct Params {
 }
 
 async fn query(s: &AppState, p: &Principal, since: Option<OffsetDateTime>) -> ApiResult<Vec<Notification>> {
-    let person = p.person_id.ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?;
-    let decidable: Vec<&str> = ApprovalKind::ALL.iter().filter(|k| p.can(ApprovalPolicy::permission(**k))).map(|k| k.as_str()).collect();
+    let person = p
+        .person_id
+        .ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?;
+    let decidable: Vec<&str> = ApprovalKind::ALL
+        .iter()
+        .filter(|k| p.can(ApprovalPolicy::permission(**k)))
+        .map(|k| k.as_str())
+        .collect();
     let mut tx = db::begin(&s.db, p).await?;
     let rows: Vec<(String, Uuid, String, OffsetDateTime)> = sqlx::query_as(
         "WITH waiting AS ( \
@@ -58,13 +64,22 @@ async fn query(s: &AppState, p: &Principal, since: Option<OffsetDateTime>) -> Ap
                 "decided" => NotificationKind::Decided,
                 _ => NotificationKind::Executed,
             };
-            Some(Notification { kind: kind_n, approval_id: ApprovalId(id), approval_kind: ApprovalKind::parse(&kind)?, at })
+            Some(Notification {
+                kind: kind_n,
+                approval_id: ApprovalId(id),
+                approval_kind: ApprovalKind::parse(&kind)?,
+                at,
+            })
         })
         .collect())
 }
 
 #[utoipa::path(get, path = "/v1/notifications", params(Params), responses((status = 200, body = Vec<Notification>)), security(("bearer" = [])), tag = "approvals")]
-pub async fn list(State(s): State<AppState>, p: Principal, Query(q): Query<Params>) -> ApiResult<Json<Vec<Notification>>> {
+pub async fn list(
+    State(s): State<AppState>,
+    p: Principal,
+    Query(q): Query<Params>,
+) -> ApiResult<Json<Vec<Notification>>> {
     Ok(Json(query(&s, &p, q.since).await?))
 }
 
@@ -72,8 +87,12 @@ pub async fn list(State(s): State<AppState>, p: Principal, Query(q): Query<Param
 /// stream ends after 10 minutes (clients reconnect with a fresh token) or as
 /// soon as the caller loses access.
 #[utoipa::path(get, path = "/v1/notifications/stream", responses((status = 200, description = "text/event-stream")), security(("bearer" = [])), tag = "approvals")]
-pub async fn stream(State(s): State<AppState>, p: Principal) -> ApiResult<Sse<impl futures::Stream<Item = Result<Event, std::convert::Infallible>>>> {
-    p.person_id.ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?;
+pub async fn stream(
+    State(s): State<AppState>,
+    p: Principal,
+) -> ApiResult<Sse<impl futures::Stream<Item = Result<Event, std::convert::Infallible>>>> {
+    p.person_id
+        .ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(32);
     let every = Duration::from_millis(s.config.policy.notification_poll_ms.max(100));
     /// Counts the stream as live until its task ends, however it ends.
@@ -98,12 +117,18 @@ pub async fn stream(State(s): State<AppState>, p: Principal) -> ApiResult<Sse<im
                 _ = tick.tick() => {}
             }
             // Permissions are re-read every time: a revoked role ends the stream.
-            let Ok(current) = principal::resolve(&s, &p.issuer, &p.subject).await else { return };
-            let Ok(items) = query(&s, &current, None).await else { return };
+            let Ok(current) = principal::resolve(&s, &p.issuer, &p.subject).await else {
+                return;
+            };
+            let Ok(items) = query(&s, &current, None).await else {
+                return;
+            };
             for n in items {
                 let key = (n.approval_id.0, format!("{:?}", n.kind), n.at.unix_timestamp_nanos());
                 if seen.insert(key) {
-                    let Ok(event) = Event::default().event("notification").json_data(&n) else { continue };
+                    let Ok(event) = Event::default().event("notification").json_data(&n) else {
+                        continue;
+                    };
                     if tx.send(event).await.is_err() {
                         return;
                     }

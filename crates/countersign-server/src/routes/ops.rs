@@ -19,8 +19,17 @@ const READY_KEYS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(5
 #[utoipa::path(get, path = "/readyz", responses((status = 200), (status = 503)), tag = "operations")]
 pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     let db = sqlx::query("SELECT 1").execute(&s.db).await.is_ok();
-    let keys = s.verifier.ready_keys(READY_KEYS_MAX_AGE).await.map(|n| n > 0).unwrap_or(false);
-    let status = if db && keys { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let keys = s
+        .verifier
+        .ready_keys(READY_KEYS_MAX_AGE)
+        .await
+        .map(|n| n > 0)
+        .unwrap_or(false);
+    let status = if db && keys {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     // Not a problem document: probes read the body, and 503 here is a state,
     // not an error of the caller's.
     (status, Json(serde_json::json!({ "database": db, "issuer_keys": keys })))
@@ -28,7 +37,10 @@ pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
 
 /// Prometheus text, on `metrics_listen` only (see startup).
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
 }
 
 #[utoipa::path(get, path = "/v1/openapi.json", responses((status = 200, description = "This document")), tag = "operations")]

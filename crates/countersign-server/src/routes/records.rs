@@ -56,7 +56,9 @@ pub(crate) struct Cursor {
 pub(crate) fn limit(l: Option<u32>) -> ApiResult<i64> {
     match l.unwrap_or(LIMIT_DEFAULT) {
         n @ LIMIT_MIN..=LIMIT_MAX => Ok(n as i64),
-        _ => Err(ApiError::invalid(format!("limit must be between {LIMIT_MIN} and {LIMIT_MAX}."))),
+        _ => Err(ApiError::invalid(format!(
+            "limit must be between {LIMIT_MIN} and {LIMIT_MAX}."
+        ))),
     }
 }
 
@@ -71,22 +73,32 @@ pub(crate) fn decode_cursor(c: &Option<String>) -> ApiResult<Option<Cursor>> {
 }
 
 /// Builds the page from `limit + 1` fetched rows.
-pub(crate) fn page<R, T>(mut rows: Vec<R>, limit: i64, key: impl Fn(&R) -> (String, Uuid), map: impl Fn(&R) -> ApiResult<T>) -> ApiResult<Page<T>> {
+pub(crate) fn page<R, T>(
+    mut rows: Vec<R>,
+    limit: i64,
+    key: impl Fn(&R) -> (String, Uuid),
+    map: impl Fn(&R) -> ApiResult<T>,
+) -> ApiResult<Page<T>> {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more {
         rows.last().map(|r| {
             let (k, id) = key(r);
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&Cursor { k, id }).expect("plain struct"))
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(serde_json::to_vec(&Cursor { k, id }).expect("plain struct"))
         })
     } else {
         None
     };
-    Ok(Page { items: rows.iter().map(map).collect::<ApiResult<_>>()?, next_cursor })
+    Ok(Page {
+        items: rows.iter().map(map).collect::<ApiResult<_>>()?,
+        next_cursor,
+    })
 }
 
 pub(crate) fn ts_key(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).expect("valid timestamp")
+    t.format(&time::format_description::well_known::Rfc3339)
+        .expect("valid timestamp")
 }
 
 pub(crate) fn parse_ts_key(c: &Option<Cursor>) -> ApiResult<(Option<OffsetDateTime>, Option<Uuid>)> {
@@ -99,10 +111,12 @@ pub(crate) fn parse_ts_key(c: &Option<Cursor>) -> ApiResult<(Option<OffsetDateTi
 }
 
 fn money(amount_minor: i64, currency: &str) -> ApiResult<Money> {
-    Currency::parse(currency).map(|c| Money::new(amount_minor, c)).map_err(|_| {
-        tracing::error!("stored currency is not supported");
-        ApiError::internal()
-    })
+    Currency::parse(currency)
+        .map(|c| Money::new(amount_minor, c))
+        .map_err(|_| {
+            tracing::error!("stored currency is not supported");
+            ApiError::internal()
+        })
 }
 
 fn like_pattern(q: &str) -> String {
@@ -123,7 +137,10 @@ pub fn invoice_page_sql(after_cursor: bool) -> String {
 
 /// 404 unless the org exists inside the caller's scope.
 async fn visible_org(tx: &mut db::Tx, org_id: Uuid) -> ApiResult<()> {
-    let found: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM orgs WHERE id = $1").bind(org_id).fetch_optional(&mut **tx).await?;
+    let found: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM orgs WHERE id = $1")
+        .bind(org_id)
+        .fetch_optional(&mut **tx)
+        .await?;
     found.map(|_| ()).ok_or_else(ApiError::not_found)
 }
 
@@ -158,7 +175,11 @@ impl OrgRow {
             slug: self.slug.clone(),
             name: self.name.clone(),
             region: Region::parse(&self.region).ok_or_else(ApiError::internal)?,
-            support_access: if self.support_access == "consent" { SupportAccess::Consent } else { SupportAccess::Open },
+            support_access: if self.support_access == "consent" {
+                SupportAccess::Consent
+            } else {
+                SupportAccess::Open
+            },
             created_at: self.created_at,
         })
     }
@@ -186,7 +207,11 @@ impl UserRow {
             phone: masking::masked(p, "phone", masking::phone(&self.phone)),
             address: masking::masked(p, "address", self.city.clone()),
             city: self.city.clone(),
-            role: if self.role == "org_admin" { CustomerRole::OrgAdmin } else { CustomerRole::Member },
+            role: if self.role == "org_admin" {
+                CustomerRole::OrgAdmin
+            } else {
+                CustomerRole::Member
+            },
         })
     }
 }
@@ -233,7 +258,8 @@ pub struct VendorRow {
     pub bank_name: Option<String>,
     pub account_holder: Option<String>,
 }
-pub const VENDOR_SELECT: &str = "SELECT v.id, v.org_id, v.name, v.tax_id, v.city, b.iban, b.bank_name, b.account_holder \
+pub const VENDOR_SELECT: &str =
+    "SELECT v.id, v.org_id, v.name, v.tax_id, v.city, b.iban, b.bank_name, b.account_holder \
      FROM vendors v LEFT JOIN vendor_bank_accounts b ON b.vendor_id = v.id AND b.valid_to IS NULL";
 
 impl VendorRow {
@@ -270,7 +296,8 @@ pub struct PaymentRow {
     pub invoice_id: Option<Uuid>,
     pub created_at: OffsetDateTime,
 }
-pub const PAYMENT_COLUMNS: &str = "id, org_id, kind, amount_minor, currency, approval_id, vendor_id, invoice_id, created_at";
+pub const PAYMENT_COLUMNS: &str =
+    "id, org_id, kind, amount_minor, currency, approval_id, vendor_id, invoice_id, created_at";
 
 impl PaymentRow {
     pub fn to_api(&self) -> ApiResult<Payment> {
@@ -294,7 +321,11 @@ impl PaymentRow {
 // ---------- handlers ----------
 
 #[utoipa::path(get, path = "/v1/orgs", params(OrgListParams), responses((status = 200, body = Page<Org>)), security(("bearer" = [])), tag = "records")]
-pub async fn list_orgs(State(s): State<AppState>, p: Principal, Query(q): Query<OrgListParams>) -> ApiResult<Json<Page<Org>>> {
+pub async fn list_orgs(
+    State(s): State<AppState>,
+    p: Principal,
+    Query(q): Query<OrgListParams>,
+) -> ApiResult<Json<Page<Org>>> {
     p.require(Permission::OrgsRead)?;
     let lim = limit(q.limit)?;
     let cur = decode_cursor(&q.cursor)?;
@@ -318,11 +349,19 @@ pub async fn list_orgs(State(s): State<AppState>, p: Principal, Query(q): Query<
 }
 
 #[utoipa::path(get, path = "/v1/orgs/{org_id}", params(("org_id" = Uuid, Path)), responses((status = 200, body = Org), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
-pub async fn get_org(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(org_id): Path<Uuid>) -> ApiResult<Json<Org>> {
+pub async fn get_org(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Path(org_id): Path<Uuid>,
+) -> ApiResult<Json<Org>> {
     p.require(Permission::OrgsRead)?;
     audit.target("org", org_id, None);
     let mut tx = db::begin(&s.db, &p).await?;
-    let row: Option<OrgRow> = sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE id = $1")).bind(org_id).fetch_optional(&mut *tx).await?;
+    let row: Option<OrgRow> = sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE id = $1"))
+        .bind(org_id)
+        .fetch_optional(&mut *tx)
+        .await?;
     db::end_read(tx);
     let row = row.ok_or_else(ApiError::not_found)?;
     audit.target("org", org_id, Some(org_id));
@@ -330,7 +369,13 @@ pub async fn get_org(State(s): State<AppState>, p: Principal, audit: AuditCtx, P
 }
 
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/users", params(("org_id" = Uuid, Path), ListParams), responses((status = 200, body = Page<CustomerUser>), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
-pub async fn list_users(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(org_id): Path<Uuid>, Query(q): Query<ListParams>) -> ApiResult<Json<Page<CustomerUser>>> {
+pub async fn list_users(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Path(org_id): Path<Uuid>,
+    Query(q): Query<ListParams>,
+) -> ApiResult<Json<Page<CustomerUser>>> {
     p.require(Permission::UsersRead)?;
     audit.target("org", org_id, None);
     let lim = limit(q.limit)?;
@@ -353,11 +398,19 @@ pub async fn list_users(State(s): State<AppState>, p: Principal, audit: AuditCtx
 }
 
 #[utoipa::path(get, path = "/v1/users/{user_id}", params(("user_id" = Uuid, Path)), responses((status = 200, body = CustomerUser), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
-pub async fn get_user(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>) -> ApiResult<Json<CustomerUser>> {
+pub async fn get_user(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<CustomerUser>> {
     p.require(Permission::UsersRead)?;
     audit.target("user", id, None);
     let mut tx = db::begin(&s.db, &p).await?;
-    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM customer_users WHERE id = $1")).bind(id).fetch_optional(&mut *tx).await?;
+    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM customer_users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
     db::end_read(tx);
     let row = row.ok_or_else(ApiError::not_found)?;
     audit.target("user", id, Some(row.org_id));
@@ -365,32 +418,51 @@ pub async fn get_user(State(s): State<AppState>, p: Principal, audit: AuditCtx, 
 }
 
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/invoices", params(("org_id" = Uuid, Path), InvoiceListParams), responses((status = 200, body = Page<Invoice>), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
-pub async fn list_invoices(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(org_id): Path<Uuid>, Query(q): Query<InvoiceListParams>) -> ApiResult<Json<Page<Invoice>>> {
+pub async fn list_invoices(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Path(org_id): Path<Uuid>,
+    Query(q): Query<InvoiceListParams>,
+) -> ApiResult<Json<Page<Invoice>>> {
     p.require(Permission::InvoicesRead)?;
     audit.target("org", org_id, None);
     let lim = limit(q.limit)?;
     let (after_t, after_id) = parse_ts_key(&decode_cursor(&q.cursor)?)?;
     let mut tx = db::begin(&s.db, &p).await?;
     let rows: Vec<InvoiceRow> = sqlx::query_as(&invoice_page_sql(after_t.is_some()))
-    .bind(org_id)
-    .bind(q.status.map(|s| s.as_str()))
-    .bind(after_t)
-    .bind(after_id)
-    .bind(lim + 1)
-    .fetch_all(&mut *tx)
-    .await?;
+        .bind(org_id)
+        .bind(q.status.map(|s| s.as_str()))
+        .bind(after_t)
+        .bind(after_id)
+        .bind(lim + 1)
+        .fetch_all(&mut *tx)
+        .await?;
     let rows = org_page(&mut tx, org_id, rows).await?;
     db::end_read(tx);
     audit.target("org", org_id, Some(org_id));
-    Ok(Json(page(rows, lim, |r| (ts_key(r.issued_at), r.id), InvoiceRow::to_api)?))
+    Ok(Json(page(
+        rows,
+        lim,
+        |r| (ts_key(r.issued_at), r.id),
+        InvoiceRow::to_api,
+    )?))
 }
 
 #[utoipa::path(get, path = "/v1/invoices/{invoice_id}", params(("invoice_id" = Uuid, Path)), responses((status = 200, body = Invoice), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
-pub async fn get_invoice(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>) -> ApiResult<Json<Invoice>> {
+pub async fn get_invoice(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Invoice>> {
     p.require(Permission::InvoicesRead)?;
     audit.target("invoice", id, None);
     let mut tx = db::begin(&s.db, &p).await?;
-    let row: Option<InvoiceRow> = sqlx::query_as(&format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1")).bind(id).fetch_optional(&mut *tx).await?;
+    let row: Option<InvoiceRow> = sqlx::query_as(&format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
     db::end_read(tx);
     let row = row.ok_or_else(ApiError::not_found)?;
     audit.target("invoice", id, Some(row.org_id));
@@ -398,7 +470,13 @@ pub async fn get_invoice(State(s): State<AppState>, p: Principal, audit: AuditCt
 }
 
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/vendors", params(("org_id" = Uuid, Path), ListParams), responses((status = 200, body = Page<Vendor>), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
-pub async fn list_vendors(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(org_id): Path<Uuid>, Query(q): Query<ListParams>) -> ApiResult<Json<Page<Vendor>>> {
+pub async fn list_vendors(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Path(org_id): Path<Uuid>,
+    Query(q): Query<ListParams>,
+) -> ApiResult<Json<Page<Vendor>>> {
     p.require(Permission::VendorsRead)?;
     audit.target("org", org_id, None);
     let lim = limit(q.limit)?;
@@ -421,11 +499,19 @@ pub async fn list_vendors(State(s): State<AppState>, p: Principal, audit: AuditC
 }
 
 #[utoipa::path(get, path = "/v1/vendors/{vendor_id}", params(("vendor_id" = Uuid, Path)), responses((status = 200, body = Vendor), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
-pub async fn get_vendor(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>) -> ApiResult<Json<Vendor>> {
+pub async fn get_vendor(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vendor>> {
     p.require(Permission::VendorsRead)?;
     audit.target("vendor", id, None);
     let mut tx = db::begin(&s.db, &p).await?;
-    let row: Option<VendorRow> = sqlx::query_as(&format!("{VENDOR_SELECT} WHERE v.id = $1")).bind(id).fetch_optional(&mut *tx).await?;
+    let row: Option<VendorRow> = sqlx::query_as(&format!("{VENDOR_SELECT} WHERE v.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
     db::end_read(tx);
     let row = row.ok_or_else(ApiError::not_found)?;
     audit.target("vendor", id, Some(row.org_id));
@@ -433,7 +519,13 @@ pub async fn get_vendor(State(s): State<AppState>, p: Principal, audit: AuditCtx
 }
 
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/payments", params(("org_id" = Uuid, Path), ListParams), responses((status = 200, body = Page<Payment>), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
-pub async fn list_payments(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(org_id): Path<Uuid>, Query(q): Query<ListParams>) -> ApiResult<Json<Page<Payment>>> {
+pub async fn list_payments(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Path(org_id): Path<Uuid>,
+    Query(q): Query<ListParams>,
+) -> ApiResult<Json<Page<Payment>>> {
     p.require(Permission::PaymentsRead)?;
     audit.target("org", org_id, None);
     let lim = limit(q.limit)?;
@@ -452,5 +544,10 @@ pub async fn list_payments(State(s): State<AppState>, p: Principal, audit: Audit
     let rows = org_page(&mut tx, org_id, rows).await?;
     db::end_read(tx);
     audit.target("org", org_id, Some(org_id));
-    Ok(Json(page(rows, lim, |r| (ts_key(r.created_at), r.id), PaymentRow::to_api)?))
+    Ok(Json(page(
+        rows,
+        lim,
+        |r| (ts_key(r.created_at), r.id),
+        PaymentRow::to_api,
+    )?))
 }

@@ -15,27 +15,40 @@ use uuid::Uuid;
 #[utoipa::path(get, path = "/v1/staff", responses((status = 200, body = Vec<StaffMember>)), security(("bearer" = [])), tag = "staff")]
 pub async fn list(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec<StaffMember>>> {
     p.require(Permission::StaffRead)?;
-    let rows: Vec<StaffRow> = sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff ORDER BY display_name, id")).fetch_all(&s.db).await?;
+    let rows: Vec<StaffRow> = sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff ORDER BY display_name, id"))
+        .fetch_all(&s.db)
+        .await?;
     Ok(Json(rows.iter().map(StaffRow::to_api).collect()))
 }
 
 #[utoipa::path(get, path = "/v1/staff/{staff_id}", params(("staff_id" = Uuid, Path)), responses((status = 200, body = StaffMember), (status = 404, body = Problem)), security(("bearer" = [])), tag = "staff")]
 pub async fn get(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> ApiResult<Json<StaffMember>> {
     p.require(Permission::StaffRead)?;
-    Ok(Json(staff_by_id(&s.db, id).await?.ok_or_else(ApiError::not_found)?.to_api()))
+    Ok(Json(
+        staff_by_id(&s.db, id).await?.ok_or_else(ApiError::not_found)?.to_api(),
+    ))
 }
 
 #[utoipa::path(put, path = "/v1/staff/{staff_id}", params(("staff_id" = Uuid, Path)), request_body = StaffUpdate,
     responses((status = 200, body = StaffMember), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])), tag = "staff")]
-pub async fn put(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(id): Path<Uuid>, Body(update): Body<StaffUpdate>) -> ApiResult<Json<StaffMember>> {
+pub async fn put(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    Path(id): Path<Uuid>,
+    Body(update): Body<StaffUpdate>,
+) -> ApiResult<Json<StaffMember>> {
     audit.target("staff", id, None);
     p.require(Permission::StaffManage)?;
     let mut tx = s.db.begin().await?;
     // By person, not account: a second account of the same person is still oneself.
     let target = staff_by_id(&mut *tx, id).await?.ok_or_else(ApiError::not_found)?;
     if p.person_id == Some(target.person_id) {
-        return Err(ApiError::new(ErrorCode::SelfChangeForbidden, "Nobody changes their own roles, scope or limits."));
+        return Err(ApiError::new(
+            ErrorCode::SelfChangeForbidden,
+            "Nobody changes their own roles, scope or limits.",
+        ));
     }
     let updated = apply_update(&mut *tx, id, &update).await?;
     tx.commit().await?;
@@ -45,7 +58,11 @@ pub async fn put(State(s): State<AppState>, p: Principal, audit: AuditCtx, Path(
 }
 
 pub fn validate(update: &StaffUpdate) -> ApiResult<()> {
-    if let Some(k) = update.approval_limits.keys().find(|k| !APPROVAL_KINDS.contains(&k.as_str())) {
+    if let Some(k) = update
+        .approval_limits
+        .keys()
+        .find(|k| !APPROVAL_KINDS.contains(&k.as_str()))
+    {
         return Err(ApiError::invalid(format!("Unknown approval kind {k:?}.")));
     }
     if update.approval_limits.values().flatten().any(|m| m.amount_minor < 0) {

@@ -42,7 +42,10 @@ struct Cursor {
 }
 
 fn stale() -> ApiError {
-    ApiError::new(ErrorCode::StaleVersion, "The sync cursor is from another permission epoch or unknown: discard the cache and sync from empty.")
+    ApiError::new(
+        ErrorCode::StaleVersion,
+        "The sync cursor is from another permission epoch or unknown: discard the cache and sync from empty.",
+    )
 }
 
 fn encode(c: &Cursor) -> String {
@@ -58,19 +61,35 @@ struct Tombstone {
 
 /// A page row of a record type: its row struct (`R`, read by column name),
 /// and `wire` giving the record's id, org and API form.
-fn record<R, T: Serialize>(row: &PgRow, record_type: RecordType, version: i64, wire: impl FnOnce(R) -> ApiResult<(Uuid, Uuid, T)>) -> ApiResult<SyncChange>
+fn record<R, T: Serialize>(
+    row: &PgRow,
+    record_type: RecordType,
+    version: i64,
+    wire: impl FnOnce(R) -> ApiResult<(Uuid, Uuid, T)>,
+) -> ApiResult<SyncChange>
 where
     R: for<'r> FromRow<'r, PgRow>,
 {
     let (id, org_id, data) = wire(R::from_row(row)?)?;
-    Ok(SyncChange { record_type, record_id: id, org_id, version, deleted: false, data: Some(serde_json::to_value(data).map_err(|_| ApiError::internal())?) })
+    Ok(SyncChange {
+        record_type,
+        record_id: id,
+        org_id,
+        version,
+        deleted: false,
+        data: Some(serde_json::to_value(data).map_err(|_| ApiError::internal())?),
+    })
 }
 
 #[utoipa::path(get, path = "/v1/sync", params(SyncParams), responses((status = 200, body = SyncPage), (status = 409, body = Problem)), security(("bearer" = [])), tag = "sync")]
 pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncParams>) -> ApiResult<Json<SyncPage>> {
     let limit = match q.limit.unwrap_or(LIMIT_MAX) {
         n @ LIMIT_MIN..=LIMIT_MAX => n as i64,
-        _ => return Err(ApiError::invalid(format!("limit must be between {LIMIT_MIN} and {LIMIT_MAX}."))),
+        _ => {
+            return Err(ApiError::invalid(format!(
+                "limit must be between {LIMIT_MIN} and {LIMIT_MAX}."
+            )))
+        }
     };
     let after = match &q.cursor {
         None => 0,
@@ -94,7 +113,11 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
     if readable.is_empty() {
         return Ok(Json(SyncPage {
             changes: vec![],
-            next_cursor: encode(&Cursor { e: p.permission_epoch, sub: p.subject.clone(), s: after }),
+            next_cursor: encode(&Cursor {
+                e: p.permission_epoch,
+                sub: p.subject.clone(),
+                s: after,
+            }),
             has_more: false,
             permission_epoch: p.permission_epoch,
             estimated_total: q.cursor.is_none().then_some(0),
@@ -105,8 +128,13 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
     let first = q.cursor.is_none();
     let statistics = first && p.scope.all_orgs;
     let mut tx = db::begin_settled(&s.db, &p).await?;
-    let query = sqlx::query(feed_sql(&readable, statistics)).bind(after).bind(limit).bind(&kinds);
-    let rows = if statistics { query.bind(&tables) } else { query }.fetch_all(&mut *tx).await?;
+    let query = sqlx::query(feed_sql(&readable, statistics))
+        .bind(after)
+        .bind(limit)
+        .bind(&kinds);
+    let rows = if statistics { query.bind(&tables) } else { query }
+        .fetch_all(&mut *tx)
+        .await?;
     let mut changes: Vec<SyncChange> = Vec::with_capacity(rows.len());
     let mut estimated_total = None;
     for row in &rows {
@@ -114,14 +142,30 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
         let feed: &str = row.try_get("feed")?;
         changes.push(match feed {
             "org" => record(row, RecordType::Org, version, |r: OrgRow| Ok((r.id, r.id, r.to_api()?)))?,
-            "user" => record(row, RecordType::User, version, |r: UserRow| Ok((r.id, r.org_id, r.to_api(&p)?)))?,
-            "invoice" => record(row, RecordType::Invoice, version, |r: InvoiceRow| Ok((r.id, r.org_id, r.to_api()?)))?,
-            "vendor" => record(row, RecordType::Vendor, version, |r: VendorRow| Ok((r.id, r.org_id, r.to_api(&p)?)))?,
-            "payment" => record(row, RecordType::Payment, version, |r: PaymentRow| Ok((r.id, r.org_id, r.to_api()?)))?,
+            "user" => record(row, RecordType::User, version, |r: UserRow| {
+                Ok((r.id, r.org_id, r.to_api(&p)?))
+            })?,
+            "invoice" => record(row, RecordType::Invoice, version, |r: InvoiceRow| {
+                Ok((r.id, r.org_id, r.to_api()?))
+            })?,
+            "vendor" => record(row, RecordType::Vendor, version, |r: VendorRow| {
+                Ok((r.id, r.org_id, r.to_api(&p)?))
+            })?,
+            "payment" => record(row, RecordType::Payment, version, |r: PaymentRow| {
+                Ok((r.id, r.org_id, r.to_api()?))
+            })?,
             "tombstone" => {
                 let t = Tombstone::from_row(row)?;
-                let record_type = serde_json::from_value(serde_json::Value::String(t.record_type)).map_err(|_| ApiError::internal())?;
-                SyncChange { record_type, record_id: t.id, org_id: t.org_id, version, deleted: true, data: None }
+                let record_type = serde_json::from_value(serde_json::Value::String(t.record_type))
+                    .map_err(|_| ApiError::internal())?;
+                SyncChange {
+                    record_type,
+                    record_id: t.id,
+                    org_id: t.org_id,
+                    version,
+                    deleted: true,
+                    data: None,
+                }
             }
             "estimate" => {
                 estimated_total = Some(version);
@@ -143,7 +187,11 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
     let last = changes.last().map(|c| c.version).unwrap_or(after);
     Ok(Json(SyncPage {
         changes,
-        next_cursor: encode(&Cursor { e: p.permission_epoch, sub: p.subject.clone(), s: last }),
+        next_cursor: encode(&Cursor {
+            e: p.permission_epoch,
+            sub: p.subject.clone(),
+            s: last,
+        }),
         has_more,
         permission_epoch: p.permission_epoch,
         estimated_total,
@@ -209,7 +257,14 @@ const FEEDS: [Feed; 5] = [
             from: "orgs",
             join: "",
             seq: "change_seq",
-            columns: &[("id", "id"), ("slug", "slug"), ("name", "name"), ("region", "region"), ("support_access", "support_access"), ("created_at", "created_at")],
+            columns: &[
+                ("id", "id"),
+                ("slug", "slug"),
+                ("name", "name"),
+                ("region", "region"),
+                ("support_access", "support_access"),
+                ("created_at", "created_at"),
+            ],
         },
     },
     Feed {
@@ -220,7 +275,15 @@ const FEEDS: [Feed; 5] = [
             from: "customer_users",
             join: "",
             seq: "change_seq",
-            columns: &[("id", "id"), ("org_id", "org_id"), ("name", "name"), ("email", "email"), ("phone", "phone"), ("city", "city"), ("role", "role")],
+            columns: &[
+                ("id", "id"),
+                ("org_id", "org_id"),
+                ("name", "name"),
+                ("email", "email"),
+                ("phone", "phone"),
+                ("city", "city"),
+                ("role", "role"),
+            ],
         },
     },
     Feed {
@@ -292,7 +355,11 @@ const TOMBSTONES: Rows = Rows {
     from: "sync_tombstones",
     join: "",
     seq: "change_seq",
-    columns: &[("id", "record_id"), ("org_id", "org_id"), ("record_type", "record_type")],
+    columns: &[
+        ("id", "record_id"),
+        ("org_id", "org_id"),
+        ("record_type", "record_type"),
+    ],
 };
 
 /// Every column of a page's rows with its type: a feed without one selects a
@@ -353,7 +420,11 @@ const COLUMNS: [(&str, &str); 26] = [
 /// built once and the connections' statement caches prepare it once.
 fn feed_sql(readable: &[&Feed], statistics: bool) -> &'static str {
     static BUILT: [OnceLock<String>; 64] = [const { OnceLock::new() }; 64];
-    let mask = FEEDS.iter().enumerate().filter(|(_, f)| readable.iter().any(|r| r.table == f.table)).fold(0usize, |m, (i, _)| m | 1 << i);
+    let mask = FEEDS
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| readable.iter().any(|r| r.table == f.table))
+        .fold(0usize, |m, (i, _)| m | 1 << i);
     BUILT[mask << 1 | statistics as usize].get_or_init(|| {
         // The readable feeds, then the tombstones of their record types.
         let branches: Vec<(&Rows, &str)> =
@@ -408,7 +479,11 @@ mod tests {
     fn every_feed_column_is_a_page_column() {
         for rows in FEEDS.iter().map(|f| &f.rows).chain([&TOMBSTONES]) {
             for (name, _) in rows.columns {
-                assert!(COLUMNS.iter().any(|(c, _)| c == name), "{} selects {name}, which COLUMNS lacks", rows.feed);
+                assert!(
+                    COLUMNS.iter().any(|(c, _)| c == name),
+                    "{} selects {name}, which COLUMNS lacks",
+                    rows.feed
+                );
             }
         }
     }
@@ -418,9 +493,17 @@ mod tests {
     #[test]
     fn the_benchmark_runs_the_servers_sync_statement() {
         let carls: Vec<&Feed> = FEEDS.iter().filter(|f| f.permission != Permission::UsersRead).collect();
-        let ours = feed_sql(&carls, true).replace("$1", ":sync_after").replace("$2", ":sync_limit").replace("$3", ":sync_types").replace("$4", ":sync_tables");
-        let script = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/bench.d/sync.sql")).unwrap();
-        let statement = script.split(";\n").find(|s| s.trim_start().starts_with("WITH upto")).expect("sync.sql has the page statement");
+        let ours = feed_sql(&carls, true)
+            .replace("$1", ":sync_after")
+            .replace("$2", ":sync_limit")
+            .replace("$3", ":sync_types")
+            .replace("$4", ":sync_tables");
+        let script =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/bench.d/sync.sql")).unwrap();
+        let statement = script
+            .split(";\n")
+            .find(|s| s.trim_start().starts_with("WITH upto"))
+            .expect("sync.sql has the page statement");
         let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
         assert_eq!(words(statement), words(&ours));
     }

@@ -7,7 +7,11 @@ use uuid::Uuid;
 
 pub async fn post_as(app: &TestApp, who: &str, path: &str, body: &Value, key: Option<&str>) -> reqwest::Response {
     let token = app.token(who).await;
-    let mut r = app.http.post(format!("{}{path}", app.base)).bearer_auth(token).json(body);
+    let mut r = app
+        .http
+        .post(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .json(body);
     if let Some(k) = key {
         r = r.header("idempotency-key", k);
     }
@@ -15,18 +19,24 @@ pub async fn post_as(app: &TestApp, who: &str, path: &str, body: &Value, key: Op
 }
 
 async fn invoice_of(app: &TestApp, slug: &str, min_minor: i64) -> Uuid {
-    sqlx::query_scalar("SELECT id FROM invoices WHERE org_id = $1 AND amount_minor >= $2 ORDER BY amount_minor DESC LIMIT 1")
-        .bind(app.org_id(slug).await)
-        .bind(min_minor)
-        .fetch_one(&app.admin)
-        .await
-        .unwrap()
+    sqlx::query_scalar(
+        "SELECT id FROM invoices WHERE org_id = $1 AND amount_minor >= $2 ORDER BY amount_minor DESC LIMIT 1",
+    )
+    .bind(app.org_id(slug).await)
+    .bind(min_minor)
+    .fetch_one(&app.admin)
+    .await
+    .unwrap()
 }
 
 async fn big_invoice(app: &TestApp, slug: &str) -> Uuid {
     // Make sure one invoice can carry the largest refunds tested.
     let id = invoice_of(app, slug, 0).await;
-    sqlx::query("UPDATE invoices SET amount_minor = 9000000000000 WHERE id = $1").bind(id).execute(&app.admin).await.unwrap();
+    sqlx::query("UPDATE invoices SET amount_minor = 9000000000000 WHERE id = $1")
+        .bind(id)
+        .execute(&app.admin)
+        .await
+        .unwrap();
     id
 }
 
@@ -41,7 +51,14 @@ pub async fn refund(app: &TestApp, who: &str, amount_minor: i64) -> Value {
 }
 
 pub async fn decide(app: &TestApp, who: &str, id: &Value, decision: &str, version: i64) -> reqwest::Response {
-    post_as(app, who, &format!("/v1/approvals/{}/decisions", id.as_str().unwrap()), &json!({ "decision": decision, "comment": "checked", "version": version }), None).await
+    post_as(
+        app,
+        who,
+        &format!("/v1/approvals/{}/decisions", id.as_str().unwrap()),
+        &json!({ "decision": decision, "comment": "checked", "version": version }),
+        None,
+    )
+    .await
 }
 
 async fn state(app: &TestApp, id: &Value) -> (String, i64, i64) {
@@ -59,7 +76,12 @@ async fn state(app: &TestApp, id: &Value) -> (String, i64, i64) {
 #[tokio::test]
 async fn thresholds_pick_the_rule_at_each_edge() {
     let app = spawn_app().await;
-    for (amount, approvals, controller) in [(99_999, 1, false), (100_000, 2, false), (2_499_999, 2, false), (2_500_000, 2, true)] {
+    for (amount, approvals, controller) in [
+        (99_999, 1, false),
+        (100_000, 2, false),
+        (2_499_999, 2, false),
+        (2_500_000, 2, true),
+    ] {
         let a = refund(&app, "carl", amount).await;
         assert_eq!(a["status"], "pending");
         assert_eq!(a["version"], 1);
@@ -80,15 +102,39 @@ async fn one_approver_executes_a_small_refund_exactly_once() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], "executed");
     let payment = body["execution_result"]["payment_id"].as_str().unwrap();
-    let (kind, amount, approval): (String, i64, Uuid) = sqlx::query_as("SELECT kind, amount_minor, approval_id FROM payments WHERE id = $1::uuid").bind(payment).fetch_one(&app.admin).await.unwrap();
-    assert_eq!((kind.as_str(), amount, approval.to_string()), ("refund", 50_000, a["id"].as_str().unwrap().to_owned()));
+    let (kind, amount, approval): (String, i64, Uuid) =
+        sqlx::query_as("SELECT kind, amount_minor, approval_id FROM payments WHERE id = $1::uuid")
+            .bind(payment)
+            .fetch_one(&app.admin)
+            .await
+            .unwrap();
+    assert_eq!(
+        (kind.as_str(), amount, approval.to_string()),
+        ("refund", 50_000, a["id"].as_str().unwrap().to_owned())
+    );
     // Recorded as requested, decided and executed.
-    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_events WHERE target_id = $1 ORDER BY seq").bind(a["id"].as_str().unwrap()).fetch_all(&app.admin).await.unwrap();
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_events WHERE target_id = $1 ORDER BY seq")
+        .bind(a["id"].as_str().unwrap())
+        .fetch_all(&app.admin)
+        .await
+        .unwrap();
     assert_eq!(actions, ["approval.request", "approval.decide", "approval.executed"]);
     // The decision is in the history with approver, comment and version.
-    let got: Value = app.get_as("carl", &format!("/v1/approvals/{}", a["id"].as_str().unwrap())).await.json().await.unwrap();
+    let got: Value = app
+        .get_as("carl", &format!("/v1/approvals/{}", a["id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
     let d = &got["decisions"][0];
-    assert_eq!((d["approver_name"].as_str(), d["comment"].as_str(), d["version_seen"].as_i64()), (Some("Andy Brooks"), Some("checked"), Some(1)));
+    assert_eq!(
+        (
+            d["approver_name"].as_str(),
+            d["comment"].as_str(),
+            d["version_seen"].as_i64()
+        ),
+        (Some("Andy Brooks"), Some("checked"), Some(1))
+    );
 }
 
 #[tokio::test]
@@ -96,11 +142,20 @@ async fn two_finance_approvers_leave_a_large_refund_pending_until_a_controller_a
     let app = spawn_app().await;
     let a = refund(&app, "carl", 3_000_000).await;
     // andy's limit is 10,000.00: refused.
-    assert_problem(decide(&app, "andy", &a["id"], "approve", 1).await, 403, "approval_limit_exceeded").await;
+    assert_problem(
+        decide(&app, "andy", &a["id"], "approve", 1).await,
+        403,
+        "approval_limit_exceeded",
+    )
+    .await;
     assert_eq!(decide(&app, "ana", &a["id"], "approve", 1).await.status(), 200);
     let sid = app.staff_id("sid").await;
     // A second finance_approver (grant sid the role for this test) still leaves it pending.
-    sqlx::query("UPDATE staff SET roles = '{finance_approver}' WHERE id = $1").bind(sid).execute(&app.admin).await.unwrap();
+    sqlx::query("UPDATE staff SET roles = '{finance_approver}' WHERE id = $1")
+        .bind(sid)
+        .execute(&app.admin)
+        .await
+        .unwrap();
     let r = decide(&app, "sid", &a["id"], "approve", 1).await;
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], "pending", "two approvers without a controller");
@@ -115,36 +170,76 @@ async fn separation_of_duties_and_state_rules_refuse_and_change_nothing() {
     let app = spawn_app().await;
     // The requester never decides their own request, even holding the permission.
     let carl = app.staff_id("carl").await;
-    sqlx::query("UPDATE staff SET roles = '{finance_clerk,finance_controller}' WHERE id = $1").bind(carl).execute(&app.admin).await.unwrap();
+    sqlx::query("UPDATE staff SET roles = '{finance_clerk,finance_controller}' WHERE id = $1")
+        .bind(carl)
+        .execute(&app.admin)
+        .await
+        .unwrap();
     let a = refund(&app, "carl", 150_000).await;
-    assert_problem(decide(&app, "carl", &a["id"], "approve", 1).await, 403, "self_approval_forbidden").await;
+    assert_problem(
+        decide(&app, "carl", &a["id"], "approve", 1).await,
+        403,
+        "self_approval_forbidden",
+    )
+    .await;
     // Nor through a second account mapped to the same person.
     let ava = app.staff_id("ava").await;
-    sqlx::query("UPDATE staff SET person_id = $1, roles = '{finance_controller}' WHERE id = $2").bind(carl).bind(ava).execute(&app.admin).await.unwrap();
-    assert_problem(decide(&app, "ava", &a["id"], "approve", 1).await, 403, "self_approval_forbidden").await;
+    sqlx::query("UPDATE staff SET person_id = $1, roles = '{finance_controller}' WHERE id = $2")
+        .bind(carl)
+        .bind(ava)
+        .execute(&app.admin)
+        .await
+        .unwrap();
+    assert_problem(
+        decide(&app, "ava", &a["id"], "approve", 1).await,
+        403,
+        "self_approval_forbidden",
+    )
+    .await;
     // Without approvals:decide.
     assert_problem(decide(&app, "sam", &a["id"], "approve", 1).await, 403, "forbidden").await;
     // Out of scope: 404.
     let cora = app.staff_id("cora").await;
-    sqlx::query("UPDATE staff SET scope_all = false, scope_regions = '{US}' WHERE id = $1").bind(cora).execute(&app.admin).await.unwrap();
+    sqlx::query("UPDATE staff SET scope_all = false, scope_regions = '{US}' WHERE id = $1")
+        .bind(cora)
+        .execute(&app.admin)
+        .await
+        .unwrap();
     assert_problem(decide(&app, "cora", &a["id"], "approve", 1).await, 404, "not_found").await;
     // An old version.
     assert_problem(decide(&app, "ana", &a["id"], "approve", 0).await, 409, "stale_version").await;
     assert_eq!(state(&app, &a["id"]).await, ("pending".into(), 0, 0), "nothing changed");
     // One decision per approver.
     assert_eq!(decide(&app, "ana", &a["id"], "approve", 1).await.status(), 200);
-    assert_problem(decide(&app, "ana", &a["id"], "approve", 1).await, 409, "already_decided").await;
+    assert_problem(
+        decide(&app, "ana", &a["id"], "approve", 1).await,
+        409,
+        "already_decided",
+    )
+    .await;
     assert_problem(decide(&app, "ana", &a["id"], "reject", 1).await, 409, "already_decided").await;
     assert_eq!(state(&app, &a["id"]).await, ("pending".into(), 1, 0));
     // A rejection is final.
     assert_eq!(decide(&app, "andy", &a["id"], "reject", 1).await.status(), 200);
     let sid = app.staff_id("sid").await;
-    sqlx::query("UPDATE staff SET roles = '{finance_controller}' WHERE id = $1").bind(sid).execute(&app.admin).await.unwrap();
+    sqlx::query("UPDATE staff SET roles = '{finance_controller}' WHERE id = $1")
+        .bind(sid)
+        .execute(&app.admin)
+        .await
+        .unwrap();
     assert_problem(decide(&app, "sid", &a["id"], "approve", 1).await, 409, "not_pending").await;
     assert_eq!(state(&app, &a["id"]).await, ("rejected".into(), 2, 0));
     // History is kept: the rejected request and both decisions stay readable.
-    let got: Value = app.get_as("carl", &format!("/v1/approvals/{}", a["id"].as_str().unwrap())).await.json().await.unwrap();
-    assert_eq!((got["status"].as_str(), got["decisions"].as_array().unwrap().len()), (Some("rejected"), 2));
+    let got: Value = app
+        .get_as("carl", &format!("/v1/approvals/{}", a["id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (got["status"].as_str(), got["decisions"].as_array().unwrap().len()),
+        (Some("rejected"), 2)
+    );
 }
 
 #[tokio::test]
@@ -152,9 +247,19 @@ async fn decisions_after_cancellation_execution_or_expiry_are_refused() {
     let app = spawn_app().await;
     let a = refund(&app, "carl", 10_000).await;
     let id = a["id"].as_str().unwrap();
-    assert_eq!(post_as(&app, "carl", &format!("/v1/approvals/{id}/cancel"), &json!({}), None).await.status(), 200);
+    assert_eq!(
+        post_as(&app, "carl", &format!("/v1/approvals/{id}/cancel"), &json!({}), None)
+            .await
+            .status(),
+        200
+    );
     assert_problem(decide(&app, "ana", &a["id"], "approve", 1).await, 409, "not_pending").await;
-    assert_problem(post_as(&app, "carl", &format!("/v1/approvals/{id}/cancel"), &json!({}), None).await, 409, "not_pending").await;
+    assert_problem(
+        post_as(&app, "carl", &format!("/v1/approvals/{id}/cancel"), &json!({}), None).await,
+        409,
+        "not_pending",
+    )
+    .await;
 
     let b = refund(&app, "carl", 10_000).await;
     assert_eq!(decide(&app, "ana", &b["id"], "approve", 1).await.status(), 200);
@@ -163,15 +268,41 @@ async fn decisions_after_cancellation_execution_or_expiry_are_refused() {
 
     let c = refund(&app, "carl", 10_000).await;
     let cid: Uuid = c["id"].as_str().unwrap().parse().unwrap();
-    sqlx::query("UPDATE approval_requests SET expires_at = now() - interval '1 second' WHERE id = $1").bind(cid).execute(&app.admin).await.unwrap();
-    assert_problem(decide(&app, "ana", &c["id"], "approve", 1).await, 409, "request_expired").await;
+    sqlx::query("UPDATE approval_requests SET expires_at = now() - interval '1 second' WHERE id = $1")
+        .bind(cid)
+        .execute(&app.admin)
+        .await
+        .unwrap();
+    assert_problem(
+        decide(&app, "ana", &c["id"], "approve", 1).await,
+        409,
+        "request_expired",
+    )
+    .await;
     assert_eq!(state(&app, &c["id"]).await, ("expired".into(), 0, 0));
-    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_events WHERE target_id = $1 ORDER BY seq").bind(cid.to_string()).fetch_all(&app.admin).await.unwrap();
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_events WHERE target_id = $1 ORDER BY seq")
+        .bind(cid.to_string())
+        .fetch_all(&app.admin)
+        .await
+        .unwrap();
     assert!(actions.contains(&"approval.expired".to_owned()), "{actions:?}");
     // Expired, cancelled and rejected requests stay listed.
-    let listed: Value = app.get_as("carl", "/v1/approvals?mine=requested&limit=200").await.json().await.unwrap();
-    let statuses: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
-    assert!(statuses.contains(&"expired") && statuses.contains(&"cancelled") && statuses.contains(&"executed"), "{statuses:?}");
+    let listed: Value = app
+        .get_as("carl", "/v1/approvals?mine=requested&limit=200")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.contains(&"expired") && statuses.contains(&"cancelled") && statuses.contains(&"executed"),
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
@@ -179,10 +310,18 @@ async fn a_role_revoked_between_reading_and_deciding_is_refused() {
     let app = spawn_app().await;
     let a = refund(&app, "carl", 10_000).await;
     let token = app.token("ana").await;
-    let r = app.get_with(&token, &format!("/v1/approvals/{}", a["id"].as_str().unwrap())).await;
+    let r = app
+        .get_with(&token, &format!("/v1/approvals/{}", a["id"].as_str().unwrap()))
+        .await;
     assert_eq!(r.status(), 200);
     let ana = app.staff_id("ana").await;
-    let r = app.put_as("sid", &format!("/v1/staff/{ana}"), &json!({ "roles": ["finance_clerk"], "scope": { "all_orgs": true, "regions": [], "org_ids": [] } })).await;
+    let r = app
+        .put_as(
+            "sid",
+            &format!("/v1/staff/{ana}"),
+            &json!({ "roles": ["finance_clerk"], "scope": { "all_orgs": true, "regions": [], "org_ids": [] } }),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     assert_problem(decide(&app, "ana", &a["id"], "approve", 1).await, 403, "forbidden").await;
     assert_eq!(state(&app, &a["id"]).await, ("pending".into(), 0, 0));
@@ -199,24 +338,64 @@ async fn amending_bumps_the_version_and_clears_approvals() {
         let app = &app;
         async move {
             let t = app.token(who).await;
-            app.http.patch(format!("{}/v1/approvals/{id}", app.base)).bearer_auth(t).json(&body).send().await.unwrap()
+            app.http
+                .patch(format!("{}/v1/approvals/{id}", app.base))
+                .bearer_auth(t)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
         }
     };
     let _ = token;
     // Only the requester; only the current version; no server-owned fields.
-    assert_problem(patch(json!({ "amount": { "amount_minor": 300_000, "currency": "EUR" }, "version": 1 }), "ana").await, 403, "forbidden").await;
-    assert_problem(patch(json!({ "amount": { "amount_minor": 300_000, "currency": "EUR" }, "version": 0 }), "carl").await, 409, "stale_version").await;
-    assert_problem(patch(json!({ "status": "approved", "version": 1 }), "carl").await, 422, "invalid_request").await;
-    let r = patch(json!({ "amount": { "amount_minor": 300_000, "currency": "EUR" }, "version": 1 }), "carl").await;
+    assert_problem(
+        patch(
+            json!({ "amount": { "amount_minor": 300_000, "currency": "EUR" }, "version": 1 }),
+            "ana",
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        patch(
+            json!({ "amount": { "amount_minor": 300_000, "currency": "EUR" }, "version": 0 }),
+            "carl",
+        )
+        .await,
+        409,
+        "stale_version",
+    )
+    .await;
+    assert_problem(
+        patch(json!({ "status": "approved", "version": 1 }), "carl").await,
+        422,
+        "invalid_request",
+    )
+    .await;
+    let r = patch(
+        json!({ "amount": { "amount_minor": 300_000, "currency": "EUR" }, "version": 1 }),
+        "carl",
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["version"], 2);
-    assert_eq!(body["decisions"][0]["current"], false, "the earlier approval no longer counts");
+    assert_eq!(
+        body["decisions"][0]["current"], false,
+        "the earlier approval no longer counts"
+    );
     // The approval given to version 1 cannot be used against version 2.
     assert_problem(decide(&app, "andy", &a["id"], "approve", 1).await, 409, "stale_version").await;
     // ana may decide again, on the new version.
     assert_eq!(decide(&app, "ana", &a["id"], "approve", 2).await.status(), 200);
-    assert_eq!(state(&app, &a["id"]).await.0, "pending", "2 approvers needed for version 2");
+    assert_eq!(
+        state(&app, &a["id"]).await.0,
+        "pending",
+        "2 approvers needed for version 2"
+    );
     let body: Value = decide(&app, "andy", &a["id"], "approve", 2).await.json().await.unwrap();
     assert_eq!(body["status"], "executed");
 }
@@ -228,25 +407,100 @@ async fn invalid_requests_are_refused_with_their_codes_and_create_nothing() {
     let invoice = big_invoice(&app, "acme").await;
     let base = |amount: Value| json!({ "kind": "refund", "org_id": acme, "target_id": invoice, "amount": amount, "reason": "Customer double-charged in October" });
     let cases: Vec<(Value, u16, &str)> = vec![
-        (base(json!({ "amount_minor": 0, "currency": "EUR" })), 422, "invalid_request"),
-        (base(json!({ "amount_minor": -100, "currency": "EUR" })), 422, "invalid_request"),
-        (base(json!({ "amount_minor": 9223372036854775808u64, "currency": "EUR" })), 422, "invalid_request"),
-        (base(json!({ "amount_minor": 100, "currency": "XXX" })), 422, "invalid_request"),
-        (base(json!({ "amount_minor": 100, "currency": "USD" })), 422, "invalid_request"),
+        (
+            base(json!({ "amount_minor": 0, "currency": "EUR" })),
+            422,
+            "invalid_request",
+        ),
+        (
+            base(json!({ "amount_minor": -100, "currency": "EUR" })),
+            422,
+            "invalid_request",
+        ),
+        (
+            base(json!({ "amount_minor": 9223372036854775808u64, "currency": "EUR" })),
+            422,
+            "invalid_request",
+        ),
+        (
+            base(json!({ "amount_minor": 100, "currency": "XXX" })),
+            422,
+            "invalid_request",
+        ),
+        (
+            base(json!({ "amount_minor": 100, "currency": "USD" })),
+            422,
+            "invalid_request",
+        ),
         (base(json!(null)), 422, "invalid_request"),
-        ({ let mut b = base(json!({ "amount_minor": 100, "currency": "EUR" })); b["status"] = json!("approved"); b }, 422, "invalid_request"),
-        ({ let mut b = base(json!({ "amount_minor": 100, "currency": "EUR" })); b["approved_by"] = json!("staff-cora"); b }, 422, "invalid_request"),
-        ({ let mut b = base(json!({ "amount_minor": 100, "currency": "EUR" })); b["reason"] = json!("because"); b }, 422, "reason_required"),
-        ({ let mut b = base(json!({ "amount_minor": 100, "currency": "EUR" })); b["org_id"] = json!(app.org_id("initech").await); b }, 404, "not_found"),
-        ({ let mut b = base(json!({ "amount_minor": 100, "currency": "EUR" })); b["target_id"] = json!(Uuid::new_v4()); b }, 404, "not_found"),
+        (
+            {
+                let mut b = base(json!({ "amount_minor": 100, "currency": "EUR" }));
+                b["status"] = json!("approved");
+                b
+            },
+            422,
+            "invalid_request",
+        ),
+        (
+            {
+                let mut b = base(json!({ "amount_minor": 100, "currency": "EUR" }));
+                b["approved_by"] = json!("staff-cora");
+                b
+            },
+            422,
+            "invalid_request",
+        ),
+        (
+            {
+                let mut b = base(json!({ "amount_minor": 100, "currency": "EUR" }));
+                b["reason"] = json!("because");
+                b
+            },
+            422,
+            "reason_required",
+        ),
+        (
+            {
+                let mut b = base(json!({ "amount_minor": 100, "currency": "EUR" }));
+                b["org_id"] = json!(app.org_id("initech").await);
+                b
+            },
+            404,
+            "not_found",
+        ),
+        (
+            {
+                let mut b = base(json!({ "amount_minor": 100, "currency": "EUR" }));
+                b["target_id"] = json!(Uuid::new_v4());
+                b
+            },
+            404,
+            "not_found",
+        ),
     ];
     for (body, status, code) in cases {
         let r = post_as(&app, "carl", "/v1/approvals", &body, None).await;
         assert_problem(r, status, code).await;
     }
     // Customers and staff without approvals:request.
-    assert_problem(post_as(&app, "alice", "/v1/approvals", &base(json!({ "amount_minor": 100, "currency": "EUR" })), None).await, 403, "forbidden").await;
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM approval_requests").fetch_one(&app.admin).await.unwrap();
+    assert_problem(
+        post_as(
+            &app,
+            "alice",
+            "/v1/approvals",
+            &base(json!({ "amount_minor": 100, "currency": "EUR" })),
+            None,
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM approval_requests")
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
     assert_eq!(n, 0);
 }
 
@@ -255,20 +509,41 @@ async fn idempotency_keys_replay_the_first_response_and_refuse_another_body() {
     let app = spawn_app().await;
     let invoice = big_invoice(&app, "acme").await;
     let body = json!({ "kind": "credit_note", "org_id": app.org_id("acme").await, "target_id": invoice, "amount": { "amount_minor": 12_345, "currency": "EUR" }, "reason": "Goodwill after outage INC-88" });
-    let first: Value = post_as(&app, "carl", "/v1/approvals", &body, Some("create-1")).await.json().await.unwrap();
+    let first: Value = post_as(&app, "carl", "/v1/approvals", &body, Some("create-1"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let again = post_as(&app, "carl", "/v1/approvals", &body, Some("create-1")).await;
     assert_eq!(again.status(), 201);
     assert_eq!(again.json::<Value>().await.unwrap(), first);
     let mut other = body.clone();
     other["amount"]["amount_minor"] = json!(99);
-    assert_problem(post_as(&app, "carl", "/v1/approvals", &other, Some("create-1")).await, 409, "idempotency_key_reused").await;
-    assert_problem(post_as(&app, "carl", "/v1/approvals", &body, Some("bad key with spaces")).await, 422, "invalid_request").await;
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM approval_requests").fetch_one(&app.admin).await.unwrap();
+    assert_problem(
+        post_as(&app, "carl", "/v1/approvals", &other, Some("create-1")).await,
+        409,
+        "idempotency_key_reused",
+    )
+    .await;
+    assert_problem(
+        post_as(&app, "carl", "/v1/approvals", &body, Some("bad key with spaces")).await,
+        422,
+        "invalid_request",
+    )
+    .await;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM approval_requests")
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
     assert_eq!(n, 1);
     // Decide: a retry returns the first response, not already_decided.
     let path = format!("/v1/approvals/{}/decisions", first["id"].as_str().unwrap());
     let d = json!({ "decision": "approve", "comment": "ok", "version": 1 });
-    let r1: Value = post_as(&app, "ana", &path, &d, Some("decide-1")).await.json().await.unwrap();
+    let r1: Value = post_as(&app, "ana", &path, &d, Some("decide-1"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let r2 = post_as(&app, "ana", &path, &d, Some("decide-1")).await;
     assert_eq!(r2.status(), 200);
     assert_eq!(r2.json::<Value>().await.unwrap(), r1);
@@ -284,9 +559,22 @@ async fn same_key_twelve_times(app: &TestApp, who: &str, path: &str, body: &Valu
     let token = app.token(who).await;
     let mut tasks = Vec::new();
     for _ in 0..12 {
-        let (http, url, token, body, key) = (app.http.clone(), format!("{}{path}", app.base), token.clone(), body.clone(), key.to_owned());
+        let (http, url, token, body, key) = (
+            app.http.clone(),
+            format!("{}{path}", app.base),
+            token.clone(),
+            body.clone(),
+            key.to_owned(),
+        );
         tasks.push(tokio::spawn(async move {
-            let r = http.post(url).bearer_auth(token).header("idempotency-key", key).json(&body).send().await.unwrap();
+            let r = http
+                .post(url)
+                .bearer_auth(token)
+                .header("idempotency-key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
         }));
     }
@@ -305,11 +593,21 @@ async fn concurrent_uses_of_one_key_act_once_and_all_get_the_first_answer() {
     let answers = same_key_twelve_times(&app, "carl", "/v1/approvals", &body, "same-key").await;
     assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
     assert_eq!(answers[0].0, 201);
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM approval_requests").fetch_one(&app.admin).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM approval_requests")
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
     assert_eq!(n, 1);
     // Deciding, likewise: one decision, one payment, one answer.
     let path = format!("/v1/approvals/{}/decisions", answers[0].1["id"].as_str().unwrap());
-    let decided = same_key_twelve_times(&app, "ana", &path, &json!({ "decision": "approve", "comment": "", "version": 1 }), "decide-same").await;
+    let decided = same_key_twelve_times(
+        &app,
+        "ana",
+        &path,
+        &json!({ "decision": "approve", "comment": "", "version": 1 }),
+        "decide-same",
+    )
+    .await;
     assert!(decided.iter().all(|a| a == &decided[0]), "{decided:?}");
     assert_eq!(decided[0].0, 200);
     assert_eq!(state(&app, &answers[0].1["id"]).await, ("executed".into(), 1, 1));
@@ -321,13 +619,25 @@ async fn a_key_whose_answer_is_older_than_a_day_acts_again() {
     let invoice = big_invoice(&app, "acme").await;
     let org = app.org_id("acme").await;
     let body = |minor: i64| json!({ "kind": "credit_note", "org_id": org, "target_id": invoice, "amount": { "amount_minor": minor, "currency": "EUR" }, "reason": "Goodwill after outage INC-92" });
-    let first: Value = post_as(&app, "carl", "/v1/approvals", &body(100), Some("old-key")).await.json().await.unwrap();
+    let first: Value = post_as(&app, "carl", "/v1/approvals", &body(100), Some("old-key"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let decide_path = |v: &Value| format!("/v1/approvals/{}/decisions", v["id"].as_str().unwrap());
     let d = json!({ "decision": "approve", "comment": "", "version": 1 });
-    assert_eq!(post_as(&app, "ana", &decide_path(&first), &d, Some("old-decide")).await.status(), 200);
+    assert_eq!(
+        post_as(&app, "ana", &decide_path(&first), &d, Some("old-decide"))
+            .await
+            .status(),
+        200
+    );
     // A day later the answers are forgotten: the same keys with other
     // requests act, and the keys now hold the new answers.
-    sqlx::query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'").execute(&app.admin).await.unwrap();
+    sqlx::query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'")
+        .execute(&app.admin)
+        .await
+        .unwrap();
     let second = post_as(&app, "carl", "/v1/approvals", &body(200), Some("old-key")).await;
     assert_eq!(second.status(), 201);
     let second: Value = second.json().await.unwrap();
@@ -335,7 +645,11 @@ async fn a_key_whose_answer_is_older_than_a_day_acts_again() {
     let decided = post_as(&app, "ana", &decide_path(&second), &d, Some("old-decide")).await;
     assert_eq!(decided.status(), 200);
     assert_eq!(state(&app, &second["id"]).await, ("executed".into(), 1, 1));
-    let fresh: i64 = sqlx::query_scalar("SELECT count(*) FROM idempotency_keys WHERE created_at > now() - interval '1 hour'").fetch_one(&app.admin).await.unwrap();
+    let fresh: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM idempotency_keys WHERE created_at > now() - interval '1 hour'")
+            .fetch_one(&app.admin)
+            .await
+            .unwrap();
     assert_eq!(fresh, 2);
     // And within the day, a retry replays the new answer.
     let again = post_as(&app, "carl", "/v1/approvals", &body(200), Some("old-key")).await;
@@ -360,7 +674,14 @@ async fn fifty_concurrent_decisions_execute_exactly_once_twenty_times() {
             let token = app.token(who).await;
             let (http, path) = (app.http.clone(), path.clone());
             tasks.push(tokio::spawn(async move {
-                http.post(path).bearer_auth(token).json(&json!({ "decision": "approve", "comment": "", "version": 1 })).send().await.unwrap().status().as_u16()
+                http.post(path)
+                    .bearer_auth(token)
+                    .json(&json!({ "decision": "approve", "comment": "", "version": 1 }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
             }));
         }
         let mut ok = 0;
@@ -384,29 +705,96 @@ async fn fifty_concurrent_decisions_execute_exactly_once_twenty_times() {
 async fn a_pending_bank_change_holds_payouts_and_executes_keeping_history() {
     let app = spawn_app().await;
     let acme = app.org_id("acme").await;
-    let (vendor, old_iban): (Uuid, String) = sqlx::query_as("SELECT vendor_id, iban FROM vendor_bank_accounts WHERE org_id = $1 AND valid_to IS NULL LIMIT 1").bind(acme).fetch_one(&app.admin).await.unwrap();
+    let (vendor, old_iban): (Uuid, String) = sqlx::query_as(
+        "SELECT vendor_id, iban FROM vendor_bank_accounts WHERE org_id = $1 AND valid_to IS NULL LIMIT 1",
+    )
+    .bind(acme)
+    .fetch_one(&app.admin)
+    .await
+    .unwrap();
     let payout = json!({ "kind": "payout_release", "org_id": acme, "target_id": vendor, "amount": { "amount_minor": 10_000, "currency": "EUR" }, "reason": "Monthly logistics invoice" });
     // A payout requested before the change, decided after it was requested.
-    let early: Value = post_as(&app, "carl", "/v1/approvals", &payout, None).await.json().await.unwrap();
+    let early: Value = post_as(&app, "carl", "/v1/approvals", &payout, None)
+        .await
+        .json()
+        .await
+        .unwrap();
     let change = json!({ "kind": "vendor_bank_change", "org_id": acme, "target_id": vendor, "reason": "Vendor letter of 2026-11-02, verified by phone",
         "payload": { "iban": "DE89 3704 0044 0532 0130 00", "bank_name": "Commerzbank", "account_holder": "Nordic Logistics GmbH" } });
-    let bad = { let mut c = change.clone(); c["payload"]["iban"] = json!("DE00 3704 0044 0532 0130 00"); c };
-    assert_problem(post_as(&app, "carl", "/v1/approvals", &bad, None).await, 422, "invalid_request").await;
+    let bad = {
+        let mut c = change.clone();
+        c["payload"]["iban"] = json!("DE00 3704 0044 0532 0130 00");
+        c
+    };
+    assert_problem(
+        post_as(&app, "carl", "/v1/approvals", &bad, None).await,
+        422,
+        "invalid_request",
+    )
+    .await;
     let c = post_as(&app, "carl", "/v1/approvals", &change, None).await;
     assert_eq!(c.status(), 201);
     let c: Value = c.json().await.unwrap();
-    assert_eq!(c["payload"]["iban"]["masked"], "DE89 •••• •••• •••• ••30 00", "masked in the request view");
-    assert_problem(post_as(&app, "carl", "/v1/approvals", &payout, None).await, 409, "payout_hold").await;
-    assert_problem(decide(&app, "ana", &early["id"], "approve", 1).await, 409, "payout_hold").await;
+    assert_eq!(
+        c["payload"]["iban"]["masked"], "DE89 •••• •••• •••• ••30 00",
+        "masked in the request view"
+    );
+    assert_problem(
+        post_as(&app, "carl", "/v1/approvals", &payout, None).await,
+        409,
+        "payout_hold",
+    )
+    .await;
+    assert_problem(
+        decide(&app, "ana", &early["id"], "approve", 1).await,
+        409,
+        "payout_hold",
+    )
+    .await;
     assert_eq!(state(&app, &early["id"]).await, ("pending".into(), 0, 0));
     // Two approvers, one a controller.
-    assert_eq!(decide(&app, "ana", &c["id"], "approve", 1).await.json::<Value>().await.unwrap()["status"], "pending");
-    assert_eq!(decide(&app, "cora", &c["id"], "approve", 1).await.json::<Value>().await.unwrap()["status"], "executed");
-    let accounts: Vec<(String, bool)> = sqlx::query_as("SELECT iban, valid_to IS NULL FROM vendor_bank_accounts WHERE vendor_id = $1 ORDER BY valid_from").bind(vendor).fetch_all(&app.admin).await.unwrap();
-    assert_eq!(accounts, vec![(old_iban, false), ("DE89370400440532013000".to_owned(), true)], "old account kept in history");
+    assert_eq!(
+        decide(&app, "ana", &c["id"], "approve", 1)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["status"],
+        "pending"
+    );
+    assert_eq!(
+        decide(&app, "cora", &c["id"], "approve", 1)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["status"],
+        "executed"
+    );
+    let accounts: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT iban, valid_to IS NULL FROM vendor_bank_accounts WHERE vendor_id = $1 ORDER BY valid_from",
+    )
+    .bind(vendor)
+    .fetch_all(&app.admin)
+    .await
+    .unwrap();
+    assert_eq!(
+        accounts,
+        vec![(old_iban, false), ("DE89370400440532013000".to_owned(), true)],
+        "old account kept in history"
+    );
     // The hold is lifted.
-    assert_eq!(decide(&app, "ana", &early["id"], "approve", 1).await.json::<Value>().await.unwrap()["status"], "executed");
-    let payout_vendor: Option<Uuid> = sqlx::query_scalar("SELECT vendor_id FROM payments WHERE approval_id = $1::uuid").bind(early["id"].as_str().unwrap()).fetch_one(&app.admin).await.unwrap();
+    assert_eq!(
+        decide(&app, "ana", &early["id"], "approve", 1)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["status"],
+        "executed"
+    );
+    let payout_vendor: Option<Uuid> = sqlx::query_scalar("SELECT vendor_id FROM payments WHERE approval_id = $1::uuid")
+        .bind(early["id"].as_str().unwrap())
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
     assert_eq!(payout_vendor, Some(vendor));
 }
 
@@ -418,12 +806,23 @@ async fn a_data_export_is_downloadable_once_by_the_requester() {
     let a: Value = r.json().await.unwrap();
     // data_export needs audit:export: a finance approver cannot decide it.
     assert_problem(decide(&app, "ana", &a["id"], "approve", 1).await, 403, "forbidden").await;
-    assert_eq!(decide(&app, "ava", &a["id"], "approve", 1).await.json::<Value>().await.unwrap()["status"], "executed");
+    assert_eq!(
+        decide(&app, "ava", &a["id"], "approve", 1)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["status"],
+        "executed"
+    );
     let path = format!("/v1/approvals/{}/export", a["id"].as_str().unwrap());
     assert_problem(app.get_as("ava", &path).await, 404, "not_found").await;
     let export: Value = app.get_as("carl", &path).await.json().await.unwrap();
     assert!(!export["users"].as_array().unwrap().is_empty());
-    let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM customer_users WHERE org_id = $1").bind(acme).fetch_all(&app.admin).await.unwrap();
+    let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM customer_users WHERE org_id = $1")
+        .bind(acme)
+        .fetch_all(&app.admin)
+        .await
+        .unwrap();
     let text = export.to_string();
     assert!(emails.iter().all(|e| !text.contains(e.as_str())), "masked");
     assert_eq!(export["users"][0]["email"]["revealable"], false);
@@ -434,43 +833,107 @@ async fn a_data_export_is_downloadable_once_by_the_requester() {
 async fn lists_show_what_i_requested_and_what_waits_for_me() {
     let app = spawn_app().await;
     let a = refund(&app, "carl", 10_000).await;
-    let mine: Value = app.get_as("carl", "/v1/approvals?mine=requested").await.json().await.unwrap();
+    let mine: Value = app
+        .get_as("carl", "/v1/approvals?mine=requested")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(mine["items"][0]["id"], a["id"]);
-    let ana: Value = app.get_as("ana", "/v1/approvals?mine=to_decide&kind=refund&status=pending").await.json().await.unwrap();
+    let ana: Value = app
+        .get_as("ana", "/v1/approvals?mine=to_decide&kind=refund&status=pending")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ana["items"].as_array().unwrap().len(), 1);
-    let carl: Value = app.get_as("carl", "/v1/approvals?mine=to_decide").await.json().await.unwrap();
+    let carl: Value = app
+        .get_as("carl", "/v1/approvals?mine=to_decide")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(carl["items"], json!([]), "never my own");
-    assert_problem(app.get_as("carl", "/v1/approvals?mine=everything").await, 422, "invalid_request").await;
+    assert_problem(
+        app.get_as("carl", "/v1/approvals?mine=everything").await,
+        422,
+        "invalid_request",
+    )
+    .await;
     assert_problem(app.get_as("alice", "/v1/approvals").await, 403, "forbidden").await;
 }
 
 #[tokio::test]
 async fn a_delegate_decides_on_behalf_within_their_own_limits_and_duties() {
     let app = spawn_app().await;
-    let (cora, andy, ana) = (app.staff_id("cora").await, app.staff_id("andy").await, app.staff_id("ana").await);
+    let (cora, andy, ana) = (
+        app.staff_id("cora").await,
+        app.staff_id("andy").await,
+        app.staff_id("ana").await,
+    );
     let now = time::OffsetDateTime::now_utc();
     let window = |from: i64, to: i64| json!({ "delegate_id": andy, "starts_at": (now + time::Duration::minutes(from)).format(&time::format_description::well_known::Rfc3339).unwrap(), "ends_at": (now + time::Duration::minutes(to)).format(&time::format_description::well_known::Rfc3339).unwrap() });
     // Bad windows and delegates.
-    assert_problem(post_as(&app, "cora", "/v1/delegations", &window(10, 5), None).await, 422, "invalid_request").await;
-    assert_problem(post_as(&app, "cora", "/v1/delegations", &json!({ "delegate_id": cora, "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z" }), None).await, 422, "invalid_request").await;
+    assert_problem(
+        post_as(&app, "cora", "/v1/delegations", &window(10, 5), None).await,
+        422,
+        "invalid_request",
+    )
+    .await;
+    assert_problem(
+        post_as(
+            &app,
+            "cora",
+            "/v1/delegations",
+            &json!({ "delegate_id": cora, "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z" }),
+            None,
+        )
+        .await,
+        422,
+        "invalid_request",
+    )
+    .await;
     let sam = app.staff_id("sam").await;
     let mut to_sam = window(-1, 60);
     to_sam["delegate_id"] = json!(sam);
-    assert_problem(post_as(&app, "cora", "/v1/delegations", &to_sam, None).await, 403, "forbidden").await;
-    assert_problem(post_as(&app, "carl", "/v1/delegations", &window(-1, 60), None).await, 403, "forbidden").await;
+    assert_problem(
+        post_as(&app, "cora", "/v1/delegations", &to_sam, None).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        post_as(&app, "carl", "/v1/delegations", &window(-1, 60), None).await,
+        403,
+        "forbidden",
+    )
+    .await;
 
     // cora (controller) is out of office and delegates to andy.
     let a = refund(&app, "carl", 900_000).await;
     let on_behalf = |who: &'static str, of: Uuid| {
         let app = &app;
         let id = a["id"].as_str().unwrap().to_owned();
-        async move { post_as(app, who, &format!("/v1/approvals/{id}/decisions"), &json!({ "decision": "approve", "comment": "for cora", "version": 1, "on_behalf_of": of }), None).await }
+        async move {
+            post_as(
+                app,
+                who,
+                &format!("/v1/approvals/{id}/decisions"),
+                &json!({ "decision": "approve", "comment": "for cora", "version": 1, "on_behalf_of": of }),
+                None,
+            )
+            .await
+        }
     };
     assert_problem(on_behalf("andy", cora).await, 403, "forbidden").await;
     let d = post_as(&app, "cora", "/v1/delegations", &window(-1, 60), None).await;
     assert_eq!(d.status(), 201);
     let d: Value = d.json().await.unwrap();
-    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_events WHERE target_id = $1").bind(d["id"].as_str().unwrap()).fetch_all(&app.admin).await.unwrap();
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_events WHERE target_id = $1")
+        .bind(d["id"].as_str().unwrap())
+        .fetch_all(&app.admin)
+        .await
+        .unwrap();
     assert_eq!(actions, ["approval.delegated"]);
     // Only from the delegator to the delegate.
     assert_problem(on_behalf("ana", cora).await, 403, "forbidden").await;
@@ -480,23 +943,71 @@ async fn a_delegate_decides_on_behalf_within_their_own_limits_and_duties() {
     assert_eq!(body["decisions"][0]["on_behalf_of"], cora.to_string());
     assert_eq!(body["decisions"][0]["approver_id"], andy.to_string());
     // cora herself cannot add a second approval on the same version.
-    assert_problem(decide(&app, "cora", &a["id"], "approve", 1).await, 409, "already_decided").await;
+    assert_problem(
+        decide(&app, "cora", &a["id"], "approve", 1).await,
+        409,
+        "already_decided",
+    )
+    .await;
     // andy's own limit still binds him on behalf of cora (no limit).
     let big = refund(&app, "carl", 3_000_000).await;
-    let r = post_as(&app, "andy", &format!("/v1/approvals/{}/decisions", big["id"].as_str().unwrap()), &json!({ "decision": "approve", "version": 1, "on_behalf_of": cora }), None).await;
+    let r = post_as(
+        &app,
+        "andy",
+        &format!("/v1/approvals/{}/decisions", big["id"].as_str().unwrap()),
+        &json!({ "decision": "approve", "version": 1, "on_behalf_of": cora }),
+        None,
+    )
+    .await;
     assert_problem(r, 403, "approval_limit_exceeded").await;
     // Separation of duties: a request by the delegator cannot be decided on her behalf.
-    sqlx::query("UPDATE staff SET roles = '{finance_controller,finance_clerk}' WHERE id = $1").bind(cora).execute(&app.admin).await.unwrap();
+    sqlx::query("UPDATE staff SET roles = '{finance_controller,finance_clerk}' WHERE id = $1")
+        .bind(cora)
+        .execute(&app.admin)
+        .await
+        .unwrap();
     let own = refund(&app, "cora", 10_000).await;
-    let r = post_as(&app, "andy", &format!("/v1/approvals/{}/decisions", own["id"].as_str().unwrap()), &json!({ "decision": "approve", "version": 1, "on_behalf_of": cora }), None).await;
+    let r = post_as(
+        &app,
+        "andy",
+        &format!("/v1/approvals/{}/decisions", own["id"].as_str().unwrap()),
+        &json!({ "decision": "approve", "version": 1, "on_behalf_of": cora }),
+        None,
+    )
+    .await;
     assert_problem(r, 403, "self_approval_forbidden").await;
     // ana completes the first one: two approvers, a controller's role among them.
-    assert_eq!(decide(&app, "ana", &a["id"], "approve", 1).await.json::<Value>().await.unwrap()["status"], "executed");
+    assert_eq!(
+        decide(&app, "ana", &a["id"], "approve", 1)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["status"],
+        "executed"
+    );
     let _ = ana;
     // Revoked: no more decisions on her behalf.
-    assert_eq!(post_as(&app, "cora", &format!("/v1/delegations/{}/revoke", d["id"].as_str().unwrap()), &json!({}), None).await.status(), 200);
+    assert_eq!(
+        post_as(
+            &app,
+            "cora",
+            &format!("/v1/delegations/{}/revoke", d["id"].as_str().unwrap()),
+            &json!({}),
+            None
+        )
+        .await
+        .status(),
+        200
+    );
     let c = refund(&app, "carl", 10_000).await;
-    let r = post_as(&app, "andy", &format!("/v1/approvals/{}/decisions", c["id"].as_str().unwrap()), &json!({ "decision": "approve", "version": 1, "on_behalf_of": cora }), None).await;
+    let r = post_as(
+        &app,
+        "andy",
+        &format!("/v1/approvals/{}/decisions", c["id"].as_str().unwrap()),
+        &json!({ "decision": "approve", "version": 1, "on_behalf_of": cora }),
+        None,
+    )
+    .await;
     assert_problem(r, 403, "forbidden").await;
     assert_eq!(state(&app, &c["id"]).await, ("pending".into(), 0, 0));
 }
@@ -509,7 +1020,13 @@ async fn notifications_tell_approvers_and_requesters_what_happened() {
     let app = spawn_app_with(config).await;
     // ana subscribes before anything happens.
     let token = app.token("ana").await;
-    let mut events = app.http.get(format!("{}/v1/notifications/stream", app.base)).bearer_auth(&token).send().await.unwrap();
+    let mut events = app
+        .http
+        .get(format!("{}/v1/notifications/stream", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(events.headers()["content-type"], "text/event-stream");
     let a = refund(&app, "carl", 10_000).await;
     let id = a["id"].as_str().unwrap().to_owned();
@@ -520,15 +1037,24 @@ async fn notifications_tell_approvers_and_requesters_what_happened() {
             seen.push_str(&String::from_utf8_lossy(&chunk));
         }
     }
-    assert!(seen.contains("event: notification") && seen.contains(&id) && seen.contains("to_decide"), "{seen}");
+    assert!(
+        seen.contains("event: notification") && seen.contains(&id) && seen.contains("to_decide"),
+        "{seen}"
+    );
     drop(events);
 
     let ana: Vec<Value> = app.get_as("ana", "/v1/notifications").await.json().await.unwrap();
     assert!(ana.iter().any(|n| n["kind"] == "to_decide" && n["approval_id"] == id));
     // Expiring within 24 h.
-    sqlx::query("UPDATE approval_requests SET expires_at = now() + interval '2 hours' WHERE id = $1::uuid").bind(&id).execute(&app.admin).await.unwrap();
+    sqlx::query("UPDATE approval_requests SET expires_at = now() + interval '2 hours' WHERE id = $1::uuid")
+        .bind(&id)
+        .execute(&app.admin)
+        .await
+        .unwrap();
     let ana: Vec<Value> = app.get_as("ana", "/v1/notifications").await.json().await.unwrap();
-    assert!(ana.iter().any(|n| n["kind"] == "expires_soon" && n["approval_id"] == id));
+    assert!(ana
+        .iter()
+        .any(|n| n["kind"] == "expires_soon" && n["approval_id"] == id));
     // Not for the requester, nor for those who cannot decide.
     let carl: Vec<Value> = app.get_as("carl", "/v1/notifications").await.json().await.unwrap();
     assert!(carl.is_empty(), "{carl:?}");
@@ -537,8 +1063,16 @@ async fn notifications_tell_approvers_and_requesters_what_happened() {
     let kinds: Vec<&str> = carl.iter().map(|n| n["kind"].as_str().unwrap()).collect();
     assert!(kinds.contains(&"decided") && kinds.contains(&"executed"), "{kinds:?}");
     let ana: Vec<Value> = app.get_as("ana", "/v1/notifications").await.json().await.unwrap();
-    assert!(ana.iter().all(|n| n["approval_id"] != id), "decided: nothing left to do");
-    let later: Vec<Value> = app.get_as("carl", "/v1/notifications?since=2100-01-01T00:00:00Z").await.json().await.unwrap();
+    assert!(
+        ana.iter().all(|n| n["approval_id"] != id),
+        "decided: nothing left to do"
+    );
+    let later: Vec<Value> = app
+        .get_as("carl", "/v1/notifications?since=2100-01-01T00:00:00Z")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(later.is_empty());
 }
 
@@ -550,14 +1084,26 @@ async fn notifications_tell_approvers_and_requesters_what_happened() {
 async fn an_impersonation_header_never_lets_a_requester_decide() {
     let app = spawn_app().await;
     let carl = app.staff_id("carl").await;
-    sqlx::query("UPDATE staff SET roles = '{finance_clerk,finance_controller}' WHERE id = $1").bind(carl).execute(&app.admin).await.unwrap();
+    sqlx::query("UPDATE staff SET roles = '{finance_clerk,finance_controller}' WHERE id = $1")
+        .bind(carl)
+        .execute(&app.admin)
+        .await
+        .unwrap();
     let a = refund(&app, "carl", 10_000).await;
     let token = app.token("carl").await;
-    let r = app.http.post(format!("{}/v1/approvals/{}/decisions", app.base, a["id"].as_str().unwrap()))
+    let r = app
+        .http
+        .post(format!(
+            "{}/v1/approvals/{}/decisions",
+            app.base,
+            a["id"].as_str().unwrap()
+        ))
         .bearer_auth(token)
         .header("countersign-impersonation", Uuid::new_v4().to_string())
         .json(&json!({ "decision": "approve", "version": 1 }))
-        .send().await.unwrap();
+        .send()
+        .await
+        .unwrap();
     assert!(matches!(r.status().as_u16(), 401 | 403), "{}", r.status());
     assert_eq!(state(&app, &a["id"]).await, ("pending".into(), 0, 0));
 }
@@ -567,14 +1113,37 @@ async fn requests_nobody_touches_expire_on_schedule_with_an_audit_event() {
     let app = spawn_app().await;
     let a = refund(&app, "carl", 10_000).await;
     let b = refund(&app, "carl", 10_000).await;
-    sqlx::query("UPDATE approval_requests SET expires_at = now() - interval '1 minute' WHERE id = $1::uuid").bind(a["id"].as_str().unwrap()).execute(&app.admin).await.unwrap();
-    assert_eq!(countersign_server::routes::approvals::sweep_expired(&app.state).await.unwrap(), 1);
+    sqlx::query("UPDATE approval_requests SET expires_at = now() - interval '1 minute' WHERE id = $1::uuid")
+        .bind(a["id"].as_str().unwrap())
+        .execute(&app.admin)
+        .await
+        .unwrap();
+    assert_eq!(
+        countersign_server::routes::approvals::sweep_expired(&app.state)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(state(&app, &a["id"]).await.0, "expired");
     assert_eq!(state(&app, &b["id"]).await.0, "pending");
-    let (actor, kind): (Option<String>, Option<String>) = sqlx::query_as("SELECT actor_subject, actor_kind FROM audit_events WHERE action = 'approval.expired' AND target_id = $1")
-        .bind(a["id"].as_str().unwrap()).fetch_one(&app.admin).await.unwrap();
-    assert_eq!((actor.as_deref(), kind.as_deref()), (Some("countersign-server"), Some("service")));
-    assert_eq!(countersign_server::routes::approvals::sweep_expired(&app.state).await.unwrap(), 0, "once");
+    let (actor, kind): (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT actor_subject, actor_kind FROM audit_events WHERE action = 'approval.expired' AND target_id = $1",
+    )
+    .bind(a["id"].as_str().unwrap())
+    .fetch_one(&app.admin)
+    .await
+    .unwrap();
+    assert_eq!(
+        (actor.as_deref(), kind.as_deref()),
+        (Some("countersign-server"), Some("service"))
+    );
+    assert_eq!(
+        countersign_server::routes::approvals::sweep_expired(&app.state)
+            .await
+            .unwrap(),
+        0,
+        "once"
+    );
 }
 
 #[tokio::test]
@@ -591,16 +1160,36 @@ async fn a_decision_answers_with_what_a_later_read_shows() {
     // Executed: the answer carries the execution result a read shows.
     let b = refund(&app, "carl", 10_000).await;
     let answered: Value = decide(&app, "ana", &b["id"], "approve", 1).await.json().await.unwrap();
-    let read: Value = app.get_as("carl", &format!("/v1/approvals/{}", b["id"].as_str().unwrap())).await.json().await.unwrap();
+    let read: Value = app
+        .get_as("carl", &format!("/v1/approvals/{}", b["id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(answered["status"], "executed");
     assert_eq!(answered, read);
 }
 
 /// Sum and count of the decisions-per-transaction histogram.
 async fn decided_together(app: &TestApp) -> (f64, f64) {
-    let text = app.http.get(format!("{}/metrics", app.metrics_base)).send().await.unwrap().text().await.unwrap();
-    let value = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0);
-    (value("countersign_approval_decisions_per_transaction_sum"), value("countersign_approval_decisions_per_transaction_count"))
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.metrics_base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (
+        value("countersign_approval_decisions_per_transaction_sum"),
+        value("countersign_approval_decisions_per_transaction_count"),
+    )
 }
 
 /// Concurrent decisions are decided in batches (group commit); whatever
@@ -610,21 +1199,43 @@ async fn decided_together(app: &TestApp) -> (f64, f64) {
 async fn decisions_decided_together_answer_as_they_would_alone() {
     let app = &spawn_app().await;
     let acme = app.org_id("acme").await;
-    let vendor: Uuid = sqlx::query_scalar("SELECT vendor_id FROM vendor_bank_accounts WHERE org_id = $1 AND valid_to IS NULL LIMIT 1").bind(acme).fetch_one(&app.admin).await.unwrap();
+    let vendor: Uuid =
+        sqlx::query_scalar("SELECT vendor_id FROM vendor_bank_accounts WHERE org_id = $1 AND valid_to IS NULL LIMIT 1")
+            .bind(acme)
+            .fetch_one(&app.admin)
+            .await
+            .unwrap();
     for who in ["ana", "andy", "carl"] {
         app.token(who).await;
     }
     let mut batched = false;
     for wave in 0..10 {
         let plain: Vec<Value> = futures::future::join_all((0..8).map(|_| refund(app, "carl", 10_000))).await;
-        let (dup, two, expired, own, stale, rejected) =
-            (refund(app, "carl", 10_000).await, refund(app, "carl", 10_000).await, refund(app, "carl", 10_000).await, refund(app, "carl", 10_000).await, refund(app, "carl", 10_000).await, refund(app, "carl", 10_000).await);
-        sqlx::query("UPDATE approval_requests SET expires_at = now() - interval '1 second' WHERE id = $1::uuid").bind(expired["id"].as_str().unwrap()).execute(&app.admin).await.unwrap();
+        let (dup, two, expired, own, stale, rejected) = (
+            refund(app, "carl", 10_000).await,
+            refund(app, "carl", 10_000).await,
+            refund(app, "carl", 10_000).await,
+            refund(app, "carl", 10_000).await,
+            refund(app, "carl", 10_000).await,
+            refund(app, "carl", 10_000).await,
+        );
+        sqlx::query("UPDATE approval_requests SET expires_at = now() - interval '1 second' WHERE id = $1::uuid")
+            .bind(expired["id"].as_str().unwrap())
+            .execute(&app.admin)
+            .await
+            .unwrap();
         let payout = json!({ "kind": "payout_release", "org_id": acme, "target_id": vendor, "amount": { "amount_minor": 10_000, "currency": "EUR" }, "reason": "Monthly logistics invoice" });
-        let payout: Value = post_as(app, "carl", "/v1/approvals", &payout, None).await.json().await.unwrap();
+        let payout: Value = post_as(app, "carl", "/v1/approvals", &payout, None)
+            .await
+            .json()
+            .await
+            .unwrap();
 
         // (who, request, decision, version, Idempotency-Key), all at once.
-        let mut calls: Vec<(&str, &Value, &str, i64, Option<String>)> = plain.iter().map(|r| ("ana", r, "approve", 1, Some(Uuid::new_v4().to_string()))).collect();
+        let mut calls: Vec<(&str, &Value, &str, i64, Option<String>)> = plain
+            .iter()
+            .map(|r| ("ana", r, "approve", 1, Some(Uuid::new_v4().to_string())))
+            .collect();
         let key = Uuid::new_v4().to_string();
         calls.extend([
             ("ana", &dup, "approve", 1, Some(key.clone())),
@@ -637,39 +1248,99 @@ async fn decisions_decided_together_answer_as_they_would_alone() {
             ("andy", &rejected, "reject", 1, None),
             ("ana", &payout, "approve", 1, None),
         ]);
-        let answers: Vec<(u16, Value)> = futures::future::join_all(calls.iter().map(|(who, r, decision, version, key)| async move {
-            let path = format!("/v1/approvals/{}/decisions", r["id"].as_str().unwrap());
-            let res = post_as(app, who, &path, &json!({ "decision": decision, "comment": "checked", "version": version }), key.as_deref()).await;
-            (res.status().as_u16(), res.json().await.unwrap())
-        }))
-        .await;
+        let answers: Vec<(u16, Value)> =
+            futures::future::join_all(calls.iter().map(|(who, r, decision, version, key)| async move {
+                let path = format!("/v1/approvals/{}/decisions", r["id"].as_str().unwrap());
+                let res = post_as(
+                    app,
+                    who,
+                    &path,
+                    &json!({ "decision": decision, "comment": "checked", "version": version }),
+                    key.as_deref(),
+                )
+                .await;
+                (res.status().as_u16(), res.json().await.unwrap())
+            }))
+            .await;
         let code = |i: usize| answers[i].1["code"].as_str().unwrap_or_default().to_owned();
 
         for (i, r) in plain.iter().enumerate() {
-            assert_eq!((answers[i].0, answers[i].1["status"].as_str()), (200, Some("executed")), "wave {wave}: {:?}", answers[i]);
+            assert_eq!(
+                (answers[i].0, answers[i].1["status"].as_str()),
+                (200, Some("executed")),
+                "wave {wave}: {:?}",
+                answers[i]
+            );
             assert_eq!(state(app, &r["id"]).await, ("executed".into(), 1, 1), "wave {wave}");
         }
         let n = plain.len();
-        assert_eq!((answers[n].0, answers[n + 1].0), (200, 200), "wave {wave}: a retry with the key gets the first answer");
+        assert_eq!(
+            (answers[n].0, answers[n + 1].0),
+            (200, 200),
+            "wave {wave}: a retry with the key gets the first answer"
+        );
         assert_eq!(answers[n].1, answers[n + 1].1, "wave {wave}");
         assert_eq!(state(app, &dup["id"]).await, ("executed".into(), 1, 1), "wave {wave}");
         let mut pair = [(answers[n + 2].0, code(n + 2)), (answers[n + 3].0, code(n + 3))];
         pair.sort();
-        assert_eq!(pair, [(200, String::new()), (409, "not_pending".into())], "wave {wave}: one of two approvers executes");
+        assert_eq!(
+            pair,
+            [(200, String::new()), (409, "not_pending".into())],
+            "wave {wave}: one of two approvers executes"
+        );
         assert_eq!(state(app, &two["id"]).await, ("executed".into(), 1, 1), "wave {wave}");
-        assert_eq!((answers[n + 4].0, code(n + 4)), (409, "request_expired".into()), "wave {wave}");
-        assert_eq!(state(app, &expired["id"]).await, ("expired".into(), 0, 0), "wave {wave}");
-        let expiries: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = 'approval.expired' AND target_id = $1").bind(expired["id"].as_str().unwrap()).fetch_one(&app.admin).await.unwrap();
+        assert_eq!(
+            (answers[n + 4].0, code(n + 4)),
+            (409, "request_expired".into()),
+            "wave {wave}"
+        );
+        assert_eq!(
+            state(app, &expired["id"]).await,
+            ("expired".into(), 0, 0),
+            "wave {wave}"
+        );
+        let expiries: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM audit_events WHERE action = 'approval.expired' AND target_id = $1",
+        )
+        .bind(expired["id"].as_str().unwrap())
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
         assert_eq!(expiries, 1, "wave {wave}");
-        assert_eq!((answers[n + 5].0, code(n + 5)), (403, "self_approval_forbidden".into()), "wave {wave}");
+        assert_eq!(
+            (answers[n + 5].0, code(n + 5)),
+            (403, "self_approval_forbidden".into()),
+            "wave {wave}"
+        );
         assert_eq!(state(app, &own["id"]).await, ("pending".into(), 0, 0), "wave {wave}");
-        assert_eq!((answers[n + 6].0, code(n + 6)), (409, "stale_version".into()), "wave {wave}");
+        assert_eq!(
+            (answers[n + 6].0, code(n + 6)),
+            (409, "stale_version".into()),
+            "wave {wave}"
+        );
         assert_eq!(state(app, &stale["id"]).await, ("pending".into(), 0, 0), "wave {wave}");
-        assert_eq!((answers[n + 7].0, answers[n + 7].1["status"].as_str()), (200, Some("rejected")), "wave {wave}");
-        assert_eq!(state(app, &rejected["id"]).await, ("rejected".into(), 1, 0), "wave {wave}");
+        assert_eq!(
+            (answers[n + 7].0, answers[n + 7].1["status"].as_str()),
+            (200, Some("rejected")),
+            "wave {wave}"
+        );
+        assert_eq!(
+            state(app, &rejected["id"]).await,
+            ("rejected".into(), 1, 0),
+            "wave {wave}"
+        );
         // A payout is decided alone (its hold is read first), after its batch.
-        assert_eq!((answers[n + 8].0, answers[n + 8].1["status"].as_str()), (200, Some("executed")), "wave {wave}: {:?}", answers[n + 8]);
-        assert_eq!(state(app, &payout["id"]).await, ("executed".into(), 1, 1), "wave {wave}");
+        assert_eq!(
+            (answers[n + 8].0, answers[n + 8].1["status"].as_str()),
+            (200, Some("executed")),
+            "wave {wave}: {:?}",
+            answers[n + 8]
+        );
+        assert_eq!(
+            state(app, &payout["id"]).await,
+            ("executed".into(), 1, 1),
+            "wave {wave}"
+        );
 
         let (sum, count) = decided_together(app).await;
         if sum > count {
@@ -700,13 +1371,26 @@ async fn a_decision_that_fails_in_its_batch_costs_the_others_nothing() {
     for wave in 0..10 {
         let requests: Vec<Value> = futures::future::join_all((0..8).map(|_| refund(app, "carl", 10_000))).await;
         let bad = &requests[3];
-        sqlx::query("INSERT INTO poisoned VALUES ($1::uuid)").bind(bad["id"].as_str().unwrap()).execute(&app.admin).await.unwrap();
+        sqlx::query("INSERT INTO poisoned VALUES ($1::uuid)")
+            .bind(bad["id"].as_str().unwrap())
+            .execute(&app.admin)
+            .await
+            .unwrap();
         let before = decided_together(app).await.0;
-        let answers: Vec<u16> = futures::future::join_all(requests.iter().map(|r| async move { decide(app, "ana", &r["id"], "approve", 1).await.status().as_u16() })).await;
+        let answers: Vec<u16> = futures::future::join_all(
+            requests
+                .iter()
+                .map(|r| async move { decide(app, "ana", &r["id"], "approve", 1).await.status().as_u16() }),
+        )
+        .await;
         for (r, status) in requests.iter().zip(&answers) {
             if r == bad {
                 assert_eq!(*status, 500, "wave {wave}");
-                assert_eq!(state(app, &r["id"]).await, ("pending".into(), 0, 0), "wave {wave}: nothing of it written");
+                assert_eq!(
+                    state(app, &r["id"]).await,
+                    ("pending".into(), 0, 0),
+                    "wave {wave}: nothing of it written"
+                );
             } else {
                 assert_eq!(*status, 200, "wave {wave}");
                 assert_eq!(state(app, &r["id"]).await, ("executed".into(), 1, 1), "wave {wave}");
@@ -756,6 +1440,14 @@ async fn the_approvals_list_pages_newest_first_without_gaps_or_repeats() {
             None => break,
         }
     }
-    assert_eq!(got, expected, "the pages, joined, are every request newest first, each once");
-    assert_problem(app.get_as("carl", "/v1/approvals?cursor=nonsense").await, 422, "invalid_request").await;
+    assert_eq!(
+        got, expected,
+        "the pages, joined, are every request newest first, each once"
+    );
+    assert_problem(
+        app.get_as("carl", "/v1/approvals?cursor=nonsense").await,
+        422,
+        "invalid_request",
+    )
+    .await;
 }

@@ -18,7 +18,9 @@ async fn app_with_history(n: usize) -> TestApp {
 
 async fn checkpoint(app: &TestApp) {
     let signer = countersign_server::auditlog::Signer::from_file(audit_key_file()).unwrap();
-    let pool = sqlx::PgPool::connect(&app.db_url.replace("postgres@", "countersign_app@")).await.unwrap();
+    let pool = sqlx::PgPool::connect(&app.db_url.replace("postgres@", "countersign_app@"))
+        .await
+        .unwrap();
     countersign_server::auditlog::checkpoint(&pool, &signer).await.unwrap();
 }
 
@@ -32,13 +34,23 @@ fn verify(app: &TestApp) -> (bool, String) {
         .env("COUNTERSIGN_AUDIT_KEY_FILE", audit_key_file())
         .output()
         .unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 /// Tampering as a database superuser, with the append-only triggers off.
 async fn tamper(app: &TestApp, sql: &str) {
     let mut c = PgConnection::connect(&app.db_url).await.unwrap();
-    sqlx::query("SET session_replication_role = replica").execute(&mut c).await.unwrap();
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut c)
+        .await
+        .unwrap();
     sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
 }
 
@@ -47,10 +59,21 @@ async fn an_untouched_log_verifies_with_a_summary() {
     let app = app_with_history(10).await;
     let (ok, out) = verify(&app);
     assert!(ok, "{out}");
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events").fetch_one(&app.admin).await.unwrap();
-    let checkpoints: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_checkpoints").fetch_one(&app.admin).await.unwrap();
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events")
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
+    let checkpoints: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_checkpoints")
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
     assert!(checkpoints >= 2, "one at start, one after the traffic");
-    assert!(out.contains(&format!("{checkpoints}/{checkpoints} checkpoints valid, {events}/{events} events valid")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "{checkpoints}/{checkpoints} checkpoints valid, {events}/{events} events valid"
+        )),
+        "{out}"
+    );
 }
 
 #[tokio::test]
@@ -83,15 +106,23 @@ async fn an_inserted_event_is_named_even_with_a_recomputed_chain() {
     // Shift 6.. up by one and forge seq 6 with the right prev_hash, then
     // recompute every later hash as a careful tamperer would: only the
     // signed checkpoint can tell.
-    let mut rows: Vec<countersign_server::auditlog::EventRow> =
-        sqlx::query_as(&format!("SELECT {} FROM audit_events ORDER BY seq", countersign_server::auditlog::EVENT_COLUMNS)).fetch_all(&app.admin).await.unwrap();
+    let mut rows: Vec<countersign_server::auditlog::EventRow> = sqlx::query_as(&format!(
+        "SELECT {} FROM audit_events ORDER BY seq",
+        countersign_server::auditlog::EVENT_COLUMNS
+    ))
+    .fetch_all(&app.admin)
+    .await
+    .unwrap();
     let mut forged = rows[5].clone();
     forged.id = uuid::Uuid::new_v4();
     forged.action = "GET /v1/orgs/{org_id}".into();
     rows.insert(5, forged);
     let mut prev = countersign_server::auditlog::GENESIS.to_vec();
     let mut c = PgConnection::connect(&app.db_url).await.unwrap();
-    sqlx::query("SET session_replication_role = replica").execute(&mut c).await.unwrap();
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut c)
+        .await
+        .unwrap();
     sqlx::query("DELETE FROM audit_events").execute(&mut c).await.unwrap();
     for (i, r) in rows.iter_mut().enumerate() {
         r.seq = i as i64 + 1;
@@ -105,8 +136,14 @@ async fn an_inserted_event_is_named_even_with_a_recomputed_chain() {
             .execute(&mut c).await.unwrap();
     }
     let (ok, out) = verify(&app);
-    let (last_seq,): (i64,) = sqlx::query_as("SELECT max(last_seq) FROM audit_checkpoints").fetch_one(&app.admin).await.unwrap();
-    assert!(!ok && out.contains(&format!("first bad seq: {last_seq}")) && out.contains("signed another hash"), "{out}");
+    let (last_seq,): (i64,) = sqlx::query_as("SELECT max(last_seq) FROM audit_checkpoints")
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
+    assert!(
+        !ok && out.contains(&format!("first bad seq: {last_seq}")) && out.contains("signed another hash"),
+        "{out}"
+    );
 
     // A naive insertion (no recomputation) is named at the insertion.
     let app = app_with_history(10).await;
@@ -120,7 +157,10 @@ async fn an_inserted_event_is_named_even_with_a_recomputed_chain() {
 #[tokio::test]
 async fn a_truncated_tail_is_named() {
     let app = app_with_history(10).await;
-    let (last,): (i64,) = sqlx::query_as("SELECT max(seq) FROM audit_events").fetch_one(&app.admin).await.unwrap();
+    let (last,): (i64,) = sqlx::query_as("SELECT max(seq) FROM audit_events")
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
     // The tamperer also rolls the head back so the chain itself looks whole.
     tamper(&app, &format!("DELETE FROM audit_events WHERE seq > {}; UPDATE audit_chain_head SET seq = {}, hash = (SELECT hash FROM audit_events WHERE seq = {});", last - 3, last - 3, last - 3)).await;
     let (ok, out) = verify(&app);
@@ -136,7 +176,10 @@ async fn checkpoints_are_written_on_a_schedule_even_when_idle() {
     // No requests at all: checkpoints still appear, each signing the same head.
     let mut n = 0;
     for _ in 0..50 {
-        n = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_checkpoints").fetch_one(&app.admin).await.unwrap();
+        n = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_checkpoints")
+            .fetch_one(&app.admin)
+            .await
+            .unwrap();
         if n >= 2 {
             break;
         }
@@ -160,13 +203,25 @@ async fn a_checkpoint_signed_with_another_key_is_refused() {
 #[tokio::test]
 async fn the_server_role_cannot_update_delete_or_truncate_the_log() {
     let app = app_with_history(3).await;
-    let mut c = PgConnection::connect(&app.db_url.replace("postgres@", "countersign_app@")).await.unwrap();
-    for sql in ["UPDATE audit_events SET outcome = 'denied'", "DELETE FROM audit_events", "TRUNCATE audit_events", "DELETE FROM audit_checkpoints", "UPDATE audit_checkpoints SET last_seq = 0"] {
+    let mut c = PgConnection::connect(&app.db_url.replace("postgres@", "countersign_app@"))
+        .await
+        .unwrap();
+    for sql in [
+        "UPDATE audit_events SET outcome = 'denied'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+        "DELETE FROM audit_checkpoints",
+        "UPDATE audit_checkpoints SET last_seq = 0",
+    ] {
         let err = sqlx::query(sql).execute(&mut c).await.unwrap_err();
         assert!(err.to_string().contains("permission denied"), "{sql}: {err}");
     }
     // And the trigger refuses even a role that holds the privileges.
-    for sql in ["UPDATE audit_events SET outcome = 'denied' WHERE seq = 1", "DELETE FROM audit_events WHERE seq = 1", "TRUNCATE audit_events"] {
+    for sql in [
+        "UPDATE audit_events SET outcome = 'denied' WHERE seq = 1",
+        "DELETE FROM audit_events WHERE seq = 1",
+        "TRUNCATE audit_events",
+    ] {
         let err = sqlx::query(sql).execute(&app.admin).await.unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
@@ -180,7 +235,14 @@ async fn concurrent_requests_keep_a_gapless_chain() {
     let mut tasks = Vec::new();
     for _ in 0..40 {
         let (http, base, token) = (app.http.clone(), app.base.clone(), token.clone());
-        tasks.push(tokio::spawn(async move { http.get(format!("{base}/v1/orgs?limit=1")).bearer_auth(token).send().await.unwrap().status() }));
+        tasks.push(tokio::spawn(async move {
+            http.get(format!("{base}/v1/orgs?limit=1"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
     }
     for t in tasks {
         assert_eq!(t.await.unwrap(), 200);
@@ -199,12 +261,21 @@ async fn concurrent_requests_share_commits_yet_each_gets_its_own_gapless_event()
     // transactions; the chain must come out the same as one by one.
     let responses = futures::future::join_all((0..200).map(|_| app.get_with(&token, "/v1/orgs?limit=1"))).await;
     assert!(responses.iter().all(|r| r.status() == 200));
-    let request_ids: std::collections::HashSet<String> =
-        responses.iter().map(|r| r.headers()["x-request-id"].to_str().unwrap().to_owned()).collect();
+    let request_ids: std::collections::HashSet<String> = responses
+        .iter()
+        .map(|r| r.headers()["x-request-id"].to_str().unwrap().to_owned())
+        .collect();
     assert_eq!(app.audit_count().await - before, 200);
-    let logged: Vec<(i64, String)> = sqlx::query_as("SELECT seq, request_id FROM audit_events ORDER BY seq").fetch_all(&app.admin).await.unwrap();
+    let logged: Vec<(i64, String)> = sqlx::query_as("SELECT seq, request_id FROM audit_events ORDER BY seq")
+        .fetch_all(&app.admin)
+        .await
+        .unwrap();
     assert!(logged.windows(2).all(|w| w[1].0 == w[0].0 + 1), "gapless seq");
-    let mine: std::collections::HashSet<String> = logged.iter().map(|(_, r)| r.clone()).filter(|r| request_ids.contains(r)).collect();
+    let mine: std::collections::HashSet<String> = logged
+        .iter()
+        .map(|(_, r)| r.clone())
+        .filter(|r| request_ids.contains(r))
+        .collect();
     assert_eq!(mine, request_ids, "one event per request, each with its own request id");
     checkpoint(&app).await;
     let (ok, out) = verify(&app);
@@ -240,7 +311,9 @@ fn event(n: usize) -> countersign_server::auditlog::EventRow {
 #[tokio::test]
 async fn writers_of_two_server_processes_racing_for_the_head_keep_one_valid_chain() {
     let app = spawn_app().await;
-    let pool = sqlx::PgPool::connect(&app.db_url.replace("postgres@", "countersign_app@")).await.unwrap();
+    let pool = sqlx::PgPool::connect(&app.db_url.replace("postgres@", "countersign_app@"))
+        .await
+        .unwrap();
     // Another process's writer, with its own idea of the head.
     let other = countersign_server::auditlog::AuditWriter::spawn(pool);
     let ours = app.state.audit.clone();
@@ -250,7 +323,11 @@ async fn writers_of_two_server_processes_racing_for_the_head_keep_one_valid_chai
         async move { w.append(vec![event(n)]).await }
     });
     let results = futures::future::join_all(appends).await;
-    assert!(results.iter().all(|r| r.is_ok()), "{:?}", results.iter().find(|r| r.is_err()));
+    assert!(
+        results.iter().all(|r| r.is_ok()),
+        "{:?}",
+        results.iter().find(|r| r.is_err())
+    );
     assert_eq!(app.audit_count().await - before, 300);
     let seqs: std::collections::HashSet<i64> = results.into_iter().map(|r| r.unwrap()).collect();
     assert_eq!(seqs.len(), 300, "every event got its own seq");
@@ -276,7 +353,11 @@ async fn the_audit_writer_recovers_from_losing_its_connection() {
     .await
     .unwrap();
     assert_eq!(writer.len(), 1, "the writer's backend, found by its last statement");
-    let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)").bind(writer[0]).fetch_one(&app.admin).await.unwrap();
+    let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
+        .bind(writer[0])
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
     assert!(killed, "the backend is gone (waited for up to 5 s)");
 
     let before = app.audit_count().await;
@@ -288,7 +369,11 @@ async fn the_audit_writer_recovers_from_losing_its_connection() {
     // later one is written on a fresh one.
     assert_eq!(statuses, [503, 200, 200, 200]);
     let ok = statuses.iter().filter(|s| **s == 200).count() as i64;
-    assert_eq!(app.audit_count().await - before, ok, "one event per answered request, none for a refused one");
+    assert_eq!(
+        app.audit_count().await - before,
+        ok,
+        "one event per answered request, none for a refused one"
+    );
     checkpoint(&app).await;
     let (ok, out) = verify(&app);
     assert!(ok, "{out}");
@@ -319,11 +404,21 @@ async fn an_export_streams_a_large_log_without_holding_it_in_memory() {
     let http = reqwest::Client::new();
     let token = sign_in("ava", "ava-pw").await.unwrap().access_token;
     // Warm up the pools, then take the baseline.
-    let warm = http.get(format!("{}/v1/audit?limit=50", server.base)).bearer_auth(&token).send().await.unwrap();
+    let warm = http
+        .get(format!("{}/v1/audit?limit=50", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(warm.status(), 200);
     let before = server.memory_kib("VmRSS");
 
-    let mut r = http.get(format!("{}/v1/audit/export?format=ndjson", server.base)).bearer_auth(&token).send().await.unwrap();
+    let mut r = http
+        .get(format!("{}/v1/audit/export?format=ndjson", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let mut got = Download::default();
     while got.bytes < 1 << 20 {
@@ -340,7 +435,10 @@ async fn an_export_streams_a_large_log_without_holding_it_in_memory() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(stalled, "while the reader stalls, the export's query waits for the server to take more rows");
+    assert!(
+        stalled,
+        "while the reader stalls, the export's query waits for the server to take more rows"
+    );
     let stalled_rss = server.memory_kib("VmRSS");
     while let Some(chunk) = r.chunk().await.unwrap() {
         got.take(&chunk);
@@ -350,10 +448,24 @@ async fn an_export_streams_a_large_log_without_holding_it_in_memory() {
     let Download { bytes, lines, tail } = got;
     let last = String::from_utf8_lossy(&tail);
     let last: serde_json::Value = serde_json::from_str(last.trim_end().rsplit('\n').next().unwrap()).unwrap();
-    assert_eq!(last["request_id"], format!("bulk-{EVENTS}"), "the download is complete, in seq order");
-    assert!(lines as i64 > EVENTS && bytes > 2 * (BOUND_KIB << 10) as usize, "{lines} lines, {bytes} bytes");
-    assert!(stalled_rss < before + BOUND_KIB, "stalled reader: RSS {before} KiB → {stalled_rss} KiB");
-    assert!(peak < before + BOUND_KIB, "peak RSS {peak} KiB against {before} KiB before a {} MiB export", bytes >> 20);
+    assert_eq!(
+        last["request_id"],
+        format!("bulk-{EVENTS}"),
+        "the download is complete, in seq order"
+    );
+    assert!(
+        lines as i64 > EVENTS && bytes > 2 * (BOUND_KIB << 10) as usize,
+        "{lines} lines, {bytes} bytes"
+    );
+    assert!(
+        stalled_rss < before + BOUND_KIB,
+        "stalled reader: RSS {before} KiB → {stalled_rss} KiB"
+    );
+    assert!(
+        peak < before + BOUND_KIB,
+        "peak RSS {peak} KiB against {before} KiB before a {} MiB export",
+        bytes >> 20
+    );
 }
 
 /// What a reader keeps of a download: its size, its line count, its tail.

@@ -22,7 +22,10 @@ async fn a_token_from_the_real_identity_provider_is_accepted() {
     assert_eq!(me["subject"], "staff-alice");
     assert_eq!(me["issuer"], env().issuer);
     assert_eq!(me["roles"], json!(["support_agent"]));
-    assert_eq!(me["scope"], json!({ "all_orgs": false, "regions": ["EU"], "org_ids": [] }));
+    assert_eq!(
+        me["scope"],
+        json!({ "all_orgs": false, "regions": ["EU"], "org_ids": [] })
+    );
     assert!(me["permissions"].as_array().unwrap().contains(&json!("pii:reveal")));
     assert!(me["permission_epoch"].as_i64().unwrap() >= 1);
     assert!(me["impersonation"].is_null());
@@ -38,11 +41,30 @@ async fn no_token_is_unauthenticated() {
 #[tokio::test]
 async fn malformed_tokens_are_refused() {
     let app = spawn_app().await;
-    for t in ["", "not-a-jwt", "a.b.c", "....", "eyJhbGciOiJSUzI1NiJ9", "\u{1F600}.x.y"] {
-        let r = app.http.get(format!("{}/v1/me", app.base)).header("authorization", format!("Bearer {t}")).send().await.unwrap();
+    for t in [
+        "",
+        "not-a-jwt",
+        "a.b.c",
+        "....",
+        "eyJhbGciOiJSUzI1NiJ9",
+        "\u{1F600}.x.y",
+    ] {
+        let r = app
+            .http
+            .get(format!("{}/v1/me", app.base))
+            .header("authorization", format!("Bearer {t}"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401, "{t:?}");
     }
-    let r = app.http.get(format!("{}/v1/me", app.base)).header("authorization", "Basic YWxpY2U6YWxpY2UtcHc=").send().await.unwrap();
+    let r = app
+        .http
+        .get(format!("{}/v1/me", app.base))
+        .header("authorization", "Basic YWxpY2U6YWxpY2UtcHc=")
+        .send()
+        .await
+        .unwrap();
     assert_problem(r, 401, "token_invalid").await;
 }
 
@@ -60,7 +82,10 @@ async fn alg_none_is_refused() {
 #[tokio::test]
 async fn hs256_signed_with_the_issuers_public_key_is_refused() {
     let app = spawn_app().await;
-    let out = std::process::Command::new("openssl").args(["pkey", "-pubout", "-in", &env().key_file]).output().unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout", "-in", &env().key_file])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let public_pem = out.stdout;
     let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
@@ -99,7 +124,12 @@ async fn expired_and_not_yet_valid_tokens_are_refused() {
     refused(&app, &app.mint(json!({ "nbf": now() + 600 }), |_| {}).await).await;
     refused(&app, &app.mint(json!({ "exp": null }), |_| {}).await).await;
     // Within the leeway both are accepted, so the refusals above are about time.
-    assert_eq!(app.get_with(&app.mint(json!({ "nbf": now() + 5 }), |_| {}).await, "/v1/me").await.status(), 200);
+    assert_eq!(
+        app.get_with(&app.mint(json!({ "nbf": now() + 5 }), |_| {}).await, "/v1/me")
+            .await
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -107,7 +137,11 @@ async fn wrong_audience_and_wrong_issuer_are_refused() {
     let app = spawn_app().await;
     refused(&app, &app.mint(json!({ "aud": "another-api" }), |_| {}).await).await;
     refused(&app, &app.mint(json!({ "aud": "countersign-desktop" }), |_| {}).await).await;
-    refused(&app, &app.mint(json!({ "iss": format!("{}/", env().issuer) }), |_| {}).await).await;
+    refused(
+        &app,
+        &app.mint(json!({ "iss": format!("{}/", env().issuer) }), |_| {}).await,
+    )
+    .await;
     refused(&app, &app.mint(json!({ "iss": "http://127.0.0.1:1" }), |_| {}).await).await;
     refused(&app, &app.mint(json!({ "aud": null }), |_| {}).await).await;
 }
@@ -116,22 +150,51 @@ async fn wrong_audience_and_wrong_issuer_are_refused() {
 async fn an_unknown_kid_is_refused_after_one_refetch() {
     let app = spawn_app().await;
     let fetches = || async {
-        let text = app.http.get(format!("{}/metrics", app.metrics_base)).send().await.unwrap().text().await.unwrap();
-        text.lines().find_map(|l| l.strip_prefix("countersign_jwks_fetches_total ")).unwrap().parse::<u32>().unwrap()
+        let text = app
+            .http
+            .get(format!("{}/metrics", app.metrics_base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("countersign_jwks_fetches_total "))
+            .unwrap()
+            .parse::<u32>()
+            .unwrap()
     };
-    assert_eq!(app.get_with(&app.mint(json!({}), |_| {}).await, "/v1/me").await.status(), 200);
+    assert_eq!(
+        app.get_with(&app.mint(json!({}), |_| {}).await, "/v1/me")
+            .await
+            .status(),
+        200
+    );
     assert_eq!(fetches().await, 1, "keys fetched on first use");
     // The same key under a kid the issuer never published: one refetch, then refused.
-    refused(&app, &app.mint(json!({}), |h| h.kid = Some("rotated-away".into())).await).await;
+    refused(
+        &app,
+        &app.mint(json!({}), |h| h.kid = Some("rotated-away".into())).await,
+    )
+    .await;
     assert_eq!(fetches().await, 2, "refetched once for the unknown kid");
     // A burst of unknown kids does not hammer the issuer.
     for i in 0..5 {
-        refused(&app, &app.mint(json!({}), |h| h.kid = Some(format!("forged-{i}"))).await).await;
+        refused(
+            &app,
+            &app.mint(json!({}), |h| h.kid = Some(format!("forged-{i}"))).await,
+        )
+        .await;
     }
     assert_eq!(fetches().await, 2, "refetches are rate-limited");
     refused(&app, &app.mint(json!({}), |h| h.kid = None).await).await;
     // A token signed by another key, claiming the issuer's kid, fails the signature.
-    let other = std::process::Command::new("openssl").args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]).output().unwrap().stdout;
+    let other = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+        .output()
+        .unwrap()
+        .stdout;
     let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     h.typ = Some("at+jwt".into());
     h.kid = Some(idp_kid().await);
@@ -153,7 +216,9 @@ async fn id_tokens_and_refresh_tokens_are_not_access_tokens() {
 #[tokio::test]
 async fn a_valid_token_for_an_unknown_identity_is_forbidden() {
     let app = spawn_app().await;
-    let r = app.get_with(&app.mint(json!({ "sub": "staff-nobody" }), |_| {}).await, "/v1/me").await;
+    let r = app
+        .get_with(&app.mint(json!({ "sub": "staff-nobody" }), |_| {}).await, "/v1/me")
+        .await;
     assert_problem(r, 403, "forbidden").await;
 }
 
@@ -189,7 +254,13 @@ async fn two_authorization_headers_are_refused_not_first_wins() {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.append("authorization", format!("Bearer {first}").parse().unwrap());
         headers.append("authorization", format!("Bearer {second}").parse().unwrap());
-        let r = app.http.get(format!("{}/v1/me", app.base)).headers(headers).send().await.unwrap();
+        let r = app
+            .http
+            .get(format!("{}/v1/me", app.base))
+            .headers(headers)
+            .send()
+            .await
+            .unwrap();
         assert_problem(r, 401, "token_invalid").await;
     }
 }
@@ -199,12 +270,22 @@ async fn a_token_issued_in_the_future_beyond_the_skew_is_refused() {
     let app = spawn_app().await;
     refused(&app, &app.mint(json!({ "iat": now() + 600 }), |_| {}).await).await;
     // Within the allowed clock skew it is fine.
-    assert_eq!(app.get_with(&app.mint(json!({ "iat": now() + 5 }), |_| {}).await, "/v1/me").await.status(), 200);
+    assert_eq!(
+        app.get_with(&app.mint(json!({ "iat": now() + 5 }), |_| {}).await, "/v1/me")
+            .await
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
 async fn a_jws_with_a_crit_header_is_refused() {
     let app = spawn_app().await;
     refused(&app, &app.mint(json!({}), |h| h.crit = Some(vec!["exp".into()])).await).await;
-    refused(&app, &app.mint(json!({}), |h| h.crit = Some(vec!["https://example.com/unknown".into()])).await).await;
+    refused(
+        &app,
+        &app.mint(json!({}), |h| h.crit = Some(vec!["https://example.com/unknown".into()]))
+            .await,
+    )
+    .await;
 }

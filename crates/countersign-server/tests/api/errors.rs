@@ -11,9 +11,21 @@ async fn router_404_and_405_are_problem_documents() {
     let r = app.http.get(format!("{}/v1/nope", app.base)).send().await.unwrap();
     assert_problem(r, 404, "not_found").await;
     let token = app.token("sam").await;
-    let r = app.http.get(format!("{}/v2/orgs", app.base)).bearer_auth(&token).send().await.unwrap();
+    let r = app
+        .http
+        .get(format!("{}/v2/orgs", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_problem(r, 404, "not_found").await;
-    let r = app.http.delete(format!("{}/v1/orgs", app.base)).bearer_auth(&token).send().await.unwrap();
+    let r = app
+        .http
+        .delete(format!("{}/v1/orgs", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert!(r.headers().get("allow").is_some(), "405 keeps Allow");
     assert_problem(r, 405, "method_not_allowed").await;
     let r = app.http.post(format!("{}/v1/me", app.base)).send().await.unwrap();
@@ -32,8 +44,17 @@ async fn a_malformed_id_in_a_path_is_not_found() {
 async fn unknown_fields_in_a_body_are_refused_and_change_nothing() {
     let app = spawn_app().await;
     let alice = app.staff_id("alice").await;
-    let epoch: i64 = sqlx::query_scalar("SELECT permission_epoch FROM staff WHERE id = $1").bind(alice).fetch_one(&app.admin).await.unwrap();
-    for extra in [json!({"permission_epoch": 99}), json!({"subject": "staff-sid"}), json!({"org_id": "x"}), json!({"status": "active"})] {
+    let epoch: i64 = sqlx::query_scalar("SELECT permission_epoch FROM staff WHERE id = $1")
+        .bind(alice)
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
+    for extra in [
+        json!({"permission_epoch": 99}),
+        json!({"subject": "staff-sid"}),
+        json!({"org_id": "x"}),
+        json!({"status": "active"}),
+    ] {
         let mut body = json!({ "roles": ["auditor"], "scope": { "all_orgs": true, "regions": [], "org_ids": [] } });
         body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         let r = app.put_as("sid", &format!("/v1/staff/{alice}"), &body).await;
@@ -49,17 +70,38 @@ async fn unknown_fields_in_a_body_are_refused_and_change_nothing() {
         r#"{"roles":[],"scope":{"all_orgs":true,"regions":[],"org_ids":[],"admin":true}}"#.to_owned(),
     ] {
         let token = app.token("sid").await;
-        let r = app.http.put(format!("{}/v1/staff/{alice}", app.base)).bearer_auth(token).header("content-type", "application/json").body(body).send().await.unwrap();
+        let r = app
+            .http
+            .put(format!("{}/v1/staff/{alice}", app.base))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         assert_problem(r, 422, "invalid_request").await;
     }
-    let after: i64 = sqlx::query_scalar("SELECT permission_epoch FROM staff WHERE id = $1").bind(alice).fetch_one(&app.admin).await.unwrap();
+    let after: i64 = sqlx::query_scalar("SELECT permission_epoch FROM staff WHERE id = $1")
+        .bind(alice)
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
     assert_eq!(epoch, after, "nothing changed");
 }
 
 #[tokio::test]
 async fn bad_query_parameters_are_invalid_requests_without_internals() {
     let app = spawn_app().await;
-    for q in ["limit=0", "limit=201", "limit=-1", "limit=abc", "cursor=%%%", "cursor=eyJrIjoxfQ", "region=MARS", "unknown=1"] {
+    for q in [
+        "limit=0",
+        "limit=201",
+        "limit=-1",
+        "limit=abc",
+        "cursor=%%%",
+        "cursor=eyJrIjoxfQ",
+        "region=MARS",
+        "unknown=1",
+    ] {
         let r = app.get_as("sam", &format!("/v1/orgs?{q}")).await;
         let p = assert_problem(r, 422, "invalid_request").await;
         let text = p.to_string().to_lowercase();
@@ -74,8 +116,19 @@ async fn an_oversized_body_is_refused_cleanly() {
     let app = spawn_app().await;
     let alice = app.staff_id("alice").await;
     let token = app.token("sid").await;
-    let big = format!(r#"{{"roles":[],"scope":{{"all_orgs":false,"regions":[],"org_ids":[]}},"pad":"{}"}}"#, "x".repeat(512 * 1024));
-    let r = app.http.put(format!("{}/v1/staff/{alice}", app.base)).bearer_auth(token).header("content-type", "application/json").body(big).send().await.unwrap();
+    let big = format!(
+        r#"{{"roles":[],"scope":{{"all_orgs":false,"regions":[],"org_ids":[]}},"pad":"{}"}}"#,
+        "x".repeat(512 * 1024)
+    );
+    let r = app
+        .http
+        .put(format!("{}/v1/staff/{alice}", app.base))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     // API.md: bodies are at most 64 KB.
     assert_problem(r, 413, "payload_too_large").await;
 }

@@ -27,9 +27,17 @@ pub struct Env {
 pub fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
-        let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: run the tests through scripts/test (or `scripts/stack up && . .stack/env`)"));
+        let var = |k: &str| {
+            std::env::var(k).unwrap_or_else(|_| {
+                panic!("{k} is not set: run the tests through scripts/test (or `scripts/stack up && . .stack/env`)")
+            })
+        };
         let db = var("COUNTERSIGN_DATABASE_URL");
-        let admin_base = db.rsplit_once('/').expect("database URL with a database name").0.to_owned();
+        let admin_base = db
+            .rsplit_once('/')
+            .expect("database URL with a database name")
+            .0
+            .to_owned();
         let key_file = var("COUNTERSIGN_TEST_IDP_KEY_FILE");
         Env {
             admin_base,
@@ -62,22 +70,45 @@ async fn ensure_template() -> String {
     }
     let e = env();
     let name = template_name();
-    let mut admin = PgConnection::connect(&format!("{}/postgres", e.admin_base)).await.expect("admin connection");
+    let mut admin = PgConnection::connect(&format!("{}/postgres", e.admin_base))
+        .await
+        .expect("admin connection");
     // Test binaries run concurrently: one builds the template, the others wait.
-    sqlx::query("SELECT pg_advisory_lock(7411)").execute(&mut admin).await.unwrap();
-    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1").bind(&name).fetch_optional(&mut admin).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(7411)")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut admin)
+        .await
+        .unwrap();
     if exists.is_none() {
         let building = format!("{name}_building");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {building}")).execute(&mut admin).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {building}")).execute(&mut admin).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {building}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {building}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
         let url = format!("{}/{building}", e.admin_base);
         countersign_server::startup::migrate(&url).await.expect("migrations");
         let pool = PgPool::connect(&url).await.unwrap();
-        countersign_server::seed::demo(&pool, &e.issuer, 0).await.expect("demo seed");
+        countersign_server::seed::demo(&pool, &e.issuer, 0)
+            .await
+            .expect("demo seed");
         pool.close().await;
-        sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {name}")).execute(&mut admin).await.unwrap();
+        sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
     }
-    sqlx::query("SELECT pg_advisory_unlock(7411)").execute(&mut admin).await.unwrap();
+    sqlx::query("SELECT pg_advisory_unlock(7411)")
+        .execute(&mut admin)
+        .await
+        .unwrap();
     let _ = DONE.set(name.clone());
     name
 }
@@ -87,8 +118,13 @@ pub async fn fresh_database() -> (String, String) {
     let template = ensure_template().await;
     let e = env();
     let name = format!("t_{}", Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&format!("{}/postgres", e.admin_base)).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(&mut admin).await.unwrap();
+    let mut admin = PgConnection::connect(&format!("{}/postgres", e.admin_base))
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
     let url = format!("{}/{name}", e.admin_base);
     (name, url)
 }
@@ -159,7 +195,10 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
         metrics_base,
         admin: PgPool::connect(&db_url).await.unwrap(),
         db_url,
-        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         tokens: Mutex::new(HashMap::new()),
         state,
     }
@@ -187,24 +226,46 @@ impl TestApp {
     }
 
     pub async fn get_with(&self, token: &str, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap()
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn put_as(&self, username: &str, path: &str, body: &Value) -> reqwest::Response {
         let token = self.token(username).await;
-        self.http.put(format!("{}{path}", self.base)).bearer_auth(token).json(body).send().await.unwrap()
+        self.http
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn org_id(&self, slug: &str) -> Uuid {
-        sqlx::query_scalar("SELECT id FROM orgs WHERE slug = $1").bind(slug).fetch_one(&self.admin).await.unwrap()
+        sqlx::query_scalar("SELECT id FROM orgs WHERE slug = $1")
+            .bind(slug)
+            .fetch_one(&self.admin)
+            .await
+            .unwrap()
     }
 
     pub async fn staff_id(&self, username: &str) -> Uuid {
-        sqlx::query_scalar("SELECT id FROM staff WHERE subject = $1").bind(format!("staff-{username}")).fetch_one(&self.admin).await.unwrap()
+        sqlx::query_scalar("SELECT id FROM staff WHERE subject = $1")
+            .bind(format!("staff-{username}"))
+            .fetch_one(&self.admin)
+            .await
+            .unwrap()
     }
 
     pub async fn audit_count(&self) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM audit_events").fetch_one(&self.admin).await.unwrap()
+        sqlx::query_scalar("SELECT count(*) FROM audit_events")
+            .fetch_one(&self.admin)
+            .await
+            .unwrap()
     }
 
     /// A token signed with the identity provider's own key, with `claims`
@@ -227,7 +288,11 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub async fn spawn(db_url: &str, rust_log: &str) -> ServerProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_countersign-server"))
             .arg("serve")
             .env_clear()
@@ -250,7 +315,11 @@ impl ServerProcess {
             })
         }
         let output = vec![drain(child.stdout.take().unwrap()), drain(child.stderr.take().unwrap())];
-        let server = ServerProcess { child: Some(child), output, base: format!("http://127.0.0.1:{port}") };
+        let server = ServerProcess {
+            child: Some(child),
+            output,
+            base: format!("http://127.0.0.1:{port}"),
+        };
         let http = reqwest::Client::new();
         // Poll until it answers (it migrates nothing, but connects and binds).
         for _ in 0..100 {
@@ -266,7 +335,10 @@ impl ServerProcess {
     pub fn memory_kib(&self, field: &str) -> u64 {
         let pid = self.child.as_ref().unwrap().id();
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        let line = status.lines().find(|l| l.starts_with(&format!("{field}:"))).unwrap_or_else(|| panic!("{field} in {status}"));
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(&format!("{field}:")))
+            .unwrap_or_else(|| panic!("{field} in {status}"));
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
     }
 
@@ -274,9 +346,16 @@ impl ServerProcess {
     /// log line flushed) and returns what it wrote to stdout and stderr.
     pub fn stop(mut self) -> String {
         let mut child = self.child.take().unwrap();
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .unwrap();
         child.wait().unwrap();
-        self.output.drain(..).map(|t| String::from_utf8_lossy(&t.join().unwrap()).into_owned()).collect()
+        self.output
+            .drain(..)
+            .map(|t| String::from_utf8_lossy(&t.join().unwrap()).into_owned())
+            .collect()
     }
 }
 
@@ -294,7 +373,12 @@ pub fn now() -> i64 {
 }
 
 pub async fn idp_kid() -> String {
-    let jwks: Value = reqwest::get(format!("{}/jwks", env().issuer)).await.unwrap().json().await.unwrap();
+    let jwks: Value = reqwest::get(format!("{}/jwks", env().issuer))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     jwks["keys"][0]["kid"].as_str().expect("kid").to_owned()
 }
 
@@ -330,7 +414,11 @@ pub struct SignInRefused(pub String);
 pub async fn sign_in(username: &str, password: &str) -> Result<Tokens, SignInRefused> {
     let e = env();
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let browser = reqwest::Client::builder().cookie_provider(jar).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let browser = reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let redirect_uri = format!("http://127.0.0.1:{}/callback", listener.local_addr().unwrap().port());
     let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
@@ -373,8 +461,17 @@ pub async fn sign_in(username: &str, password: &str) -> Result<Tokens, SignInRef
                 .json()
                 .await
                 .unwrap();
-            let get = |k: &str| tokens[k].as_str().map(str::to_owned).ok_or_else(|| SignInRefused(format!("no {k} in token response")));
-            return Ok(Tokens { access_token: get("access_token")?, id_token: get("id_token")?, refresh_token: get("refresh_token")? });
+            let get = |k: &str| {
+                tokens[k]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| SignInRefused(format!("no {k} in token response")))
+            };
+            return Ok(Tokens {
+                access_token: get("access_token")?,
+                id_token: get("id_token")?,
+                refresh_token: get("refresh_token")?,
+            });
         }
         let r = browser.get(url.clone()).send().await.unwrap();
         if r.status().is_redirection() {
@@ -405,7 +502,14 @@ pub async fn assert_problem(r: reqwest::Response, status: u16, code: &str) -> Va
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["status"], status);
-    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(), "{body}");
-    assert_eq!(body["request_id"].as_str(), rid.as_deref(), "request_id matches X-Request-Id");
+    assert!(
+        body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(),
+        "{body}"
+    );
+    assert_eq!(
+        body["request_id"].as_str(),
+        rid.as_deref(),
+        "request_id matches X-Request-Id"
+    );
     body
 }

@@ -13,8 +13,19 @@ async fn health_readiness_and_metrics() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body, serde_json::json!({ "database": true, "issuer_keys": true }));
     app.get_as("sam", "/v1/orgs").await;
-    let text = app.http.get(format!("{}/metrics", app.metrics_base)).send().await.unwrap().text().await.unwrap();
-    assert!(text.contains("countersign_http_requests_total{method=\"GET\",route=\"/v1/orgs\",status=\"200\"} 1"), "{text}");
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.metrics_base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("countersign_http_requests_total{method=\"GET\",route=\"/v1/orgs\",status=\"200\"} 1"),
+        "{text}"
+    );
     assert!(text.contains("countersign_http_request_duration_seconds_bucket"));
 }
 
@@ -32,7 +43,10 @@ async fn readiness_fails_when_the_database_or_the_issuer_is_unreachable() {
     assert_problem(r, 503, "service_unavailable").await;
 
     let mut config = test_config(&db_url);
-    config.app_database_url = Some(format!("{}/no_such_database", env().admin_base.replace("postgres@", "countersign_app@")));
+    config.app_database_url = Some(format!(
+        "{}/no_such_database",
+        env().admin_base.replace("postgres@", "countersign_app@")
+    ));
     let app = spawn_app_with(config).await;
     let r = app.http.get(format!("{}/readyz", app.base)).send().await.unwrap();
     assert_eq!(r.status(), 503);
@@ -42,10 +56,29 @@ async fn readiness_fails_when_the_database_or_the_issuer_is_unreachable() {
 #[tokio::test]
 async fn the_openapi_document_is_generated_from_the_code() {
     let app = spawn_app().await;
-    let doc: Value = app.http.get(format!("{}/v1/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
+    let doc: Value = app
+        .http
+        .get(format!("{}/v1/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/v1/me", "/v1/orgs", "/v1/orgs/{org_id}", "/v1/orgs/{org_id}/users", "/v1/users/{user_id}", "/v1/orgs/{org_id}/invoices",
-        "/v1/invoices/{invoice_id}", "/v1/orgs/{org_id}/vendors", "/v1/vendors/{vendor_id}", "/v1/orgs/{org_id}/payments", "/v1/staff/{staff_id}"] {
+    for path in [
+        "/v1/me",
+        "/v1/orgs",
+        "/v1/orgs/{org_id}",
+        "/v1/orgs/{org_id}/users",
+        "/v1/users/{user_id}",
+        "/v1/orgs/{org_id}/invoices",
+        "/v1/invoices/{invoice_id}",
+        "/v1/orgs/{org_id}/vendors",
+        "/v1/vendors/{vendor_id}",
+        "/v1/orgs/{org_id}/payments",
+        "/v1/staff/{staff_id}",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
     for schema in ["Problem", "Masked", "Org", "Vendor", "Me", "StaffUpdate", "ErrorCode"] {
@@ -75,15 +108,31 @@ fn configuration_comes_from_a_toml_file_and_the_environment_overrides_it() {
     };
     let out = run(&[], &file);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("database"), "file parsed, then the database was tried: {err}");
-    std::fs::write(&file, "issuer = \"x\"\naudience = \"api\"\ndatabase_url = \"postgres://db/cs\"\ncolour = \"blue\"\n").unwrap();
+    assert!(
+        !out.status.success() && err.contains("database"),
+        "file parsed, then the database was tried: {err}"
+    );
+    std::fs::write(
+        &file,
+        "issuer = \"x\"\naudience = \"api\"\ndatabase_url = \"postgres://db/cs\"\ncolour = \"blue\"\n",
+    )
+    .unwrap();
     let out = run(&[], &file);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("colour"), "unknown keys are refused");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("colour"),
+        "unknown keys are refused"
+    );
     std::fs::write(&file, "audience = \"api\"\ndatabase_url = \"postgres://db/cs\"\n").unwrap();
     let out = run(&[], &file);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("issuer"), "a missing issuer is named");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("issuer"),
+        "a missing issuer is named"
+    );
     let out = run(&[("COUNTERSIGN_ISSUER", "https://id.example")], &file);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("database"), "the environment filled the gap");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("database"),
+        "the environment filled the gap"
+    );
 }
 
 #[tokio::test]
@@ -95,7 +144,12 @@ async fn client_config_tells_the_app_where_to_sign_in_without_a_token_or_an_audi
     config.desktop.min_client_version = "0.1.0".into();
     let app = spawn_app_with(config).await;
     let before = app.audit_count().await;
-    let r = app.http.get(format!("{}/v1/client-config", app.base)).send().await.unwrap();
+    let r = app
+        .http
+        .get(format!("{}/v1/client-config", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(
@@ -117,9 +171,19 @@ async fn client_config_tells_the_app_where_to_sign_in_without_a_token_or_an_audi
     let doc: countersign_api::ClientConfigDoc = serde_json::from_value(body).unwrap();
     assert_eq!(doc.providers[0].redirect_ports, vec![53682, 53683]);
     // A token is neither needed nor looked at: a garbage one changes nothing.
-    let r = app.http.get(format!("{}/v1/client-config", app.base)).bearer_auth("not-a-token").send().await.unwrap();
+    let r = app
+        .http
+        .get(format!("{}/v1/client-config", app.base))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(app.audit_count().await, before, "client-config is not audited, like the probes");
+    assert_eq!(
+        app.audit_count().await,
+        before,
+        "client-config is not audited, like the probes"
+    );
     // Every other /v1 route still needs a token and is audited.
     let r = app.http.get(format!("{}/v1/me", app.base)).send().await.unwrap();
     assert_problem(r, 401, "unauthenticated").await;

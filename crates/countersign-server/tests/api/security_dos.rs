@@ -15,19 +15,47 @@ async fn readiness_probes_share_one_look_at_the_issuers_keys() {
         assert_eq!(r.unwrap().status(), 200);
     }
     for _ in 0..5 {
-        assert_eq!(app.http.get(format!("{}/readyz", app.base)).send().await.unwrap().status(), 200);
+        assert_eq!(
+            app.http
+                .get(format!("{}/readyz", app.base))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
     }
-    assert!(app.state.metrics.jwks_fetches.get() - before <= 1, "10 probes fetched the keys {} times", app.state.metrics.jwks_fetches.get() - before);
+    assert!(
+        app.state.metrics.jwks_fetches.get() - before <= 1,
+        "10 probes fetched the keys {} times",
+        app.state.metrics.jwks_fetches.get() - before
+    );
 }
 
 #[tokio::test]
 async fn a_made_up_method_mints_no_metrics_series() {
     let app = spawn_app().await;
     for m in ["RT58F959", "XQ1", "BREW"] {
-        let r = app.http.request(reqwest::Method::from_bytes(m.as_bytes()).unwrap(), format!("{}/v1/me", app.base)).send().await.unwrap();
+        let r = app
+            .http
+            .request(
+                reqwest::Method::from_bytes(m.as_bytes()).unwrap(),
+                format!("{}/v1/me", app.base),
+            )
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_client_error(), "{m}");
     }
-    let text = app.http.get(format!("{}/metrics", app.metrics_base)).send().await.unwrap().text().await.unwrap();
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.metrics_base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for m in ["RT58F959", "XQ1", "BREW"] {
         assert!(!text.contains(m), "{m} became a label");
     }
@@ -39,7 +67,13 @@ async fn a_closed_notification_stream_stops_at_once() {
     let app = spawn_app().await;
     let gauge = || app.state.metrics.notification_streams.get();
     let token = app.token("ana").await;
-    let r = app.http.get(format!("{}/v1/notifications/stream", app.base)).bearer_auth(&token).send().await.unwrap();
+    let r = app
+        .http
+        .get(format!("{}/v1/notifications/stream", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(gauge(), 1, "one live stream");
     drop(r); // the client goes away
@@ -53,11 +87,31 @@ async fn a_closed_notification_stream_stops_at_once() {
 #[tokio::test]
 async fn metrics_are_served_apart_from_the_api_on_loopback_by_default() {
     let app = spawn_app().await;
-    assert_problem(app.http.get(format!("{}/metrics", app.base)).send().await.unwrap(), 404, "not_found").await;
-    assert_eq!(app.http.get(format!("{}/metrics", app.metrics_base)).send().await.unwrap().status(), 200);
-    let default: countersign_server::config::Config = toml::from_str(r#"issuer = "https://id.example" 
+    assert_problem(
+        app.http.get(format!("{}/metrics", app.base)).send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    assert_eq!(
+        app.http
+            .get(format!("{}/metrics", app.metrics_base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let default: countersign_server::config::Config = toml::from_str(
+        r#"issuer = "https://id.example" 
 audience = "countersign"
-database_url = "postgres://x@localhost/x""#).unwrap();
-    assert!(default.metrics_listen.starts_with("127.0.0.1:"), "{}", default.metrics_listen);
+database_url = "postgres://x@localhost/x""#,
+    )
+    .unwrap();
+    assert!(
+        default.metrics_listen.starts_with("127.0.0.1:"),
+        "{}",
+        default.metrics_listen
+    );
     assert_ne!(default.metrics_listen, default.listen);
 }

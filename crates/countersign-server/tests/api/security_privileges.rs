@@ -37,10 +37,23 @@ async fn privileges(app: &TestApp) -> Vec<String> {
 async fn the_servers_role_holds_exactly_the_allowlisted_privileges() {
     let app = spawn_app().await;
     let actual = privileges(&app).await;
-    let expected: Vec<String> = ALLOWLIST.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect();
+    let expected: Vec<String> = ALLOWLIST
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
     if std::env::var_os("UPDATE_DB_PRIVILEGES").is_some() {
-        let header: String = ALLOWLIST.lines().take_while(|l| l.starts_with('#')).map(|l| format!("{l}\n")).collect();
-        std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/db_privileges.txt"), format!("{header}{}\n", actual.join("\n"))).unwrap();
+        let header: String = ALLOWLIST
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/db_privileges.txt"),
+            format!("{header}{}\n", actual.join("\n")),
+        )
+        .unwrap();
         return;
     }
     let extra: Vec<&String> = actual.iter().filter(|l| !expected.contains(l)).collect();
@@ -55,15 +68,30 @@ async fn the_servers_role_holds_exactly_the_allowlisted_privileges() {
 #[tokio::test]
 async fn the_servers_role_cannot_delete_a_bank_account() {
     let app = spawn_app().await;
-    let url = countersign_server::config::Config { ..test_config(&app.db_url) }.app_database_url();
+    let url = countersign_server::config::Config {
+        ..test_config(&app.db_url)
+    }
+    .app_database_url();
     let server_role = sqlx::PgPool::connect(&url).await.unwrap();
-    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM vendor_bank_accounts").fetch_one(&app.admin).await.unwrap();
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM vendor_bank_accounts")
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
     let mut tx = server_role.begin().await.unwrap();
-    sqlx::query("SELECT set_config('countersign.scope_all', 'on', true)").execute(&mut *tx).await.unwrap();
-    let e = sqlx::query("DELETE FROM vendor_bank_accounts").execute(&mut *tx).await.unwrap_err();
+    sqlx::query("SELECT set_config('countersign.scope_all', 'on', true)")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let e = sqlx::query("DELETE FROM vendor_bank_accounts")
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("permission denied"), "{e}");
     drop(tx);
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM vendor_bank_accounts").fetch_one(&app.admin).await.unwrap();
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM vendor_bank_accounts")
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
     assert_eq!(before, after);
 }
 
@@ -81,12 +109,24 @@ async fn ordinary_requests_stay_served_while_ten_exports_run() {
     .await
     .unwrap();
     let token = app.token("ava").await;
-    let exports = (0..10).map(|_| app.http.get(format!("{}/v1/audit/export?format=ndjson", app.base)).bearer_auth(&token).send());
+    let exports = (0..10).map(|_| {
+        app.http
+            .get(format!("{}/v1/audit/export?format=ndjson", app.base))
+            .bearer_auth(&token)
+            .send()
+    });
     // Kept, unread: the exports that started stay running.
-    let exports: Vec<reqwest::Response> = futures::future::join_all(exports).await.into_iter().map(Result::unwrap).collect();
+    let exports: Vec<reqwest::Response> = futures::future::join_all(exports)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     let running = exports.iter().filter(|r| r.status() == 200).count();
     let refused = exports.iter().filter(|r| r.status() == 429).count();
-    assert!(running >= 1 && running + refused == 10, "{running} running, {refused} refused");
+    assert!(
+        running >= 1 && running + refused == 10,
+        "{running} running, {refused} refused"
+    );
     assert!(refused >= 1, "not every export may hold a connection");
     // Everyone else is still served, promptly.
     let started = std::time::Instant::now();
@@ -94,7 +134,11 @@ async fn ordinary_requests_stay_served_while_ten_exports_run() {
     for r in futures::future::join_all(reads).await {
         assert_eq!(r.status(), 200);
     }
-    assert!(started.elapsed() < std::time::Duration::from_secs(5), "ordinary requests waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "ordinary requests waited {:?}",
+        started.elapsed()
+    );
     let p = exports.into_iter().find(|r| r.status() == 429).unwrap();
     assert_problem(p, 429, "rate_limited").await;
 }
