@@ -189,6 +189,22 @@ pub struct Approval {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub execution_result: Option<serde_json::Value>,
+    /// Whether the caller could approve this request now, as it stands: the
+    /// server's decision rules asked without deciding (API.md).
+    #[serde(default)]
+    pub can_decide: bool,
+    /// When `can_decide` is false: the code a decision would be refused
+    /// with, and why, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cannot_decide: Option<CannotDecide>,
+}
+
+/// Why the caller cannot decide a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CannotDecide {
+    pub code: crate::ErrorCode,
+    pub message: String,
 }
 
 /// `POST /v1/delegations`: an approver hands their approvals to another

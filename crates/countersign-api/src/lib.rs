@@ -66,3 +66,59 @@ impl Region {
         Region::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
+
+/// A stored or received string that is not one of a wire enum's values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not a known {what}")]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+}
+
+/// `TryFrom<String>` by the enums' wire names (their serde form), so that a
+/// server reading a row parses a status once, at load, and an unknown value
+/// is an error there instead of a silent default later (sqlx's
+/// `#[sqlx(try_from = "String")]`).
+macro_rules! wire_try_from {
+    ($($t:ty),* $(,)?) => {$(
+        impl TryFrom<String> for $t {
+            type Error = UnknownValue;
+            fn try_from(value: String) -> Result<Self, UnknownValue> {
+                serde_json::from_value(serde_json::Value::String(value.clone()))
+                    .map_err(|_| UnknownValue { what: stringify!($t), value })
+            }
+        }
+    )*};
+}
+wire_try_from!(
+    ApprovalKind,
+    ApprovalStatus,
+    Decision,
+    SessionScope,
+    SupportAccess,
+    Region,
+    CustomerRole,
+    InvoiceStatus,
+    PaymentKind,
+    RecordType,
+);
+
+#[cfg(test)]
+mod wire_try_from_tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_parse_and_unknown_values_are_errors() {
+        assert_eq!(
+            ApprovalStatus::try_from("pending".to_owned()),
+            Ok(ApprovalStatus::Pending)
+        );
+        assert_eq!(
+            SupportAccess::try_from("consent".to_owned()),
+            Ok(SupportAccess::Consent)
+        );
+        let e = SupportAccess::try_from("closed".to_owned()).unwrap_err();
+        assert_eq!(e.to_string(), "\"closed\" is not a known SupportAccess");
+        assert!(ApprovalStatus::try_from("Pending".to_owned()).is_err());
+    }
+}

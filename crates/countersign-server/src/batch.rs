@@ -1,6 +1,6 @@
 //! Group commit for one kind of request: concurrent requests queue, and a
 //! few workers take whatever has queued (up to a limit) and handle it
-//! together, in one transaction per batch (`routes::approvals::decide_batch`).
+//! together, in one transaction per batch (`approve::engine::decide_batch`).
 //! A round trip and a statement cost PostgreSQL more than a row does, so a
 //! batch of n pays for its statements once instead of n times. Nothing waits
 //! to fill a batch: a worker that is free takes what is there, so under

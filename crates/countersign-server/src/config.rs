@@ -31,7 +31,7 @@ pub struct Config {
     #[serde(default)]
     pub policy: Policy,
     #[serde(default)]
-    pub approval_policy: crate::approval_policy::ApprovalPolicy,
+    pub approval_policy: crate::approve::policy::ApprovalPolicy,
     /// What `GET /v1/client-config` tells the desktop app.
     #[serde(default)]
     pub desktop: Desktop,

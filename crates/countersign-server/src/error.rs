@@ -54,6 +54,12 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::kernel::Refusal> for ApiError {
+    fn from(r: crate::kernel::Refusal) -> Self {
+        ApiError::new(r.code, r.message)
+    }
+}
+
 impl From<crate::auditlog::AppendError> for ApiError {
     fn from(e: crate::auditlog::AppendError) -> Self {
         tracing::error!(error = %e, "audit write failed");

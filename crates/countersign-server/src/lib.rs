@@ -1,7 +1,7 @@
 //! The Countersign platform API server. See `shared/DESIGN.md` for the
 //! security invariants every module here upholds.
 
-pub mod approval_policy;
+pub mod approve;
 pub mod audit;
 pub mod auditlog;
 pub mod auth;
@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod kernel;
 pub mod masking;
 pub mod policy;
 pub mod principal;

@@ -72,7 +72,7 @@ impl Application {
         let deciders = (config.policy.db_max_connections as usize / 2).max(1);
         let (decide_db, sizes) = (db.clone(), metrics.decision_batch.clone());
         let decisions = crate::batch::Batcher::spawn(deciders, DECISIONS_PER_BATCH, move |jobs| {
-            crate::routes::approvals::decide_batch(decide_db.clone(), sizes.clone(), jobs)
+            crate::approve::engine::decide_batch(decide_db.clone(), sizes.clone(), jobs)
         });
         // A quarter of the pool at most: the rest keeps serving everyone else.
         let exports = std::sync::Arc::new(tokio::sync::Semaphore::new(
@@ -153,7 +153,7 @@ async fn expiries(state: AppState) {
     let mut every = tokio::time::interval(Duration::from_secs(60));
     loop {
         every.tick().await;
-        if let Err(e) = crate::routes::approvals::sweep_expired(&state).await {
+        if let Err(e) = crate::approve::sweep::sweep_expired(&state).await {
             tracing::error!(error = %e, "approval expiry sweep failed");
         }
     }

@@ -25,7 +25,7 @@ pub struct Inner {
     /// transaction for as long as its client reads, so they are capped.
     pub exports: Arc<tokio::sync::Semaphore>,
     /// Approval decisions, decided in batches (group commit, see batch).
-    pub decisions: crate::batch::Batcher<crate::routes::approvals::DecideJob>,
+    pub decisions: crate::batch::Batcher<crate::approve::engine::DecideJob>,
 }
 
 impl std::ops::Deref for AppState {

@@ -2,7 +2,6 @@
 //! including the router's own 404 and 405 — carries a request id, a problem
 //! document on error, and one audit event.
 
-pub mod approvals;
 pub mod audit;
 pub mod customer;
 pub mod delegations;
@@ -15,6 +14,7 @@ pub mod reveals;
 pub mod staff;
 pub mod sync;
 
+use crate::approve::http as approvals;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::routing::{get, post};

@@ -4,7 +4,6 @@
 //! request I can decide expires within 24 h. The event stream re-checks the
 //! caller's permissions on every poll.
 
-use crate::approval_policy::ApprovalPolicy;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
@@ -34,7 +33,7 @@ async fn query(s: &AppState, p: &Principal, since: Option<OffsetDateTime>) -> Ap
         .ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?;
     let decidable: Vec<&str> = ApprovalKind::ALL
         .iter()
-        .filter(|k| p.can(ApprovalPolicy::permission(**k)))
+        .filter(|k| p.can(crate::approve::rules::permission(**k)))
         .map(|k| k.as_str())
         .collect();
     let mut tx = db::begin(&s.db, p).await?;

@@ -1119,7 +1119,7 @@ async fn requests_nobody_touches_expire_on_schedule_with_an_audit_event() {
         .await
         .unwrap();
     assert_eq!(
-        countersign_server::routes::approvals::sweep_expired(&app.state)
+        countersign_server::approve::sweep::sweep_expired(&app.state)
             .await
             .unwrap(),
         1
@@ -1138,7 +1138,7 @@ async fn requests_nobody_touches_expire_on_schedule_with_an_audit_event() {
         (Some("countersign-server"), Some("service"))
     );
     assert_eq!(
-        countersign_server::routes::approvals::sweep_expired(&app.state)
+        countersign_server::approve::sweep::sweep_expired(&app.state)
             .await
             .unwrap(),
         0,
@@ -1154,14 +1154,15 @@ async fn a_decision_answers_with_what_a_later_read_shows() {
     // Pending after the first approval, rejected by the second decision.
     for (who, decision) in [("ana", "approve"), ("cora", "reject")] {
         let answered: Value = decide(&app, who, &a["id"], decision, 1).await.json().await.unwrap();
-        let read: Value = app.get_as("carl", &path).await.json().await.unwrap();
+        // Read by the same caller: `can_decide` is the reader's.
+        let read: Value = app.get_as(who, &path).await.json().await.unwrap();
         assert_eq!(answered, read, "{who} {decision}");
     }
     // Executed: the answer carries the execution result a read shows.
     let b = refund(&app, "carl", 10_000).await;
     let answered: Value = decide(&app, "ana", &b["id"], "approve", 1).await.json().await.unwrap();
     let read: Value = app
-        .get_as("carl", &format!("/v1/approvals/{}", b["id"].as_str().unwrap()))
+        .get_as("ana", &format!("/v1/approvals/{}", b["id"].as_str().unwrap()))
         .await
         .json()
         .await

@@ -6,6 +6,7 @@ mod impersonation;
 mod approvals;
 mod audit;
 mod auth;
+mod can_decide;
 mod errors;
 mod ops;
 mod records;

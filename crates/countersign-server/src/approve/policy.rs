@@ -1,7 +1,7 @@
 //! The approval policy: server configuration, versioned; the version applied
 //! is stored on each request. Defaults are API.md's.
 
-use countersign_api::{ApprovalKind, Currency, Money, Permission, Rule};
+use countersign_api::{ApprovalKind, Currency, Money, Rule};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -86,14 +86,6 @@ impl Default for ApprovalPolicy {
 }
 
 impl ApprovalPolicy {
-    /// The permission every approver of `kind` needs.
-    pub fn permission(kind: ApprovalKind) -> Permission {
-        match kind {
-            ApprovalKind::DataExport => Permission::AuditExport,
-            _ => Permission::ApprovalsDecide,
-        }
-    }
-
     pub fn base(&self) -> Result<Currency, String> {
         Currency::parse(&self.base_currency).map_err(|_| {
             format!(
@@ -160,7 +152,7 @@ impl ApprovalPolicy {
                     .unwrap_or(&self.amount_tiers[0])
             }
         };
-        let permission = Self::permission(kind).as_str().to_owned();
+        let permission = super::rules::permission(kind).as_str().to_owned();
         let who = if tier.approvals == 1 {
             "1 approver".to_owned()
         } else {

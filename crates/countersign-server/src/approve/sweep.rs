@@ -1,0 +1,52 @@
+//! The scheduled expiry of approval requests.
+
+use crate::db;
+use crate::error::ApiResult;
+use crate::principal::Principal;
+use crate::state::AppState;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Marks pending requests past their expiry as expired, with an audit event
+/// each. Runs on a schedule; a decision on an expired request does the same
+/// for that one request on the spot.
+pub async fn sweep_expired(s: &AppState) -> ApiResult<usize> {
+    let service = Principal::service(true);
+    let mut tx = db::begin(&s.db, &service).await?;
+    let expired: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "UPDATE approval_requests SET status = 'expired', updated_at = now() WHERE status = 'pending' AND expires_at <= now() RETURNING id, org_id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let events: Vec<crate::auditlog::EventRow> = expired
+        .iter()
+        .map(|(id, org)| crate::auditlog::EventRow {
+            seq: 0,
+            id: Uuid::new_v4(),
+            at: OffsetDateTime::UNIX_EPOCH,
+            actor_issuer: None,
+            actor_subject: Some(service.subject.clone()),
+            actor_kind: Some("service".into()),
+            on_behalf_of: None,
+            impersonation_id: None,
+            org_id: Some(*org),
+            action: "approval.expired".into(),
+            target_type: Some("approval".into()),
+            target_id: Some(id.to_string()),
+            outcome: "success".into(),
+            code: None,
+            reason: None,
+            request_id: format!("sweep-{}", Uuid::new_v4()),
+            ip: None,
+            user_agent: None,
+            details: serde_json::json!({}),
+            prev_hash: vec![],
+            hash: vec![],
+        })
+        .collect();
+    if !events.is_empty() {
+        s.audit.append(events).await?;
+    }
+    Ok(expired.len())
+}
