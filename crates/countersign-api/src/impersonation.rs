@@ -14,6 +14,52 @@ pub enum SessionScope {
     Write,
 }
 
+/// Where a support session stands, as stored. On the wire a session's
+/// `status` is this name, or `expired` for an active session past its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    PendingApproval,
+    Active,
+    Rejected,
+    Ended,
+}
+
+/// Why a session ended: by its agent or a supervisor, or by the server
+/// because the agent's access changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    Ended,
+    AccessRevoked,
+    AccountDisabled,
+}
+
+/// A session's review by a supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    Unreviewed,
+    Ok,
+    Flagged,
+}
+
+macro_rules! wire_names {
+    ($($t:ty { $($v:ident = $s:literal),* })*) => {$(
+        impl $t {
+            pub fn as_str(self) -> &'static str {
+                match self { $(<$t>::$v => $s,)* }
+            }
+        }
+    )*};
+}
+wire_names! {
+    SessionStatus { PendingApproval = "pending_approval", Active = "active", Rejected = "rejected", Ended = "ended" }
+    EndReason { Ended = "ended", AccessRevoked = "access_revoked", AccountDisabled = "account_disabled" }
+    ReviewState { Unreviewed = "unreviewed", Ok = "ok", Flagged = "flagged" }
+    SessionScope { Read = "read", Write = "write" }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod impersonate;
 pub mod kernel;
 pub mod masking;
 pub mod policy;

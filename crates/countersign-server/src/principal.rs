@@ -3,13 +3,14 @@
 
 use crate::audit::AuditCtx;
 use crate::error::{ApiError, ApiResult};
+use crate::impersonate::{rules, store};
 use crate::policy;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use countersign_api::{
-    ActorKind, CustomerRole, ErrorCode, Money, OrgId, Permission, Region, Scope, SessionScope, StaffId, StaffRole,
-    UserId, IMPERSONATION_HEADER,
+    ActorKind, CustomerRole, EndReason, ErrorCode, Money, OrgId, Permission, Region, ReviewState, Scope, SessionScope,
+    SessionStatus, StaffId, StaffRole, UserId, IMPERSONATION_HEADER,
 };
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
@@ -402,70 +403,40 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-/// What a support session may reach: the subject's reads and the customer
-/// actions. Everything else — reveals, approvals, staff administration,
-/// audit, starting other sessions — is refused while impersonating.
-const WHILE_IMPERSONATING: &[(&str, &str)] = &[
-    ("GET", "/v1/me"),
-    ("GET", "/v1/orgs"),
-    ("GET", "/v1/orgs/{org_id}"),
-    ("GET", "/v1/orgs/{org_id}/users"),
-    ("GET", "/v1/users/{user_id}"),
-    ("GET", "/v1/orgs/{org_id}/invoices"),
-    ("GET", "/v1/invoices/{invoice_id}"),
-    ("PATCH", "/v1/users/{user_id}"),
-    ("POST", "/v1/invoices/{invoice_id}/resend"),
-];
-
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     agent_staff_id: uuid::Uuid,
+    agent_person_id: uuid::Uuid,
     subject_user_id: uuid::Uuid,
     org_id: uuid::Uuid,
     region: String,
-    scope: String,
-    status: String,
+    #[sqlx(try_from = "String")]
+    scope: SessionScope,
+    #[sqlx(try_from = "String")]
+    status: SessionStatus,
     end_reason: Option<String>,
     expires_at: Option<time::OffsetDateTime>,
-    subject_role: String,
+    #[sqlx(try_from = "String")]
+    review: ReviewState,
+    #[sqlx(try_from = "String")]
+    subject_role: CustomerRole,
 }
 
-/// Why `staff_id` may no longer hold a support session in (`org`, `region`),
-/// read now: `account_disabled`, `access_revoked` (no `impersonation:start`,
-/// or a scope that no longer covers the org), or `None` while it may.
-pub async fn agent_lost_access(
-    tx: &mut crate::db::Tx,
-    staff_id: uuid::Uuid,
-    org: uuid::Uuid,
-    region: &str,
-) -> ApiResult<Option<&'static str>> {
-    let Some(row) = staff_by_id(&mut **tx, staff_id).await? else {
-        return Ok(Some("access_revoked"));
-    };
-    if !row.active {
-        return Ok(Some("account_disabled"));
+impl SessionRow {
+    fn session(&self) -> ApiResult<rules::Session> {
+        let end_reason = match &self.end_reason {
+            None => None,
+            Some(r) => Some(EndReason::try_from(r.clone()).map_err(|_| ApiError::internal())?),
+        };
+        Ok(rules::Session {
+            agent_staff: self.agent_staff_id,
+            agent_person: self.agent_person_id,
+            status: self.status,
+            end_reason,
+            expires_at: self.expires_at,
+            review: self.review,
+        })
     }
-    let may_start = policy::staff_permissions(&row.roles()).contains(&Permission::ImpersonationStart);
-    let covers = row.scope_all || row.scope_regions.iter().any(|r| r == region) || row.scope_org_ids.contains(&org);
-    Ok(if may_start && covers {
-        None
-    } else {
-        Some("access_revoked")
-    })
-}
-
-/// The server ends a session its agent may no longer hold (`why`:
-/// `access_revoked` or `account_disabled`); the review queue shows why.
-pub async fn end_session_by_server(tx: &mut crate::db::Tx, id: uuid::Uuid, why: &str) -> ApiResult<()> {
-    sqlx::query(
-        "UPDATE impersonation_sessions SET status = 'ended', ended_at = now(), end_reason = $2 \
-         WHERE id = $1 AND status IN ('active', 'pending_approval')",
-    )
-    .bind(id)
-    .bind(why)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// Ends session `id` of the deactivated staff account (`iss`, `sub`), if it
@@ -507,7 +478,8 @@ async fn impersonate(
     // still be found, to be ended rather than silently kept.
     let mut tx = crate::db::begin(&state.db, &Principal::service(true)).await?;
     let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT s.agent_staff_id, s.subject_user_id, s.org_id, s.region, s.scope, s.status, s.end_reason, s.expires_at, u.role AS subject_role \
+        "SELECT s.agent_staff_id, s.agent_person_id, s.subject_user_id, s.org_id, s.region, s.scope, s.status, \
+           s.end_reason, s.expires_at, s.review, u.role AS subject_role \
          FROM impersonation_sessions s JOIN customer_users u ON u.id = s.subject_user_id WHERE s.id = $1",
     )
     .bind(id)
@@ -517,60 +489,31 @@ async fn impersonate(
         Some(r) if Some(r.agent_staff_id) == agent_id => r,
         _ => return Err(no_such()),
     };
-    if matches!(row.status.as_str(), "active" | "pending_approval") {
-        if let Some(why) = agent_lost_access(&mut tx, row.agent_staff_id, row.org_id, &row.region).await? {
-            end_session_by_server(&mut tx, id, why).await?;
+    let evidence = serde_json::json!({ "user_id": row.subject_user_id, "org_id": row.org_id });
+    if matches!(row.status, SessionStatus::Active | SessionStatus::PendingApproval) {
+        if let Some(why) = store::agent_lost_access(&mut tx, row.agent_staff_id, row.org_id, &row.region).await? {
+            store::end_by_server(&mut tx, id, why).await?;
             tx.commit().await?;
-            audit.impersonation(
-                id,
-                serde_json::json!({ "user_id": row.subject_user_id, "org_id": row.org_id }),
-            );
-            audit.detail("ended_by_server", serde_json::json!(why));
+            audit.impersonation(id, evidence);
+            audit.detail("ended_by_server", serde_json::json!(why.as_str()));
             return Err(not_active("Your access changed; the support session was ended."));
         }
     }
     crate::db::end_read(tx);
     let now = time::OffsetDateTime::now_utc();
-    match row.status.as_str() {
-        "active" if row.expires_at.is_some_and(|e| e > now) => {}
-        // Ended by the server because the agent's access changed: not a
-        // session that ran its course.
-        "ended" if matches!(row.end_reason.as_deref(), Some("access_revoked" | "account_disabled")) => {
-            // Each later attempt shows in the session's timeline too.
-            audit.impersonation(
-                id,
-                serde_json::json!({ "user_id": row.subject_user_id, "org_id": row.org_id }),
-            );
-            return Err(not_active("Your access changed; the support session was ended."));
+    let session = row.session()?;
+    if let Err(refusal) = rules::use_session(&session, now) {
+        // Each later attempt at a session the server ended shows in its
+        // timeline too.
+        if refusal.code == ErrorCode::ImpersonationNotActive && session.status == SessionStatus::Ended {
+            audit.impersonation(id, evidence);
         }
-        "active" | "ended" => {
-            return Err(ApiError::new(
-                ErrorCode::ImpersonationExpired,
-                "The support session has ended.",
-            ))
-        }
-        _ => {
-            return Err(not_active(
-                "The support session is not active (pending approval or rejected).",
-            ))
-        }
+        return Err(refusal.into());
     }
     // From here on the request happens inside the session, refused or not.
-    audit.impersonation(
-        id,
-        serde_json::json!({ "user_id": row.subject_user_id, "org_id": row.org_id }),
-    );
-    if !WHILE_IMPERSONATING.contains(&(method, route)) {
-        return Err(ApiError::new(
-            ErrorCode::NotWhileImpersonating,
-            "Not allowed while impersonating a customer user.",
-        ));
-    }
-    let role = if row.subject_role == "org_admin" {
-        CustomerRole::OrgAdmin
-    } else {
-        CustomerRole::Member
-    };
+    audit.impersonation(id, evidence);
+    rules::allowed_while_impersonating(method, route)?;
+    let role = row.subject_role;
     Ok(Principal {
         permissions: policy::customer_permissions(role),
         scope: Scope {
@@ -588,11 +531,7 @@ async fn impersonate(
             session_id: id,
             subject_user_id: UserId(row.subject_user_id),
             org_id: OrgId(row.org_id),
-            scope: if row.scope == "write" {
-                SessionScope::Write
-            } else {
-                SessionScope::Read
-            },
+            scope: row.scope,
             expires_at: row.expires_at.unwrap_or(now),
         }),
         ..agent

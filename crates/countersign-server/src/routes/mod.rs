@@ -5,7 +5,6 @@
 pub mod audit;
 pub mod customer;
 pub mod delegations;
-pub mod impersonations;
 pub mod me;
 pub mod notifications;
 pub mod ops;
@@ -16,6 +15,7 @@ pub mod sync;
 
 use crate::approve::http as approvals;
 use crate::error::ApiError;
+use crate::impersonate::http as impersonations;
 use crate::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;

@@ -1,6 +1,9 @@
-//! Support impersonation sessions (issue 5): request, approve/reject, end,
-//! list, timeline, review; and the customer-visible evidence and consent.
+//! Support sessions over HTTP (issue 5): request, approve/reject, end, list,
+//! timeline, review; and the customer-visible evidence and consent. The
+//! decisions are `rules`'; this reads what they need and writes the result.
 
+use super::rules::{self, Staff, Start};
+use super::store::{self, load, Row, SELECT};
 use crate::audit::AuditCtx;
 use crate::auditlog::{EventRow, EVENT_COLUMNS};
 use crate::db::{self, Tx};
@@ -18,99 +21,6 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: Uuid,
-    org_id: Uuid,
-    region: String,
-    agent_staff_id: Uuid,
-    agent_person_id: Uuid,
-    agent_name: String,
-    subject_user_id: Uuid,
-    reason: String,
-    ticket_ref: String,
-    scope: String,
-    duration_minutes: i32,
-    status: String,
-    requested_at: OffsetDateTime,
-    started_at: Option<OffsetDateTime>,
-    expires_at: Option<OffsetDateTime>,
-    ended_at: Option<OffsetDateTime>,
-    end_reason: Option<String>,
-    review: String,
-    review_note: Option<String>,
-}
-
-const SELECT: &str = "SELECT s.id, s.org_id, s.region, s.agent_staff_id, s.agent_person_id, a.display_name AS agent_name, s.subject_user_id, s.reason, s.ticket_ref, \
-     s.scope, s.duration_minutes, s.status, s.requested_at, s.started_at, s.expires_at, s.ended_at, s.end_reason, s.review, s.review_note \
-     FROM impersonation_sessions s JOIN staff a ON a.id = s.agent_staff_id";
-
-impl Row {
-    /// An active session past its expiry reads as expired.
-    fn status(&self) -> &str {
-        if self.status == "active" && self.expires_at.is_some_and(|e| e <= OffsetDateTime::now_utc()) {
-            "expired"
-        } else {
-            &self.status
-        }
-    }
-    fn scope(&self) -> SessionScope {
-        if self.scope == "write" {
-            SessionScope::Write
-        } else {
-            SessionScope::Read
-        }
-    }
-    fn to_api(&self, timeline: Option<Vec<AuditEvent>>) -> ImpersonationSession {
-        ImpersonationSession {
-            id: ImpersonationId(self.id),
-            org_id: OrgId(self.org_id),
-            agent_id: StaffId(self.agent_staff_id),
-            agent_name: self.agent_name.clone(),
-            subject_user_id: UserId(self.subject_user_id),
-            reason: self.reason.clone(),
-            ticket_ref: self.ticket_ref.clone(),
-            scope: self.scope(),
-            duration_minutes: self.duration_minutes as i64,
-            status: self.status().to_owned(),
-            requested_at: self.requested_at,
-            started_at: self.started_at,
-            expires_at: self.expires_at,
-            ended_at: self.ended_at.or(if self.status() == "expired" {
-                self.expires_at
-            } else {
-                None
-            }),
-            end_reason: self.end_reason.clone(),
-            review: self.review.clone(),
-            review_note: self.review_note.clone(),
-            timeline,
-        }
-    }
-    fn entry(&self) -> SupportAccessEntry {
-        let api = self.to_api(None);
-        SupportAccessEntry {
-            session_id: api.id,
-            agent_name: api.agent_name,
-            reason: api.reason,
-            ticket_ref: api.ticket_ref,
-            scope: api.scope,
-            status: api.status,
-            started_at: api.started_at,
-            ended_at: api.ended_at,
-        }
-    }
-}
-
-async fn load(tx: &mut Tx, id: Uuid, lock: bool) -> ApiResult<Row> {
-    let sql = format!("{SELECT} WHERE s.id = $1{}", if lock { " FOR UPDATE OF s" } else { "" });
-    sqlx::query_as(&sql)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(ApiError::not_found)
-}
-
 /// The action's transaction under its Idempotency-Key, or the answer to replay.
 async fn begin(s: &AppState, p: &Principal, key: Option<&Key>) -> ApiResult<Result<Tx, Response>> {
     Ok(match idempotency::begin(&s.db, p, key).await? {
@@ -119,14 +29,22 @@ async fn begin(s: &AppState, p: &Principal, key: Option<&Key>) -> ApiResult<Resu
     })
 }
 
-fn staff_person(p: &Principal) -> ApiResult<Uuid> {
-    match (p.kind, p.person_id, &p.impersonation) {
-        (ActorKind::Staff, Some(person), None) => Ok(person),
-        _ => Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "Only staff manage support sessions.",
-        )),
+/// The caller as the rules see a staff member.
+fn staff(p: &Principal) -> Staff<'_> {
+    Staff {
+        staff_id: p.staff_id.filter(|_| p.kind == ActorKind::Staff).map(|s| s.0),
+        person: p.person_id.filter(|_| p.kind == ActorKind::Staff),
+        permissions: &p.permissions,
+        impersonating: p.impersonation.is_some(),
     }
+}
+
+/// Only staff, in person, manage sessions: the caller's person.
+fn staff_person(p: &Principal) -> ApiResult<Uuid> {
+    let s = staff(p);
+    s.person
+        .filter(|_| s.staff_id.is_some() && !s.impersonating)
+        .ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "Only staff manage support sessions."))
 }
 
 #[utoipa::path(post, path = "/v1/impersonations", params(("Idempotency-Key" = Option<String>, Header)), request_body = CreateImpersonation,
@@ -139,8 +57,8 @@ pub async fn create(
     headers: HeaderMap,
     Body(req): Body<CreateImpersonation>,
 ) -> ApiResult<Response> {
+    rules::may_start(&staff(&p))?;
     let person = staff_person(&p)?;
-    p.require(Permission::ImpersonationStart)?;
     let reason = Reason::parse(&req.reason).map_err(|e| ApiError::new(ErrorCode::ReasonRequired, format!("{e}.")))?;
     audit.reason(reason.as_str());
     let ticket = req.ticket_ref.trim();
@@ -157,27 +75,19 @@ pub async fn create(
         Err(replay) => return Ok(replay),
     };
     let subject: Option<(Uuid, String, String, String)> = sqlx::query_as(
-        "SELECT u.org_id, u.region, u.role, o.support_access FROM customer_users u JOIN orgs o ON o.id = u.org_id WHERE u.id = $1",
+        "SELECT u.org_id, u.region, u.role, o.support_access FROM customer_users u JOIN orgs o ON o.id = u.org_id \
+         WHERE u.id = $1",
     )
     .bind(req.subject_user_id.0)
     .fetch_optional(&mut *tx)
     .await?;
     let (org, region, role, access) = subject.ok_or_else(ApiError::not_found)?;
     audit.target("user", req.subject_user_id, Some(org));
-    if access == "consent" {
-        let granted: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM support_access_grants WHERE org_id = $1 AND revoked_at IS NULL AND now() >= starts_at AND now() < ends_at LIMIT 1")
-            .bind(org)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if granted.is_none() {
-            return Err(ApiError::new(
-                ErrorCode::ConsentRequired,
-                "This organisation requires an admin's grant before support sessions.",
-            ));
-        }
-    }
-    // Writing, or acting as an org admin, needs a supervisor first.
-    let needs_approval = req.scope == SessionScope::Write || role == "org_admin";
+    // Parsed, never compared as text: an unknown mode must not skip consent.
+    let access = SupportAccess::try_from(access).map_err(|_| ApiError::internal())?;
+    let role = CustomerRole::try_from(role).map_err(|_| ApiError::internal())?;
+    let granted = access == SupportAccess::Consent && store::grant_in_force(&mut tx, org).await?;
+    let needs_approval = rules::start(access, granted, req.scope, role)? == Start::NeedsApproval;
     let id = Uuid::new_v4();
     let now = OffsetDateTime::now_utc();
     let (status, started, expires) = if needs_approval {
@@ -197,7 +107,7 @@ pub async fn create(
     .bind(req.subject_user_id.0)
     .bind(reason.as_str())
     .bind(ticket)
-    .bind(if req.scope == SessionScope::Write { "write" } else { "read" })
+    .bind(req.scope.as_str())
     .bind(minutes as i32)
     .bind(status)
     .bind(started)
@@ -206,7 +116,7 @@ pub async fn create(
     .await?;
     let row = load(&mut tx, id, false).await?;
     audit.target("impersonation", id, Some(org));
-    idempotency::finish(tx, &p, key.as_ref(), StatusCode::CREATED, &row.to_api(None)).await
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::CREATED, &row.to_api(None)?).await
 }
 
 /// Approve or reject a pending session: a supervisor, never the agent.
@@ -220,8 +130,7 @@ async fn decide(
     approve: bool,
 ) -> ApiResult<Response> {
     audit.target("impersonation", id, None);
-    let person = staff_person(p)?;
-    p.require(Permission::ImpersonationApprove)?;
+    rules::may_decide(&staff(p))?;
     if comment.chars().count() > 2_000 || comment.contains('\0') {
         return Err(ApiError::invalid("comment: at most 2,000 characters, no NUL."));
     }
@@ -231,27 +140,14 @@ async fn decide(
     };
     let row = load(&mut tx, id, true).await?;
     audit.target("impersonation", id, Some(row.org_id));
-    if row.agent_person_id == person {
-        return Err(ApiError::new(
-            ErrorCode::SelfApprovalForbidden,
-            "Nobody approves their own support session.",
-        ));
-    }
-    if row.status != "pending_approval" {
-        return Err(ApiError::new(
-            ErrorCode::NotPending,
-            format!("The session is {}.", row.status()),
-        ));
-    }
+    rules::decide(&row.session()?, &staff(p), OffsetDateTime::now_utc())?;
     // The requester's access is read now, not as it was when they asked: a
     // supervisor cannot approve what the agent may no longer do.
     if approve {
-        if let Some(why) =
-            crate::principal::agent_lost_access(&mut tx, row.agent_staff_id, row.org_id, &row.region).await?
-        {
-            crate::principal::end_session_by_server(&mut tx, id, why).await?;
+        if let Some(why) = store::agent_lost_access(&mut tx, row.agent_staff_id, row.org_id, &row.region).await? {
+            store::end_by_server(&mut tx, id, why).await?;
             tx.commit().await?;
-            audit.detail("ended_by_server", serde_json::json!(why));
+            audit.detail("ended_by_server", serde_json::json!(why.as_str()));
             return Err(ApiError::new(
                 ErrorCode::ImpersonationNotActive,
                 "The requester's access changed since they asked; the session was ended.",
@@ -271,7 +167,7 @@ async fn decide(
         .execute(&mut *tx)
         .await?;
     let row = load(&mut tx, id, false).await?;
-    idempotency::finish(tx, p, key, StatusCode::OK, &row.to_api(None)).await
+    idempotency::finish(tx, p, key, StatusCode::OK, &row.to_api(None)?).await
 }
 
 #[utoipa::path(post, path = "/v1/impersonations/{session_id}/approve", params(("Idempotency-Key" = Option<String>, Header), ("session_id" = Uuid, Path)), request_body = Comment,
@@ -320,25 +216,14 @@ pub async fn end(
     };
     let row = load(&mut tx, id, true).await?;
     audit.target("impersonation", id, Some(row.org_id));
-    let is_agent = p.staff_id.map(|s| s.0) == Some(row.agent_staff_id);
-    // Someone else's session, to a caller who may not end it, reads as
-    // a random id does (no existence oracle).
-    if !is_agent && !p.can(Permission::ImpersonationApprove) {
-        return Err(ApiError::not_found());
-    }
-    if !matches!(row.status(), "active" | "pending_approval") {
-        return Err(ApiError::new(
-            ErrorCode::NotPending,
-            format!("The session is already {}.", row.status()),
-        ));
-    }
+    rules::end(&row.session()?, &staff(&p), OffsetDateTime::now_utc())?;
     sqlx::query("UPDATE impersonation_sessions SET status = 'ended', ended_at = now(), ended_by_staff_id = $2, end_reason = 'ended' WHERE id = $1")
         .bind(id)
         .bind(p.staff_id.map(|s| s.0))
         .execute(&mut *tx)
         .await?;
     let row = load(&mut tx, id, false).await?;
-    idempotency::finish(tx, &p, key.as_ref(), StatusCode::OK, &row.to_api(None)).await
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::OK, &row.to_api(None)?).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -386,8 +271,8 @@ pub async fn list(
         Some(_) => return Err(ApiError::invalid("review must be unreviewed, reviewed or flagged.")),
     };
     // Pages like every list (API.md, Conventions): newest first, keyset cursor.
-    let limit = super::records::limit(q.limit)?;
-    let (after_t, after_id) = super::records::parse_ts_key(&super::records::decode_cursor(&q.cursor)?)?;
+    let limit = crate::routes::records::limit(q.limit)?;
+    let (after_t, after_id) = crate::routes::records::parse_ts_key(&crate::routes::records::decode_cursor(&q.cursor)?)?;
     let mut tx = db::begin(&s.db, &p).await?;
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "{SELECT} WHERE ($1::uuid IS NULL OR s.agent_staff_id = $1) \
@@ -408,11 +293,11 @@ pub async fn list(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Json(super::records::page(
+    Ok(Json(crate::routes::records::page(
         rows,
         limit,
-        |r| (super::records::ts_key(r.requested_at), r.id),
-        |r| Ok(r.to_api(None)),
+        |r| (crate::routes::records::ts_key(r.requested_at), r.id),
+        |r| r.to_api(None),
     )?))
 }
 
@@ -440,7 +325,7 @@ pub async fn get(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Json(row.to_api(Some(events.iter().map(EventRow::to_api).collect()))))
+    Ok(Json(row.to_api(Some(events.iter().map(EventRow::to_api).collect()))?))
 }
 
 #[utoipa::path(post, path = "/v1/impersonations/{session_id}/review", params(("Idempotency-Key" = Option<String>, Header), ("session_id" = Uuid, Path)), request_body = Review,
@@ -454,8 +339,7 @@ pub async fn review(
     Body(req): Body<Review>,
 ) -> ApiResult<Response> {
     audit.target("impersonation", id, None);
-    let person = staff_person(&p)?;
-    p.require(Permission::ImpersonationReview)?;
+    rules::may_review(&staff(&p))?;
     if req.note.chars().count() > 2_000 || req.note.contains('\0') {
         return Err(ApiError::invalid("note: at most 2,000 characters, no NUL."));
     }
@@ -466,25 +350,7 @@ pub async fn review(
     };
     let row = load(&mut tx, id, true).await?;
     audit.target("impersonation", id, Some(row.org_id));
-    if row.agent_person_id == person {
-        return Err(ApiError::new(
-            ErrorCode::SelfApprovalForbidden,
-            "Nobody reviews their own support session.",
-        ));
-    }
-    if !matches!(row.status(), "ended" | "expired") {
-        return Err(ApiError::new(
-            ErrorCode::NotPending,
-            "Only sessions that ended are reviewed.",
-        ));
-    }
-    // A flagged session stays open to review until resolved as ok.
-    if row.review == "ok" {
-        return Err(ApiError::new(
-            ErrorCode::AlreadyDecided,
-            "This session was already reviewed as ok.",
-        ));
-    }
+    rules::review(&row.session()?, &staff(&p), OffsetDateTime::now_utc())?;
     let outcome = if req.outcome == ReviewOutcome::Ok {
         "ok"
     } else {
@@ -499,7 +365,7 @@ pub async fn review(
         .execute(&mut *tx)
         .await?;
     let row = load(&mut tx, id, false).await?;
-    idempotency::finish(tx, &p, key.as_ref(), StatusCode::OK, &row.to_api(None)).await
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::OK, &row.to_api(None)?).await
 }
 
 // ---------- customer evidence and consent ----------
@@ -559,12 +425,8 @@ pub async fn support_access(
     audit.target("org", org, Some(org));
     Ok(Json(countersign_api::SupportAccessReport {
         org_id: OrgId(org),
-        mode: if mode == "consent" {
-            countersign_api::SupportAccess::Consent
-        } else {
-            countersign_api::SupportAccess::Open
-        },
-        sessions: sessions.iter().map(Row::entry).collect(),
+        mode: SupportAccess::try_from(mode).map_err(|_| ApiError::internal())?,
+        sessions: sessions.iter().map(Row::entry).collect::<ApiResult<_>>()?,
         grants: grants.iter().map(GrantRow::to_api).collect(),
     }))
 }
