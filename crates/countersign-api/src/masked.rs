@@ -24,6 +24,16 @@ pub enum FieldClass {
     Financial,
 }
 
+impl FieldClass {
+    /// The permission that reveals a field of this class.
+    pub fn permission(self) -> crate::Permission {
+        match self {
+            FieldClass::Contact => crate::Permission::PiiReveal,
+            FieldClass::Financial => crate::Permission::FinanceReveal,
+        }
+    }
+}
+
 /// Sensitive field names and their class.
 pub const SENSITIVE_FIELDS: &[(&str, FieldClass)] = &[
     ("email", FieldClass::Contact),

@@ -3,7 +3,7 @@
 //! so after `. .stack/env` none needs another argument.
 
 use crate::config::Config;
-use crate::principal::{StaffRow, STAFF_COLUMNS};
+use crate::sign_in::store::{StaffRow, STAFF_COLUMNS};
 use clap::{Parser, Subcommand};
 use countersign_api::{Currency, Money, OrgId, Region, StaffRole, StaffUpdate};
 use std::path::PathBuf;
@@ -96,7 +96,7 @@ enum CliError {
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]
-    Api(#[from] crate::error::ApiError),
+    Api(#[from] crate::http::problem::ApiError),
     #[error("{0}")]
     Usage(String),
     #[error("the audit log failed verification")]
@@ -119,7 +119,7 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), CliError> {
     // Key generation needs no configuration (it runs before there is one).
     if let Command::Audit(AuditCommand::Keygen { out }) = &cli.command {
-        let (_, der) = crate::auditlog::Signer::generate();
+        let (_, der) = crate::audit::store::Signer::generate();
         write_secret(out, &der)?;
         println!("wrote an Ed25519 audit signing key to {}", out.display());
         return Ok(());
@@ -152,9 +152,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let path = config.audit_key_file.as_deref().ok_or_else(|| {
                 CliError::Usage("audit verify needs audit_key_file (COUNTERSIGN_AUDIT_KEY_FILE)".into())
             })?;
-            let signer = crate::auditlog::Signer::from_file(path).map_err(|e| CliError::Usage(e.to_string()))?;
+            let signer = crate::audit::store::Signer::from_file(path).map_err(|e| CliError::Usage(e.to_string()))?;
             let pool = admin_pool(&config).await?;
-            let report = crate::auditlog::verify(&pool, &signer.public_key()).await?;
+            let report = crate::audit::store::verify(&pool, &signer.public_key()).await?;
             println!("{report}");
             if !report.ok() {
                 return Err(CliError::Tampered);
@@ -312,7 +312,7 @@ async fn staff(config: &Config, cmd: StaffCommand) -> Result<(), CliError> {
     };
     change(&mut update)?;
     let mut tx = pool.begin().await?;
-    let row = crate::routes::staff::apply_update(&mut *tx, current.id, &update).await?;
+    let row = crate::staff_admin::http::apply_update(&mut *tx, current.id, &update).await?;
     tx.commit().await?;
     print(&row);
     Ok(())

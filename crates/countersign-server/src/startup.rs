@@ -1,8 +1,10 @@
-use crate::auditlog::Signer;
-use crate::auth::TokenVerifier;
+use crate::audit::store::Signer;
 use crate::config::Config;
+use crate::http::{ops, routes};
+use crate::kernel::db;
+use crate::sign_in::token::TokenVerifier;
 use crate::state::{AppState, Inner};
-use crate::{db, routes, telemetry};
+use crate::telemetry;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -48,14 +50,16 @@ impl Application {
         let addr = listener.local_addr()?;
         let metrics_listener = TcpListener::bind(&config.metrics_listen).await?;
         let metrics_addr = metrics_listener.local_addr()?;
-        let reveals =
-            crate::ratelimit::RateLimiter::new(config.policy.reveals_per_minute as usize, Duration::from_secs(60));
+        let reveals = crate::reveal::limiter::RateLimiter::new(
+            config.policy.reveals_per_minute as usize,
+            Duration::from_secs(60),
+        );
         // The writer gets a connection of its own: every request waits for
         // its batch, so a writer queued for a pool connection behind those
         // requests would hold all of them up (measured: p99 67 ms at 80 % of
         // peak with a shared pool of 4).
         let audit_db = db::connect(&config.app_database_url(), 1).map_err(std::io::Error::other)?;
-        let audit = crate::auditlog::AuditWriter::spawn(audit_db);
+        let audit = crate::audit::store::AuditWriter::spawn(audit_db);
         // The staff lookups, like the audit writer, keep a connection of
         // their own: one worker, so that a batch forms while one is read.
         let (lookup_db, held, sizes) = (
@@ -63,16 +67,17 @@ impl Application {
             Default::default(),
             metrics.lookup_batch.clone(),
         );
-        let lookups = crate::batch::Batcher::spawn(1, crate::principal::LOOKUPS_PER_BATCH, move |jobs| {
-            crate::principal::lookup_batch(lookup_db.clone(), std::sync::Arc::clone(&held), sizes.clone(), jobs)
+        let lookups = crate::batch::Batcher::spawn(1, crate::sign_in::store::LOOKUPS_PER_BATCH, move |jobs| {
+            crate::sign_in::store::lookup_batch(lookup_db.clone(), std::sync::Arc::clone(&held), sizes.clone(), jobs)
         });
         // Half the pool decides (each worker holds a connection while its
         // batch runs); the other half serves everything else, including
         // the principal lookup every decision makes before it queues.
         let deciders = (config.policy.db_max_connections as usize / 2).max(1);
         let (decide_db, sizes) = (db.clone(), metrics.decision_batch.clone());
+        let policy = std::sync::Arc::new(config.approval_policy.clone());
         let decisions = crate::batch::Batcher::spawn(deciders, DECISIONS_PER_BATCH, move |jobs| {
-            crate::approve::engine::decide_batch(decide_db.clone(), sizes.clone(), jobs)
+            crate::approve::engine::decide_batch(decide_db.clone(), sizes.clone(), policy.clone(), jobs)
         });
         // A quarter of the pool at most: the rest keeps serving everyone else.
         let exports = std::sync::Arc::new(tokio::sync::Semaphore::new(
@@ -109,7 +114,7 @@ impl Application {
         tokio::spawn(checkpoints(self.state.clone()));
         tokio::spawn(expiries(self.state.clone()));
         let metrics = axum::Router::new()
-            .route("/metrics", axum::routing::get(routes::ops::metrics))
+            .route("/metrics", axum::routing::get(ops::metrics))
             .with_state(self.state.clone());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(self.metrics_listener, metrics).await {
@@ -142,7 +147,7 @@ async fn checkpoints(state: AppState) {
     let mut every = tokio::time::interval(Duration::from_secs(state.config.policy.audit_checkpoint_secs.max(1)));
     loop {
         every.tick().await;
-        if let Err(e) = crate::auditlog::checkpoint(&state.db, &state.signer).await {
+        if let Err(e) = crate::audit::store::checkpoint(&state.db, &state.signer).await {
             tracing::error!(error = %e, "audit checkpoint failed");
         }
     }

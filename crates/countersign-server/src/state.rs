@@ -1,5 +1,5 @@
-use crate::auth::TokenVerifier;
 use crate::config::Config;
+use crate::sign_in::token::TokenVerifier;
 use crate::telemetry::Metrics;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -14,13 +14,13 @@ pub struct Inner {
     pub verifier: TokenVerifier,
     pub config: Config,
     pub metrics: Metrics,
-    pub signer: crate::auditlog::Signer,
+    pub signer: crate::audit::store::Signer,
     /// Appends audit events (group commit, see auditlog).
-    pub audit: crate::auditlog::AuditWriter,
+    pub audit: crate::audit::store::AuditWriter,
     /// Reveals per staff member per minute.
-    pub reveals: crate::ratelimit::RateLimiter,
+    pub reveals: crate::reveal::limiter::RateLimiter,
     /// Staff lookups of the requests' principals, in batches (see principal).
-    pub lookups: crate::batch::Batcher<crate::principal::Lookup>,
+    pub lookups: crate::batch::Batcher<crate::sign_in::store::Lookup>,
     /// Audit exports running now: each holds a pooled connection in one
     /// transaction for as long as its client reads, so they are capped.
     pub exports: Arc<tokio::sync::Semaphore>,

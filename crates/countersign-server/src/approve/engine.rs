@@ -12,14 +12,14 @@
 //! alone afterwards, as is everything in a batch that fails: one bad
 //! decision never costs the others their answer.
 
+use super::policy::ApprovalPolicy;
 use super::rules::{self, Facts, OnBehalf, Outcome, Proposal};
 use super::store::{self, ApprovalRow, DecisionRow, COLUMNS};
-use crate::audit::AuditCtx;
-use crate::db::{self, Tx};
-use crate::error::{ApiError, ApiResult};
-use crate::idempotency;
-use crate::principal::Principal;
-use crate::state::AppState;
+use crate::http::context::AuditCtx;
+use crate::http::idempotency;
+use crate::http::problem::{ApiError, ApiResult};
+use crate::kernel::db::{self, Tx};
+use crate::kernel::Principal;
 use axum::http::StatusCode;
 use countersign_api::*;
 use std::sync::LazyLock;
@@ -33,8 +33,6 @@ pub struct DecideJob {
     pub id: Uuid,
     pub req: DecideApproval,
     pub key: Option<idempotency::Key>,
-    /// The server's state (an Arc): its approval policy, for limits.
-    pub state: AppState,
     pub reply: tokio::sync::oneshot::Sender<ApiResult<(StatusCode, serde_json::Value)>>,
 }
 
@@ -48,7 +46,13 @@ impl DecideJob {
     }
 }
 
-pub async fn decide_batch(db: sqlx::PgPool, sizes: prometheus::Histogram, jobs: Vec<DecideJob>) {
+/// `policy`: the server's approval policy (limits compare in its base currency).
+pub async fn decide_batch(
+    db: sqlx::PgPool,
+    sizes: prometheus::Histogram,
+    policy: std::sync::Arc<ApprovalPolicy>,
+    jobs: Vec<DecideJob>,
+) {
     let mut groups: Vec<Vec<DecideJob>> = Vec::new();
     for job in jobs {
         match groups.iter_mut().find(|g| g[0].p.scope == job.p.scope) {
@@ -58,10 +62,10 @@ pub async fn decide_batch(db: sqlx::PgPool, sizes: prometheus::Histogram, jobs: 
     }
     for jobs in groups {
         if jobs.len() == 1 {
-            decide_alone(&db, &sizes, jobs).await;
+            decide_alone(&db, &sizes, &policy, jobs).await;
             continue;
         }
-        match decide_together(&db, &sizes, &jobs, true).await {
+        match decide_together(&db, &sizes, &policy, &jobs, true).await {
             Ok(outcomes) => {
                 let mut later = Vec::new();
                 for (job, outcome) in jobs.into_iter().zip(outcomes) {
@@ -73,7 +77,7 @@ pub async fn decide_batch(db: sqlx::PgPool, sizes: prometheus::Histogram, jobs: 
                     }
                 }
                 for job in later {
-                    decide_alone(&db, &sizes, vec![job]).await;
+                    decide_alone(&db, &sizes, &policy, vec![job]).await;
                 }
             }
             // No connection to be had: alone, each would wait as long again.
@@ -84,15 +88,15 @@ pub async fn decide_batch(db: sqlx::PgPool, sizes: prometheus::Histogram, jobs: 
             }
             Err(_) => {
                 for job in jobs {
-                    decide_alone(&db, &sizes, vec![job]).await;
+                    decide_alone(&db, &sizes, &policy, vec![job]).await;
                 }
             }
         }
     }
 }
 
-async fn decide_alone(db: &sqlx::PgPool, sizes: &prometheus::Histogram, jobs: Vec<DecideJob>) {
-    let answer = match decide_together(db, sizes, &jobs, false).await {
+async fn decide_alone(db: &sqlx::PgPool, sizes: &prometheus::Histogram, policy: &ApprovalPolicy, jobs: Vec<DecideJob>) {
+    let answer = match decide_together(db, sizes, policy, &jobs, false).await {
         Ok(mut outcomes) => outcomes.pop().flatten().unwrap_or_else(|| Err(ApiError::internal())),
         Err(e) => Err(e),
     };
@@ -182,6 +186,7 @@ struct Batch {
 async fn decide_together(
     db: &sqlx::PgPool,
     sizes: &prometheus::Histogram,
+    policy: &ApprovalPolicy,
     jobs: &[DecideJob],
     together: bool,
 ) -> ApiResult<Vec<Option<ApiResult<(StatusCode, serde_json::Value)>>>> {
@@ -209,7 +214,7 @@ async fn decide_together(
             continue;
         }
         let conn = if together { None } else { Some(&mut *tx) };
-        match decide_one(conn, job, i, &mut batch).await {
+        match decide_one(conn, policy, job, i, &mut batch).await {
             Ok(None) => {
                 left_alone.push(job.id);
                 outcomes.push(None);
@@ -329,12 +334,12 @@ async fn read_batch(tx: &mut Tx, jobs: &[DecideJob]) -> ApiResult<Batch> {
 /// changed.
 async fn decide_one(
     mut conn: Option<&mut sqlx::PgConnection>,
+    policy: &ApprovalPolicy,
     job: &DecideJob,
     i: usize,
     b: &mut Batch,
 ) -> ApiResult<Option<(StatusCode, serde_json::Value)>> {
     let (p, id, req) = (&job.p, job.id, &job.req);
-    let policy = &job.state.config.approval_policy;
     let held = b.requests.get_mut(&id).ok_or_else(ApiError::not_found)?;
     let key_id = job
         .key

@@ -6,12 +6,12 @@
 
 use super::engine::DecideJob;
 use super::store::{self, check_target, load, validate, ApprovalRow, COLUMNS};
-use crate::audit::AuditCtx;
-use crate::db::{self, Tx};
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json as Body, Path, Query};
-use crate::idempotency::{self, respond};
-use crate::principal::Principal;
+use crate::http::context::AuditCtx;
+use crate::http::extract::{Json as Body, Path, Query};
+use crate::http::idempotency::{self, respond};
+use crate::http::problem::{ApiError, ApiResult};
+use crate::kernel::db::{self, Tx};
+use crate::kernel::Principal;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -292,7 +292,6 @@ pub async fn decide(
             id,
             req,
             key,
-            state: s.clone(),
             reply,
         })
         .await

@@ -6,8 +6,10 @@
 //! - `policy`: the configured policy (tiers, currencies), pure;
 //! - `store`: rows and SQL, parsed into the rules' types;
 //! - `engine`: decisions in batches (group commit), performance machinery;
-//! - `http`: the handlers; `sweep`: the scheduled expiry.
+//! - `http`: the handlers; `delegations`: out-of-office delegation;
+//!   `sweep`: the scheduled expiry.
 
+pub mod delegations;
 pub mod engine;
 pub mod http;
 pub mod policy;

@@ -4,11 +4,11 @@
 
 use super::policy::ApprovalPolicy;
 use super::rules::{self, Delegator, Given, Limit, Request};
-use crate::db::Tx;
-use crate::error::{ApiError, ApiResult};
-use crate::masking;
-use crate::principal::Principal;
-use crate::routes::records::{
+use crate::http::problem::{ApiError, ApiResult};
+use crate::kernel::db::Tx;
+use crate::kernel::masking;
+use crate::kernel::Principal;
+use crate::records::store::{
     InvoiceRow, PaymentRow, UserRow, VendorRow, INVOICE_COLUMNS, PAYMENT_COLUMNS, USER_COLUMNS, VENDOR_SELECT,
 };
 use countersign_api::*;

@@ -1,8 +1,8 @@
 //! The scheduled expiry of approval requests.
 
-use crate::db;
-use crate::error::ApiResult;
-use crate::principal::Principal;
+use crate::http::problem::ApiResult;
+use crate::kernel::db;
+use crate::kernel::Principal;
 use crate::state::AppState;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -19,9 +19,9 @@ pub async fn sweep_expired(s: &AppState) -> ApiResult<usize> {
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    let events: Vec<crate::auditlog::EventRow> = expired
+    let events: Vec<crate::audit::store::EventRow> = expired
         .iter()
-        .map(|(id, org)| crate::auditlog::EventRow {
+        .map(|(id, org)| crate::audit::store::EventRow {
             seq: 0,
             id: Uuid::new_v4(),
             at: OffsetDateTime::UNIX_EPOCH,

@@ -4,13 +4,13 @@
 
 use super::rules::{self, Staff, Start};
 use super::store::{self, load, Row, SELECT};
-use crate::audit::AuditCtx;
-use crate::auditlog::{EventRow, EVENT_COLUMNS};
-use crate::db::{self, Tx};
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json as Body, Path, Query};
-use crate::idempotency::{self, Begun, Key};
-use crate::principal::Principal;
+use crate::audit::store::{EventRow, EVENT_COLUMNS};
+use crate::http::context::AuditCtx;
+use crate::http::extract::{Json as Body, Path, Query};
+use crate::http::idempotency::{self, Begun, Key};
+use crate::http::problem::{ApiError, ApiResult};
+use crate::kernel::db::{self, Tx};
+use crate::kernel::Principal;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -271,8 +271,8 @@ pub async fn list(
         Some(_) => return Err(ApiError::invalid("review must be unreviewed, reviewed or flagged.")),
     };
     // Pages like every list (API.md, Conventions): newest first, keyset cursor.
-    let limit = crate::routes::records::limit(q.limit)?;
-    let (after_t, after_id) = crate::routes::records::parse_ts_key(&crate::routes::records::decode_cursor(&q.cursor)?)?;
+    let limit = crate::kernel::paging::limit(q.limit)?;
+    let (after_t, after_id) = crate::kernel::paging::parse_ts_key(&crate::kernel::paging::decode_cursor(&q.cursor)?)?;
     let mut tx = db::begin(&s.db, &p).await?;
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "{SELECT} WHERE ($1::uuid IS NULL OR s.agent_staff_id = $1) \
@@ -293,10 +293,10 @@ pub async fn list(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Json(crate::routes::records::page(
+    Ok(Json(crate::kernel::paging::page(
         rows,
         limit,
-        |r| (crate::routes::records::ts_key(r.requested_at), r.id),
+        |r| (crate::kernel::paging::ts_key(r.requested_at), r.id),
         |r| r.to_api(None),
     )?))
 }

@@ -2,8 +2,8 @@
 //! and the SQL the principal runs when a session is used.
 
 use super::rules::{self, Session, Shown};
-use crate::db::Tx;
-use crate::error::{ApiError, ApiResult};
+use crate::http::problem::{ApiError, ApiResult};
+use crate::kernel::db::Tx;
 use countersign_api::*;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -127,10 +127,10 @@ pub async fn grant_in_force(tx: &mut Tx, org: Uuid) -> ApiResult<bool> {
 /// Why `staff_id` may no longer hold a support session in (`org`,
 /// `region`), read now (see [`rules::lost_access`]).
 pub async fn agent_lost_access(tx: &mut Tx, staff_id: Uuid, org: Uuid, region: &str) -> ApiResult<Option<EndReason>> {
-    let row = crate::principal::staff_by_id(&mut **tx, staff_id).await?;
+    let row = crate::sign_in::store::staff_by_id(&mut **tx, staff_id).await?;
     let permissions = row
         .as_ref()
-        .map(|r| crate::policy::staff_permissions(&r.roles()))
+        .map(|r| crate::kernel::permissions::staff_permissions(&r.roles()))
         .unwrap_or_default();
     let now = row.as_ref().map(|r| rules::AgentNow {
         active: r.active,

@@ -17,11 +17,13 @@ async fn app_with_history(n: usize) -> TestApp {
 }
 
 async fn checkpoint(app: &TestApp) {
-    let signer = countersign_server::auditlog::Signer::from_file(audit_key_file()).unwrap();
+    let signer = countersign_server::audit::store::Signer::from_file(audit_key_file()).unwrap();
     let pool = sqlx::PgPool::connect(&app.db_url.replace("postgres@", "countersign_app@"))
         .await
         .unwrap();
-    countersign_server::auditlog::checkpoint(&pool, &signer).await.unwrap();
+    countersign_server::audit::store::checkpoint(&pool, &signer)
+        .await
+        .unwrap();
 }
 
 fn verify(app: &TestApp) -> (bool, String) {
@@ -106,9 +108,9 @@ async fn an_inserted_event_is_named_even_with_a_recomputed_chain() {
     // Shift 6.. up by one and forge seq 6 with the right prev_hash, then
     // recompute every later hash as a careful tamperer would: only the
     // signed checkpoint can tell.
-    let mut rows: Vec<countersign_server::auditlog::EventRow> = sqlx::query_as(&format!(
+    let mut rows: Vec<countersign_server::audit::store::EventRow> = sqlx::query_as(&format!(
         "SELECT {} FROM audit_events ORDER BY seq",
-        countersign_server::auditlog::EVENT_COLUMNS
+        countersign_server::audit::store::EVENT_COLUMNS
     ))
     .fetch_all(&app.admin)
     .await
@@ -117,7 +119,7 @@ async fn an_inserted_event_is_named_even_with_a_recomputed_chain() {
     forged.id = uuid::Uuid::new_v4();
     forged.action = "GET /v1/orgs/{org_id}".into();
     rows.insert(5, forged);
-    let mut prev = countersign_server::auditlog::GENESIS.to_vec();
+    let mut prev = countersign_server::audit::store::GENESIS.to_vec();
     let mut c = PgConnection::connect(&app.db_url).await.unwrap();
     sqlx::query("SET session_replication_role = replica")
         .execute(&mut c)
@@ -193,9 +195,11 @@ async fn checkpoints_are_written_on_a_schedule_even_when_idle() {
 #[tokio::test]
 async fn a_checkpoint_signed_with_another_key_is_refused() {
     let app = app_with_history(3).await;
-    let (other, _) = countersign_server::auditlog::Signer::generate();
+    let (other, _) = countersign_server::audit::store::Signer::generate();
     let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
-    countersign_server::auditlog::checkpoint(&pool, &other).await.unwrap();
+    countersign_server::audit::store::checkpoint(&pool, &other)
+        .await
+        .unwrap();
     let (ok, out) = verify(&app);
     assert!(!ok && out.contains("invalid signature"), "{out}");
 }
@@ -282,8 +286,8 @@ async fn concurrent_requests_share_commits_yet_each_gets_its_own_gapless_event()
     assert!(ok, "{out}");
 }
 
-fn event(n: usize) -> countersign_server::auditlog::EventRow {
-    countersign_server::auditlog::EventRow {
+fn event(n: usize) -> countersign_server::audit::store::EventRow {
+    countersign_server::audit::store::EventRow {
         seq: 0,
         id: uuid::Uuid::new_v4(),
         at: time::OffsetDateTime::UNIX_EPOCH,
@@ -315,7 +319,7 @@ async fn writers_of_two_server_processes_racing_for_the_head_keep_one_valid_chai
         .await
         .unwrap();
     // Another process's writer, with its own idea of the head.
-    let other = countersign_server::auditlog::AuditWriter::spawn(pool);
+    let other = countersign_server::audit::store::AuditWriter::spawn(pool);
     let ours = app.state.audit.clone();
     let before = app.audit_count().await;
     let appends = (0..300).map(|n| {

@@ -155,7 +155,7 @@ pub fn audit_key_file() -> &'static str {
     &KEY.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit-key.p8");
-        std::fs::write(&path, countersign_server::auditlog::Signer::generate().1).unwrap();
+        std::fs::write(&path, countersign_server::audit::store::Signer::generate().1).unwrap();
         let p = path.to_str().unwrap().to_owned();
         (dir, p)
     })

@@ -358,7 +358,7 @@ async fn a_page_of_a_large_org_reads_the_index_from_the_cursor_without_sorting()
             "SELECT set_config('countersign.scope_all', 'off', true), set_config('countersign.scope_orgs', '{{}}', true), \
              set_config('countersign.scope_regions', '{{{region}}}', true); SET LOCAL plan_cache_mode = force_generic_plan; \
              PREPARE page AS {}",
-            countersign_server::routes::records::invoice_page_sql(after_cursor)
+            countersign_server::records::http::invoice_page_sql(after_cursor)
         ))
         .execute(&mut *tx)
         .await

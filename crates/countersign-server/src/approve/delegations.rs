@@ -1,0 +1,136 @@
+//! Out-of-office delegation between approvers (issue 4, point 8).
+
+use crate::http::context::AuditCtx;
+use crate::http::extract::{Json as Body, Path};
+use crate::http::idempotency::{self, Begun};
+use crate::http::problem::{ApiError, ApiResult};
+use crate::kernel::Principal;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Json;
+use countersign_api::{CreateDelegation, Delegation, ErrorCode, Permission, Problem, StaffId};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    delegator_staff_id: Uuid,
+    delegate_staff_id: Uuid,
+    starts_at: OffsetDateTime,
+    ends_at: OffsetDateTime,
+    revoked_at: Option<OffsetDateTime>,
+}
+
+impl Row {
+    fn to_api(&self) -> Delegation {
+        Delegation {
+            id: self.id,
+            delegator_id: StaffId(self.delegator_staff_id),
+            delegate_id: StaffId(self.delegate_staff_id),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            revoked: self.revoked_at.is_some(),
+        }
+    }
+}
+
+const COLUMNS: &str = "id, delegator_staff_id, delegate_staff_id, starts_at, ends_at, revoked_at";
+
+#[utoipa::path(post, path = "/v1/delegations", params(("Idempotency-Key" = Option<String>, Header)), request_body = CreateDelegation, responses((status = 201, body = Delegation), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])), tag = "approvals")]
+pub async fn create(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    headers: HeaderMap,
+    Body(req): Body<CreateDelegation>,
+) -> ApiResult<Response> {
+    p.require(Permission::ApprovalsDecide)?;
+    let me = p
+        .staff_id
+        .ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?
+        .0;
+    if req.delegate_id.0 == me {
+        return Err(ApiError::invalid("You cannot delegate to yourself."));
+    }
+    if req.ends_at <= req.starts_at
+        || req.ends_at <= OffsetDateTime::now_utc()
+        || req.ends_at - req.starts_at > Duration::days(31)
+    {
+        return Err(ApiError::invalid(
+            "The window must end after it starts, in the future, and last at most 31 days.",
+        ));
+    }
+    // The delegate must be an approver in their own right.
+    let delegate: Option<(Vec<String>, bool)> = sqlx::query_as("SELECT roles, active FROM staff WHERE id = $1")
+        .bind(req.delegate_id.0)
+        .fetch_optional(&s.db)
+        .await?;
+    let (roles, active) = delegate.ok_or_else(ApiError::not_found)?;
+    let roles: Vec<_> = roles
+        .iter()
+        .filter_map(|r| countersign_api::StaffRole::parse(r))
+        .collect();
+    if !active || !crate::kernel::permissions::staff_permissions(&roles).contains(&Permission::ApprovalsDecide) {
+        return Err(ApiError::new(ErrorCode::Forbidden, "The delegate is not an approver."));
+    }
+    let key = idempotency::from_headers(&headers, &p, "POST /v1/delegations", &req)?;
+    let mut tx = match idempotency::begin(&s.db, &p, key.as_ref()).await? {
+        Begun::Replay(r) => return Ok(r),
+        Begun::Act(tx) => tx,
+    };
+    let row: Row = sqlx::query_as(&format!(
+        "INSERT INTO delegations (id, delegator_staff_id, delegate_staff_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
+    ))
+    .bind(Uuid::new_v4())
+    .bind(me)
+    .bind(req.delegate_id.0)
+    .bind(req.starts_at)
+    .bind(req.ends_at)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit.target("delegation", row.id, None);
+    audit.detail("delegate_id", serde_json::json!(row.delegate_staff_id));
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::CREATED, &row.to_api()).await
+}
+
+#[utoipa::path(get, path = "/v1/delegations", responses((status = 200, body = Vec<Delegation>)), security(("bearer" = [])), tag = "approvals")]
+pub async fn list(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec<Delegation>>> {
+    let me = p
+        .staff_id
+        .ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?
+        .0;
+    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM delegations WHERE delegator_staff_id = $1 OR delegate_staff_id = $1 ORDER BY starts_at DESC"))
+        .bind(me)
+        .fetch_all(&s.db)
+        .await?;
+    Ok(Json(rows.iter().map(Row::to_api).collect()))
+}
+
+#[utoipa::path(post, path = "/v1/delegations/{delegation_id}/revoke", params(("Idempotency-Key" = Option<String>, Header), ("delegation_id" = Uuid, Path)), responses((status = 200, body = Delegation), (status = 404, body = Problem)), security(("bearer" = [])), tag = "approvals")]
+pub async fn revoke(
+    State(s): State<AppState>,
+    p: Principal,
+    audit: AuditCtx,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Response> {
+    audit.target("delegation", id, None);
+    let me = p.staff_id.ok_or_else(ApiError::not_found)?.0;
+    let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/delegations/{id}/revoke"), &())?;
+    let mut tx = match idempotency::begin(&s.db, &p, key.as_ref()).await? {
+        Begun::Replay(r) => return Ok(r),
+        Begun::Act(tx) => tx,
+    };
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "UPDATE delegations SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND delegator_staff_id = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(me)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let row = row.ok_or_else(ApiError::not_found)?;
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::OK, &row.to_api()).await
+}

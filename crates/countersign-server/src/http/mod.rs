@@ -1,0 +1,12 @@
+//! What every handler shares — problem rendering (`problem`), strict input
+//! (`extract`), the audit context and middleware (`context`, `audit`),
+//! Idempotency-Key (`idempotency`) — and the one route table (`routes`),
+//! with the operational endpoints (`ops`).
+
+pub mod audit;
+pub mod context;
+pub mod extract;
+pub mod idempotency;
+pub mod ops;
+pub mod problem;
+pub mod routes;

@@ -1,0 +1,3 @@
+//! The notification stream (API.md "Notifications").
+
+pub mod http;

@@ -1,0 +1,7 @@
+//! The records staff read (API.md "Records"), masked per caller: rows and
+//! their wire form (`store`), the read handlers (`http`) and the customer
+//! actions a support session may take (`customer`).
+
+pub mod customer;
+pub mod http;
+pub mod store;

@@ -1,0 +1,337 @@
+//! Who is calling: the request's extractor. A verified token is resolved
+//! against the database on every request (staff first, then customer
+//! accounts), and a `Countersign-Impersonation` header turns a staff
+//! member's principal into one acting inside their support session.
+
+use super::store::{Lookup, StaffRow};
+use crate::http::context::AuditCtx;
+use crate::http::problem::{ApiError, ApiResult};
+use crate::impersonate::{rules, store};
+use crate::kernel::caller::{CustomerIdentity, Impersonation, Principal};
+use crate::kernel::permissions;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use countersign_api::{
+    ActorKind, CustomerRole, EndReason, ErrorCode, OrgId, ReviewState, Scope, SessionScope, SessionStatus, StaffId,
+    UserId, IMPERSONATION_HEADER,
+};
+use std::collections::BTreeMap;
+
+#[derive(sqlx::FromRow)]
+struct CustomerRow {
+    user_id: uuid::Uuid,
+    org_id: uuid::Uuid,
+    name: String,
+    email: String,
+    role: String,
+}
+
+/// The staff row of (iss, sub), read in the next lookup batch.
+async fn staff_row(state: &AppState, iss: &str, sub: &str) -> ApiResult<Option<StaffRow>> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let stopped = || {
+        ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            "The service is shutting down; retry shortly.",
+        )
+    };
+    state
+        .lookups
+        .submit(Lookup {
+            issuer: iss.to_owned(),
+            subject: sub.to_owned(),
+            reply,
+        })
+        .await
+        .map_err(|_| stopped())?;
+    answer.await.map_err(|_| stopped())?
+}
+
+/// Resolves verified claims to a principal. Staff first, then customer accounts.
+pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Principal> {
+    let staff = staff_row(state, iss, sub).await?;
+    if let Some(s) = staff {
+        if !s.active {
+            return Err(ApiError::new(
+                ErrorCode::AccountDisabled,
+                "This staff account is deactivated.",
+            ));
+        }
+        let roles = s.roles();
+        return Ok(Principal {
+            kind: ActorKind::Staff,
+            issuer: s.issuer.clone(),
+            subject: s.subject.clone(),
+            display_name: s.display_name.clone(),
+            email: s.email.clone(),
+            staff_id: Some(StaffId(s.id)),
+            person_id: Some(s.person_id),
+            customer: None,
+            roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            permissions: permissions::staff_permissions(&roles),
+            scope: s.scope(),
+            approval_limits: s.limits(),
+            permission_epoch: s.permission_epoch,
+            impersonation: None,
+        });
+    }
+    // Customer users live in a tenant table; this one narrow lookup goes
+    // through a SECURITY DEFINER function that returns only the caller's row.
+    let customer: Option<CustomerRow> =
+        sqlx::query_as("SELECT user_id, org_id, name, email, role FROM cs_customer_identity($1, $2)")
+            .bind(iss)
+            .bind(sub)
+            .fetch_optional(&state.db)
+            .await?;
+    let Some(c) = customer else {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "This identity has no access to Countersign.",
+        ));
+    };
+    let role = if c.role == "org_admin" {
+        CustomerRole::OrgAdmin
+    } else {
+        CustomerRole::Member
+    };
+    Ok(Principal {
+        kind: ActorKind::Customer,
+        issuer: iss.to_owned(),
+        subject: sub.to_owned(),
+        display_name: c.name,
+        email: c.email,
+        staff_id: None,
+        person_id: None,
+        customer: Some(CustomerIdentity {
+            user_id: UserId(c.user_id),
+            org_id: OrgId(c.org_id),
+            role,
+        }),
+        roles: vec![c.role],
+        permissions: permissions::customer_permissions(role),
+        scope: Scope {
+            all_orgs: false,
+            regions: vec![],
+            org_ids: vec![OrgId(c.org_id)],
+        },
+        approval_limits: BTreeMap::new(),
+        permission_epoch: 0,
+        impersonation: None,
+    })
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(p) = parts.extensions.get::<Principal>() {
+            return Ok(p.clone());
+        }
+        // Two Authorization headers are ambiguous: refuse, never first-wins.
+        if parts
+            .headers
+            .get_all(axum::http::header::AUTHORIZATION)
+            .iter()
+            .nth(1)
+            .is_some()
+        {
+            return Err(ApiError::new(
+                ErrorCode::TokenInvalid,
+                "Send exactly one Authorization header.",
+            ));
+        }
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "Send an access token as Authorization: Bearer <token>.",
+            )
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::TokenInvalid,
+                    "The Authorization header is not a bearer token.",
+                )
+            })?;
+        let claims = state.verifier.verify(token).await?;
+        let principal = resolve(state, &claims.iss, &claims.sub).await;
+        if let Some(ctx) = parts.extensions.get::<AuditCtx>() {
+            let kind = principal.as_ref().map(|p| p.kind).ok();
+            ctx.set_actor(&claims.iss, &claims.sub, kind);
+        }
+        // A deactivated agent's session ends with the account, and the
+        // request that tried to use it says so.
+        if let (Err(e), Some(h)) = (&principal, parts.headers.get(IMPERSONATION_HEADER)) {
+            if e.code == ErrorCode::AccountDisabled {
+                if let Ok(id) = uuid::Uuid::parse_str(h.to_str().unwrap_or("").trim()) {
+                    end_disabled_agents_session(state, &claims.iss, &claims.sub, id).await?;
+                }
+                return Err(ApiError::new(
+                    ErrorCode::ImpersonationNotActive,
+                    "Your account was deactivated; the support session was ended.",
+                ));
+            }
+        }
+        let mut principal = principal?;
+        if let Some(h) = parts.headers.get(IMPERSONATION_HEADER) {
+            let route = parts
+                .extensions
+                .get::<axum::extract::MatchedPath>()
+                .map(|m| m.as_str().to_owned())
+                .unwrap_or_default();
+            let ctx = parts.extensions.get::<AuditCtx>().cloned().unwrap_or_default();
+            principal = impersonate(
+                state,
+                principal,
+                h.to_str().unwrap_or(""),
+                parts.method.as_str(),
+                &route,
+                &ctx,
+            )
+            .await?;
+        }
+        parts.extensions.insert(principal.clone());
+        Ok(principal)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    agent_staff_id: uuid::Uuid,
+    agent_person_id: uuid::Uuid,
+    subject_user_id: uuid::Uuid,
+    org_id: uuid::Uuid,
+    region: String,
+    #[sqlx(try_from = "String")]
+    scope: SessionScope,
+    #[sqlx(try_from = "String")]
+    status: SessionStatus,
+    end_reason: Option<String>,
+    expires_at: Option<time::OffsetDateTime>,
+    #[sqlx(try_from = "String")]
+    review: ReviewState,
+    #[sqlx(try_from = "String")]
+    subject_role: CustomerRole,
+}
+
+impl SessionRow {
+    fn session(&self) -> ApiResult<rules::Session> {
+        let end_reason = match &self.end_reason {
+            None => None,
+            Some(r) => Some(EndReason::try_from(r.clone()).map_err(|_| ApiError::internal())?),
+        };
+        Ok(rules::Session {
+            agent_staff: self.agent_staff_id,
+            agent_person: self.agent_person_id,
+            status: self.status,
+            end_reason,
+            expires_at: self.expires_at,
+            review: self.review,
+        })
+    }
+}
+
+/// Ends session `id` of the deactivated staff account (`iss`, `sub`), if it
+/// is theirs and still open.
+async fn end_disabled_agents_session(state: &AppState, iss: &str, sub: &str, id: uuid::Uuid) -> ApiResult<()> {
+    let mut tx = crate::kernel::db::begin(&state.db, &Principal::service(true)).await?;
+    sqlx::query(
+        "UPDATE impersonation_sessions SET status = 'ended', ended_at = now(), end_reason = 'account_disabled' \
+         WHERE id = $1 AND status IN ('active', 'pending_approval') \
+           AND agent_staff_id = (SELECT id FROM staff WHERE issuer = $2 AND subject = $3)",
+    )
+    .bind(id)
+    .bind(iss)
+    .bind(sub)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Turns the agent's principal into one acting as the session's subject.
+async fn impersonate(
+    state: &AppState,
+    agent: Principal,
+    header: &str,
+    method: &str,
+    route: &str,
+    audit: &AuditCtx,
+) -> ApiResult<Principal> {
+    let not_active = |why: &str| ApiError::new(ErrorCode::ImpersonationNotActive, why.to_owned());
+    // Another agent's session and a random id read alike (no existence oracle).
+    let no_such = || not_active("No such support session.");
+    if agent.kind != ActorKind::Staff {
+        return Err(ApiError::new(ErrorCode::Forbidden, "Only staff impersonate."));
+    }
+    let id = uuid::Uuid::parse_str(header.trim()).map_err(|_| no_such())?;
+    let agent_id = agent.staff_id.map(|s| s.0);
+    // Read across every org: a session whose org left the agent's scope must
+    // still be found, to be ended rather than silently kept.
+    let mut tx = crate::kernel::db::begin(&state.db, &Principal::service(true)).await?;
+    let row: Option<SessionRow> = sqlx::query_as(
+        "SELECT s.agent_staff_id, s.agent_person_id, s.subject_user_id, s.org_id, s.region, s.scope, s.status, \
+           s.end_reason, s.expires_at, s.review, u.role AS subject_role \
+         FROM impersonation_sessions s JOIN customer_users u ON u.id = s.subject_user_id WHERE s.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let row = match row {
+        Some(r) if Some(r.agent_staff_id) == agent_id => r,
+        _ => return Err(no_such()),
+    };
+    let evidence = serde_json::json!({ "user_id": row.subject_user_id, "org_id": row.org_id });
+    if matches!(row.status, SessionStatus::Active | SessionStatus::PendingApproval) {
+        if let Some(why) = store::agent_lost_access(&mut tx, row.agent_staff_id, row.org_id, &row.region).await? {
+            store::end_by_server(&mut tx, id, why).await?;
+            tx.commit().await?;
+            audit.impersonation(id, evidence);
+            audit.detail("ended_by_server", serde_json::json!(why.as_str()));
+            return Err(not_active("Your access changed; the support session was ended."));
+        }
+    }
+    crate::kernel::db::end_read(tx);
+    let now = time::OffsetDateTime::now_utc();
+    let session = row.session()?;
+    if let Err(refusal) = rules::use_session(&session, now) {
+        // Each later attempt at a session the server ended shows in its
+        // timeline too.
+        if refusal.code == ErrorCode::ImpersonationNotActive && session.status == SessionStatus::Ended {
+            audit.impersonation(id, evidence);
+        }
+        return Err(refusal.into());
+    }
+    // From here on the request happens inside the session, refused or not.
+    audit.impersonation(id, evidence);
+    rules::allowed_while_impersonating(method, route)?;
+    let role = row.subject_role;
+    Ok(Principal {
+        permissions: permissions::customer_permissions(role),
+        scope: Scope {
+            all_orgs: false,
+            regions: vec![],
+            org_ids: vec![OrgId(row.org_id)],
+        },
+        customer: Some(CustomerIdentity {
+            user_id: UserId(row.subject_user_id),
+            org_id: OrgId(row.org_id),
+            role,
+        }),
+        approval_limits: BTreeMap::new(),
+        impersonation: Some(Impersonation {
+            session_id: id,
+            subject_user_id: UserId(row.subject_user_id),
+            org_id: OrgId(row.org_id),
+            scope: row.scope,
+            expires_at: row.expires_at.unwrap_or(now),
+        }),
+        ..agent
+    })
+}

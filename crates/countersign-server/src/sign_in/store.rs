@@ -1,0 +1,136 @@
+//! Staff accounts as sign-in reads them: the row, by id or in batches of
+//! identities (see `lookup_batch`).
+
+use crate::http::problem::{ApiError, ApiResult};
+use countersign_api::{Money, OrgId, Region, Scope, StaffId, StaffRole};
+use sqlx::PgPool;
+use std::collections::BTreeMap;
+
+#[derive(Clone, sqlx::FromRow)]
+pub struct StaffRow {
+    pub id: uuid::Uuid,
+    pub person_id: uuid::Uuid,
+    pub issuer: String,
+    pub subject: String,
+    pub display_name: String,
+    pub email: String,
+    pub roles: Vec<String>,
+    pub scope_all: bool,
+    pub scope_regions: Vec<String>,
+    pub scope_org_ids: Vec<uuid::Uuid>,
+    pub approval_limits: serde_json::Value,
+    pub permission_epoch: i64,
+    pub active: bool,
+}
+
+pub const STAFF_COLUMNS: &str =
+    "id, person_id, issuer, subject, display_name, email, roles, scope_all, scope_regions, scope_org_ids, approval_limits, permission_epoch, active";
+
+impl StaffRow {
+    pub fn roles(&self) -> Vec<StaffRole> {
+        self.roles.iter().filter_map(|r| StaffRole::parse(r)).collect()
+    }
+    pub fn scope(&self) -> Scope {
+        Scope {
+            all_orgs: self.scope_all,
+            regions: self.scope_regions.iter().filter_map(|r| Region::parse(r)).collect(),
+            org_ids: self.scope_org_ids.iter().copied().map(OrgId).collect(),
+        }
+    }
+    pub fn limits(&self) -> BTreeMap<String, Option<Money>> {
+        serde_json::from_value(self.approval_limits.clone()).unwrap_or_default()
+    }
+    pub fn to_api(&self) -> countersign_api::StaffMember {
+        countersign_api::StaffMember {
+            id: StaffId(self.id),
+            issuer: self.issuer.clone(),
+            subject: self.subject.clone(),
+            display_name: self.display_name.clone(),
+            email: self.email.clone(),
+            roles: self.roles(),
+            scope: self.scope(),
+            approval_limits: self.limits(),
+            permission_epoch: self.permission_epoch,
+            active: self.active,
+        }
+    }
+}
+
+static BY_ID: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1"));
+
+/// A staff member's row by id (the id is bound; only the constant column list is spliced, once).
+pub async fn staff_by_id<'e>(db: impl sqlx::PgExecutor<'e>, id: uuid::Uuid) -> Result<Option<StaffRow>, sqlx::Error> {
+    sqlx::query_as(&BY_ID).bind(id).fetch_optional(db).await
+}
+
+/// A staff lookup waiting for its batch.
+pub struct Lookup {
+    pub issuer: String,
+    pub subject: String,
+    pub reply: tokio::sync::oneshot::Sender<ApiResult<Option<StaffRow>>>,
+}
+
+/// Most identities of a batch, in the benchmarks' load; more wait a turn.
+pub const LOOKUPS_PER_BATCH: usize = 64;
+
+/// Staff lookups are batched like the audit log's appends: every request
+/// makes one, and one statement over the identities queued meanwhile, on a
+/// connection the lookup worker keeps (`db::Held`), replaces a statement,
+/// a pool acquisition and the pool's release ping per request. The batch
+/// is read after its requests arrived, so a role change committed before a
+/// request is what that request sees.
+pub async fn lookup_batch(
+    pool: PgPool,
+    held: std::sync::Arc<tokio::sync::Mutex<crate::kernel::db::Held>>,
+    sizes: prometheus::Histogram,
+    jobs: Vec<Lookup>,
+) {
+    sizes.observe(jobs.len() as f64);
+    let issuers: Vec<&str> = jobs.iter().map(|j| j.issuer.as_str()).collect();
+    let subjects: Vec<&str> = jobs.iter().map(|j| j.subject.as_str()).collect();
+    let mut held = held.lock().await;
+    // A kept connection can have died meanwhile (a restarted or terminated
+    // backend); a read is safe to repeat, so it is tried once more on a
+    // fresh connection before the batch is refused.
+    let mut rows = Err(sqlx::Error::PoolClosed);
+    for _ in 0..2 {
+        rows = async {
+            sqlx::query_as::<_, StaffRow>(&LOOKUP)
+                .bind(&issuers)
+                .bind(&subjects)
+                .fetch_all(held.conn(&pool).await?)
+                .await
+        }
+        .await;
+        if rows.is_ok() {
+            break;
+        }
+        held.reset();
+    }
+    match rows {
+        Ok(rows) => {
+            for job in jobs {
+                let row = rows
+                    .iter()
+                    .find(|r| r.issuer == job.issuer && r.subject == job.subject)
+                    .cloned();
+                let _ = job.reply.send(Ok(row));
+            }
+        }
+        Err(e) => {
+            let e = ApiError::from(e);
+            for job in jobs {
+                let _ = job.reply.send(Err(e.clone()));
+            }
+        }
+    }
+}
+
+/// A batch's statement: the identities are bound as two arrays; only the
+/// constant column list is spliced, once.
+static LOOKUP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {STAFF_COLUMNS} FROM staff WHERE (issuer, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+    )
+});

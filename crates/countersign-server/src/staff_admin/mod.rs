@@ -1,0 +1,5 @@
+//! Staff access administration (API.md "Staff"): who may change whose
+//! roles, scope and limits (`rules`), and the handlers (`http`).
+
+pub mod http;
+pub mod rules;
