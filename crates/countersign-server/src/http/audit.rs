@@ -161,33 +161,6 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
 
 /// Actions named for what they do rather than their route, decided here so
 /// that a request refused before its handler ran is named the same way.
-fn action_name(method: &str, route: &str) -> Option<&'static str> {
-    Some(match (method, route) {
-        ("POST", "/v1/reveals") => "reveal",
-        ("GET", "/v1/audit") => "audit.search",
-        ("GET", "/v1/audit/export") => "audit.export",
-        ("PUT", "/v1/staff/{staff_id}") => "staff.update",
-        ("POST", "/v1/approvals") => "approval.request",
-        ("POST", "/v1/approvals/{approval_id}/decisions") => "approval.decide",
-        ("PATCH", "/v1/approvals/{approval_id}") => "approval.amend",
-        ("POST", "/v1/approvals/{approval_id}/cancel") => "approval.cancel",
-        ("GET", "/v1/approvals/{approval_id}/export") => "approval.export_download",
-        ("POST", "/v1/delegations") => "approval.delegated",
-        ("POST", "/v1/impersonations") => "impersonation.request",
-        ("POST", "/v1/impersonations/{session_id}/approve") => "impersonation.approve",
-        ("POST", "/v1/impersonations/{session_id}/reject") => "impersonation.reject",
-        ("POST", "/v1/impersonations/{session_id}/end") => "impersonation.end",
-        ("POST", "/v1/impersonations/{session_id}/review") => "impersonation.review",
-        ("GET", "/v1/impersonations/{session_id}") => "impersonation.timeline",
-        ("POST", "/v1/orgs/{org_id}/support-access/grants") => "support_access.grant",
-        ("POST", "/v1/orgs/{org_id}/support-access/grants/{grant_id}/revoke") => "support_access.revoke",
-        ("PATCH", "/v1/users/{user_id}") => "user.update",
-        ("POST", "/v1/invoices/{invoice_id}/resend") => "invoice.resend",
-        ("POST", "/v1/delegations/{delegation_id}/revoke") => "approval.delegation_revoked",
-        _ => return None,
-    })
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn write_event(
     state: &AppState,
@@ -216,7 +189,8 @@ async fn write_event(
         on_behalf_of: e.on_behalf_of,
         impersonation_id: e.impersonation_id,
         org_id: e.org_id,
-        action: action_name(method, route)
+        action: e
+            .action
             .map(str::to_owned)
             .unwrap_or_else(|| format!("{method} {route}")),
         target_type: e.target_type.map(str::to_owned),

@@ -24,7 +24,18 @@ pub(crate) struct Event {
     pub(crate) impersonation_id: Option<uuid::Uuid>,
     pub(crate) on_behalf_of: Option<serde_json::Value>,
     /// Further events this request caused (e.g. an execution), written after it.
+    /// The route's audit action, from the route table.
+    pub(crate) action: Option<&'static str>,
     pub(crate) follow_ups: Vec<(String, serde_json::Value)>,
+}
+
+/// A route's entry in the route table, carried by each request.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteInfo {
+    /// What the request's audit event is named (`None`: "METHOD path").
+    pub action: Option<&'static str>,
+    /// May be called inside a support session.
+    pub while_impersonating: bool,
 }
 
 /// What handlers add to the request's audit event.
@@ -63,6 +74,10 @@ impl AuditCtx {
             e.impersonation_id = Some(session);
             e.on_behalf_of = Some(subject);
         })
+    }
+    /// The request's route, as the route table describes it.
+    pub fn route(&self, info: RouteInfo) {
+        self.with(|e| e.action = info.action)
     }
     /// Records a further event caused by this request (same actor and target).
     pub fn follow_up(&self, action: &str, details: serde_json::Value) {

@@ -2,6 +2,7 @@
 //! response — including the router's own 404 and 405 — carries a request
 //! id, a problem document on error, and one audit event.
 
+use super::context::{AuditCtx, RouteInfo};
 use super::ops;
 use crate::approve::delegations;
 use crate::approve::http as approvals;
@@ -16,7 +17,9 @@ use crate::sign_in::me;
 use crate::staff_admin::http as staff;
 use crate::state::AppState;
 use crate::sync::http as sync;
-use axum::routing::{get, post};
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use utoipa::OpenApi;
 
@@ -150,59 +153,105 @@ async fn not_found() -> ApiError {
     ApiError::not_found()
 }
 
+/// A route: its method and path; the action its audit event is named
+/// (`None`: "METHOD path"); whether it may be called inside a support
+/// session (the subject's reads and the customer actions; everything else —
+/// reveals, approvals, staff administration, audit, starting other
+/// sessions — is refused while impersonating); and its handler.
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub action: Option<&'static str>,
+    pub while_impersonating: bool,
+    handler: fn(MethodFilter) -> MethodRouter<AppState>,
+}
+
+impl Route {
+    pub fn info(&self) -> RouteInfo {
+        RouteInfo {
+            action: self.action,
+            while_impersonating: self.while_impersonating,
+        }
+    }
+}
+
+/// The route table: the router is built from it, and each request carries
+/// its route's `RouteInfo` to the audit event and the impersonation check.
+#[rustfmt::skip]
+pub const ROUTES: &[Route] = &[
+    Route { method: "GET", path: "/healthz", action: None, while_impersonating: false, handler: |m| on(m, ops::healthz) },
+    Route { method: "GET", path: "/readyz", action: None, while_impersonating: false, handler: |m| on(m, ops::readyz) },
+    Route { method: "GET", path: "/v1/openapi.json", action: None, while_impersonating: false, handler: |m| on(m, openapi) },
+    Route { method: "GET", path: "/v1/client-config", action: None, while_impersonating: false, handler: |m| on(m, ops::client_config) },
+    Route { method: "GET", path: "/v1/me", action: None, while_impersonating: true, handler: |m| on(m, me::me) },
+    Route { method: "GET", path: "/v1/orgs", action: None, while_impersonating: true, handler: |m| on(m, records::list_orgs) },
+    Route { method: "GET", path: "/v1/orgs/{org_id}", action: None, while_impersonating: true, handler: |m| on(m, records::get_org) },
+    Route { method: "GET", path: "/v1/orgs/{org_id}/users", action: None, while_impersonating: true, handler: |m| on(m, records::list_users) },
+    Route { method: "GET", path: "/v1/users/{user_id}", action: None, while_impersonating: true, handler: |m| on(m, records::get_user) },
+    Route { method: "PATCH", path: "/v1/users/{user_id}", action: Some("user.update"), while_impersonating: true, handler: |m| on(m, customer::update_user) },
+    Route { method: "GET", path: "/v1/orgs/{org_id}/invoices", action: None, while_impersonating: true, handler: |m| on(m, records::list_invoices) },
+    Route { method: "GET", path: "/v1/invoices/{invoice_id}", action: None, while_impersonating: true, handler: |m| on(m, records::get_invoice) },
+    Route { method: "POST", path: "/v1/invoices/{invoice_id}/resend", action: Some("invoice.resend"), while_impersonating: true, handler: |m| on(m, customer::resend_invoice) },
+    Route { method: "GET", path: "/v1/orgs/{org_id}/vendors", action: None, while_impersonating: false, handler: |m| on(m, records::list_vendors) },
+    Route { method: "GET", path: "/v1/vendors/{vendor_id}", action: None, while_impersonating: false, handler: |m| on(m, records::get_vendor) },
+    Route { method: "GET", path: "/v1/orgs/{org_id}/payments", action: None, while_impersonating: false, handler: |m| on(m, records::list_payments) },
+    Route { method: "POST", path: "/v1/reveals", action: Some("reveal"), while_impersonating: false, handler: |m| on(m, reveals::reveal) },
+    Route { method: "GET", path: "/v1/sync", action: None, while_impersonating: false, handler: |m| on(m, sync::sync) },
+    Route { method: "GET", path: "/v1/approvals", action: None, while_impersonating: false, handler: |m| on(m, approvals::list) },
+    Route { method: "POST", path: "/v1/approvals", action: Some("approval.request"), while_impersonating: false, handler: |m| on(m, approvals::create) },
+    Route { method: "GET", path: "/v1/approvals/{approval_id}", action: None, while_impersonating: false, handler: |m| on(m, approvals::get) },
+    Route { method: "PATCH", path: "/v1/approvals/{approval_id}", action: Some("approval.amend"), while_impersonating: false, handler: |m| on(m, approvals::amend) },
+    Route { method: "POST", path: "/v1/approvals/{approval_id}/decisions", action: Some("approval.decide"), while_impersonating: false, handler: |m| on(m, approvals::decide) },
+    Route { method: "POST", path: "/v1/approvals/{approval_id}/cancel", action: Some("approval.cancel"), while_impersonating: false, handler: |m| on(m, approvals::cancel) },
+    Route { method: "GET", path: "/v1/approvals/{approval_id}/export", action: Some("approval.export_download"), while_impersonating: false, handler: |m| on(m, approvals::download) },
+    Route { method: "GET", path: "/v1/delegations", action: None, while_impersonating: false, handler: |m| on(m, delegations::list) },
+    Route { method: "POST", path: "/v1/delegations", action: Some("approval.delegated"), while_impersonating: false, handler: |m| on(m, delegations::create) },
+    Route { method: "POST", path: "/v1/delegations/{delegation_id}/revoke", action: Some("approval.delegation_revoked"), while_impersonating: false, handler: |m| on(m, delegations::revoke) },
+    Route { method: "GET", path: "/v1/notifications", action: None, while_impersonating: false, handler: |m| on(m, notifications::list) },
+    Route { method: "GET", path: "/v1/notifications/stream", action: None, while_impersonating: false, handler: |m| on(m, notifications::stream) },
+    Route { method: "GET", path: "/v1/impersonations", action: None, while_impersonating: false, handler: |m| on(m, impersonations::list) },
+    Route { method: "POST", path: "/v1/impersonations", action: Some("impersonation.request"), while_impersonating: false, handler: |m| on(m, impersonations::create) },
+    Route { method: "GET", path: "/v1/impersonations/{session_id}", action: Some("impersonation.timeline"), while_impersonating: false, handler: |m| on(m, impersonations::get) },
+    Route { method: "POST", path: "/v1/impersonations/{session_id}/approve", action: Some("impersonation.approve"), while_impersonating: false, handler: |m| on(m, impersonations::approve) },
+    Route { method: "POST", path: "/v1/impersonations/{session_id}/reject", action: Some("impersonation.reject"), while_impersonating: false, handler: |m| on(m, impersonations::reject) },
+    Route { method: "POST", path: "/v1/impersonations/{session_id}/end", action: Some("impersonation.end"), while_impersonating: false, handler: |m| on(m, impersonations::end) },
+    Route { method: "POST", path: "/v1/impersonations/{session_id}/review", action: Some("impersonation.review"), while_impersonating: false, handler: |m| on(m, impersonations::review) },
+    Route { method: "GET", path: "/v1/orgs/{org_id}/support-access", action: None, while_impersonating: false, handler: |m| on(m, impersonations::support_access) },
+    Route { method: "POST", path: "/v1/orgs/{org_id}/support-access/grants", action: Some("support_access.grant"), while_impersonating: false, handler: |m| on(m, impersonations::grant) },
+    Route { method: "POST", path: "/v1/orgs/{org_id}/support-access/grants/{grant_id}/revoke", action: Some("support_access.revoke"), while_impersonating: false, handler: |m| on(m, impersonations::revoke_grant) },
+    Route { method: "GET", path: "/v1/audit", action: Some("audit.search"), while_impersonating: false, handler: |m| on(m, audit_log::search) },
+    Route { method: "GET", path: "/v1/audit/export", action: Some("audit.export"), while_impersonating: false, handler: |m| on(m, audit_log::export) },
+    Route { method: "GET", path: "/v1/staff", action: None, while_impersonating: false, handler: |m| on(m, staff::list) },
+    Route { method: "GET", path: "/v1/staff/{staff_id}", action: None, while_impersonating: false, handler: |m| on(m, staff::get) },
+    Route { method: "PUT", path: "/v1/staff/{staff_id}", action: Some("staff.update"), while_impersonating: false, handler: |m| on(m, staff::put) },
+];
+
+fn filter(method: &str) -> MethodFilter {
+    match method {
+        "GET" => MethodFilter::GET,
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "PATCH" => MethodFilter::PATCH,
+        other => unreachable!("the route table has no {other} route"),
+    }
+}
+
+/// The router: every route of the table, tagged with its `RouteInfo`.
+/// The audit middleware and the body limit go around it (`startup`).
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/v1/openapi.json", get(openapi))
-        .route("/v1/client-config", get(ops::client_config))
-        .route("/v1/me", get(me::me))
-        .route("/v1/orgs", get(records::list_orgs))
-        .route("/v1/orgs/{org_id}", get(records::get_org))
-        .route("/v1/orgs/{org_id}/users", get(records::list_users))
-        .route(
-            "/v1/users/{user_id}",
-            get(records::get_user).patch(customer::update_user),
-        )
-        .route("/v1/orgs/{org_id}/invoices", get(records::list_invoices))
-        .route("/v1/invoices/{invoice_id}", get(records::get_invoice))
-        .route("/v1/invoices/{invoice_id}/resend", post(customer::resend_invoice))
-        .route("/v1/orgs/{org_id}/vendors", get(records::list_vendors))
-        .route("/v1/vendors/{vendor_id}", get(records::get_vendor))
-        .route("/v1/orgs/{org_id}/payments", get(records::list_payments))
-        .route("/v1/reveals", post(reveals::reveal))
-        .route("/v1/sync", get(sync::sync))
-        .route("/v1/approvals", get(approvals::list).post(approvals::create))
-        .route(
-            "/v1/approvals/{approval_id}",
-            get(approvals::get).patch(approvals::amend),
-        )
-        .route("/v1/approvals/{approval_id}/decisions", post(approvals::decide))
-        .route("/v1/approvals/{approval_id}/cancel", post(approvals::cancel))
-        .route("/v1/approvals/{approval_id}/export", get(approvals::download))
-        .route("/v1/delegations", get(delegations::list).post(delegations::create))
-        .route("/v1/delegations/{delegation_id}/revoke", post(delegations::revoke))
-        .route("/v1/notifications", get(notifications::list))
-        .route(
-            "/v1/impersonations",
-            get(impersonations::list).post(impersonations::create),
-        )
-        .route("/v1/impersonations/{session_id}", get(impersonations::get))
-        .route("/v1/impersonations/{session_id}/approve", post(impersonations::approve))
-        .route("/v1/impersonations/{session_id}/reject", post(impersonations::reject))
-        .route("/v1/impersonations/{session_id}/end", post(impersonations::end))
-        .route("/v1/impersonations/{session_id}/review", post(impersonations::review))
-        .route("/v1/orgs/{org_id}/support-access", get(impersonations::support_access))
-        .route("/v1/orgs/{org_id}/support-access/grants", post(impersonations::grant))
-        .route(
-            "/v1/orgs/{org_id}/support-access/grants/{grant_id}/revoke",
-            post(impersonations::revoke_grant),
-        )
-        .route("/v1/notifications/stream", get(notifications::stream))
-        .route("/v1/audit", get(audit_log::search))
-        .route("/v1/audit/export", get(audit_log::export))
-        .route("/v1/staff", get(staff::list))
-        .route("/v1/staff/{staff_id}", get(staff::get).put(staff::put))
+    let mut router = Router::new();
+    for r in ROUTES {
+        let info = r.info();
+        let tag = axum::middleware::from_fn(move |mut req: Request, next: Next| async move {
+            if let Some(ctx) = req.extensions().get::<AuditCtx>() {
+                ctx.route(info);
+            }
+            req.extensions_mut().insert(info);
+            next.run(req).await
+        });
+        router = router.route(r.path, (r.handler)(filter(r.method)).layer(tag));
+    }
+    router
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), super::audit::layer))
         // API.md: bodies are at most 64 KB (413 payload_too_large).
@@ -213,4 +262,70 @@ pub fn router(state: AppState) -> Router {
 #[utoipa::path(get, path = "/v1/openapi.json", responses((status = 200, description = "This document")), tag = "operations")]
 pub async fn openapi() -> impl axum::response::IntoResponse {
     axum::Json(openapi_doc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented contract and the table name the same routes.
+    #[test]
+    fn the_openapi_document_lists_exactly_the_table() {
+        let doc = openapi_doc();
+        let mut documented: Vec<(String, String)> = Vec::new();
+        for (path, item) in &doc.paths.paths {
+            let methods = [
+                ("GET", item.get.is_some()),
+                ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("DELETE", item.delete.is_some()),
+            ];
+            for (m, present) in methods {
+                if present {
+                    documented.push((m.to_owned(), path.clone()));
+                }
+            }
+        }
+        documented.sort();
+        let mut table: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|r| (r.method.to_owned(), r.path.to_owned()))
+            .collect();
+        table.sort();
+        assert_eq!(documented, table);
+    }
+
+    /// What a support session reaches: exactly the subject's reads and the
+    /// customer actions (API.md "Impersonation").
+    #[test]
+    fn sessions_reach_exactly_the_subjects_reads_and_the_customer_actions() {
+        let allowed: Vec<(&str, &str)> = ROUTES
+            .iter()
+            .filter(|r| r.while_impersonating)
+            .map(|r| (r.method, r.path))
+            .collect();
+        assert_eq!(
+            allowed,
+            [
+                ("GET", "/v1/me"),
+                ("GET", "/v1/orgs"),
+                ("GET", "/v1/orgs/{org_id}"),
+                ("GET", "/v1/orgs/{org_id}/users"),
+                ("GET", "/v1/users/{user_id}"),
+                ("PATCH", "/v1/users/{user_id}"),
+                ("GET", "/v1/orgs/{org_id}/invoices"),
+                ("GET", "/v1/invoices/{invoice_id}"),
+                ("POST", "/v1/invoices/{invoice_id}/resend"),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_route_is_in_the_table_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in ROUTES {
+            assert!(seen.insert((r.method, r.path)), "{} {} twice", r.method, r.path);
+        }
+    }
 }

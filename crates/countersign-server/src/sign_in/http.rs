@@ -4,7 +4,7 @@
 //! member's principal into one acting inside their support session.
 
 use super::store::{Lookup, StaffRow};
-use crate::http::context::AuditCtx;
+use crate::http::context::{AuditCtx, RouteInfo};
 use crate::http::problem::{ApiError, ApiResult};
 use crate::impersonate::{rules, store};
 use crate::kernel::caller::{CustomerIdentity, Impersonation, Principal};
@@ -180,21 +180,12 @@ impl FromRequestParts<AppState> for Principal {
         }
         let mut principal = principal?;
         if let Some(h) = parts.headers.get(IMPERSONATION_HEADER) {
-            let route = parts
+            let marked = parts
                 .extensions
-                .get::<axum::extract::MatchedPath>()
-                .map(|m| m.as_str().to_owned())
-                .unwrap_or_default();
+                .get::<RouteInfo>()
+                .is_some_and(|r| r.while_impersonating);
             let ctx = parts.extensions.get::<AuditCtx>().cloned().unwrap_or_default();
-            principal = impersonate(
-                state,
-                principal,
-                h.to_str().unwrap_or(""),
-                parts.method.as_str(),
-                &route,
-                &ctx,
-            )
-            .await?;
+            principal = impersonate(state, principal, h.to_str().unwrap_or(""), marked, &ctx).await?;
         }
         parts.extensions.insert(principal.clone());
         Ok(principal)
@@ -260,8 +251,8 @@ async fn impersonate(
     state: &AppState,
     agent: Principal,
     header: &str,
-    method: &str,
-    route: &str,
+    // The route table marks the request's route as allowed in a session.
+    marked: bool,
     audit: &AuditCtx,
 ) -> ApiResult<Principal> {
     let not_active = |why: &str| ApiError::new(ErrorCode::ImpersonationNotActive, why.to_owned());
@@ -310,7 +301,7 @@ async fn impersonate(
     }
     // From here on the request happens inside the session, refused or not.
     audit.impersonation(id, evidence);
-    rules::allowed_while_impersonating(method, route)?;
+    rules::allowed_while_impersonating(marked)?;
     let role = row.subject_role;
     Ok(Principal {
         permissions: permissions::customer_permissions(role),
