@@ -312,7 +312,7 @@ async fn staff(config: &Config, cmd: StaffCommand) -> Result<(), CliError> {
     };
     change(&mut update)?;
     let mut tx = pool.begin().await?;
-    let row = crate::staff_admin::http::apply_update(&mut *tx, current.id, &update).await?;
+    let row = crate::staff_admin::store::apply_update(&mut *tx, current.id, &update).await?;
     tx.commit().await?;
     print(&row);
     Ok(())

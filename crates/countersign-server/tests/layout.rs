@@ -289,3 +289,37 @@ fn the_reader_finds_uses_of_every_form() {
     e.insert("d".to_owned(), BTreeSet::from(["a".to_owned()]));
     assert_eq!(circles(&e), vec![vec!["a".to_owned(), "b".to_owned(), "c".to_owned()]]);
 }
+
+/// Issue 20, point 4: what sees past row-level security is visible in the
+/// type (`kernel::db::GlobalTx`), begun only in a `store.rs`; and nothing
+/// hands the pool to sqlx directly but the kernel's `db` and the batch
+/// workers' kept connections (`Held`), which are their stores' own.
+#[test]
+fn global_transactions_are_begun_only_in_a_store() {
+    let (mods, _) = graph();
+    for (m, file) in &mods {
+        let text = std::fs::read_to_string(file).unwrap();
+        let text = text.split("#[cfg(test)]").next().unwrap();
+        let is_store = m.ends_with("::store") || m == "kernel::db";
+        if !is_store {
+            assert!(!text.contains("db::global("), "{m} begins a global transaction");
+        }
+        if m == "kernel::db" || m == "cli" || m == "seed" || m == "startup" {
+            continue;
+        }
+        for pool_use in [
+            ".db.begin()",
+            "(&s.db)",
+            "(&state.db)",
+            "(&self.db)",
+            "Principal::service(true)",
+        ] {
+            for line in text.lines().filter(|l| l.contains(pool_use)) {
+                let sqlx_call = ["fetch", "execute", ".begin()", "service(true)"]
+                    .iter()
+                    .any(|c| line.contains(c));
+                assert!(!sqlx_call, "{m} reaches the pool itself: {}", line.trim());
+            }
+        }
+    }
+}

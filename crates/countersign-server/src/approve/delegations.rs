@@ -1,5 +1,6 @@
 //! Out-of-office delegation between approvers (issue 4, point 8).
 
+use super::store::{delegations_of, DelegationRow as Row, DELEGATION_COLUMNS as COLUMNS};
 use crate::http::context::AuditCtx;
 use crate::http::extract::{Json as Body, Path};
 use crate::http::idempotency::{self, Begun};
@@ -10,34 +11,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use countersign_api::{CreateDelegation, Delegation, ErrorCode, Permission, Problem, StaffId};
+use countersign_api::{CreateDelegation, Delegation, ErrorCode, Permission, Problem};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: Uuid,
-    delegator_staff_id: Uuid,
-    delegate_staff_id: Uuid,
-    starts_at: OffsetDateTime,
-    ends_at: OffsetDateTime,
-    revoked_at: Option<OffsetDateTime>,
-}
-
-impl Row {
-    fn to_api(&self) -> Delegation {
-        Delegation {
-            id: self.id,
-            delegator_id: StaffId(self.delegator_staff_id),
-            delegate_id: StaffId(self.delegate_staff_id),
-            starts_at: self.starts_at,
-            ends_at: self.ends_at,
-            revoked: self.revoked_at.is_some(),
-        }
-    }
-}
-
-const COLUMNS: &str = "id, delegator_staff_id, delegate_staff_id, starts_at, ends_at, revoked_at";
 
 #[utoipa::path(post, path = "/v1/delegations", params(("Idempotency-Key" = Option<String>, Header)), request_body = CreateDelegation, responses((status = 201, body = Delegation), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])), tag = "approvals")]
 pub async fn create(
@@ -64,10 +40,7 @@ pub async fn create(
         ));
     }
     // The delegate must be an approver in their own right.
-    let delegate: Option<(Vec<String>, bool)> = sqlx::query_as("SELECT roles, active FROM staff WHERE id = $1")
-        .bind(req.delegate_id.0)
-        .fetch_optional(&s.db)
-        .await?;
+    let delegate = super::store::staff_roles(&s.db, req.delegate_id.0).await?;
     let (roles, active) = delegate.ok_or_else(ApiError::not_found)?;
     let roles: Vec<_> = roles
         .iter()
@@ -102,10 +75,7 @@ pub async fn list(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec
         .staff_id
         .ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?
         .0;
-    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM delegations WHERE delegator_staff_id = $1 OR delegate_staff_id = $1 ORDER BY starts_at DESC"))
-        .bind(me)
-        .fetch_all(&s.db)
-        .await?;
+    let rows = delegations_of(&s.db, me).await?;
     Ok(Json(rows.iter().map(Row::to_api).collect()))
 }
 

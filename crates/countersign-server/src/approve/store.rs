@@ -495,3 +495,71 @@ async fn org_export(conn: &mut sqlx::PgConnection, org: Uuid) -> ApiResult<serde
         "payments": payments.iter().map(|p| p.to_api()).collect::<ApiResult<Vec<_>>>()?,
     }))
 }
+
+/// Marks every pending request past its expiry expired, across tenants (the
+/// server's own work): their (id, org).
+pub async fn expire_overdue(pool: &sqlx::PgPool) -> ApiResult<Vec<(Uuid, Uuid)>> {
+    let mut tx = crate::kernel::db::global(pool).await?;
+    let expired = sqlx::query_as(
+        "UPDATE approval_requests SET status = 'expired', updated_at = now() \
+         WHERE status = 'pending' AND expires_at <= now() RETURNING id, org_id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(expired)
+}
+
+/// A staff member's roles and whether the account is active (delegations
+/// name their delegate by staff id; staff accounts are outside row-level
+/// security).
+pub async fn staff_roles(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<Option<(Vec<String>, bool)>> {
+    let mut tx = crate::kernel::db::global(pool).await?;
+    let found = sqlx::query_as("SELECT roles, active FROM staff WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    crate::kernel::db::end_read(tx);
+    Ok(found)
+}
+
+/// An out-of-office delegation (staff data, outside row-level security).
+#[derive(sqlx::FromRow)]
+pub struct DelegationRow {
+    pub id: Uuid,
+    pub delegator_staff_id: Uuid,
+    pub delegate_staff_id: Uuid,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl DelegationRow {
+    pub fn to_api(&self) -> Delegation {
+        Delegation {
+            id: self.id,
+            delegator_id: StaffId(self.delegator_staff_id),
+            delegate_id: StaffId(self.delegate_staff_id),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            revoked: self.revoked_at.is_some(),
+        }
+    }
+}
+
+pub const DELEGATION_COLUMNS: &str = "id, delegator_staff_id, delegate_staff_id, starts_at, ends_at, revoked_at";
+
+/// The delegations `me` gave or holds (delegations are staff data, outside
+/// row-level security).
+pub async fn delegations_of(pool: &sqlx::PgPool, me: Uuid) -> ApiResult<Vec<DelegationRow>> {
+    let mut tx = crate::kernel::db::global(pool).await?;
+    let rows = sqlx::query_as(&format!(
+        "SELECT {DELEGATION_COLUMNS} FROM delegations WHERE delegator_staff_id = $1 OR delegate_staff_id = $1 \
+         ORDER BY starts_at DESC"
+    ))
+    .bind(me)
+    .fetch_all(&mut *tx)
+    .await?;
+    crate::kernel::db::end_read(tx);
+    Ok(rows)
+}

@@ -1,7 +1,6 @@
 //! The scheduled expiry of approval requests.
 
 use crate::http::problem::ApiResult;
-use crate::kernel::db;
 use crate::kernel::Principal;
 use crate::state::AppState;
 use time::OffsetDateTime;
@@ -11,14 +10,8 @@ use uuid::Uuid;
 /// each. Runs on a schedule; a decision on an expired request does the same
 /// for that one request on the spot.
 pub async fn sweep_expired(s: &AppState) -> ApiResult<usize> {
-    let service = Principal::service(true);
-    let mut tx = db::begin(&s.db, &service).await?;
-    let expired: Vec<(Uuid, Uuid)> = sqlx::query_as(
-        "UPDATE approval_requests SET status = 'expired', updated_at = now() WHERE status = 'pending' AND expires_at <= now() RETURNING id, org_id",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    let service = Principal::service(false);
+    let expired = super::store::expire_overdue(&s.db).await?;
     let events: Vec<crate::audit::store::EventRow> = expired
         .iter()
         .map(|(id, org)| crate::audit::store::EventRow {

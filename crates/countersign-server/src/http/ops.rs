@@ -19,7 +19,7 @@ const READY_KEYS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(5
 /// Ready when the database answers and the issuer's keys can be fetched.
 #[utoipa::path(get, path = "/readyz", responses((status = 200), (status = 503)), tag = "operations")]
 pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
-    let db = sqlx::query("SELECT 1").execute(&s.db).await.is_ok();
+    let db = crate::kernel::db::ping(&s.db).await;
     let keys = s
         .verifier
         .ready_keys(READY_KEYS_MAX_AGE)

@@ -3,8 +3,9 @@
 
 use super::rules::{self, Session, Shown};
 use crate::http::problem::{ApiError, ApiResult};
-use crate::kernel::db::Tx;
+use crate::kernel::db::GlobalTx;
 use countersign_api::*;
+use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -104,30 +105,35 @@ impl Row {
     }
 }
 
-pub async fn load(tx: &mut Tx, id: Uuid, lock: bool) -> ApiResult<Row> {
+pub async fn load(tx: &mut PgConnection, id: Uuid, lock: bool) -> ApiResult<Row> {
     let sql = format!("{SELECT} WHERE s.id = $1{}", if lock { " FOR UPDATE OF s" } else { "" });
     sqlx::query_as(&sql)
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(ApiError::not_found)
 }
 
 /// Is an org admin's grant of support access in force for `org` now?
-pub async fn grant_in_force(tx: &mut Tx, org: Uuid) -> ApiResult<bool> {
+pub async fn grant_in_force(tx: &mut PgConnection, org: Uuid) -> ApiResult<bool> {
     Ok(sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM support_access_grants WHERE org_id = $1 AND revoked_at IS NULL \
            AND now() >= starts_at AND now() < ends_at)",
     )
     .bind(org)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?)
 }
 
 /// Why `staff_id` may no longer hold a support session in (`org`,
 /// `region`), read now (see [`rules::lost_access`]).
-pub async fn agent_lost_access(tx: &mut Tx, staff_id: Uuid, org: Uuid, region: &str) -> ApiResult<Option<EndReason>> {
-    let row = crate::sign_in::store::staff_by_id(&mut **tx, staff_id).await?;
+pub async fn agent_lost_access(
+    tx: &mut PgConnection,
+    staff_id: Uuid,
+    org: Uuid,
+    region: &str,
+) -> ApiResult<Option<EndReason>> {
+    let row = crate::sign_in::store::staff_by_id(&mut *tx, staff_id).await?;
     let permissions = row
         .as_ref()
         .map(|r| crate::kernel::permissions::staff_permissions(&r.roles()))
@@ -144,14 +150,85 @@ pub async fn agent_lost_access(tx: &mut Tx, staff_id: Uuid, org: Uuid, region: &
 
 /// The server ends a session its agent may no longer hold; the review
 /// queue shows why.
-pub async fn end_by_server(tx: &mut Tx, id: Uuid, why: EndReason) -> ApiResult<()> {
+pub async fn end_by_server(tx: &mut PgConnection, id: Uuid, why: EndReason) -> ApiResult<()> {
     sqlx::query(
         "UPDATE impersonation_sessions SET status = 'ended', ended_at = now(), end_reason = $2 \
          WHERE id = $1 AND status IN ('active', 'pending_approval')",
     )
     .bind(id)
     .bind(why.as_str())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
+    Ok(())
+}
+
+/// A session as a request inside it needs it.
+#[derive(sqlx::FromRow)]
+pub struct SessionRow {
+    pub agent_staff_id: uuid::Uuid,
+    pub agent_person_id: uuid::Uuid,
+    pub subject_user_id: uuid::Uuid,
+    pub org_id: uuid::Uuid,
+    pub region: String,
+    #[sqlx(try_from = "String")]
+    pub scope: SessionScope,
+    #[sqlx(try_from = "String")]
+    pub status: SessionStatus,
+    pub end_reason: Option<String>,
+    pub expires_at: Option<time::OffsetDateTime>,
+    #[sqlx(try_from = "String")]
+    pub review: ReviewState,
+    #[sqlx(try_from = "String")]
+    pub subject_role: CustomerRole,
+}
+
+impl SessionRow {
+    pub fn session(&self) -> ApiResult<rules::Session> {
+        let end_reason = match &self.end_reason {
+            None => None,
+            Some(r) => Some(EndReason::try_from(r.clone()).map_err(|_| ApiError::internal())?),
+        };
+        Ok(rules::Session {
+            agent_staff: self.agent_staff_id,
+            agent_person: self.agent_person_id,
+            status: self.status,
+            end_reason,
+            expires_at: self.expires_at,
+            review: self.review,
+        })
+    }
+}
+
+/// Session `id` for use by its agent, read across every org: a session whose
+/// org left the agent's scope must still be found, to be ended rather than
+/// silently kept. The transaction stays open for ending it.
+pub async fn session_for_use(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<(GlobalTx, Option<SessionRow>)> {
+    let mut tx = crate::kernel::db::global(pool).await?;
+    let row = sqlx::query_as(
+        "SELECT s.agent_staff_id, s.agent_person_id, s.subject_user_id, s.org_id, s.region, s.scope, s.status, \
+           s.end_reason, s.expires_at, s.review, u.role AS subject_role \
+         FROM impersonation_sessions s JOIN customer_users u ON u.id = s.subject_user_id WHERE s.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok((tx, row))
+}
+
+/// Ends session `id` of the deactivated staff account (`iss`, `sub`), if it
+/// is theirs and still open.
+pub async fn end_disabled_agents_session(pool: &sqlx::PgPool, iss: &str, sub: &str, id: Uuid) -> ApiResult<()> {
+    let mut tx = crate::kernel::db::global(pool).await?;
+    sqlx::query(
+        "UPDATE impersonation_sessions SET status = 'ended', ended_at = now(), end_reason = 'account_disabled' \
+         WHERE id = $1 AND status IN ('active', 'pending_approval') \
+           AND agent_staff_id = (SELECT id FROM staff WHERE issuer = $2 AND subject = $3)",
+    )
+    .bind(id)
+    .bind(iss)
+    .bind(sub)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(())
 }

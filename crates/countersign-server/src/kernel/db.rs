@@ -1,12 +1,58 @@
-//! The request's transaction, with the caller's scope set transaction-locally
-//! (`set_config(..., true)`): it ends with the transaction, so a pooled
-//! connection never carries one caller's scope to the next.
+//! The two ways to the database, told apart by their type:
+//! - [`Tx`], a transaction scoped to one caller: their scope is set
+//!   transaction-locally (`set_config(..., true)`), so row-level security
+//!   filters every tenant table to what they may see, and the scope ends with
+//!   the transaction (a pooled connection never carries one caller's scope to
+//!   the next). Every request's reads and writes go through one.
+//! - [`GlobalTx`], a transaction that sees every tenant: for the server's own
+//!   work (expiring requests, ending a session whose org left its agent's
+//!   scope) and for the tables outside row-level security (staff accounts,
+//!   delegations, a customer's identity). Only a `store.rs` begins one.
+//!
+//! Nothing else reaches the pool, except the connections kept by the batch
+//! workers (`Held`) and the readiness probe (`ping`).
 
 use crate::kernel::Principal;
-use sqlx::{postgres::PgPoolOptions, Connection, PgPool, Postgres, Transaction};
+use sqlx::{postgres::PgPoolOptions, Connection, PgConnection, PgPool, Postgres, Transaction};
 use std::time::Duration;
 
-pub type Tx = Transaction<'static, Postgres>;
+/// A transaction under row-level security, scoped to one caller.
+pub struct Tx(Transaction<'static, Postgres>);
+
+/// A transaction that sees every tenant (see the module's comment).
+pub struct GlobalTx(Transaction<'static, Postgres>);
+
+macro_rules! transaction {
+    ($($t:ident),*) => {$(
+        impl std::ops::Deref for $t {
+            type Target = PgConnection;
+            fn deref(&self) -> &PgConnection {
+                &self.0
+            }
+        }
+        impl std::ops::DerefMut for $t {
+            fn deref_mut(&mut self) -> &mut PgConnection {
+                &mut self.0
+            }
+        }
+        impl $t {
+            pub async fn commit(self) -> Result<(), sqlx::Error> {
+                self.0.commit().await
+            }
+        }
+    )*};
+}
+transaction!(Tx, GlobalTx);
+
+/// Begins a transaction that sees every tenant.
+pub async fn global(pool: &PgPool) -> Result<GlobalTx, sqlx::Error> {
+    Ok(GlobalTx(begin_then(pool, &Principal::service(true), &[], "").await?.0))
+}
+
+/// Does the database answer? (The readiness probe.)
+pub async fn ping(pool: &PgPool) -> bool {
+    sqlx::query("SELECT 1").execute(pool).await.is_ok()
+}
 
 /// The pool. sqlx pings a connection when it is released (always) and, by
 /// default, again when it is acquired: two of a request's round trips, each
@@ -97,7 +143,7 @@ async fn begin_then(pool: &PgPool, p: &Principal, locks: &[i64], then: &'static 
         statement.push_str(&calls.join(", "));
     }
     statement.push_str(then);
-    pool.begin_with(statement).await
+    pool.begin_with(statement).await.map(Tx)
 }
 
 /// Where a keyset page starts: after the cursor, bound as parameters `$first`,
@@ -175,7 +221,7 @@ impl Held {
 /// pool (a connection whose ping fails is closed, never reused), in a task
 /// of its own while the response goes out. A COMMIT would be one more round trip on the
 /// request's path, and one more wake-up of the backend.
-pub fn end_read(tx: Tx) {
+pub fn end_read(tx: impl std::ops::DerefMut<Target = PgConnection>) {
     drop(tx);
 }
 

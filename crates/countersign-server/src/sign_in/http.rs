@@ -13,19 +13,9 @@ use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use countersign_api::{
-    ActorKind, CustomerRole, EndReason, ErrorCode, OrgId, ReviewState, Scope, SessionScope, SessionStatus, StaffId,
-    UserId, IMPERSONATION_HEADER,
+    ActorKind, CustomerRole, ErrorCode, OrgId, Scope, SessionStatus, StaffId, UserId, IMPERSONATION_HEADER,
 };
 use std::collections::BTreeMap;
-
-#[derive(sqlx::FromRow)]
-struct CustomerRow {
-    user_id: uuid::Uuid,
-    org_id: uuid::Uuid,
-    name: String,
-    email: String,
-    role: String,
-}
 
 /// The staff row of (iss, sub), read in the next lookup batch.
 async fn staff_row(state: &AppState, iss: &str, sub: &str) -> ApiResult<Option<StaffRow>> {
@@ -78,12 +68,7 @@ pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Princi
     }
     // Customer users live in a tenant table; this one narrow lookup goes
     // through a SECURITY DEFINER function that returns only the caller's row.
-    let customer: Option<CustomerRow> =
-        sqlx::query_as("SELECT user_id, org_id, name, email, role FROM cs_customer_identity($1, $2)")
-            .bind(iss)
-            .bind(sub)
-            .fetch_optional(&state.db)
-            .await?;
+    let customer = super::store::customer_identity(&state.db, iss, sub).await?;
     let Some(c) = customer else {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
@@ -170,7 +155,7 @@ impl FromRequestParts<AppState> for Principal {
         if let (Err(e), Some(h)) = (&principal, parts.headers.get(IMPERSONATION_HEADER)) {
             if e.code == ErrorCode::AccountDisabled {
                 if let Ok(id) = uuid::Uuid::parse_str(h.to_str().unwrap_or("").trim()) {
-                    end_disabled_agents_session(state, &claims.iss, &claims.sub, id).await?;
+                    store::end_disabled_agents_session(&state.db, &claims.iss, &claims.sub, id).await?;
                 }
                 return Err(ApiError::new(
                     ErrorCode::ImpersonationNotActive,
@@ -192,60 +177,6 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    agent_staff_id: uuid::Uuid,
-    agent_person_id: uuid::Uuid,
-    subject_user_id: uuid::Uuid,
-    org_id: uuid::Uuid,
-    region: String,
-    #[sqlx(try_from = "String")]
-    scope: SessionScope,
-    #[sqlx(try_from = "String")]
-    status: SessionStatus,
-    end_reason: Option<String>,
-    expires_at: Option<time::OffsetDateTime>,
-    #[sqlx(try_from = "String")]
-    review: ReviewState,
-    #[sqlx(try_from = "String")]
-    subject_role: CustomerRole,
-}
-
-impl SessionRow {
-    fn session(&self) -> ApiResult<rules::Session> {
-        let end_reason = match &self.end_reason {
-            None => None,
-            Some(r) => Some(EndReason::try_from(r.clone()).map_err(|_| ApiError::internal())?),
-        };
-        Ok(rules::Session {
-            agent_staff: self.agent_staff_id,
-            agent_person: self.agent_person_id,
-            status: self.status,
-            end_reason,
-            expires_at: self.expires_at,
-            review: self.review,
-        })
-    }
-}
-
-/// Ends session `id` of the deactivated staff account (`iss`, `sub`), if it
-/// is theirs and still open.
-async fn end_disabled_agents_session(state: &AppState, iss: &str, sub: &str, id: uuid::Uuid) -> ApiResult<()> {
-    let mut tx = crate::kernel::db::begin(&state.db, &Principal::service(true)).await?;
-    sqlx::query(
-        "UPDATE impersonation_sessions SET status = 'ended', ended_at = now(), end_reason = 'account_disabled' \
-         WHERE id = $1 AND status IN ('active', 'pending_approval') \
-           AND agent_staff_id = (SELECT id FROM staff WHERE issuer = $2 AND subject = $3)",
-    )
-    .bind(id)
-    .bind(iss)
-    .bind(sub)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 /// Turns the agent's principal into one acting as the session's subject.
 async fn impersonate(
     state: &AppState,
@@ -265,15 +196,7 @@ async fn impersonate(
     let agent_id = agent.staff_id.map(|s| s.0);
     // Read across every org: a session whose org left the agent's scope must
     // still be found, to be ended rather than silently kept.
-    let mut tx = crate::kernel::db::begin(&state.db, &Principal::service(true)).await?;
-    let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT s.agent_staff_id, s.agent_person_id, s.subject_user_id, s.org_id, s.region, s.scope, s.status, \
-           s.end_reason, s.expires_at, s.review, u.role AS subject_role \
-         FROM impersonation_sessions s JOIN customer_users u ON u.id = s.subject_user_id WHERE s.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let (mut tx, row) = store::session_for_use(&state.db, id).await?;
     let row = match row {
         Some(r) if Some(r.agent_staff_id) == agent_id => r,
         _ => return Err(no_such()),

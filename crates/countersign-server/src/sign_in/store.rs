@@ -134,3 +134,26 @@ static LOOKUP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         "SELECT {STAFF_COLUMNS} FROM staff WHERE (issuer, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
     )
 });
+
+#[derive(sqlx::FromRow)]
+pub struct CustomerRow {
+    pub user_id: uuid::Uuid,
+    pub org_id: uuid::Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+}
+
+/// The customer account of (iss, sub), if any. Customer users live in a
+/// tenant table; this one narrow lookup goes through a SECURITY DEFINER
+/// function that returns only the caller's row.
+pub async fn customer_identity(pool: &PgPool, iss: &str, sub: &str) -> ApiResult<Option<CustomerRow>> {
+    let mut tx = crate::kernel::db::global(pool).await?;
+    let found = sqlx::query_as("SELECT user_id, org_id, name, email, role FROM cs_customer_identity($1, $2)")
+        .bind(iss)
+        .bind(sub)
+        .fetch_optional(&mut *tx)
+        .await?;
+    crate::kernel::db::end_read(tx);
+    Ok(found)
+}
