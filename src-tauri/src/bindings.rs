@@ -12,7 +12,8 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use ts_rs::{Config, TS};
 
-const HEADER: &str = "// GENERATED from the Rust types by src-tauri/src/bindings.rs: do not edit.\n// UPDATE_BINDINGS=1 cargo test -p countersign-desktop bindings rewrites it.\n";
+const HEADER: &str = "// GENERATED from the Rust types by src-tauri/src/bindings.rs: do not edit.\n// \
+    UPDATE_BINDINGS=1 cargo test -p countersign-desktop bindings rewrites it.\n";
 
 macro_rules! decls {
     ($cfg:expr; $($t:ty),* $(,)?) => {
@@ -124,7 +125,8 @@ fn commands_ts(cfg: &Config) -> String {
             format!(", {{ {} }}", keys.join(", "))
         };
         body.push_str(&format!(
-            "\n/** `{name}`; rejects with an `ErrorPayload`. */\nexport async function {}({}): Promise<{ret}> {{\n{setup}  return invoke<{ret}>(\"{name}\"{args_obj});\n}}\n",
+            "\n/** `{name}`; rejects with an `ErrorPayload`. */\nexport async function {}({}): Promise<{ret}> \
+                {{\n{setup}  return invoke<{ret}>(\"{name}\"{args_obj});\n}}\n",
             camel(name),
             params.join(", "),
         ));
@@ -138,7 +140,8 @@ fn commands_ts(cfg: &Config) -> String {
     let imports: Vec<&String> = used.iter().filter(|u| declared.contains(*u)).collect();
     let channel_import = if body.contains("new Channel") { ", Channel" } else { "" };
     format!(
-        "{HEADER}\nimport {{ invoke{channel_import} }} from \"@tauri-apps/api/core\";\nimport type {{ {} }} from \"./types\";\n{body}",
+        "{HEADER}\nimport {{ invoke{channel_import} }} from \"@tauri-apps/api/core\";\nimport type {{ {} }} from \
+            \"./types\";\n{body}",
         imports.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
     )
 }
@@ -158,7 +161,11 @@ fn bindings_are_generated_from_the_rust_types_and_committed() {
     }
     for (name, text) in &files {
         let committed = std::fs::read_to_string(dir().join(name)).unwrap_or_default();
-        assert!(committed == *text, "ui/src/bindings/{name} differs from the Rust types: run UPDATE_BINDINGS=1 cargo test -p countersign-desktop bindings and commit it");
+        assert!(
+            committed == *text,
+            "ui/src/bindings/{name} differs from the Rust types: run UPDATE_BINDINGS=1 cargo \
+            test -p countersign-desktop bindings and commit it"
+        );
     }
 }
 

@@ -16,7 +16,9 @@ use tauri::Manager;
 /// Declares the app's commands once: the invoke handler, the list the
 /// capability grants, and (in tests) the TypeScript wrappers' signatures.
 macro_rules! app_commands {
-    ($( $module:ident :: $name:ident ( $( $arg:ident : $ty:ty ),* $(; channel $ch:ident : $chty:ty)? ) -> $ret:ty ; )*) => {
+    ($(
+        $module:ident :: $name:ident ( $( $arg:ident : $ty:ty ),* $(; channel $ch:ident : $chty:ty)? ) -> $ret:ty ;
+    )*) => {
         fn invoke_handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
             tauri::generate_handler![$(commands::$module::$name),*]
         }
@@ -27,7 +29,8 @@ macro_rules! app_commands {
         /// (command, [(argument, TypeScript type)], channel argument, TypeScript result type)
         #[cfg(test)]
         #[allow(clippy::type_complexity)]
-        pub(crate) fn command_signatures(cfg: &ts_rs::Config) -> Vec<(&'static str, Vec<(&'static str, String)>, Option<(&'static str, String)>, String)> {
+        pub(crate) fn command_signatures(cfg: &ts_rs::Config) -> Vec<(&'static str, Vec<(&'static str, String)>,
+            Option<(&'static str, String)>, String)> {
             use ts_rs::TS;
             vec![$((
                 stringify!($name),

@@ -20,19 +20,30 @@ fn record(i: usize) -> SyncChange {
     let (record_type, data) = match i % 10 {
         0 => (
             RecordType::User,
-            json!({ "id": id, "org_id": org, "name": format!("Jana Novak {i}"), "email": { "masked": "j***@acme.example", "field": "email", "revealable": true }, "phone": { "masked": "•••• ••12", "field": "phone", "revealable": true }, "address": { "masked": "Berlin", "field": "address", "revealable": true }, "city": "Berlin", "role": "member" }),
+            json!({ "id": id, "org_id": org, "name": format!("Jana Novak {i}"),
+                "email": { "masked": "j***@acme.example", "field": "email", "revealable": true },
+                    "phone": { "masked": "•••• ••12", "field": "phone", "revealable": true },
+                        "address": { "masked": "Berlin", "field": "address", "revealable": true }, "city": "Berlin",
+                            "role": "member" }),
         ),
         1 => (
             RecordType::Vendor,
-            json!({ "id": id, "org_id": org, "name": format!("Nordic Logistics {i}"), "tax_id": { "masked": "••••6789", "field": "tax_id", "revealable": false }, "address": { "masked": "Paris", "field": "address", "revealable": false }, "city": "Paris", "bank_account": { "iban": { "masked": "DE89 •••• •••• •••• ••30 00", "field": "iban", "revealable": false }, "bank_name": "ING", "account_holder": "Nordic Logistics" } }),
+            json!({ "id": id, "org_id": org, "name": format!("Nordic Logistics {i}"),
+                "tax_id": { "masked": "••••6789", "field": "tax_id", "revealable": false },
+                    "address": { "masked": "Paris", "field": "address", "revealable": false }, "city": "Paris",
+                        "bank_account": { "iban": { "masked": "DE89 •••• •••• •••• ••30 00", "field": "iban",
+                            "revealable": false }, "bank_name": "ING", "account_holder": "Nordic Logistics" } }),
         ),
         2 | 3 => (
             RecordType::Payment,
-            json!({ "id": id, "org_id": org, "kind": "refund", "amount": { "amount_minor": 1000 + i as i64, "currency": "EUR" }, "approval_id": null, "created_at": "2026-10-01T10:00:00Z" }),
+            json!({ "id": id, "org_id": org, "kind": "refund", "amount": { "amount_minor": 1000 + i as i64,
+                "currency": "EUR" }, "approval_id": null, "created_at": "2026-10-01T10:00:00Z" }),
         ),
         _ => (
             RecordType::Invoice,
-            json!({ "id": id, "org_id": org, "number": format!("INV-2026-{i:06}"), "amount": { "amount_minor": 5000 + i as i64, "currency": "EUR" }, "status": "paid", "issued_at": "2026-09-01T10:00:00Z", "due_at": "2026-10-01T10:00:00Z" }),
+            json!({ "id": id, "org_id": org, "number": format!("INV-2026-{i:06}"),
+                "amount": { "amount_minor": 5000 + i as i64, "currency": "EUR" }, "status": "paid",
+                    "issued_at": "2026-09-01T10:00:00Z", "due_at": "2026-10-01T10:00:00Z" }),
         ),
     };
     SyncChange {
@@ -48,12 +59,22 @@ fn record(i: usize) -> SyncChange {
 /// The baseline: the same rows, plaintext JSON, same page transactions.
 fn plain_insert(path: &std::path::Path, changes: &[SyncChange]) -> Duration {
     let mut conn = rusqlite::Connection::open(path).unwrap();
-    conn.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE records (record_type TEXT, record_id TEXT, org_id TEXT, version INTEGER, data BLOB, PRIMARY KEY (record_type, record_id)); CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB);").unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; CREATE TABLE records (record_type TEXT, record_id TEXT, org_id TEXT, \
+        version INTEGER, data BLOB, PRIMARY KEY (record_type, record_id)); CREATE TABLE meta (name TEXT PRIMARY KEY, \
+            value BLOB);",
+    )
+    .unwrap();
     let t0 = Instant::now();
     for (n, page) in changes.chunks(PAGE).enumerate() {
         let tx = conn.transaction().unwrap();
         {
-            let mut st = tx.prepare_cached("INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (record_type, record_id) DO UPDATE SET data = excluded.data").unwrap();
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (record_type, \
+                record_id) DO UPDATE SET data = excluded.data",
+                )
+                .unwrap();
             for c in page {
                 st.execute(rusqlite::params![
                     format!("{:?}", c.record_type),
@@ -151,14 +172,41 @@ fn main() {
 
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!("client benchmark: {N} records in pages of {PAGE}");
-    println!("  initial sync into the encrypted cache   {:>8.0} ms   plaintext SQLite {:>6.0} ms   ratio {:.2}   targets ≤ 5000 ms: {}, ≤ 3×: {}",
-        ms(encrypted), ms(plain), ms(encrypted) / ms(plain), if ms(encrypted) <= 5000.0 { "met" } else { "NOT met" }, if ms(encrypted) <= 3.0 * ms(plain) { "met" } else { "NOT met" });
+    println!(
+        "  initial sync into the encrypted cache   {:>8.0} ms   plaintext SQLite {:>6.0} ms   ratio {:.2}   \
+        targets ≤ 5000 ms: {}, ≤ 3×: {}",
+        ms(encrypted),
+        ms(plain),
+        ms(encrypted) / ms(plain),
+        if ms(encrypted) <= 5000.0 {
+            "met"
+        } else {
+            "NOT \
+            met"
+        },
+        if ms(encrypted) <= 3.0 * ms(plain) {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
     println!(
         "  delta sync of 100 changes               {:>8.1} ms   target ≤ 100 ms: {}",
         ms(delta_t),
         if ms(delta_t) <= 100.0 { "met" } else { "NOT met" }
     );
     println!("  search index build (decrypt all)        {:>8.0} ms", ms(build));
-    println!("  search p95 over {N} records           {:>8.2} ms   plaintext {:.2} ms   ratio {:.2}   targets ≤ 20 ms: {}, ratio ≤ 1.3: {}",
-        ms(enc_p95), ms(plain_p95), ms(enc_p95) / ms(plain_p95).max(1e-6), if ms(enc_p95) <= 20.0 { "met" } else { "NOT met" }, if ms(enc_p95) <= 1.3 * ms(plain_p95) { "met" } else { "NOT met" });
+    println!(
+        "  search p95 over {N} records           {:>8.2} ms   plaintext {:.2} ms   ratio {:.2}   targets ≤ 20 ms: \
+        {}, ratio ≤ 1.3: {}",
+        ms(enc_p95),
+        ms(plain_p95),
+        ms(enc_p95) / ms(plain_p95).max(1e-6),
+        if ms(enc_p95) <= 20.0 { "met" } else { "NOT met" },
+        if ms(enc_p95) <= 1.3 * ms(plain_p95) {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
 }

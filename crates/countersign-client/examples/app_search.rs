@@ -60,7 +60,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ms.sort_by(f64::total_cmp);
     println!(
         "{}",
-        serde_json::json!({ "records": records, "n": ms.len(), "p50_ms": percentile(&ms, 0.5), "p95_ms": percentile(&ms, 0.95) })
+        serde_json::json!({ "records": records, "n": ms.len(), "p50_ms": percentile(&ms, 0.5), "p95_ms": percentile(&ms,
+            0.95) })
     );
     Ok(())
 }

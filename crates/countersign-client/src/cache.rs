@@ -426,7 +426,8 @@ impl Cache {
     fn select(&self, record_type: RecordType, org_id: Option<uuid::Uuid>) -> Result<Vec<CachedRecord>, CacheError> {
         let rt = record_type_str(record_type);
         let mut stmt = self.conn.prepare_cached(
-            "SELECT record_id, org_id, version, sealed FROM records WHERE record_type = ?1 AND (?2 IS NULL OR org_id = ?2) ORDER BY record_id",
+            "SELECT record_id, org_id, version, sealed FROM records WHERE record_type = ?1 AND (?2 IS NULL OR org_id = \
+                ?2) ORDER BY record_id",
         )?;
         let rows = stmt.query_map(params![rt, org_id.map(|o| o.to_string())], |r| {
             Ok((

@@ -389,7 +389,8 @@ impl Desktop {
             *pending = Some(tx);
         }
         let signed_in = tokio::select! {
-            r = Account::sign_in(&config, self.browser.as_ref(), self.secrets.clone(), &self.paths.data_dir) => r.map_err(ErrorPayload::from),
+            r = Account::sign_in(&config, self.browser.as_ref(), self.secrets.clone(),
+                &self.paths.data_dir) => r.map_err(ErrorPayload::from),
             _ = rx => Err(ErrorPayload::new(Code::SignInCancelled, "Sign-in was cancelled.")),
         };
         lock(&self.cancel_sign_in).take();

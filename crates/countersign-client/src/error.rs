@@ -43,7 +43,8 @@ codes! {
         Unauthenticated, TokenInvalid, Forbidden, NotFound, MethodNotAllowed, InvalidRequest, ReasonRequired,
         SelfApprovalForbidden, SelfChangeForbidden, AlreadyDecided, StaleVersion, RequestExpired, NotPending,
         ApprovalLimitExceeded, ScopeExceeded, ImpersonationExpired, ImpersonationNotActive, NotWhileImpersonating,
-        StepUpRequired, RateLimited, IdempotencyKeyReused, PayoutHold, ConsentRequired, PayloadTooLarge, ClientUpdateRequired,
+        StepUpRequired, RateLimited, IdempotencyKeyReused, PayoutHold, ConsentRequired, PayloadTooLarge,
+            ClientUpdateRequired,
         AccountDisabled, AccessPending, ServiceUnavailable, Internal,
     }
     client {

@@ -61,7 +61,8 @@ pub enum SignInError {
     StateMismatch,
     #[error("the redirect's issuer {got:?} is not the configured issuer {expected}")]
     IssuerMismatch { expected: String, got: Option<String> },
-    #[error("the identity provider refused the sign-in: {error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    #[error("the identity provider refused the sign-in: {error}{}", description.as_deref().map(|d| format!(" \
+        ({d})")).unwrap_or_default())]
     Provider { error: String, description: Option<String> },
     #[error("the identity provider rejected the authorization code: {0}")]
     CodeRejected(String),
@@ -655,8 +656,10 @@ async fn respond(stream: &mut TcpStream, status: &str, title: &str, message: &st
          <body style=\"font-family:sans-serif;margin:3em\"><h1>{title}</h1><p>{message}</p></body></html>"
     );
     let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\n\
-         Referrer-Policy: no-referrer\r\nContent-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: \
+            no-store\r\n\
+         Referrer-Policy: no-referrer\r\nContent-Security-Policy: default-src 'none'; style-src \
+             'unsafe-inline'\r\nConnection: close\r\n\r\n",
         body.len()
     );
     let _ = stream.write_all(head.as_bytes()).await;

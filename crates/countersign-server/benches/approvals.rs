@@ -103,10 +103,13 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 async fn make_requests(db: &sqlx::PgPool, n: usize, amount_minor: i64, rule: serde_json::Value) -> Vec<uuid::Uuid> {
     let ids: Vec<uuid::Uuid> = (0..n).map(|_| uuid::Uuid::new_v4()).collect();
     sqlx::query(
-        "INSERT INTO approval_requests (id, org_id, region, kind, target_id, amount_minor, currency, reason, status, requester_staff_id, requester_person_id, policy_version, required, expires_at) \
-         SELECT x, i.org_id, i.region, 'refund', i.id, $2, i.currency, 'benchmark refund', 'pending', s.id, s.person_id, 'bench', $3, now() + interval '1 hour' \
+        "INSERT INTO approval_requests (id, org_id, region, kind, target_id, amount_minor, currency, reason, status, \
+            requester_staff_id, requester_person_id, policy_version, required, expires_at) \
+         SELECT x, i.org_id, i.region, 'refund', i.id, $2, i.currency, 'benchmark refund', 'pending', s.id, \
+             s.person_id, 'bench', $3, now() + interval '1 hour' \
          FROM unnest($1::uuid[]) WITH ORDINALITY u (x, n) \
-         JOIN (SELECT *, row_number() OVER (ORDER BY id) - 1 AS k, count(*) OVER () AS c FROM invoices) i ON i.k = u.n % i.c, \
+         JOIN (SELECT *, row_number() OVER (ORDER BY id) - 1 AS k, count(*) OVER () AS c FROM invoices) i ON i.k = u.n \
+             % i.c, \
          (SELECT * FROM staff WHERE subject = 'staff-carl') s",
     )
     .bind(&ids)
@@ -251,7 +254,8 @@ async fn main() {
     }
 
     // Decisions/s: each decision executes a refund (one approver suffices).
-    let one = serde_json::json!([{ "approvals": 1, "one_of_role": null, "permission": "approvals:decide", "description": "1 approver" }]);
+    let one = serde_json::json!([{ "approvals": 1, "one_of_role": null, "permission": "approvals:decide",
+        "description": "1 approver" }]);
     // Warm-up, untimed: a deployment in use has decided requests before, and
     // the statistics PostgreSQL plans with say so. Measured from empty
     // approval_decisions and idempotency_keys tables, the vacuum below would
@@ -307,7 +311,8 @@ async fn main() {
 
     // The race: 100 deciders (all three approvers, duplicates included) at
     // one request, 20 times, two-approver tier; exactly one execution each.
-    let two = serde_json::json!([{ "approvals": 2, "one_of_role": null, "permission": "approvals:decide", "description": "2 approvers" }]);
+    let two = serde_json::json!([{ "approvals": 2, "one_of_role": null, "permission": "approvals:decide",
+        "description": "2 approvers" }]);
     let races = make_requests(&db, 20, 500_000, two).await;
     let mut race_times = Vec::new();
     for id in &races {
@@ -341,11 +346,14 @@ async fn main() {
             }
         }
         race_times.push(t0.elapsed());
-        let (payments, status): (i64, String) = sqlx::query_as("SELECT (SELECT count(*) FROM payments WHERE approval_id = $1), status FROM approval_requests WHERE id = $1")
-            .bind(id)
-            .fetch_one(&db)
-            .await
-            .unwrap();
+        let (payments, status): (i64, String) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM payments WHERE \
+            approval_id = $1), status FROM approval_requests WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
         if payments != 1 || status != "executed" || ok != 2 {
             eprintln!("race {id}: {payments} payments, status {status}, {ok} successful decisions");
             broken = true;

@@ -401,23 +401,53 @@ impl Batch {
 
     async fn flush(&mut self, tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> Result<usize, sqlx::Error> {
         let b = std::mem::take(self);
-        sqlx::query("INSERT INTO orgs (id, slug, name, region) SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[])")
-            .bind(b.orgs.0).bind(b.orgs.1).bind(b.orgs.2).bind(b.orgs.3)
-            .execute(&mut **tx).await?;
+        sqlx::query(
+            "INSERT INTO orgs (id, slug, name, region) SELECT * FROM UNNEST($1::uuid[], $2::text[], \
+            $3::text[], $4::text[])",
+        )
+        .bind(b.orgs.0)
+        .bind(b.orgs.1)
+        .bind(b.orgs.2)
+        .bind(b.orgs.3)
+        .execute(&mut **tx)
+        .await?;
         let u = b.users;
         sqlx::query(
-            "INSERT INTO customer_users (id, org_id, region, name, email, phone, street, city, role, idp_issuer, idp_subject) \
-             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])",
+            "INSERT INTO customer_users (id, org_id, region, name, email, phone, street, city, role, idp_issuer, \
+                idp_subject) \
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                 $8::text[], $9::text[], $10::text[], $11::text[])",
         )
-        .bind(u.0).bind(u.1).bind(u.2).bind(u.3).bind(u.4).bind(u.5).bind(u.6).bind(u.7).bind(u.8).bind(u.9).bind(u.10)
-        .execute(&mut **tx).await?;
+        .bind(u.0)
+        .bind(u.1)
+        .bind(u.2)
+        .bind(u.3)
+        .bind(u.4)
+        .bind(u.5)
+        .bind(u.6)
+        .bind(u.7)
+        .bind(u.8)
+        .bind(u.9)
+        .bind(u.10)
+        .execute(&mut **tx)
+        .await?;
         let i = b.invoices;
         sqlx::query(
             "INSERT INTO invoices (id, org_id, region, number, amount_minor, currency, status, issued_at, due_at) \
-             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[])",
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[], \
+                 $8::timestamptz[], $9::timestamptz[])",
         )
-        .bind(i.0).bind(i.1).bind(i.2).bind(i.3).bind(i.4).bind(i.5).bind(i.6).bind(i.7).bind(i.8)
-        .execute(&mut **tx).await?;
+        .bind(i.0)
+        .bind(i.1)
+        .bind(i.2)
+        .bind(i.3)
+        .bind(i.4)
+        .bind(i.5)
+        .bind(i.6)
+        .bind(i.7)
+        .bind(i.8)
+        .execute(&mut **tx)
+        .await?;
         let v = b.vendors;
         sqlx::query(
             "INSERT INTO vendors (id, org_id, region, name, tax_id, street, city) \
@@ -448,11 +478,22 @@ impl Batch {
         .await?;
         let p = b.payments;
         sqlx::query(
-            "INSERT INTO payments (id, org_id, region, kind, amount_minor, currency, vendor_id, invoice_id, created_at) \
-             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::uuid[], $8::uuid[], $9::timestamptz[])",
+            "INSERT INTO payments (id, org_id, region, kind, amount_minor, currency, vendor_id, invoice_id, \
+                created_at) \
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::uuid[], \
+                 $8::uuid[], $9::timestamptz[])",
         )
-        .bind(p.0).bind(p.1).bind(p.2).bind(p.3).bind(p.4).bind(p.5).bind(p.6).bind(p.7).bind(p.8)
-        .execute(&mut **tx).await?;
+        .bind(p.0)
+        .bind(p.1)
+        .bind(p.2)
+        .bind(p.3)
+        .bind(p.4)
+        .bind(p.5)
+        .bind(p.6)
+        .bind(p.7)
+        .bind(p.8)
+        .execute(&mut **tx)
+        .await?;
         Ok(b.records)
     }
 }
@@ -485,7 +526,8 @@ pub async fn demo(admin: &PgPool, issuer: &str, extra_orgs: usize) -> Result<See
                 .collect(),
         };
         let inserted = sqlx::query(
-            "INSERT INTO staff (id, issuer, subject, display_name, email, roles, scope_all, scope_regions, approval_limits) \
+            "INSERT INTO staff (id, issuer, subject, display_name, email, roles, scope_all, scope_regions, \
+                approval_limits) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (issuer, subject) DO NOTHING",
         )
         .bind(Uuid::new_v4())

@@ -47,9 +47,17 @@ fn stack_up_is_idempotent_serves_the_demo_and_down_removes_everything() {
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("staff-alice"));
-    let out = in_stack_shell(&dir, "curl -fsS $COUNTERSIGN_API_URL/readyz && curl -fsS $COUNTERSIGN_ISSUER/.well-known/openid-configuration >/dev/null");
+    let out = in_stack_shell(
+        &dir,
+        "curl -fsS $COUNTERSIGN_API_URL/readyz && curl -fsS \
+        $COUNTERSIGN_ISSUER/.well-known/openid-configuration >/dev/null",
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = in_stack_shell(&dir, "psql \"$COUNTERSIGN_DATABASE_URL\" -Atc \"select count(*) from orgs where slug in ('acme','globex','initech','umbrella')\"");
+    let out = in_stack_shell(
+        &dir,
+        "psql \"$COUNTERSIGN_DATABASE_URL\" -Atc \"select count(*) from orgs where slug in \
+        ('acme','globex','initech','umbrella')\"",
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "4", "demo seed");
 
     // A second `up` changes nothing.

@@ -15,7 +15,9 @@ use countersign_api::{CreateDelegation, Delegation, ErrorCode, Permission, Probl
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-#[utoipa::path(post, path = "/v1/delegations", params(("Idempotency-Key" = Option<String>, Header)), request_body = CreateDelegation, responses((status = 201, body = Delegation), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])), tag = "approvals")]
+#[utoipa::path(post, path = "/v1/delegations", params(("Idempotency-Key" = Option<String>, Header)),
+    request_body = CreateDelegation, responses((status = 201, body = Delegation), (status = 403, body = Problem),
+        (status = 422, body = Problem)), security(("bearer" = [])), tag = "approvals")]
 pub async fn create(
     State(s): State<AppState>,
     p: Principal,
@@ -55,7 +57,8 @@ pub async fn create(
         Begun::Act(tx) => tx,
     };
     let row: Row = sqlx::query_as(&format!(
-        "INSERT INTO delegations (id, delegator_staff_id, delegate_staff_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
+        "INSERT INTO delegations (id, delegator_staff_id, delegate_staff_id, starts_at, ends_at) VALUES ($1, $2, $3, \
+            $4, $5) RETURNING {COLUMNS}"
     ))
     .bind(Uuid::new_v4())
     .bind(me)
@@ -69,7 +72,8 @@ pub async fn create(
     idempotency::finish(tx, &p, key.as_ref(), StatusCode::CREATED, &row.to_api()).await
 }
 
-#[utoipa::path(get, path = "/v1/delegations", responses((status = 200, body = Vec<Delegation>)), security(("bearer" = [])), tag = "approvals")]
+#[utoipa::path(get, path = "/v1/delegations", responses((status = 200, body = Vec<Delegation>)),
+    security(("bearer" = [])), tag = "approvals")]
 pub async fn list(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec<Delegation>>> {
     let me = p
         .staff_id
@@ -79,7 +83,9 @@ pub async fn list(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec
     Ok(Json(rows.iter().map(Row::to_api).collect()))
 }
 
-#[utoipa::path(post, path = "/v1/delegations/{delegation_id}/revoke", params(("Idempotency-Key" = Option<String>, Header), ("delegation_id" = Uuid, Path)), responses((status = 200, body = Delegation), (status = 404, body = Problem)), security(("bearer" = [])), tag = "approvals")]
+#[utoipa::path(post, path = "/v1/delegations/{delegation_id}/revoke", params(("Idempotency-Key" = Option<String>,
+    Header), ("delegation_id" = Uuid, Path)), responses((status = 200, body = Delegation), (status = 404,
+        body = Problem)), security(("bearer" = [])), tag = "approvals")]
 pub async fn revoke(
     State(s): State<AppState>,
     p: Principal,
@@ -95,7 +101,8 @@ pub async fn revoke(
         Begun::Act(tx) => tx,
     };
     let row: Option<Row> = sqlx::query_as(&format!(
-        "UPDATE delegations SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND delegator_staff_id = $2 RETURNING {COLUMNS}"
+        "UPDATE delegations SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND delegator_staff_id = $2 \
+            RETURNING {COLUMNS}"
     ))
     .bind(id)
     .bind(me)

@@ -32,8 +32,10 @@ fn staff_only(p: &Principal) -> ApiResult<Uuid> {
     }
 }
 
-#[utoipa::path(post, path = "/v1/approvals", request_body = CreateApproval, params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = Approval), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+#[utoipa::path(post, path = "/v1/approvals", request_body = CreateApproval, params(("Idempotency-Key" = Option<String>,
+    Header)),
+    responses((status = 201, body = Approval), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])), tag = "approvals")]
 pub async fn create(
     State(s): State<AppState>,
@@ -72,7 +74,8 @@ pub async fn create(
     let rule = policy.rule(req.kind, base.as_ref().map(|b| b.base.amount_minor));
     let id = Uuid::new_v4();
     let inserted = sqlx::query(
-        "INSERT INTO approval_requests (id, org_id, region, kind, target_id, amount_minor, currency, payload, reason, status, requester_staff_id, requester_person_id, policy_version, required, expires_at, \
+        "INSERT INTO approval_requests (id, org_id, region, kind, target_id, amount_minor, currency, payload, reason, \
+            status, requester_staff_id, requester_person_id, policy_version, required, expires_at, \
            base_currency, exchange_rate, amount_base_minor) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13, $14, $15, $16::numeric, $17)",
     )
@@ -130,7 +133,8 @@ pub struct ListParams {
     pub cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/approvals", params(ListParams), responses((status = 200, body = Page<Approval>)), security(("bearer" = [])), tag = "approvals")]
+#[utoipa::path(get, path = "/v1/approvals", params(ListParams), responses((status = 200, body = Page<Approval>)),
+    security(("bearer" = [])), tag = "approvals")]
 pub async fn list(
     State(s): State<AppState>,
     p: Principal,
@@ -181,11 +185,13 @@ pub async fn list(
     let mut tx = db::begin(&s.db, &p).await?;
     let rows: Vec<ApprovalRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM approval_requests WHERE \
-           ($1::text IS NULL OR (CASE WHEN status = 'pending' AND expires_at <= now() THEN 'expired' ELSE status END) = $1) \
+           ($1::text IS NULL OR (CASE WHEN status = 'pending' AND expires_at <= now() THEN 'expired' ELSE status END) \
+               = $1) \
            AND ($2::text IS NULL OR kind = $2) AND ($3::uuid IS NULL OR org_id = $3) \
            AND (NOT $4 OR requester_person_id = $6) \
            AND (NOT $5 OR (status = 'pending' AND expires_at > now() AND requester_person_id <> $6 AND kind = ANY($7) \
-                AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.request_id = approval_requests.id AND d.version_seen = approval_requests.version AND d.approver_person_id = $6))) \
+                AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.request_id = approval_requests.id AND \
+                    d.version_seen = approval_requests.version AND d.approver_person_id = $6))) \
            AND {} \
          ORDER BY created_at DESC, id DESC LIMIT $10",
         db::page_start(before.is_some(), "(created_at, id) <", 8, &["timestamptz", "uuid"])
@@ -219,7 +225,8 @@ pub async fn list(
     Ok(Json(Page { items, next_cursor }))
 }
 
-#[utoipa::path(get, path = "/v1/approvals/{approval_id}", params(("approval_id" = Uuid, Path)), responses((status = 200, body = Approval), (status = 404, body = Problem)), security(("bearer" = [])), tag = "approvals")]
+#[utoipa::path(get, path = "/v1/approvals/{approval_id}", params(("approval_id" = Uuid, Path)), responses((status = 200,
+    body = Approval), (status = 404, body = Problem)), security(("bearer" = [])), tag = "approvals")]
 pub async fn get(
     State(s): State<AppState>,
     p: Principal,
@@ -258,8 +265,10 @@ fn may_see_approvals(p: &Principal) -> ApiResult<()> {
 
 // ---------- decide ----------
 
-#[utoipa::path(post, path = "/v1/approvals/{approval_id}/decisions", params(("approval_id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = DecideApproval,
-    responses((status = 200, body = Approval), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+#[utoipa::path(post, path = "/v1/approvals/{approval_id}/decisions", params(("approval_id" = Uuid, Path),
+    ("Idempotency-Key" = Option<String>, Header)), request_body = DecideApproval,
+    responses((status = 200, body = Approval), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)),
     security(("bearer" = [])), tag = "approvals")]
 pub async fn decide(
     State(s): State<AppState>,
@@ -335,8 +344,10 @@ async fn expire(mut tx: Tx, row: &ApprovalRow, audit: &AuditCtx, refusal: crate:
     refusal.into()
 }
 
-#[utoipa::path(patch, path = "/v1/approvals/{approval_id}", params(("approval_id" = Uuid, Path)), request_body = AmendApproval,
-    responses((status = 200, body = Approval), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+#[utoipa::path(patch, path = "/v1/approvals/{approval_id}", params(("approval_id" = Uuid, Path)),
+    request_body = AmendApproval,
+    responses((status = 200, body = Approval), (status = 403, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)),
     security(("bearer" = [])), tag = "approvals")]
 pub async fn amend(
     State(s): State<AppState>,
@@ -383,7 +394,8 @@ pub async fn amend(
     // A new version: every approval given so far stops counting (they stay
     // in the history with the version they saw).
     sqlx::query(
-        "UPDATE approval_requests SET amount_minor = $2, currency = $3, payload = $4, reason = $5, version = version + 1, policy_version = $6, required = $7, updated_at = now(), \
+        "UPDATE approval_requests SET amount_minor = $2, currency = $3, payload = $4, reason = $5, version = version + \
+            1, policy_version = $6, required = $7, updated_at = now(), \
            base_currency = $8, exchange_rate = $9::numeric, amount_base_minor = $10 WHERE id = $1",
     )
     .bind(id)
@@ -405,8 +417,10 @@ pub async fn amend(
     Ok(Json(store::to_api(&row, &ds, &p, &s.config.approval_policy)?))
 }
 
-#[utoipa::path(post, path = "/v1/approvals/{approval_id}/cancel", params(("Idempotency-Key" = Option<String>, Header), ("approval_id" = Uuid, Path)),
-    responses((status = 200, body = Approval), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "approvals")]
+#[utoipa::path(post, path = "/v1/approvals/{approval_id}/cancel", params(("Idempotency-Key" = Option<String>, Header),
+    ("approval_id" = Uuid, Path)),
+    responses((status = 200, body = Approval), (status = 403, body = Problem), (status = 409, body = Problem)),
+        security(("bearer" = [])), tag = "approvals")]
 pub async fn cancel(
     State(s): State<AppState>,
     p: Principal,
@@ -439,7 +453,8 @@ pub async fn cancel(
 }
 
 #[utoipa::path(get, path = "/v1/approvals/{approval_id}/export", params(("approval_id" = Uuid, Path)),
-    responses((status = 200, description = "The org's records, masked; once"), (status = 404, body = Problem)), security(("bearer" = [])), tag = "approvals")]
+    responses((status = 200, description = "The org's records, masked; once"), (status = 404, body = Problem)),
+    security(("bearer" = [])), tag = "approvals")]
 pub async fn download(
     State(s): State<AppState>,
     p: Principal,
@@ -452,8 +467,10 @@ pub async fn download(
     // Once, by the requester, within 24 h; afterwards it is gone.
     let content: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
         "WITH old AS (SELECT id, org_id, content FROM data_exports \
-                      WHERE approval_id = $1 AND requester_staff_id = $2 AND downloaded_at IS NULL AND expires_at > now() AND content IS NOT NULL FOR UPDATE) \
-         UPDATE data_exports d SET content = NULL, downloaded_at = now() FROM old WHERE d.id = old.id RETURNING old.org_id, old.content",
+                      WHERE approval_id = $1 AND requester_staff_id = $2 AND downloaded_at IS NULL AND expires_at > \
+                          now() AND content IS NOT NULL FOR UPDATE) \
+         UPDATE data_exports d SET content = NULL, downloaded_at = now() FROM old WHERE d.id = old.id RETURNING \
+             old.org_id, old.content",
     )
     .bind(id)
     .bind(staff)

@@ -54,7 +54,8 @@ pub const COLUMNS: &str = "id, org_id, kind, target_id, amount_minor, currency, 
      exchange_rate::text AS exchange_rate, amount_base_minor, payload, reason, status AS stored_status, version, \
      requester_staff_id, requester_person_id, policy_version, required, expires_at, created_at, execution_result, \
      (kind = 'payout_release' AND EXISTS (SELECT 1 FROM approval_requests h WHERE h.kind = 'vendor_bank_change' \
-       AND h.target_id = approval_requests.target_id AND h.status = 'pending' AND h.expires_at > now())) AS payout_held";
+       AND h.target_id = approval_requests.target_id AND h.status = 'pending' AND h.expires_at > now())) AS \
+           payout_held";
 
 impl ApprovalRow {
     /// What the request reads as now.
@@ -423,7 +424,8 @@ pub async fn execute(conn: &mut sqlx::PgConnection, row: &ApprovalRow) -> ApiRes
         ApprovalKind::VendorBankChange => {
             let b: BankChange = serde_json::from_value(row.payload.clone()).map_err(|_| ApiError::internal())?;
             let old: Option<(Uuid,)> = sqlx::query_as(
-                "UPDATE vendor_bank_accounts SET valid_to = now() WHERE vendor_id = $1 AND valid_to IS NULL RETURNING id",
+                "UPDATE vendor_bank_accounts SET valid_to = now() WHERE vendor_id = $1 AND valid_to IS NULL RETURNING \
+                    id",
             )
             .bind(row.target_id)
             .fetch_optional(&mut *conn)

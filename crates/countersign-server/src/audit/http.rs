@@ -73,8 +73,10 @@ pub struct Extra {
 
 /// One static statement: every filter is a bind parameter or NULL.
 fn where_clause() -> &'static str {
-    "($1::uuid IS NULL OR org_id = $1) AND ($2::text IS NULL OR actor_subject = $2) AND ($3::text IS NULL OR action = $3) \
-     AND ($4::text IS NULL OR target_type = $4) AND ($5::text IS NULL OR target_id = $5) AND ($6::text IS NULL OR outcome = $6) \
+    "($1::uuid IS NULL OR org_id = $1) AND ($2::text IS NULL OR actor_subject = $2) AND ($3::text IS NULL OR action = \
+        $3) \
+     AND ($4::text IS NULL OR target_type = $4) AND ($5::text IS NULL OR target_id = $5) AND ($6::text IS NULL OR \
+         outcome = $6) \
      AND ($7::text IS NULL OR request_id = $7) AND ($8::uuid IS NULL OR impersonation_id = $8) \
      AND ($9::timestamptz IS NULL OR at >= $9) AND ($10::timestamptz IS NULL OR at < $10)"
 }
@@ -100,12 +102,14 @@ fn record_filters(audit: &AuditCtx, f: &Filters) {
     let v = serde_json::json!({
         "org_id": f.org_id, "actor_subject": f.actor_subject, "action": f.action, "target_type": f.target_type,
         "target_id": f.target_id, "outcome": f.outcome.map(|o| o.as_str()), "request_id": f.request_id,
-        "impersonation_id": f.impersonation_id, "from": f.from.map(|t| t.unix_timestamp()), "to": f.to.map(|t| t.unix_timestamp()),
+        "impersonation_id": f.impersonation_id, "from": f.from.map(|t| t.unix_timestamp()),
+            "to": f.to.map(|t| t.unix_timestamp()),
     });
     audit.detail("filters", v);
 }
 
-#[utoipa::path(get, path = "/v1/audit", params(Filters, Extra), responses((status = 200, body = Page<AuditEvent>), (status = 403, body = Problem)), security(("bearer" = [])), tag = "audit")]
+#[utoipa::path(get, path = "/v1/audit", params(Filters, Extra), responses((status = 200, body = Page<AuditEvent>),
+    (status = 403, body = Problem)), security(("bearer" = [])), tag = "audit")]
 pub async fn search(
     State(s): State<AppState>,
     p: Principal,
@@ -216,7 +220,12 @@ fn csv_row(e: &EventRow) -> Bytes {
     ])
 }
 
-#[utoipa::path(get, path = "/v1/audit/export", params(Filters, Extra), responses((status = 200, description = "NDJSON or CSV, streamed"), (status = 403, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)), security(("bearer" = [])), tag = "audit")]
+#[utoipa::path(get, path = "/v1/audit/export", params(Filters, Extra),
+    responses(
+        (status = 200, description = "NDJSON or CSV, streamed"),
+        (status = 403, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)
+    ),
+    security(("bearer" = [])), tag = "audit")]
 pub async fn export(
     State(s): State<AppState>,
     p: Principal,

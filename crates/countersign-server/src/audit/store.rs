@@ -291,10 +291,13 @@ async fn write_if_head(
     }
     let (moved,): (i64,) = sqlx::query_as(
         "WITH head AS (UPDATE audit_chain_head SET seq = $22, hash = $23 WHERE seq = $24 AND hash = $25 RETURNING 1), \
-         ins AS (INSERT INTO audit_events (seq, id, at, actor_issuer, actor_subject, actor_kind, on_behalf_of, impersonation_id, org_id, action, \
+         ins AS (INSERT INTO audit_events (seq, id, at, actor_issuer, actor_subject, actor_kind, on_behalf_of, \
+             impersonation_id, org_id, action, \
            target_type, target_id, outcome, code, reason, request_id, ip, user_agent, details, prev_hash, hash) \
-           SELECT * FROM UNNEST($1::int8[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::uuid[], $9::uuid[], \
-             $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::jsonb[], \
+           SELECT * FROM UNNEST($1::int8[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], \
+               $7::jsonb[], $8::uuid[], $9::uuid[], \
+             $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], \
+                 $18::text[], $19::jsonb[], \
              $20::bytea[], $21::bytea[]) \
            WHERE EXISTS (SELECT 1 FROM head)) \
          SELECT count(*) FROM head",

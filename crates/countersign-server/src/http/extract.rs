@@ -282,7 +282,8 @@ impl<'de> de::Deserializer<'de> for Strict {
     }
 
     serde::forward_to_deserialize_any! {
-        i8 i16 i32 i128 u8 u16 u32 u128 f32 f64 char bytes byte_buf unit unit_struct seq tuple tuple_struct map identifier ignored_any
+        i8 i16 i32 i128 u8 u16 u32 u128 f32 f64 char bytes byte_buf unit unit_struct seq tuple tuple_struct map
+        identifier ignored_any
     }
 }
 
@@ -377,7 +378,11 @@ mod tests {
 
     #[test]
     fn a_well_formed_body_parses() {
-        let t = parse(serde_json::json!({ "name": "a", "amount": { "amount_minor": 5, "currency": "EUR" }, "note": null, "tags": ["x"] })).unwrap();
+        let t = parse(
+            serde_json::json!({ "name": "a", "amount": { "amount_minor": 5, "currency": "EUR" }, "note": null,
+            "tags": ["x"] }),
+        )
+        .unwrap();
         assert_eq!(t.amount.amount_minor, 5);
     }
 
@@ -395,12 +400,20 @@ mod tests {
 
     #[test]
     fn errors_name_the_field_and_never_a_rust_type() {
-        let e = parse(serde_json::json!({ "name": "a", "amount": { "amount_minor": "5", "currency": "EUR" }, "note": null, "tags": [] })).unwrap_err();
+        let e = parse(
+            serde_json::json!({ "name": "a", "amount": { "amount_minor": "5", "currency": "EUR" },
+            "note": null, "tags": [] }),
+        )
+        .unwrap_err();
         assert_eq!(
             e,
             "The field `amount.amount_minor` is invalid: invalid type: string \"5\", expected a whole number."
         );
-        let e = parse(serde_json::json!({ "name": "a", "amount": { "amount_minor": 5, "currency": "EUR" }, "tags": [], "status": "approved" })).unwrap_err();
+        let e = parse(
+            serde_json::json!({ "name": "a", "amount": { "amount_minor": 5, "currency": "EUR" }, "tags": [],
+            "status": "approved" }),
+        )
+        .unwrap_err();
         assert!(e.contains("unknown field `status`"), "{e}");
         assert_eq!(
             api_words("invalid length 2, expected struct CreateApproval with 6 elements"),

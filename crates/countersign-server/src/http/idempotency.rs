@@ -89,7 +89,8 @@ impl Key {
 /// `stored_hash, stored_status, stored_response`.
 pub fn stored_sql(n: usize) -> String {
     format!(
-        "SELECT request_hash AS stored_hash, status AS stored_status, response AS stored_response FROM idempotency_keys \
+        "SELECT request_hash AS stored_hash, status AS stored_status, response AS stored_response FROM \
+            idempotency_keys \
          WHERE issuer = ${n} AND subject = ${} AND key = ${} AND {LIVE}",
         n + 1,
         n + 2
@@ -105,8 +106,10 @@ const LIVE: &str = "created_at > now() - interval '24 hours'";
 /// `stored_statuses`, `stored_responses`, one element per live answer.
 pub fn stored_all_sql(n: usize) -> String {
     format!(
-        "SELECT coalesce(array_agg(k.n), '{{}}') AS stored_n, coalesce(array_agg(i.request_hash), '{{}}') AS stored_hashes, \
-           coalesce(array_agg(i.status), '{{}}') AS stored_statuses, coalesce(array_agg(i.response), '{{}}') AS stored_responses \
+        "SELECT coalesce(array_agg(k.n), '{{}}') AS stored_n, coalesce(array_agg(i.request_hash), '{{}}') AS \
+            stored_hashes, \
+           coalesce(array_agg(i.status), '{{}}') AS stored_statuses, coalesce(array_agg(i.response), '{{}}') AS \
+               stored_responses \
          FROM unnest(${n}::text[], ${}::text[], ${}::text[]) WITH ORDINALITY AS k (issuer, subject, key, n) \
          JOIN idempotency_keys i ON i.issuer = k.issuer AND i.subject = k.subject AND i.key = k.key AND i.{LIVE}",
         n + 1,
@@ -135,7 +138,8 @@ pub async fn replay(tx: &mut Tx, p: &Principal, key: &Key) -> ApiResult<Option<(
 pub fn store_sql(n: usize) -> String {
     format!(
         "INSERT INTO idempotency_keys AS k (issuer, subject, key, request_hash, status, response) \
-         SELECT ${n}::text, ${}::text, ${}::text, ${}::bytea, ${}::smallint, ${}::jsonb WHERE ${}::text IS NOT NULL {STORE_CONFLICT}",
+         SELECT ${n}::text, ${}::text, ${}::text, ${}::bytea, ${}::smallint, ${}::jsonb WHERE ${}::text IS NOT NULL \
+             {STORE_CONFLICT}",
         n + 1,
         n + 2,
         n + 3,
@@ -151,7 +155,8 @@ pub fn store_sql(n: usize) -> String {
 pub fn store_all_sql(n: usize) -> String {
     format!(
         "INSERT INTO idempotency_keys AS k (issuer, subject, key, request_hash, status, response) \
-         SELECT * FROM unnest(${n}::text[], ${}::text[], ${}::text[], ${}::bytea[], ${}::smallint[], ${}::jsonb[]) {STORE_CONFLICT}",
+         SELECT * FROM unnest(${n}::text[], ${}::text[], ${}::text[], ${}::bytea[], ${}::smallint[], ${}::jsonb[]) \
+             {STORE_CONFLICT}",
         n + 1,
         n + 2,
         n + 3,
@@ -162,7 +167,8 @@ pub fn store_all_sql(n: usize) -> String {
 
 /// A live answer is kept; one older than 24 h is overwritten.
 const STORE_CONFLICT: &str = "ON CONFLICT (issuer, subject, key) DO UPDATE \
-    SET request_hash = EXCLUDED.request_hash, status = EXCLUDED.status, response = EXCLUDED.response, created_at = now() \
+    SET request_hash = EXCLUDED.request_hash, status = EXCLUDED.status, response = EXCLUDED.response, created_at = \
+        now() \
     WHERE k.created_at <= now() - interval '24 hours' \
     RETURNING true";
 

@@ -7,7 +7,8 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The process is up")), tag = "operations")]
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The process is up")),
+    tag = "operations")]
 pub async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
@@ -47,7 +48,8 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
 /// Everything the desktop app needs to sign in, given only this server's URL.
 /// Public and unaudited like the probes: the app calls it before anyone has
 /// signed in, and it says nothing that discovery at the issuer does not.
-#[utoipa::path(get, path = "/v1/client-config", responses((status = 200, body = countersign_api::ClientConfigDoc)), tag = "operations")]
+#[utoipa::path(get, path = "/v1/client-config", responses((status = 200, body = countersign_api::ClientConfigDoc)),
+    tag = "operations")]
 pub async fn client_config(State(s): State<AppState>) -> impl IntoResponse {
     let d = &s.config.desktop;
     Json(countersign_api::ClientConfigDoc {

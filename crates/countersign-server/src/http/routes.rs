@@ -25,20 +25,27 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Countersign platform API", description = "The authority for every action of the Countersign back office. See shared/API.md."),
+    info(
+        title = "Countersign platform API",
+        description = "The authority for every action of the Countersign back office. See shared/API.md."
+    ),
     paths(
         ops::healthz, ops::readyz, openapi, ops::client_config,
         me::me,
         records::list_orgs, records::get_org, records::list_users, records::get_user,
-        records::list_invoices, records::get_invoice, records::list_vendors, records::get_vendor, records::list_payments,
+        records::list_invoices, records::get_invoice, records::list_vendors, records::get_vendor,
+            records::list_payments,
         staff::list, staff::get, staff::put,
         reveals::reveal,
         audit_log::search, audit_log::export,
         sync::sync,
-        approvals::create, approvals::list, approvals::get, approvals::decide, approvals::amend, approvals::cancel, approvals::download,
+        approvals::create, approvals::list, approvals::get, approvals::decide, approvals::amend, approvals::cancel,
+            approvals::download,
         delegations::create, delegations::list, delegations::revoke, notifications::list, notifications::stream,
-        impersonations::create, impersonations::approve, impersonations::reject, impersonations::end, impersonations::list, impersonations::get, impersonations::review,
-        impersonations::support_access, impersonations::grant, impersonations::revoke_grant, customer::update_user, customer::resend_invoice,
+        impersonations::create, impersonations::approve, impersonations::reject, impersonations::end,
+            impersonations::list, impersonations::get, impersonations::review,
+        impersonations::support_access, impersonations::grant, impersonations::revoke_grant, customer::update_user,
+            customer::resend_invoice,
     ),
     components(schemas(countersign_api::Problem, countersign_api::ErrorCode, countersign_api::Masked)),
     modifiers(&BearerAuth, &ErrorResponses)
@@ -166,6 +173,31 @@ pub struct Route {
     handler: fn(MethodFilter) -> MethodRouter<AppState>,
 }
 
+/// May be called inside a support session.
+const IN_SESSION: bool = true;
+/// Refused inside a support session (`not_while_impersonating`).
+const NOT_IN_SESSION: bool = false;
+const GET: &str = "GET";
+const POST: &str = "POST";
+const PUT: &str = "PUT";
+const PATCH: &str = "PATCH";
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    action: Option<&'static str>,
+    while_impersonating: bool,
+    handler: fn(MethodFilter) -> MethodRouter<AppState>,
+) -> Route {
+    Route {
+        method,
+        path,
+        action,
+        while_impersonating,
+        handler,
+    }
+}
+
 impl Route {
     pub fn info(&self) -> RouteInfo {
         RouteInfo {
@@ -177,53 +209,182 @@ impl Route {
 
 /// The route table: the router is built from it, and each request carries
 /// its route's `RouteInfo` to the audit event and the impersonation check.
-#[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
-    Route { method: "GET", path: "/healthz", action: None, while_impersonating: false, handler: |m| on(m, ops::healthz) },
-    Route { method: "GET", path: "/readyz", action: None, while_impersonating: false, handler: |m| on(m, ops::readyz) },
-    Route { method: "GET", path: "/v1/openapi.json", action: None, while_impersonating: false, handler: |m| on(m, openapi) },
-    Route { method: "GET", path: "/v1/client-config", action: None, while_impersonating: false, handler: |m| on(m, ops::client_config) },
-    Route { method: "GET", path: "/v1/me", action: None, while_impersonating: true, handler: |m| on(m, me::me) },
-    Route { method: "GET", path: "/v1/orgs", action: None, while_impersonating: true, handler: |m| on(m, records::list_orgs) },
-    Route { method: "GET", path: "/v1/orgs/{org_id}", action: None, while_impersonating: true, handler: |m| on(m, records::get_org) },
-    Route { method: "GET", path: "/v1/orgs/{org_id}/users", action: None, while_impersonating: true, handler: |m| on(m, records::list_users) },
-    Route { method: "GET", path: "/v1/users/{user_id}", action: None, while_impersonating: true, handler: |m| on(m, records::get_user) },
-    Route { method: "PATCH", path: "/v1/users/{user_id}", action: Some("user.update"), while_impersonating: true, handler: |m| on(m, customer::update_user) },
-    Route { method: "GET", path: "/v1/orgs/{org_id}/invoices", action: None, while_impersonating: true, handler: |m| on(m, records::list_invoices) },
-    Route { method: "GET", path: "/v1/invoices/{invoice_id}", action: None, while_impersonating: true, handler: |m| on(m, records::get_invoice) },
-    Route { method: "POST", path: "/v1/invoices/{invoice_id}/resend", action: Some("invoice.resend"), while_impersonating: true, handler: |m| on(m, customer::resend_invoice) },
-    Route { method: "GET", path: "/v1/orgs/{org_id}/vendors", action: None, while_impersonating: false, handler: |m| on(m, records::list_vendors) },
-    Route { method: "GET", path: "/v1/vendors/{vendor_id}", action: None, while_impersonating: false, handler: |m| on(m, records::get_vendor) },
-    Route { method: "GET", path: "/v1/orgs/{org_id}/payments", action: None, while_impersonating: false, handler: |m| on(m, records::list_payments) },
-    Route { method: "POST", path: "/v1/reveals", action: Some("reveal"), while_impersonating: false, handler: |m| on(m, reveals::reveal) },
-    Route { method: "GET", path: "/v1/sync", action: None, while_impersonating: false, handler: |m| on(m, sync::sync) },
-    Route { method: "GET", path: "/v1/approvals", action: None, while_impersonating: false, handler: |m| on(m, approvals::list) },
-    Route { method: "POST", path: "/v1/approvals", action: Some("approval.request"), while_impersonating: false, handler: |m| on(m, approvals::create) },
-    Route { method: "GET", path: "/v1/approvals/{approval_id}", action: None, while_impersonating: false, handler: |m| on(m, approvals::get) },
-    Route { method: "PATCH", path: "/v1/approvals/{approval_id}", action: Some("approval.amend"), while_impersonating: false, handler: |m| on(m, approvals::amend) },
-    Route { method: "POST", path: "/v1/approvals/{approval_id}/decisions", action: Some("approval.decide"), while_impersonating: false, handler: |m| on(m, approvals::decide) },
-    Route { method: "POST", path: "/v1/approvals/{approval_id}/cancel", action: Some("approval.cancel"), while_impersonating: false, handler: |m| on(m, approvals::cancel) },
-    Route { method: "GET", path: "/v1/approvals/{approval_id}/export", action: Some("approval.export_download"), while_impersonating: false, handler: |m| on(m, approvals::download) },
-    Route { method: "GET", path: "/v1/delegations", action: None, while_impersonating: false, handler: |m| on(m, delegations::list) },
-    Route { method: "POST", path: "/v1/delegations", action: Some("approval.delegated"), while_impersonating: false, handler: |m| on(m, delegations::create) },
-    Route { method: "POST", path: "/v1/delegations/{delegation_id}/revoke", action: Some("approval.delegation_revoked"), while_impersonating: false, handler: |m| on(m, delegations::revoke) },
-    Route { method: "GET", path: "/v1/notifications", action: None, while_impersonating: false, handler: |m| on(m, notifications::list) },
-    Route { method: "GET", path: "/v1/notifications/stream", action: None, while_impersonating: false, handler: |m| on(m, notifications::stream) },
-    Route { method: "GET", path: "/v1/impersonations", action: None, while_impersonating: false, handler: |m| on(m, impersonations::list) },
-    Route { method: "POST", path: "/v1/impersonations", action: Some("impersonation.request"), while_impersonating: false, handler: |m| on(m, impersonations::create) },
-    Route { method: "GET", path: "/v1/impersonations/{session_id}", action: Some("impersonation.timeline"), while_impersonating: false, handler: |m| on(m, impersonations::get) },
-    Route { method: "POST", path: "/v1/impersonations/{session_id}/approve", action: Some("impersonation.approve"), while_impersonating: false, handler: |m| on(m, impersonations::approve) },
-    Route { method: "POST", path: "/v1/impersonations/{session_id}/reject", action: Some("impersonation.reject"), while_impersonating: false, handler: |m| on(m, impersonations::reject) },
-    Route { method: "POST", path: "/v1/impersonations/{session_id}/end", action: Some("impersonation.end"), while_impersonating: false, handler: |m| on(m, impersonations::end) },
-    Route { method: "POST", path: "/v1/impersonations/{session_id}/review", action: Some("impersonation.review"), while_impersonating: false, handler: |m| on(m, impersonations::review) },
-    Route { method: "GET", path: "/v1/orgs/{org_id}/support-access", action: None, while_impersonating: false, handler: |m| on(m, impersonations::support_access) },
-    Route { method: "POST", path: "/v1/orgs/{org_id}/support-access/grants", action: Some("support_access.grant"), while_impersonating: false, handler: |m| on(m, impersonations::grant) },
-    Route { method: "POST", path: "/v1/orgs/{org_id}/support-access/grants/{grant_id}/revoke", action: Some("support_access.revoke"), while_impersonating: false, handler: |m| on(m, impersonations::revoke_grant) },
-    Route { method: "GET", path: "/v1/audit", action: Some("audit.search"), while_impersonating: false, handler: |m| on(m, audit_log::search) },
-    Route { method: "GET", path: "/v1/audit/export", action: Some("audit.export"), while_impersonating: false, handler: |m| on(m, audit_log::export) },
-    Route { method: "GET", path: "/v1/staff", action: None, while_impersonating: false, handler: |m| on(m, staff::list) },
-    Route { method: "GET", path: "/v1/staff/{staff_id}", action: None, while_impersonating: false, handler: |m| on(m, staff::get) },
-    Route { method: "PUT", path: "/v1/staff/{staff_id}", action: Some("staff.update"), while_impersonating: false, handler: |m| on(m, staff::put) },
+    route(GET, "/healthz", None, NOT_IN_SESSION, |m| on(m, ops::healthz)),
+    route(GET, "/readyz", None, NOT_IN_SESSION, |m| on(m, ops::readyz)),
+    route(GET, "/v1/openapi.json", None, NOT_IN_SESSION, |m| on(m, openapi)),
+    route(GET, "/v1/client-config", None, NOT_IN_SESSION, |m| {
+        on(m, ops::client_config)
+    }),
+    route(GET, "/v1/me", None, IN_SESSION, |m| on(m, me::me)),
+    route(GET, "/v1/orgs", None, IN_SESSION, |m| on(m, records::list_orgs)),
+    route(GET, "/v1/orgs/{org_id}", None, IN_SESSION, |m| on(m, records::get_org)),
+    route(GET, "/v1/orgs/{org_id}/users", None, IN_SESSION, |m| {
+        on(m, records::list_users)
+    }),
+    route(GET, "/v1/users/{user_id}", None, IN_SESSION, |m| {
+        on(m, records::get_user)
+    }),
+    route(PATCH, "/v1/users/{user_id}", Some("user.update"), IN_SESSION, |m| {
+        on(m, customer::update_user)
+    }),
+    route(GET, "/v1/orgs/{org_id}/invoices", None, IN_SESSION, |m| {
+        on(m, records::list_invoices)
+    }),
+    route(GET, "/v1/invoices/{invoice_id}", None, IN_SESSION, |m| {
+        on(m, records::get_invoice)
+    }),
+    route(
+        POST,
+        "/v1/invoices/{invoice_id}/resend",
+        Some("invoice.resend"),
+        IN_SESSION,
+        |m| on(m, customer::resend_invoice),
+    ),
+    route(GET, "/v1/orgs/{org_id}/vendors", None, NOT_IN_SESSION, |m| {
+        on(m, records::list_vendors)
+    }),
+    route(GET, "/v1/vendors/{vendor_id}", None, NOT_IN_SESSION, |m| {
+        on(m, records::get_vendor)
+    }),
+    route(GET, "/v1/orgs/{org_id}/payments", None, NOT_IN_SESSION, |m| {
+        on(m, records::list_payments)
+    }),
+    route(POST, "/v1/reveals", Some("reveal"), NOT_IN_SESSION, |m| {
+        on(m, reveals::reveal)
+    }),
+    route(GET, "/v1/sync", None, NOT_IN_SESSION, |m| on(m, sync::sync)),
+    route(GET, "/v1/approvals", None, NOT_IN_SESSION, |m| on(m, approvals::list)),
+    route(POST, "/v1/approvals", Some("approval.request"), NOT_IN_SESSION, |m| {
+        on(m, approvals::create)
+    }),
+    route(GET, "/v1/approvals/{approval_id}", None, NOT_IN_SESSION, |m| {
+        on(m, approvals::get)
+    }),
+    route(
+        PATCH,
+        "/v1/approvals/{approval_id}",
+        Some("approval.amend"),
+        NOT_IN_SESSION,
+        |m| on(m, approvals::amend),
+    ),
+    route(
+        POST,
+        "/v1/approvals/{approval_id}/decisions",
+        Some("approval.decide"),
+        NOT_IN_SESSION,
+        |m| on(m, approvals::decide),
+    ),
+    route(
+        POST,
+        "/v1/approvals/{approval_id}/cancel",
+        Some("approval.cancel"),
+        NOT_IN_SESSION,
+        |m| on(m, approvals::cancel),
+    ),
+    route(
+        GET,
+        "/v1/approvals/{approval_id}/export",
+        Some("approval.export_download"),
+        NOT_IN_SESSION,
+        |m| on(m, approvals::download),
+    ),
+    route(GET, "/v1/delegations", None, NOT_IN_SESSION, |m| {
+        on(m, delegations::list)
+    }),
+    route(
+        POST,
+        "/v1/delegations",
+        Some("approval.delegated"),
+        NOT_IN_SESSION,
+        |m| on(m, delegations::create),
+    ),
+    route(
+        POST,
+        "/v1/delegations/{delegation_id}/revoke",
+        Some("approval.delegation_revoked"),
+        NOT_IN_SESSION,
+        |m| on(m, delegations::revoke),
+    ),
+    route(GET, "/v1/notifications", None, NOT_IN_SESSION, |m| {
+        on(m, notifications::list)
+    }),
+    route(GET, "/v1/notifications/stream", None, NOT_IN_SESSION, |m| {
+        on(m, notifications::stream)
+    }),
+    route(GET, "/v1/impersonations", None, NOT_IN_SESSION, |m| {
+        on(m, impersonations::list)
+    }),
+    route(
+        POST,
+        "/v1/impersonations",
+        Some("impersonation.request"),
+        NOT_IN_SESSION,
+        |m| on(m, impersonations::create),
+    ),
+    route(
+        GET,
+        "/v1/impersonations/{session_id}",
+        Some("impersonation.timeline"),
+        NOT_IN_SESSION,
+        |m| on(m, impersonations::get),
+    ),
+    route(
+        POST,
+        "/v1/impersonations/{session_id}/approve",
+        Some("impersonation.approve"),
+        NOT_IN_SESSION,
+        |m| on(m, impersonations::approve),
+    ),
+    route(
+        POST,
+        "/v1/impersonations/{session_id}/reject",
+        Some("impersonation.reject"),
+        NOT_IN_SESSION,
+        |m| on(m, impersonations::reject),
+    ),
+    route(
+        POST,
+        "/v1/impersonations/{session_id}/end",
+        Some("impersonation.end"),
+        NOT_IN_SESSION,
+        |m| on(m, impersonations::end),
+    ),
+    route(
+        POST,
+        "/v1/impersonations/{session_id}/review",
+        Some("impersonation.review"),
+        NOT_IN_SESSION,
+        |m| on(m, impersonations::review),
+    ),
+    route(GET, "/v1/orgs/{org_id}/support-access", None, NOT_IN_SESSION, |m| {
+        on(m, impersonations::support_access)
+    }),
+    route(
+        POST,
+        "/v1/orgs/{org_id}/support-access/grants",
+        Some("support_access.grant"),
+        NOT_IN_SESSION,
+        |m| on(m, impersonations::grant),
+    ),
+    route(
+        POST,
+        "/v1/orgs/{org_id}/support-access/grants/{grant_id}/revoke",
+        Some("support_access.revoke"),
+        NOT_IN_SESSION,
+        |m| on(m, impersonations::revoke_grant),
+    ),
+    route(GET, "/v1/audit", Some("audit.search"), NOT_IN_SESSION, |m| {
+        on(m, audit_log::search)
+    }),
+    route(GET, "/v1/audit/export", Some("audit.export"), NOT_IN_SESSION, |m| {
+        on(m, audit_log::export)
+    }),
+    route(GET, "/v1/staff", None, NOT_IN_SESSION, |m| on(m, staff::list)),
+    route(GET, "/v1/staff/{staff_id}", None, NOT_IN_SESSION, |m| on(m, staff::get)),
+    route(PUT, "/v1/staff/{staff_id}", Some("staff.update"), NOT_IN_SESSION, |m| {
+        on(m, staff::put)
+    }),
 ];
 
 fn filter(method: &str) -> MethodFilter {
@@ -259,7 +420,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-#[utoipa::path(get, path = "/v1/openapi.json", responses((status = 200, description = "This document")), tag = "operations")]
+#[utoipa::path(get, path = "/v1/openapi.json", responses((status = 200, description = "This document")),
+    tag = "operations")]
 pub async fn openapi() -> impl axum::response::IntoResponse {
     axum::Json(openapi_doc())
 }

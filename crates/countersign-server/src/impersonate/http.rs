@@ -47,8 +47,10 @@ fn staff_person(p: &Principal) -> ApiResult<Uuid> {
         .ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "Only staff manage support sessions."))
 }
 
-#[utoipa::path(post, path = "/v1/impersonations", params(("Idempotency-Key" = Option<String>, Header)), request_body = CreateImpersonation,
-    responses((status = 201, body = ImpersonationSession), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+#[utoipa::path(post, path = "/v1/impersonations", params(("Idempotency-Key" = Option<String>, Header)),
+    request_body = CreateImpersonation,
+    responses((status = 201, body = ImpersonationSession), (status = 403, body = Problem), (status = 404,
+        body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])), tag = "impersonation")]
 pub async fn create(
     State(s): State<AppState>,
@@ -96,7 +98,8 @@ pub async fn create(
         ("active", Some(now), Some(now + Duration::minutes(minutes)))
     };
     sqlx::query(
-        "INSERT INTO impersonation_sessions (id, org_id, region, agent_staff_id, agent_person_id, subject_user_id, reason, ticket_ref, scope, duration_minutes, status, started_at, expires_at) \
+        "INSERT INTO impersonation_sessions (id, org_id, region, agent_staff_id, agent_person_id, subject_user_id, \
+            reason, ticket_ref, scope, duration_minutes, status, started_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(id)
@@ -155,10 +158,12 @@ async fn decide(
         }
     }
     let sql = if approve {
-        "UPDATE impersonation_sessions SET status = 'active', started_at = now(), expires_at = now() + make_interval(mins => duration_minutes), \
+        "UPDATE impersonation_sessions SET status = 'active', started_at = now(), expires_at = now() + \
+            make_interval(mins => duration_minutes), \
          decided_by_staff_id = $2, decision_comment = $3 WHERE id = $1"
     } else {
-        "UPDATE impersonation_sessions SET status = 'rejected', decided_by_staff_id = $2, decision_comment = $3 WHERE id = $1"
+        "UPDATE impersonation_sessions SET status = 'rejected', decided_by_staff_id = $2, decision_comment = $3 WHERE \
+            id = $1"
     };
     sqlx::query(sql)
         .bind(id)
@@ -170,8 +175,10 @@ async fn decide(
     idempotency::finish(tx, p, key, StatusCode::OK, &row.to_api(None)?).await
 }
 
-#[utoipa::path(post, path = "/v1/impersonations/{session_id}/approve", params(("Idempotency-Key" = Option<String>, Header), ("session_id" = Uuid, Path)), request_body = Comment,
-    responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+#[utoipa::path(post, path = "/v1/impersonations/{session_id}/approve", params(("Idempotency-Key" = Option<String>,
+    Header), ("session_id" = Uuid, Path)), request_body = Comment,
+    responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409,
+        body = Problem)), security(("bearer" = [])), tag = "impersonation")]
 pub async fn approve(
     State(s): State<AppState>,
     p: Principal,
@@ -184,8 +191,10 @@ pub async fn approve(
     decide(&s, &p, &audit, key.as_ref(), id, &body.comment, true).await
 }
 
-#[utoipa::path(post, path = "/v1/impersonations/{session_id}/reject", params(("Idempotency-Key" = Option<String>, Header), ("session_id" = Uuid, Path)), request_body = Comment,
-    responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+#[utoipa::path(post, path = "/v1/impersonations/{session_id}/reject", params(("Idempotency-Key" = Option<String>,
+    Header), ("session_id" = Uuid, Path)), request_body = Comment,
+    responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409,
+        body = Problem)), security(("bearer" = [])), tag = "impersonation")]
 pub async fn reject(
     State(s): State<AppState>,
     p: Principal,
@@ -198,8 +207,10 @@ pub async fn reject(
     decide(&s, &p, &audit, key.as_ref(), id, &body.comment, false).await
 }
 
-#[utoipa::path(post, path = "/v1/impersonations/{session_id}/end", params(("Idempotency-Key" = Option<String>, Header), ("session_id" = Uuid, Path)),
-    responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+#[utoipa::path(post, path = "/v1/impersonations/{session_id}/end", params(("Idempotency-Key" = Option<String>, Header),
+    ("session_id" = Uuid, Path)),
+    responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409,
+        body = Problem)), security(("bearer" = [])), tag = "impersonation")]
 pub async fn end(
     State(s): State<AppState>,
     p: Principal,
@@ -217,11 +228,14 @@ pub async fn end(
     let row = load(&mut tx, id, true).await?;
     audit.target("impersonation", id, Some(row.org_id));
     rules::end(&row.session()?, &staff(&p), OffsetDateTime::now_utc())?;
-    sqlx::query("UPDATE impersonation_sessions SET status = 'ended', ended_at = now(), ended_by_staff_id = $2, end_reason = 'ended' WHERE id = $1")
-        .bind(id)
-        .bind(p.staff_id.map(|s| s.0))
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE impersonation_sessions SET status = 'ended', ended_at = now(), ended_by_staff_id = $2, \
+        end_reason = 'ended' WHERE id = $1",
+    )
+    .bind(id)
+    .bind(p.staff_id.map(|s| s.0))
+    .execute(&mut *tx)
+    .await?;
     let row = load(&mut tx, id, false).await?;
     idempotency::finish(tx, &p, key.as_ref(), StatusCode::OK, &row.to_api(None)?).await
 }
@@ -244,7 +258,9 @@ fn supervisor(p: &Principal) -> bool {
     p.can(Permission::ImpersonationApprove) || p.can(Permission::ImpersonationReview) || p.can(Permission::AuditRead)
 }
 
-#[utoipa::path(get, path = "/v1/impersonations", params(ListParams), responses((status = 200, body = Page<ImpersonationSession>), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+#[utoipa::path(get, path = "/v1/impersonations", params(ListParams), responses((status = 200,
+    body = Page<ImpersonationSession>), (status = 403, body = Problem), (status = 422, body = Problem)),
+        security(("bearer" = [])), tag = "impersonation")]
 pub async fn list(
     State(s): State<AppState>,
     p: Principal,
@@ -276,9 +292,11 @@ pub async fn list(
     let mut tx = db::begin(&s.db, &p).await?;
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "{SELECT} WHERE ($1::uuid IS NULL OR s.agent_staff_id = $1) \
-           AND ($2::text IS NULL OR (CASE WHEN s.status = 'active' AND s.expires_at <= now() THEN 'expired' ELSE s.status END) = $2) \
+           AND ($2::text IS NULL OR (CASE WHEN s.status = 'active' AND s.expires_at <= now() THEN 'expired' ELSE \
+               s.status END) = $2) \
            AND ($3::text IS NULL \
-                OR ($3 = 'unreviewed' AND s.review = 'unreviewed' AND (s.status = 'ended' OR (s.status = 'active' AND s.expires_at <= now()))) \
+                OR ($3 = 'unreviewed' AND s.review = 'unreviewed' AND (s.status = 'ended' OR (s.status = 'active' AND \
+                    s.expires_at <= now()))) \
                 OR ($3 = 'reviewed' AND s.review <> 'unreviewed') \
                 OR ($3 = 'flagged' AND s.review = 'flagged')) \
            AND ($5::timestamptz IS NULL OR (s.requested_at, s.id) < ($5, $6)) \
@@ -302,7 +320,8 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/v1/impersonations/{session_id}", params(("session_id" = Uuid, Path)),
-    responses((status = 200, body = ImpersonationSession), (status = 404, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+    responses((status = 200, body = ImpersonationSession), (status = 404, body = Problem)), security(("bearer" = [])),
+        tag = "impersonation")]
 pub async fn get(
     State(s): State<AppState>,
     p: Principal,
@@ -328,8 +347,10 @@ pub async fn get(
     Ok(Json(row.to_api(Some(events.iter().map(EventRow::to_api).collect()))?))
 }
 
-#[utoipa::path(post, path = "/v1/impersonations/{session_id}/review", params(("Idempotency-Key" = Option<String>, Header), ("session_id" = Uuid, Path)), request_body = Review,
-    responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+#[utoipa::path(post, path = "/v1/impersonations/{session_id}/review", params(("Idempotency-Key" = Option<String>,
+    Header), ("session_id" = Uuid, Path)), request_body = Review,
+    responses((status = 200, body = ImpersonationSession), (status = 403, body = Problem), (status = 409,
+        body = Problem)), security(("bearer" = [])), tag = "impersonation")]
 pub async fn review(
     State(s): State<AppState>,
     p: Principal,
@@ -357,13 +378,16 @@ pub async fn review(
         "flagged"
     };
     audit.detail("outcome", serde_json::json!(outcome));
-    sqlx::query("UPDATE impersonation_sessions SET review = $2, review_note = $3, reviewed_by_staff_id = $4, reviewed_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(outcome)
-        .bind(&req.note)
-        .bind(p.staff_id.map(|s| s.0))
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE impersonation_sessions SET review = $2, review_note = $3, reviewed_by_staff_id = $4, \
+        reviewed_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(outcome)
+    .bind(&req.note)
+    .bind(p.staff_id.map(|s| s.0))
+    .execute(&mut *tx)
+    .await?;
     let row = load(&mut tx, id, false).await?;
     idempotency::finish(tx, &p, key.as_ref(), StatusCode::OK, &row.to_api(None)?).await
 }
@@ -396,7 +420,8 @@ impl GrantRow {
 const GRANT_COLUMNS: &str = "id, org_id, granted_by_user_id, starts_at, ends_at, revoked_at";
 
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/support-access", params(("org_id" = Uuid, Path)),
-    responses((status = 200, body = countersign_api::SupportAccessReport), (status = 404, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+    responses((status = 200, body = countersign_api::SupportAccessReport), (status = 404, body = Problem)),
+        security(("bearer" = [])), tag = "impersonation")]
 pub async fn support_access(
     State(s): State<AppState>,
     p: Principal,
@@ -443,8 +468,10 @@ fn org_admin_of(p: &Principal, org: Uuid) -> ApiResult<UserId> {
     }
 }
 
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/support-access/grants", params(("Idempotency-Key" = Option<String>, Header), ("org_id" = Uuid, Path)), request_body = CreateGrant,
-    responses((status = 201, body = Grant), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/support-access/grants", params(("Idempotency-Key" = Option<String>,
+    Header), ("org_id" = Uuid, Path)), request_body = CreateGrant,
+    responses((status = 201, body = Grant), (status = 403, body = Problem), (status = 422, body = Problem)),
+        security(("bearer" = [])), tag = "impersonation")]
 pub async fn grant(
     State(s): State<AppState>,
     p: Principal,
@@ -470,7 +497,8 @@ pub async fn grant(
     };
     let row: Option<GrantRow> = sqlx::query_as(&format!(
         "INSERT INTO support_access_grants (id, org_id, region, granted_by_user_id, ends_at) \
-         SELECT $1, id, region, $2, now() + make_interval(hours => $3) FROM orgs WHERE id = $4 RETURNING {GRANT_COLUMNS}"
+         SELECT $1, id, region, $2, now() + make_interval(hours => $3) FROM orgs WHERE id = $4 RETURNING \
+             {GRANT_COLUMNS}"
     ))
     .bind(Uuid::new_v4())
     .bind(admin.0)
@@ -483,8 +511,10 @@ pub async fn grant(
     idempotency::finish(tx, &p, key.as_ref(), StatusCode::CREATED, &row.to_api()).await
 }
 
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/support-access/grants/{grant_id}/revoke", params(("Idempotency-Key" = Option<String>, Header), ("org_id" = Uuid, Path), ("grant_id" = Uuid, Path)),
-    responses((status = 200, body = Grant), (status = 404, body = Problem)), security(("bearer" = [])), tag = "impersonation")]
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/support-access/grants/{grant_id}/revoke",
+    params(("Idempotency-Key" = Option<String>, Header), ("org_id" = Uuid, Path), ("grant_id" = Uuid, Path)),
+    responses((status = 200, body = Grant), (status = 404, body = Problem)), security(("bearer" = [])),
+        tag = "impersonation")]
 pub async fn revoke_grant(
     State(s): State<AppState>,
     p: Principal,
@@ -505,7 +535,8 @@ pub async fn revoke_grant(
         Err(replay) => return Ok(replay),
     };
     let row: Option<GrantRow> = sqlx::query_as(&format!(
-        "UPDATE support_access_grants SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND org_id = $2 RETURNING {GRANT_COLUMNS}"
+        "UPDATE support_access_grants SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND org_id = $2 \
+            RETURNING {GRANT_COLUMNS}"
     ))
     .bind(id)
     .bind(org)

@@ -38,8 +38,10 @@ pub struct Row {
     pub review_note: Option<String>,
 }
 
-pub const SELECT: &str = "SELECT s.id, s.org_id, s.region, s.agent_staff_id, s.agent_person_id, a.display_name AS agent_name, s.subject_user_id, s.reason, s.ticket_ref, \
-     s.scope, s.duration_minutes, s.status, s.requested_at, s.started_at, s.expires_at, s.ended_at, s.end_reason, s.review, s.review_note \
+pub const SELECT: &str = "SELECT s.id, s.org_id, s.region, s.agent_staff_id, s.agent_person_id, a.display_name AS \
+    agent_name, s.subject_user_id, s.reason, s.ticket_ref, \
+     s.scope, s.duration_minutes, s.status, s.requested_at, s.started_at, s.expires_at, s.ended_at, s.end_reason, \
+         s.review, s.review_note \
      FROM impersonation_sessions s JOIN staff a ON a.id = s.agent_staff_id";
 
 impl Row {

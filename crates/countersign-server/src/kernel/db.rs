@@ -128,7 +128,8 @@ async fn begin_then(pool: &PgPool, p: &Principal, locks: &[i64], then: &'static 
     );
     let all = if p.scope.all_orgs { "on" } else { "off" };
     let mut statement = format!(
-        "BEGIN; SELECT set_config('countersign.scope_all', '{}', true), set_config('countersign.scope_orgs', '{}', true), \
+        "BEGIN; SELECT set_config('countersign.scope_all', '{}', true), set_config('countersign.scope_orgs', '{}', \
+            true), \
          set_config('countersign.scope_regions', '{}', true)",
         scope_literal(all)?,
         scope_literal(&orgs)?,

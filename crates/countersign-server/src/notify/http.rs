@@ -39,12 +39,17 @@ async fn query(s: &AppState, p: &Principal, since: Option<OffsetDateTime>) -> Ap
     let mut tx = db::begin(&s.db, p).await?;
     let rows: Vec<(String, Uuid, String, OffsetDateTime)> = sqlx::query_as(
         "WITH waiting AS ( \
-           SELECT r.* FROM approval_requests r WHERE r.status = 'pending' AND r.expires_at > now() AND r.requester_person_id <> $1 AND r.kind = ANY($2) \
-             AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.request_id = r.id AND d.version_seen = r.version AND d.approver_person_id = $1)) \
+           SELECT r.* FROM approval_requests r WHERE r.status = 'pending' AND r.expires_at > now() AND \
+               r.requester_person_id <> $1 AND r.kind = ANY($2) \
+             AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.request_id = r.id AND d.version_seen = \
+                 r.version AND d.approver_person_id = $1)) \
          SELECT 'to_decide', id, kind, updated_at FROM waiting \
-         UNION ALL SELECT 'expires_soon', id, kind, expires_at FROM waiting WHERE expires_at < now() + interval '24 hours' \
-         UNION ALL SELECT 'decided', r.id, r.kind, d.created_at FROM approval_requests r JOIN approval_decisions d ON d.request_id = r.id WHERE r.requester_person_id = $1 \
-         UNION ALL SELECT 'executed', id, kind, executed_at FROM approval_requests WHERE requester_person_id = $1 AND status = 'executed' \
+         UNION ALL SELECT 'expires_soon', id, kind, expires_at FROM waiting WHERE expires_at < now() + interval '24 \
+             hours' \
+         UNION ALL SELECT 'decided', r.id, r.kind, d.created_at FROM approval_requests r JOIN approval_decisions d ON \
+             d.request_id = r.id WHERE r.requester_person_id = $1 \
+         UNION ALL SELECT 'executed', id, kind, executed_at FROM approval_requests WHERE requester_person_id = $1 AND \
+             status = 'executed' \
          ORDER BY 4 DESC LIMIT 200",
     )
     .bind(person)
@@ -73,7 +78,8 @@ async fn query(s: &AppState, p: &Principal, since: Option<OffsetDateTime>) -> Ap
         .collect())
 }
 
-#[utoipa::path(get, path = "/v1/notifications", params(Params), responses((status = 200, body = Vec<Notification>)), security(("bearer" = [])), tag = "approvals")]
+#[utoipa::path(get, path = "/v1/notifications", params(Params), responses((status = 200, body = Vec<Notification>)),
+    security(("bearer" = [])), tag = "approvals")]
 pub async fn list(
     State(s): State<AppState>,
     p: Principal,
@@ -85,7 +91,8 @@ pub async fn list(
 /// Server-sent events: one `notification` event per new notification. The
 /// stream ends after 10 minutes (clients reconnect with a fresh token) or as
 /// soon as the caller loses access.
-#[utoipa::path(get, path = "/v1/notifications/stream", responses((status = 200, description = "text/event-stream")), security(("bearer" = [])), tag = "approvals")]
+#[utoipa::path(get, path = "/v1/notifications/stream", responses((status = 200, description = "text/event-stream")),
+    security(("bearer" = [])), tag = "approvals")]
 pub async fn stream(
     State(s): State<AppState>,
     p: Principal,

@@ -32,7 +32,8 @@ fn acting_customer(p: &Principal) -> ApiResult<&CustomerIdentity> {
 }
 
 #[utoipa::path(patch, path = "/v1/users/{user_id}", params(("user_id" = Uuid, Path)), request_body = UpdateUser,
-    responses((status = 200, body = CustomerUser), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = CustomerUser), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)),
     security(("bearer" = [])), tag = "customer")]
 pub async fn update_user(
     State(s): State<AppState>,
@@ -70,7 +71,8 @@ pub async fn update_user(
     );
     let mut tx = db::begin(&s.db, &p).await?;
     let row: Option<UserRow> = sqlx::query_as(&format!(
-        "UPDATE customer_users SET name = coalesce($2, name), phone = coalesce($3, phone), updated_at = now() WHERE id = $1 AND org_id = $4 RETURNING {USER_COLUMNS}"
+        "UPDATE customer_users SET name = coalesce($2, name), phone = coalesce($3, phone), updated_at = now() WHERE id \
+            = $1 AND org_id = $4 RETURNING {USER_COLUMNS}"
     ))
     .bind(id)
     .bind(name)
@@ -84,8 +86,13 @@ pub async fn update_user(
     Ok(Json(row.to_api(&p)?))
 }
 
-#[utoipa::path(post, path = "/v1/invoices/{invoice_id}/resend", params(("Idempotency-Key" = Option<String>, Header), ("invoice_id" = Uuid, Path)),
-    responses((status = 202, description = "Queued for sending"), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])), tag = "customer")]
+#[utoipa::path(post, path = "/v1/invoices/{invoice_id}/resend", params(("Idempotency-Key" = Option<String>, Header),
+    ("invoice_id" = Uuid, Path)),
+    responses(
+        (status = 202, description = "Queued for sending"),
+        (status = 403, body = Problem), (status = 404, body = Problem)
+    ),
+    security(("bearer" = [])), tag = "customer")]
 pub async fn resend_invoice(
     State(s): State<AppState>,
     p: Principal,
@@ -109,6 +116,9 @@ pub async fn resend_invoice(
     .await?;
     let (org, at) = sent.ok_or_else(ApiError::not_found)?;
     audit.target("invoice", id, Some(org));
-    let body = serde_json::json!({ "resent_at": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default() });
+    let resent_at = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let body = serde_json::json!({ "resent_at": resent_at });
     crate::http::idempotency::finish(tx, &p, key.as_ref(), StatusCode::ACCEPTED, &body).await
 }

@@ -81,7 +81,8 @@ async fn org_page<R>(tx: &mut db::Tx, org_id: Uuid, rows: Vec<R>) -> ApiResult<V
     Ok(rows)
 }
 
-#[utoipa::path(get, path = "/v1/orgs", params(OrgListParams), responses((status = 200, body = Page<Org>)), security(("bearer" = [])), tag = "records")]
+#[utoipa::path(get, path = "/v1/orgs", params(OrgListParams), responses((status = 200, body = Page<Org>)),
+    security(("bearer" = [])), tag = "records")]
 pub async fn list_orgs(
     State(s): State<AppState>,
     p: Principal,
@@ -109,7 +110,8 @@ pub async fn list_orgs(
     Ok(Json(page(rows, lim, |r| (r.name.clone(), r.id), OrgRow::to_api)?))
 }
 
-#[utoipa::path(get, path = "/v1/orgs/{org_id}", params(("org_id" = Uuid, Path)), responses((status = 200, body = Org), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
+#[utoipa::path(get, path = "/v1/orgs/{org_id}", params(("org_id" = Uuid, Path)), responses((status = 200, body = Org),
+    (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
 pub async fn get_org(
     State(s): State<AppState>,
     p: Principal,
@@ -129,7 +131,9 @@ pub async fn get_org(
     Ok(Json(row.to_api()?))
 }
 
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/users", params(("org_id" = Uuid, Path), ListParams), responses((status = 200, body = Page<CustomerUser>), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/users", params(("org_id" = Uuid, Path), ListParams),
+    responses((status = 200, body = Page<CustomerUser>), (status = 404, body = Problem)), security(("bearer" = [])),
+        tag = "records")]
 pub async fn list_users(
     State(s): State<AppState>,
     p: Principal,
@@ -158,7 +162,8 @@ pub async fn list_users(
     Ok(Json(page(rows, lim, |r| (r.name.clone(), r.id), |r| r.to_api(&p))?))
 }
 
-#[utoipa::path(get, path = "/v1/users/{user_id}", params(("user_id" = Uuid, Path)), responses((status = 200, body = CustomerUser), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
+#[utoipa::path(get, path = "/v1/users/{user_id}", params(("user_id" = Uuid, Path)), responses((status = 200,
+    body = CustomerUser), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
 pub async fn get_user(
     State(s): State<AppState>,
     p: Principal,
@@ -178,7 +183,9 @@ pub async fn get_user(
     Ok(Json(row.to_api(&p)?))
 }
 
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/invoices", params(("org_id" = Uuid, Path), InvoiceListParams), responses((status = 200, body = Page<Invoice>), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/invoices", params(("org_id" = Uuid, Path), InvoiceListParams),
+    responses((status = 200, body = Page<Invoice>), (status = 404, body = Problem)), security(("bearer" = [])),
+        tag = "records")]
 pub async fn list_invoices(
     State(s): State<AppState>,
     p: Principal,
@@ -210,7 +217,8 @@ pub async fn list_invoices(
     )?))
 }
 
-#[utoipa::path(get, path = "/v1/invoices/{invoice_id}", params(("invoice_id" = Uuid, Path)), responses((status = 200, body = Invoice), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
+#[utoipa::path(get, path = "/v1/invoices/{invoice_id}", params(("invoice_id" = Uuid, Path)), responses((status = 200,
+    body = Invoice), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
 pub async fn get_invoice(
     State(s): State<AppState>,
     p: Principal,
@@ -230,7 +238,9 @@ pub async fn get_invoice(
     Ok(Json(row.to_api()?))
 }
 
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/vendors", params(("org_id" = Uuid, Path), ListParams), responses((status = 200, body = Page<Vendor>), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/vendors", params(("org_id" = Uuid, Path), ListParams),
+    responses((status = 200, body = Page<Vendor>), (status = 404, body = Problem)), security(("bearer" = [])),
+        tag = "records")]
 pub async fn list_vendors(
     State(s): State<AppState>,
     p: Principal,
@@ -259,7 +269,8 @@ pub async fn list_vendors(
     Ok(Json(page(rows, lim, |r| (r.name.clone(), r.id), |r| r.to_api(&p))?))
 }
 
-#[utoipa::path(get, path = "/v1/vendors/{vendor_id}", params(("vendor_id" = Uuid, Path)), responses((status = 200, body = Vendor), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
+#[utoipa::path(get, path = "/v1/vendors/{vendor_id}", params(("vendor_id" = Uuid, Path)), responses((status = 200,
+    body = Vendor), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
 pub async fn get_vendor(
     State(s): State<AppState>,
     p: Principal,
@@ -279,7 +290,9 @@ pub async fn get_vendor(
     Ok(Json(row.to_api(&p)?))
 }
 
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/payments", params(("org_id" = Uuid, Path), ListParams), responses((status = 200, body = Page<Payment>), (status = 404, body = Problem)), security(("bearer" = [])), tag = "records")]
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/payments", params(("org_id" = Uuid, Path), ListParams),
+    responses((status = 200, body = Page<Payment>), (status = 404, body = Problem)), security(("bearer" = [])),
+        tag = "records")]
 pub async fn list_payments(
     State(s): State<AppState>,
     p: Principal,

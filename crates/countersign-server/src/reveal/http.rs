@@ -19,7 +19,8 @@ use countersign_api::{ActorKind, ErrorCode, Problem, RecordType, RevealRequest, 
 use uuid::Uuid;
 
 #[utoipa::path(post, path = "/v1/reveals", request_body = RevealRequest,
-    responses((status = 200, body = RevealResponse), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)),
+    responses((status = 200, body = RevealResponse), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem), (status = 429, body = Problem)),
     security(("bearer" = [])), tag = "records")]
 pub async fn reveal(
     State(s): State<AppState>,

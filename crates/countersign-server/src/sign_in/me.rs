@@ -3,7 +3,8 @@ use crate::kernel::Principal;
 use axum::Json;
 use countersign_api::{Me, Problem};
 
-#[utoipa::path(get, path = "/v1/me", responses((status = 200, body = Me), (status = 401, body = Problem)), security(("bearer" = [])), tag = "identity")]
+#[utoipa::path(get, path = "/v1/me", responses((status = 200, body = Me), (status = 401, body = Problem)),
+    security(("bearer" = [])), tag = "identity")]
 pub async fn me(p: Principal) -> ApiResult<Json<Me>> {
     Ok(Json(Me {
         issuer: p.issuer,

@@ -24,7 +24,8 @@ pub struct StaffRow {
 }
 
 pub const STAFF_COLUMNS: &str =
-    "id, person_id, issuer, subject, display_name, email, roles, scope_all, scope_regions, scope_org_ids, approval_limits, permission_epoch, active";
+    "id, person_id, issuer, subject, display_name, email, roles, scope_all, scope_regions, scope_org_ids, \
+        approval_limits, permission_epoch, active";
 
 impl StaffRow {
     pub fn roles(&self) -> Vec<StaffRole> {

@@ -14,13 +14,15 @@ use axum::Json;
 use countersign_api::{Permission, Problem, StaffMember, StaffUpdate};
 use uuid::Uuid;
 
-#[utoipa::path(get, path = "/v1/staff", responses((status = 200, body = Vec<StaffMember>)), security(("bearer" = [])), tag = "staff")]
+#[utoipa::path(get, path = "/v1/staff", responses((status = 200, body = Vec<StaffMember>)), security(("bearer" = [])),
+    tag = "staff")]
 pub async fn list(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec<StaffMember>>> {
     p.require(Permission::StaffRead)?;
     Ok(Json(store::all(&s.db).await?.iter().map(StaffRow::to_api).collect()))
 }
 
-#[utoipa::path(get, path = "/v1/staff/{staff_id}", params(("staff_id" = Uuid, Path)), responses((status = 200, body = StaffMember), (status = 404, body = Problem)), security(("bearer" = [])), tag = "staff")]
+#[utoipa::path(get, path = "/v1/staff/{staff_id}", params(("staff_id" = Uuid, Path)), responses((status = 200,
+    body = StaffMember), (status = 404, body = Problem)), security(("bearer" = [])), tag = "staff")]
 pub async fn get(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> ApiResult<Json<StaffMember>> {
     p.require(Permission::StaffRead)?;
     Ok(Json(
@@ -29,7 +31,8 @@ pub async fn get(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) 
 }
 
 #[utoipa::path(put, path = "/v1/staff/{staff_id}", params(("staff_id" = Uuid, Path)), request_body = StaffUpdate,
-    responses((status = 200, body = StaffMember), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = StaffMember), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)),
     security(("bearer" = [])), tag = "staff")]
 pub async fn put(
     State(s): State<AppState>,

@@ -49,7 +49,8 @@ pub async fn apply_update<'e>(db: impl PgExecutor<'e>, id: Uuid, u: &StaffUpdate
     roles.sort_unstable();
     roles.dedup();
     let row: Option<StaffRow> = sqlx::query_as(&format!(
-        "UPDATE staff SET roles = $2, scope_all = $3, scope_regions = $4, scope_org_ids = $5, approval_limits = $6, active = $7 \
+        "UPDATE staff SET roles = $2, scope_all = $3, scope_regions = $4, scope_org_ids = $5, approval_limits = $6, \
+            active = $7 \
          WHERE id = $1 RETURNING {STAFF_COLUMNS}"
     ))
     .bind(id)

@@ -65,7 +65,8 @@ where
     })
 }
 
-#[utoipa::path(get, path = "/v1/sync", params(SyncParams), responses((status = 200, body = SyncPage), (status = 409, body = Problem)), security(("bearer" = [])), tag = "sync")]
+#[utoipa::path(get, path = "/v1/sync", params(SyncParams), responses((status = 200, body = SyncPage), (status = 409,
+    body = Problem)), security(("bearer" = [])), tag = "sync")]
 pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncParams>) -> ApiResult<Json<SyncPage>> {
     let limit = rules::page_size(q.limit)?;
     let cursor: Option<Option<Cursor>> = q.cursor.as_ref().map(|c| {

@@ -19,10 +19,13 @@ use std::sync::OnceLock;
 /// readable table has them; this runs when it did not, or for a scoped caller.
 pub async fn estimate(tx: &mut db::Tx, p: &Principal, tables: &[&str]) -> ApiResult<i64> {
     let stats: Vec<(String, i64)> = if rules::statistics_may_estimate(&p.scope) {
-        sqlx::query_as("SELECT relname::text, reltuples::int8 FROM pg_class WHERE oid = ANY($1::text[]::regclass[]) AND reltuples >= 0")
-            .bind(tables)
-            .fetch_all(&mut **tx)
-            .await?
+        sqlx::query_as(
+            "SELECT relname::text, reltuples::int8 FROM pg_class WHERE oid = ANY($1::text[]::regclass[]) \
+            AND reltuples >= 0",
+        )
+        .bind(tables)
+        .fetch_all(&mut **tx)
+        .await?
     } else {
         Vec::new()
     };
@@ -237,11 +240,23 @@ pub fn feed_sql(readable: &[&Feed], statistics: bool) -> &'static str {
         .fold(0usize, |m, (i, _)| m | 1 << i);
     BUILT[mask << 1 | statistics as usize].get_or_init(|| {
         // The readable feeds, then the tombstones of their record types.
-        let branches: Vec<(&Rows, &str)> =
-            FEEDS.iter().enumerate().filter(|(i, _)| mask & 1 << i != 0).map(|(_, f)| (&f.rows, "")).chain([(&TOMBSTONES, " AND record_type = ANY($3)")]).collect();
+        let branches: Vec<(&Rows, &str)> = FEEDS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & 1 << i != 0)
+            .map(|(_, f)| (&f.rows, ""))
+            .chain([(&TOMBSTONES, " AND record_type = ANY($3)")])
+            .collect();
         let ends: Vec<String> = branches
             .iter()
-            .map(|(f, filter)| format!("(SELECT {seq} AS change_seq FROM {src} WHERE {seq} > $1{filter} ORDER BY {seq} LIMIT $2 + 1)", seq = f.seq, src = f.from))
+            .map(|(f, filter)| {
+                format!(
+                    "(SELECT {seq} AS change_seq FROM {src} WHERE {seq} > $1{filter} ORDER BY {seq} \
+                LIMIT $2 + 1)",
+                    seq = f.seq,
+                    src = f.from
+                )
+            })
             .collect();
         let mut selects: Vec<String> = branches
             .iter()
@@ -254,7 +269,8 @@ pub fn feed_sql(readable: &[&Feed], statistics: bool) -> &'static str {
                     })
                     .collect();
                 format!(
-                    "(SELECT '{feed}'::text AS feed, {seq} AS change_seq, {columns} FROM {src}{join} WHERE {seq} > $1 AND {seq} <= (SELECT v FROM upto){filter} ORDER BY {seq} LIMIT $2 + 1)",
+                    "(SELECT '{feed}'::text AS feed, {seq} AS change_seq, {columns} FROM {src}{join} WHERE {seq} > $1 \
+                        AND {seq} <= (SELECT v FROM upto){filter} ORDER BY {seq} LIMIT $2 + 1)",
                     feed = f.feed,
                     seq = f.seq,
                     columns = columns.join(", "),
@@ -264,7 +280,10 @@ pub fn feed_sql(readable: &[&Feed], statistics: bool) -> &'static str {
             })
             .collect();
         if statistics {
-            let nulls: Vec<String> = COLUMNS.iter().map(|(name, ty)| format!("NULL::{ty} AS {name}")).collect();
+            let nulls: Vec<String> = COLUMNS
+                .iter()
+                .map(|(name, ty)| format!("NULL::{ty} AS {name}"))
+                .collect();
             selects.push(format!(
                 "(SELECT 'estimate'::text AS feed, sum(reltuples)::int8 AS change_seq, {} FROM pg_class \
                  WHERE oid = ANY($4::text[]::regclass[]) AND reltuples >= 0 HAVING count(*) = cardinality($4::text[]))",
@@ -272,7 +291,8 @@ pub fn feed_sql(readable: &[&Feed], statistics: bool) -> &'static str {
             ));
         }
         format!(
-            "WITH upto AS MATERIALIZED (SELECT least(coalesce((SELECT change_seq FROM ({}) s ORDER BY change_seq OFFSET $2 LIMIT 1), \
+            "WITH upto AS MATERIALIZED (SELECT least(coalesce((SELECT change_seq FROM ({}) s ORDER BY change_seq \
+                OFFSET $2 LIMIT 1), \
              9223372036854775807), current_setting('countersign.settled')::int8) AS v) {}",
             ends.join(" UNION ALL "),
             selects.join(" UNION ALL ")

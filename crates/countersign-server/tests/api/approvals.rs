@@ -64,7 +64,8 @@ pub async fn decide(app: &TestApp, who: &str, id: &Value, decision: &str, versio
 async fn state(app: &TestApp, id: &Value) -> (String, i64, i64) {
     let id: Uuid = id.as_str().unwrap().parse().unwrap();
     let (status, decisions, payments): (String, i64, i64) = sqlx::query_as(
-        "SELECT r.status, (SELECT count(*) FROM approval_decisions WHERE request_id = r.id), (SELECT count(*) FROM payments WHERE approval_id = r.id) FROM approval_requests r WHERE r.id = $1",
+        "SELECT r.status, (SELECT count(*) FROM approval_decisions WHERE request_id = r.id), (SELECT count(*) FROM \
+            payments WHERE approval_id = r.id) FROM approval_requests r WHERE r.id = $1",
     )
     .bind(id)
     .fetch_one(&app.admin)
@@ -405,7 +406,10 @@ async fn invalid_requests_are_refused_with_their_codes_and_create_nothing() {
     let app = spawn_app().await;
     let acme = app.org_id("acme").await;
     let invoice = big_invoice(&app, "acme").await;
-    let base = |amount: Value| json!({ "kind": "refund", "org_id": acme, "target_id": invoice, "amount": amount, "reason": "Customer double-charged in October" });
+    let base = |amount: Value| {
+        json!({ "kind": "refund", "org_id": acme, "target_id": invoice, "amount": amount,
+        "reason": "Customer double-charged in October" })
+    };
     let cases: Vec<(Value, u16, &str)> = vec![
         (
             base(json!({ "amount_minor": 0, "currency": "EUR" })),
@@ -508,7 +512,8 @@ async fn invalid_requests_are_refused_with_their_codes_and_create_nothing() {
 async fn idempotency_keys_replay_the_first_response_and_refuse_another_body() {
     let app = spawn_app().await;
     let invoice = big_invoice(&app, "acme").await;
-    let body = json!({ "kind": "credit_note", "org_id": app.org_id("acme").await, "target_id": invoice, "amount": { "amount_minor": 12_345, "currency": "EUR" }, "reason": "Goodwill after outage INC-88" });
+    let body = json!({ "kind": "credit_note", "org_id": app.org_id("acme").await, "target_id": invoice,
+        "amount": { "amount_minor": 12_345, "currency": "EUR" }, "reason": "Goodwill after outage INC-88" });
     let first: Value = post_as(&app, "carl", "/v1/approvals", &body, Some("create-1"))
         .await
         .json()
@@ -589,7 +594,8 @@ async fn same_key_twelve_times(app: &TestApp, who: &str, path: &str, body: &Valu
 async fn concurrent_uses_of_one_key_act_once_and_all_get_the_first_answer() {
     let app = spawn_app().await;
     let invoice = big_invoice(&app, "acme").await;
-    let body = json!({ "kind": "credit_note", "org_id": app.org_id("acme").await, "target_id": invoice, "amount": { "amount_minor": 500, "currency": "EUR" }, "reason": "Goodwill after outage INC-91" });
+    let body = json!({ "kind": "credit_note", "org_id": app.org_id("acme").await, "target_id": invoice,
+        "amount": { "amount_minor": 500, "currency": "EUR" }, "reason": "Goodwill after outage INC-91" });
     let answers = same_key_twelve_times(&app, "carl", "/v1/approvals", &body, "same-key").await;
     assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
     assert_eq!(answers[0].0, 201);
@@ -618,7 +624,10 @@ async fn a_key_whose_answer_is_older_than_a_day_acts_again() {
     let app = spawn_app().await;
     let invoice = big_invoice(&app, "acme").await;
     let org = app.org_id("acme").await;
-    let body = |minor: i64| json!({ "kind": "credit_note", "org_id": org, "target_id": invoice, "amount": { "amount_minor": minor, "currency": "EUR" }, "reason": "Goodwill after outage INC-92" });
+    let body = |minor: i64| {
+        json!({ "kind": "credit_note", "org_id": org, "target_id": invoice,
+        "amount": { "amount_minor": minor, "currency": "EUR" }, "reason": "Goodwill after outage INC-92" })
+    };
     let first: Value = post_as(&app, "carl", "/v1/approvals", &body(100), Some("old-key"))
         .await
         .json()
@@ -712,15 +721,18 @@ async fn a_pending_bank_change_holds_payouts_and_executes_keeping_history() {
     .fetch_one(&app.admin)
     .await
     .unwrap();
-    let payout = json!({ "kind": "payout_release", "org_id": acme, "target_id": vendor, "amount": { "amount_minor": 10_000, "currency": "EUR" }, "reason": "Monthly logistics invoice" });
+    let payout = json!({ "kind": "payout_release", "org_id": acme, "target_id": vendor,
+        "amount": { "amount_minor": 10_000, "currency": "EUR" }, "reason": "Monthly logistics invoice" });
     // A payout requested before the change, decided after it was requested.
     let early: Value = post_as(&app, "carl", "/v1/approvals", &payout, None)
         .await
         .json()
         .await
         .unwrap();
-    let change = json!({ "kind": "vendor_bank_change", "org_id": acme, "target_id": vendor, "reason": "Vendor letter of 2026-11-02, verified by phone",
-        "payload": { "iban": "DE89 3704 0044 0532 0130 00", "bank_name": "Commerzbank", "account_holder": "Nordic Logistics GmbH" } });
+    let change = json!({ "kind": "vendor_bank_change", "org_id": acme, "target_id": vendor, "reason": "Vendor letter \
+        of 2026-11-02, verified by phone",
+        "payload": { "iban": "DE89 3704 0044 0532 0130 00", "bank_name": "Commerzbank", "account_holder": "Nordic \
+            Logistics GmbH" } });
     let bad = {
         let mut c = change.clone();
         c["payload"]["iban"] = json!("DE00 3704 0044 0532 0130 00");
@@ -802,7 +814,15 @@ async fn a_pending_bank_change_holds_payouts_and_executes_keeping_history() {
 async fn a_data_export_is_downloadable_once_by_the_requester() {
     let app = spawn_app().await;
     let acme = app.org_id("acme").await;
-    let r = post_as(&app, "carl", "/v1/approvals", &json!({ "kind": "data_export", "org_id": acme, "target_id": acme, "reason": "Customer asked for their data, DSR-12" }), None).await;
+    let r = post_as(
+        &app,
+        "carl",
+        "/v1/approvals",
+        &json!({ "kind": "data_export", "org_id": acme, "target_id": acme,
+        "reason": "Customer asked for their data, DSR-12" }),
+        None,
+    )
+    .await;
     let a: Value = r.json().await.unwrap();
     // data_export needs audit:export: a finance approver cannot decide it.
     assert_problem(decide(&app, "ana", &a["id"], "approve", 1).await, 403, "forbidden").await;
@@ -872,7 +892,14 @@ async fn a_delegate_decides_on_behalf_within_their_own_limits_and_duties() {
         app.staff_id("ana").await,
     );
     let now = time::OffsetDateTime::now_utc();
-    let window = |from: i64, to: i64| json!({ "delegate_id": andy, "starts_at": (now + time::Duration::minutes(from)).format(&time::format_description::well_known::Rfc3339).unwrap(), "ends_at": (now + time::Duration::minutes(to)).format(&time::format_description::well_known::Rfc3339).unwrap() });
+    let window = |from: i64, to: i64| {
+        let at = |m: i64| {
+            (now + time::Duration::minutes(m))
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        json!({ "delegate_id": andy, "starts_at": at(from), "ends_at": at(to) })
+    };
     // Bad windows and delegates.
     assert_problem(
         post_as(&app, "cora", "/v1/delegations", &window(10, 5), None).await,
@@ -1225,7 +1252,8 @@ async fn decisions_decided_together_answer_as_they_would_alone() {
             .execute(&app.admin)
             .await
             .unwrap();
-        let payout = json!({ "kind": "payout_release", "org_id": acme, "target_id": vendor, "amount": { "amount_minor": 10_000, "currency": "EUR" }, "reason": "Monthly logistics invoice" });
+        let payout = json!({ "kind": "payout_release", "org_id": acme, "target_id": vendor,
+            "amount": { "amount_minor": 10_000, "currency": "EUR" }, "reason": "Monthly logistics invoice" });
         let payout: Value = post_as(app, "carl", "/v1/approvals", &payout, None)
             .await
             .json()
@@ -1361,8 +1389,10 @@ async fn a_decision_that_fails_in_its_batch_costs_the_others_nothing() {
     sqlx::raw_sql(
         "CREATE TABLE poisoned (request_id uuid PRIMARY KEY); \
          CREATE FUNCTION fail_poisoned() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-           IF EXISTS (SELECT FROM poisoned WHERE request_id = NEW.request_id) THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$; \
-         CREATE TRIGGER fail_poisoned BEFORE INSERT ON approval_decisions FOR EACH ROW EXECUTE FUNCTION fail_poisoned(); \
+           IF EXISTS (SELECT FROM poisoned WHERE request_id = NEW.request_id) THEN RAISE EXCEPTION 'injected failure'; \
+               END IF; RETURN NEW; END $$; \
+         CREATE TRIGGER fail_poisoned BEFORE INSERT ON approval_decisions FOR EACH ROW EXECUTE FUNCTION \
+             fail_poisoned(); \
          GRANT SELECT ON poisoned TO countersign_app",
     )
     .execute(&app.admin)
@@ -1417,14 +1447,20 @@ async fn the_approvals_list_pages_newest_first_without_gaps_or_repeats() {
         refund(&app, "carl", 10_000 + n).await;
     }
     // Two requests created in the same instant: the id breaks the tie.
-    sqlx::query("UPDATE approval_requests SET created_at = (SELECT max(created_at) FROM approval_requests) WHERE id = (SELECT id FROM approval_requests ORDER BY created_at LIMIT 1)")
-        .execute(&app.admin)
-        .await
-        .unwrap();
-    let expected: Vec<String> = sqlx::query_scalar("SELECT id::text FROM approval_requests WHERE requester_person_id = (SELECT person_id FROM staff WHERE subject = 'staff-carl') ORDER BY created_at DESC, id DESC")
-        .fetch_all(&app.admin)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE approval_requests SET created_at = (SELECT max(created_at) FROM approval_requests) WHERE id = \
+        (SELECT id FROM approval_requests ORDER BY created_at LIMIT 1)",
+    )
+    .execute(&app.admin)
+    .await
+    .unwrap();
+    let expected: Vec<String> = sqlx::query_scalar(
+        "SELECT id::text FROM approval_requests WHERE requester_person_id = \
+        (SELECT person_id FROM staff WHERE subject = 'staff-carl') ORDER BY created_at DESC, id DESC",
+    )
+    .fetch_all(&app.admin)
+    .await
+    .unwrap();
     assert!(expected.len() >= 7);
     let (mut got, mut cursor) = (Vec::new(), None::<String>);
     for _ in 0..expected.len() {

@@ -97,7 +97,12 @@ async fn a_deleted_event_is_named() {
 #[tokio::test]
 async fn reordered_events_are_named() {
     let app = app_with_history(10).await;
-    tamper(&app, "UPDATE audit_events SET seq = 1006 WHERE seq = 6; UPDATE audit_events SET seq = 6 WHERE seq = 7; UPDATE audit_events SET seq = 7 WHERE seq = 1006;").await;
+    tamper(
+        &app,
+        "UPDATE audit_events SET seq = 1006 WHERE seq = 6; UPDATE audit_events SET seq = 6 WHERE seq = 7; \
+        UPDATE audit_events SET seq = 7 WHERE seq = 1006;",
+    )
+    .await;
     let (ok, out) = verify(&app);
     assert!(!ok && out.contains("first bad seq: 6"), "{out}");
 }
@@ -131,11 +136,32 @@ async fn an_inserted_event_is_named_even_with_a_recomputed_chain() {
         r.prev_hash = prev.clone();
         r.hash = r.chain_hash();
         prev = r.hash.clone();
-        sqlx::query("INSERT INTO audit_events (seq, id, at, action, outcome, request_id, details, actor_subject, actor_issuer, actor_kind, org_id, target_type, target_id, code, ip, user_agent, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)")
-            .bind(r.seq).bind(r.id).bind(r.at).bind(&r.action).bind(&r.outcome).bind(&r.request_id).bind(&r.details).bind(&r.actor_subject)
-            .bind(&r.actor_issuer).bind(&r.actor_kind).bind(r.org_id).bind(&r.target_type).bind(&r.target_id).bind(&r.code).bind(&r.ip).bind(&r.user_agent)
-            .bind(&r.prev_hash).bind(&r.hash)
-            .execute(&mut c).await.unwrap();
+        sqlx::query(
+            "INSERT INTO audit_events (seq, id, at, action, outcome, request_id, details, actor_subject, \
+            actor_issuer, actor_kind, org_id, target_type, target_id, code, ip, user_agent, prev_hash, hash) VALUES \
+                ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)",
+        )
+        .bind(r.seq)
+        .bind(r.id)
+        .bind(r.at)
+        .bind(&r.action)
+        .bind(&r.outcome)
+        .bind(&r.request_id)
+        .bind(&r.details)
+        .bind(&r.actor_subject)
+        .bind(&r.actor_issuer)
+        .bind(&r.actor_kind)
+        .bind(r.org_id)
+        .bind(&r.target_type)
+        .bind(&r.target_id)
+        .bind(&r.code)
+        .bind(&r.ip)
+        .bind(&r.user_agent)
+        .bind(&r.prev_hash)
+        .bind(&r.hash)
+        .execute(&mut c)
+        .await
+        .unwrap();
     }
     let (ok, out) = verify(&app);
     let (last_seq,): (i64,) = sqlx::query_as("SELECT max(last_seq) FROM audit_checkpoints")
@@ -149,9 +175,15 @@ async fn an_inserted_event_is_named_even_with_a_recomputed_chain() {
 
     // A naive insertion (no recomputation) is named at the insertion.
     let app = app_with_history(10).await;
-    tamper(&app, "UPDATE audit_events SET seq = seq + 100 WHERE seq >= 6; UPDATE audit_events SET seq = seq - 99 WHERE seq >= 106; \
+    tamper(
+        &app,
+        "UPDATE audit_events SET seq = seq + 100 WHERE seq >= 6; UPDATE audit_events SET seq = seq - 99 WHERE \
+        seq >= 106; \
                   INSERT INTO audit_events (seq, id, at, action, outcome, request_id, details, prev_hash, hash) \
-                  SELECT 6, gen_random_uuid(), now(), 'forged', 'success', 'x', '{}', hash, hash FROM audit_events WHERE seq = 5").await;
+                  SELECT 6, gen_random_uuid(), now(), 'forged', 'success', 'x', '{}', hash, hash FROM audit_events \
+                      WHERE seq = 5",
+    )
+    .await;
     let (ok, out) = verify(&app);
     assert!(!ok && out.contains("first bad seq: 6"), "{out}");
 }
@@ -164,7 +196,17 @@ async fn a_truncated_tail_is_named() {
         .await
         .unwrap();
     // The tamperer also rolls the head back so the chain itself looks whole.
-    tamper(&app, &format!("DELETE FROM audit_events WHERE seq > {}; UPDATE audit_chain_head SET seq = {}, hash = (SELECT hash FROM audit_events WHERE seq = {});", last - 3, last - 3, last - 3)).await;
+    tamper(
+        &app,
+        &format!(
+            "DELETE FROM audit_events WHERE seq > {}; UPDATE audit_chain_head SET seq = {}, hash = \
+        (SELECT hash FROM audit_events WHERE seq = {});",
+            last - 3,
+            last - 3,
+            last - 3
+        ),
+    )
+    .await;
     let (ok, out) = verify(&app);
     assert!(!ok && out.contains(&format!("first bad seq: {}", last - 2)), "{out}");
 }
@@ -351,7 +393,8 @@ async fn the_audit_writer_recovers_from_losing_its_connection() {
     let token = app.token("sam").await;
     assert_eq!(app.get_with(&token, "/v1/orgs?limit=1").await.status(), 200);
     let writer: Vec<i32> = sqlx::query_scalar(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND usename = 'countersign_app' AND query LIKE 'WITH head AS (UPDATE audit_chain_head%'",
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND usename = 'countersign_app' AND query \
+            LIKE 'WITH head AS (UPDATE audit_chain_head%'",
     )
     .fetch_all(&app.admin)
     .await
@@ -396,8 +439,10 @@ async fn an_export_streams_a_large_log_without_holding_it_in_memory() {
     let admin = sqlx::PgPool::connect(&db_url).await.unwrap();
     // Bulk events, ~3.5 KB each, after anything the server appends (seq far above its head).
     sqlx::query(
-        "INSERT INTO audit_events (seq, id, at, actor_issuer, actor_subject, actor_kind, action, outcome, reason, request_id, prev_hash, hash)
-         SELECT 1000000000 + g, gen_random_uuid(), now(), 'bulk', 'staff-bulk', 'staff', 'orgs.list', 'success', repeat('a long stated reason ', 150), 'bulk-' || g, '\\x00', '\\x00'
+        "INSERT INTO audit_events (seq, id, at, actor_issuer, actor_subject, actor_kind, action, outcome, reason, \
+            request_id, prev_hash, hash)
+         SELECT 1000000000 + g, gen_random_uuid(), now(), 'bulk', 'staff-bulk', 'staff', 'orgs.list', 'success', \
+             repeat('a long stated reason ', 150), 'bulk-' || g, '\\x00', '\\x00'
          FROM generate_series(1, $1::bigint) g",
     )
     .bind(EVENTS)
@@ -430,10 +475,13 @@ async fn an_export_streams_a_large_log_without_holding_it_in_memory() {
     }
     let mut stalled = false;
     for _ in 0..100 {
-        stalled = sqlx::query_scalar("SELECT count(*) = 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND wait_event = 'ClientWrite' AND query LIKE '%FROM audit_events WHERE%ORDER BY seq'")
-            .fetch_one(&admin)
-            .await
-            .unwrap();
+        stalled = sqlx::query_scalar(
+            "SELECT count(*) = 1 FROM pg_stat_activity WHERE datname = current_database() AND \
+            state = 'active' AND wait_event = 'ClientWrite' AND query LIKE '%FROM audit_events WHERE%ORDER BY seq'",
+        )
+        .fetch_one(&admin)
+        .await
+        .unwrap();
         if stalled {
             break;
         }

@@ -584,7 +584,14 @@ async fn events_in_a_session_carry_actor_subject_and_session_and_form_its_timeli
     assert_eq!(timeline.len(), 3, "exactly the session's events");
     assert!(timeline.iter().all(|e| e["impersonation_id"] == id));
     // Opening the timeline is itself audited.
-    let opened: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = 'impersonation.timeline' AND target_id = $1 AND actor_subject = 'staff-sam'").bind(id).fetch_one(&app.admin).await.unwrap();
+    let opened: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE action = 'impersonation.timeline' \
+        AND target_id = $1 AND actor_subject = 'staff-sam'",
+    )
+    .bind(id)
+    .fetch_one(&app.admin)
+    .await
+    .unwrap();
     assert_eq!(opened, 1);
     // The session cannot be used to decide an approval either.
     let a = refund(&app, "carl", 10_000).await;
@@ -751,7 +758,13 @@ async fn under_consent_no_session_starts_until_an_admin_grants_access() {
         200
     );
     assert_problem(start(&app, "alice", subject, "read").await, 403, "consent_required").await;
-    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action IN ('support_access.grant', 'support_access.revoke') AND outcome = 'success'").fetch_one(&app.admin).await.unwrap();
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE action IN ('support_access.grant', \
+        'support_access.revoke') AND outcome = 'success'",
+    )
+    .fetch_one(&app.admin)
+    .await
+    .unwrap();
     assert_eq!(audited, 2);
 }
 

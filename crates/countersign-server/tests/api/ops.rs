@@ -93,7 +93,8 @@ fn configuration_comes_from_a_toml_file_and_the_environment_overrides_it() {
     let file = dir.path().join("countersign.toml");
     std::fs::write(
         &file,
-        "issuer = \"https://id.example\"\naudience = \"api\"\ndatabase_url = \"postgres://u:p@db:5432/cs\"\nlisten = \"0.0.0.0:9\"\n[policy]\ntoken_leeway_secs = 5\n",
+        "issuer = \"https://id.example\"\naudience = \"api\"\ndatabase_url = \"postgres://u:p@db:5432/cs\"\nlisten = \
+            \"0.0.0.0:9\"\n[policy]\ntoken_leeway_secs = 5\n",
     )
     .unwrap();
     // The binary prints its error for an unreachable database after parsing

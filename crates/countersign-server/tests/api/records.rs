@@ -51,7 +51,8 @@ async fn vendor_bank_accounts_are_masked_and_revealable_only_with_finance_reveal
     let app = spawn_app().await;
     let acme = app.org_id("acme").await;
     let (vendor, iban, tax_id): (Uuid, String, String) = sqlx::query_as(
-        "SELECT v.id, b.iban, v.tax_id FROM vendors v JOIN vendor_bank_accounts b ON b.vendor_id = v.id WHERE v.org_id = $1 LIMIT 1",
+        "SELECT v.id, b.iban, v.tax_id FROM vendors v JOIN vendor_bank_accounts b ON b.vendor_id = v.id WHERE v.org_id \
+            = $1 LIMIT 1",
     )
     .bind(acme)
     .fetch_one(&app.admin)
@@ -241,7 +242,8 @@ async fn every_request_writes_exactly_one_audit_event() {
         Option<String>,
     );
     let row: AuditRow = sqlx::query_as(
-        "SELECT actor_subject, actor_kind, org_id, action, target_type, target_id, outcome, code FROM audit_events WHERE request_id = $1",
+        "SELECT actor_subject, actor_kind, org_id, action, target_type, target_id, outcome, code FROM audit_events \
+            WHERE request_id = $1",
     )
     .bind(&ok_id)
     .fetch_one(&app.admin)
@@ -296,7 +298,8 @@ async fn a_page_of_a_large_org_reads_the_index_from_the_cursor_without_sorting()
     let acme = app.org_id("acme").await;
     sqlx::query(
         "INSERT INTO invoices (id, org_id, region, number, amount_minor, currency, status, issued_at, due_at) \
-         SELECT gen_random_uuid(), o.id, o.region, 'BULK-' || g, 1000 + g, 'EUR', 'open', now() - make_interval(mins => g), now() \
+         SELECT gen_random_uuid(), o.id, o.region, 'BULK-' || g, 1000 + g, 'EUR', 'open', now() - make_interval(mins \
+             => g), now() \
          FROM orgs o, generate_series(1, 20000) g WHERE o.id = $1",
     )
     .bind(acme)
@@ -355,8 +358,10 @@ async fn a_page_of_a_large_org_reads_the_index_from_the_cursor_without_sorting()
     for (after_cursor, args) in [(false, "NULL, NULL".to_owned()), (true, format!("'{at}', '{id}'"))] {
         let mut tx = c.begin().await.unwrap();
         sqlx::raw_sql(&format!(
-            "SELECT set_config('countersign.scope_all', 'off', true), set_config('countersign.scope_orgs', '{{}}', true), \
-             set_config('countersign.scope_regions', '{{{region}}}', true); SET LOCAL plan_cache_mode = force_generic_plan; \
+            "SELECT set_config('countersign.scope_all', 'off', true), set_config('countersign.scope_orgs', '{{}}', \
+                true), \
+             set_config('countersign.scope_regions', '{{{region}}}', true); SET LOCAL plan_cache_mode = \
+                 force_generic_plan; \
              PREPARE page AS {}",
             countersign_server::records::http::invoice_page_sql(after_cursor)
         ))

@@ -11,12 +11,15 @@ const REASON: &str = "Ticket SUP-4711: customer cannot log in";
 
 async fn plant_canary(app: &TestApp) -> Uuid {
     let acme = app.org_id("acme").await;
-    sqlx::query_scalar("UPDATE customer_users SET email = $1 WHERE id = (SELECT id FROM customer_users WHERE org_id = $2 ORDER BY name LIMIT 1) RETURNING id")
-        .bind(CANARY)
-        .bind(acme)
-        .fetch_one(&app.admin)
-        .await
-        .unwrap()
+    sqlx::query_scalar(
+        "UPDATE customer_users SET email = $1 WHERE id = (SELECT id FROM customer_users WHERE org_id = \
+        $2 ORDER BY name LIMIT 1) RETURNING id",
+    )
+    .bind(CANARY)
+    .bind(acme)
+    .fetch_one(&app.admin)
+    .await
+    .unwrap()
 }
 
 async fn reveal(app: &TestApp, who: &str, body: Value) -> reqwest::Response {
@@ -107,11 +110,14 @@ async fn a_revealed_value_never_reaches_the_server_logs() {
     let base = server.base.clone();
     let http = reqwest::Client::new();
     let admin = sqlx::PgPool::connect(&db_url).await.unwrap();
-    let user: Uuid = sqlx::query_scalar("UPDATE customer_users SET email = $1 WHERE id = (SELECT id FROM customer_users WHERE role = 'member' AND region = 'EU' LIMIT 1) RETURNING id")
-        .bind(CANARY)
-        .fetch_one(&admin)
-        .await
-        .unwrap();
+    let user: Uuid = sqlx::query_scalar(
+        "UPDATE customer_users SET email = $1 WHERE id = (SELECT id FROM \
+        customer_users WHERE role = 'member' AND region = 'EU' LIMIT 1) RETURNING id",
+    )
+    .bind(CANARY)
+    .fetch_one(&admin)
+    .await
+    .unwrap();
     let token = sign_in("alice", "alice-pw").await.unwrap().access_token;
     let r = http
         .post(format!("{base}/v1/reveals"))
@@ -422,7 +428,13 @@ async fn audit_search_filters_and_is_itself_audited() {
         .unwrap();
     assert!(p1["items"][1]["seq"].as_i64().unwrap() > p2["items"][0]["seq"].as_i64().unwrap());
     // The searches were audited, filters included.
-    let searches: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = 'audit.search' AND actor_subject = 'staff-ava' AND details ? 'filters'").fetch_one(&app.admin).await.unwrap();
+    let searches: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE action = 'audit.search' AND \
+        actor_subject = 'staff-ava' AND details ? 'filters'",
+    )
+    .fetch_one(&app.admin)
+    .await
+    .unwrap();
     assert!(searches >= 8);
     // Permissions: search needs audit:read, export audit:export.
     assert_problem(app.get_as("carl", "/v1/audit").await, 403, "forbidden").await;

@@ -18,7 +18,8 @@ async fn vendor_in(app: &TestApp, slug: &str) -> Uuid {
 }
 
 fn payout(org: Uuid, vendor: Uuid, minor: i64, currency: &str) -> Value {
-    json!({ "kind": "payout_release", "org_id": org, "target_id": vendor, "amount": { "amount_minor": minor, "currency": currency }, "reason": "Monthly logistics invoice" })
+    json!({ "kind": "payout_release", "org_id": org, "target_id": vendor, "amount": { "amount_minor": minor,
+        "currency": currency }, "reason": "Monthly logistics invoice" })
 }
 
 async fn decisions(app: &TestApp, id: &Value) -> i64 {

@@ -106,7 +106,8 @@ async fn an_object_the_caller_may_not_see_reads_exactly_like_a_random_id() {
     let vendors = vec![vendor_in("acme").await, vendor_in("initech").await];
     let mut approvals = Vec::new();
     for (slug, inv, currency) in [("acme", &invoices[0], "EUR"), ("initech", &invoices[1], "USD")] {
-        let body = json!({ "kind": "refund", "org_id": app.org_id(slug).await, "target_id": inv, "amount": { "amount_minor": 200_000, "currency": currency }, "reason": "Customer was charged twice" });
+        let body = json!({ "kind": "refund", "org_id": app.org_id(slug).await, "target_id": inv,
+            "amount": { "amount_minor": 200_000, "currency": currency }, "reason": "Customer was charged twice" });
         approvals.push(id_of(post_as(&app, "carl", "/v1/approvals", &body, None).await).await);
     }
     let sessions = vec![
@@ -265,7 +266,8 @@ async fn an_object_the_caller_may_not_see_reads_exactly_like_a_random_id() {
                     Method::PUT,
                     "/v1/staff/{id}",
                     Some(
-                        json!({ "roles": ["support_agent"], "scope": { "all_orgs": false, "regions": ["EU"], "org_ids": [] }, "active": true }),
+                        json!({ "roles": ["support_agent"], "scope": { "all_orgs": false, "regions": ["EU"],
+                            "org_ids": [] }, "active": true }),
                     ),
                 ),
             ],

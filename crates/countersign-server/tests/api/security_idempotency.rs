@@ -60,7 +60,10 @@ async fn every_state_changing_post_honours_its_idempotency_key() {
         .fetch_one(&app.admin)
         .await
         .unwrap();
-    let refund = |minor: i64| json!({ "kind": "refund", "org_id": acme, "target_id": invoice, "amount": { "amount_minor": minor, "currency": "EUR" }, "reason": "Customer was charged twice" });
+    let refund = |minor: i64| {
+        json!({ "kind": "refund", "org_id": acme, "target_id": invoice,
+        "amount": { "amount_minor": minor, "currency": "EUR" }, "reason": "Customer was charged twice" })
+    };
 
     // Approvals: request, decide, cancel.
     check(

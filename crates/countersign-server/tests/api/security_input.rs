@@ -16,10 +16,13 @@ async fn approvals(app: &TestApp) -> i64 {
 }
 
 async fn largest_recorded_details(app: &TestApp) -> i32 {
-    sqlx::query_scalar("SELECT coalesce(max(length(details::text) + length(coalesce(target_id, '')) + length(coalesce(reason, ''))), 0) FROM audit_events")
-        .fetch_one(&app.admin)
-        .await
-        .unwrap()
+    sqlx::query_scalar(
+        "SELECT coalesce(max(length(details::text) + length(coalesce(target_id, '')) + \
+        length(coalesce(reason, ''))), 0) FROM audit_events",
+    )
+    .fetch_one(&app.admin)
+    .await
+    .unwrap()
 }
 
 async fn refund(app: &TestApp) -> Value {
@@ -28,7 +31,8 @@ async fn refund(app: &TestApp) -> Value {
         .fetch_one(&app.admin)
         .await
         .unwrap();
-    json!({ "kind": "refund", "org_id": app.org_id("acme").await, "target_id": invoice, "amount": { "amount_minor": 5_000, "currency": "EUR" }, "reason": "Customer was charged twice" })
+    json!({ "kind": "refund", "org_id": app.org_id("acme").await, "target_id": invoice,
+        "amount": { "amount_minor": 5_000, "currency": "EUR" }, "reason": "Customer was charged twice" })
 }
 
 #[tokio::test]
@@ -63,7 +67,15 @@ async fn caller_text_is_capped_in_errors_and_in_the_audit_log() {
     // A customer's refused reveal, and a staff member's, with a 60 KB field.
     for who in ["acme-admin", "alice"] {
         let token = app.token(who).await;
-        let r = app.http.post(format!("{}/v1/reveals", app.base)).bearer_auth(token).json(&json!({ "record_type": "user", "record_id": user, "field": huge, "reason": "Ticket SUP-1: customer asked" })).send().await.unwrap();
+        let r = app
+            .http
+            .post(format!("{}/v1/reveals", app.base))
+            .bearer_auth(token)
+            .json(&json!({ "record_type": "user", "record_id": user, "field": huge,
+                "reason": "Ticket SUP-1: customer asked" }))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 422, "{who}");
         let text = r.text().await.unwrap();
         assert!(
@@ -115,8 +127,10 @@ async fn a_nul_byte_anywhere_is_422_naming_the_field_and_the_request_is_recorded
         let p = assert_problem(app.get_as(who, path).await, 422, "invalid_request").await;
         assert!(p["detail"].as_str().unwrap().contains(field), "{path}: {p}");
     }
-    let bank = json!({ "kind": "vendor_bank_change", "org_id": acme, "target_id": vendor, "reason": "Vendor letter of 2026-11-02, verified by phone",
-        "payload": { "iban": "DE89 3704 0044 0532 0130 00", "bank_name": "Commerz\u{0}bank", "account_holder": "Nordic Logistics GmbH" } });
+    let bank = json!({ "kind": "vendor_bank_change", "org_id": acme, "target_id": vendor, "reason": "Vendor letter of \
+        2026-11-02, verified by phone",
+        "payload": { "iban": "DE89 3704 0044 0532 0130 00", "bank_name": "Commerz\u{0}bank", "account_holder": "Nordic \
+            Logistics GmbH" } });
     let p = assert_problem(
         post_as(&app, "carl", "/v1/approvals", &bank, None).await,
         422,
@@ -124,7 +138,8 @@ async fn a_nul_byte_anywhere_is_422_naming_the_field_and_the_request_is_recorded
     )
     .await;
     assert!(p["detail"].as_str().unwrap().contains("`payload.bank_name`"), "{p}");
-    let reveal = json!({ "record_type": "user", "record_id": user, "field": "em\u{0}ail", "reason": "Ticket SUP-1: customer asked" });
+    let reveal = json!({ "record_type": "user", "record_id": user, "field": "em\u{0}ail", "reason": "Ticket SUP-1: \
+        customer asked" });
     let p = assert_problem(
         post_as(&app, "alice", "/v1/reveals", &reveal, None).await,
         422,

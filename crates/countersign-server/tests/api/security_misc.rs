@@ -71,7 +71,13 @@ async fn a_staff_member_with_no_readable_records_gets_an_empty_feed() {
 
 /// `bob` becomes a second account of `sid`'s person.
 async fn bob_is_sid(app: &TestApp) {
-    sqlx::query("UPDATE staff SET person_id = (SELECT person_id FROM staff WHERE subject = 'staff-sid') WHERE subject = 'staff-bob'").execute(&app.admin).await.unwrap();
+    sqlx::query(
+        "UPDATE staff SET person_id = (SELECT person_id FROM staff WHERE subject = 'staff-sid') WHERE subject \
+        = 'staff-bob'",
+    )
+    .execute(&app.admin)
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -84,7 +90,14 @@ async fn nobody_changes_their_own_roles_through_a_second_account() {
         .fetch_one(&app.admin)
         .await
         .unwrap();
-    let r = app.put_as("sid", &format!("/v1/staff/{bob}"), &json!({ "roles": ["support_agent", "security_admin"], "scope": { "all_orgs": true, "regions": [], "org_ids": [] }, "active": true })).await;
+    let r = app
+        .put_as(
+            "sid",
+            &format!("/v1/staff/{bob}"),
+            &json!({ "roles": ["support_agent", "security_admin"],
+        "scope": { "all_orgs": true, "regions": [], "org_ids": [] }, "active": true }),
+        )
+        .await;
     assert_problem(r, 403, "self_change_forbidden").await;
     let (roles, after): (Vec<String>, i64) = sqlx::query_as("SELECT roles, permission_epoch FROM staff WHERE id = $1")
         .bind(bob)
@@ -98,7 +111,14 @@ async fn nobody_changes_their_own_roles_through_a_second_account() {
     );
     // Another person's account is still managed as before.
     let alice = app.staff_id("alice").await;
-    let r = app.put_as("sid", &format!("/v1/staff/{alice}"), &json!({ "roles": ["support_agent"], "scope": { "all_orgs": false, "regions": ["EU"], "org_ids": [] }, "active": true })).await;
+    let r = app
+        .put_as(
+            "sid",
+            &format!("/v1/staff/{alice}"),
+            &json!({ "roles": ["support_agent"],
+        "scope": { "all_orgs": false, "regions": ["EU"], "org_ids": [] }, "active": true }),
+        )
+        .await;
     assert_eq!(r.status(), 200);
 }
 
@@ -108,13 +128,20 @@ async fn the_reveal_limit_is_per_person_not_per_account() {
     let mut config = test_config(&db_url);
     config.policy.reveals_per_minute = 3;
     let app = spawn_app_with(config).await;
-    sqlx::query("UPDATE staff SET person_id = (SELECT person_id FROM staff WHERE subject = 'staff-alice'), scope_regions = '{EU,US}' WHERE subject = 'staff-bob'").execute(&app.admin).await.unwrap();
+    sqlx::query(
+        "UPDATE staff SET person_id = (SELECT person_id FROM staff WHERE subject = 'staff-alice'), \
+        scope_regions = '{EU,US}' WHERE subject = 'staff-bob'",
+    )
+    .execute(&app.admin)
+    .await
+    .unwrap();
     let user: uuid::Uuid = sqlx::query_scalar("SELECT id FROM customer_users WHERE org_id = $1 LIMIT 1")
         .bind(app.org_id("acme").await)
         .fetch_one(&app.admin)
         .await
         .unwrap();
-    let body = json!({ "record_type": "user", "record_id": user, "field": "phone", "reason": "Ticket SUP-4711: customer cannot log in" });
+    let body = json!({ "record_type": "user", "record_id": user, "field": "phone", "reason": "Ticket SUP-4711: \
+        customer cannot log in" });
     for who in ["alice", "alice", "bob"] {
         assert_eq!(
             post_as(&app, who, "/v1/reveals", &body, None).await.status(),

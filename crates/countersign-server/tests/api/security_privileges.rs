@@ -10,25 +10,32 @@ const ALLOWLIST: &str = include_str!("db_privileges.txt");
 /// Every privilege `countersign_app` holds in this database, one line each.
 async fn privileges(app: &TestApp) -> Vec<String> {
     let sql = "
-      SELECT 'role: ' || concat_ws(' ', CASE WHEN rolsuper THEN 'SUPERUSER' END, CASE WHEN rolbypassrls THEN 'BYPASSRLS' END,
-             CASE WHEN rolcreatedb THEN 'CREATEDB' END, CASE WHEN rolcreaterole THEN 'CREATEROLE' END, CASE WHEN rolcanlogin THEN 'LOGIN' END)
+      SELECT 'role: ' || concat_ws(' ', CASE WHEN rolsuper THEN 'SUPERUSER' END, CASE WHEN rolbypassrls THEN \
+          'BYPASSRLS' END,
+             CASE WHEN rolcreatedb THEN 'CREATEDB' END, CASE WHEN rolcreaterole THEN 'CREATEROLE' END, CASE WHEN \
+                 rolcanlogin THEN 'LOGIN' END)
         FROM pg_roles WHERE rolname = 'countersign_app'
       UNION ALL
       SELECT 'schema ' || n.nspname || ': ' || string_agg(a.privilege_type, ', ' ORDER BY a.privilege_type)
         FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a
        WHERE a.grantee = 'countersign_app'::regrole GROUP BY n.nspname
       UNION ALL
-      SELECT CASE c.relkind WHEN 'S' THEN 'sequence ' ELSE 'table ' END || c.relname || ': ' || string_agg(a.privilege_type, ', ' ORDER BY a.privilege_type)
+      SELECT CASE c.relkind WHEN 'S' THEN 'sequence ' ELSE 'table ' END || c.relname || ': ' || \
+          string_agg(a.privilege_type, ', ' ORDER BY a.privilege_type)
         FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
-       WHERE c.relnamespace = 'public'::regnamespace AND a.grantee = 'countersign_app'::regrole GROUP BY c.relkind, c.relname
+       WHERE c.relnamespace = 'public'::regnamespace AND a.grantee = 'countersign_app'::regrole GROUP BY c.relkind, \
+           c.relname
       UNION ALL
-      SELECT 'column ' || c.relname || '.' || t.attname || ': ' || string_agg(a.privilege_type, ', ' ORDER BY a.privilege_type)
+      SELECT 'column ' || c.relname || '.' || t.attname || ': ' || string_agg(a.privilege_type, ', ' ORDER BY \
+          a.privilege_type)
         FROM pg_attribute t JOIN pg_class c ON c.oid = t.attrelid CROSS JOIN LATERAL aclexplode(t.attacl) a
-       WHERE c.relnamespace = 'public'::regnamespace AND a.grantee = 'countersign_app'::regrole GROUP BY c.relname, t.attname
+       WHERE c.relnamespace = 'public'::regnamespace AND a.grantee = 'countersign_app'::regrole GROUP BY c.relname, \
+           t.attname
       UNION ALL
       SELECT 'function ' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || '): EXECUTE'
         FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
-       WHERE p.pronamespace = 'public'::regnamespace AND a.grantee = 'countersign_app'::regrole AND a.privilege_type = 'EXECUTE'
+       WHERE p.pronamespace = 'public'::regnamespace AND a.grantee = 'countersign_app'::regrole AND a.privilege_type = \
+           'EXECUTE'
       ORDER BY 1";
     sqlx::query_scalar(sql).fetch_all(&app.admin).await.unwrap()
 }
@@ -58,7 +65,11 @@ async fn the_servers_role_holds_exactly_the_allowlisted_privileges() {
     }
     let extra: Vec<&String> = actual.iter().filter(|l| !expected.contains(l)).collect();
     let missing: Vec<&String> = expected.iter().filter(|l| !actual.contains(l)).collect();
-    assert!(extra.is_empty() && missing.is_empty(), "privileges differ from tests/api/db_privileges.txt\n  not allowlisted: {extra:#?}\n  allowlisted but absent: {missing:#?}");
+    assert!(
+        extra.is_empty() && missing.is_empty(),
+        "privileges differ from tests/api/db_privileges.txt\n  not \
+        allowlisted: {extra:#?}\n  allowlisted but absent: {missing:#?}"
+    );
     // The point of it: nothing the server never does is possible.
     for forbidden in ["DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"] {
         assert!(!actual.iter().any(|l| l.contains(forbidden)), "{forbidden} granted");
@@ -102,7 +113,8 @@ async fn ordinary_requests_stay_served_while_ten_exports_run() {
     // holding its transaction (far beyond what socket buffers take).
     sqlx::query(
         "INSERT INTO audit_events (seq, id, at, action, outcome, request_id, details, prev_hash, hash) \
-         SELECT 10000000 + n, gen_random_uuid(), now(), 'GET /v1/orgs', 'success', 'bulk-' || n, jsonb_build_object('pad', repeat('x', 400)), '\\x00', '\\x00' \
+         SELECT 10000000 + n, gen_random_uuid(), now(), 'GET /v1/orgs', 'success', 'bulk-' || n, \
+             jsonb_build_object('pad', repeat('x', 400)), '\\x00', '\\x00' \
          FROM generate_series(1, 40000) n",
     )
     .execute(&app.admin)

@@ -30,7 +30,14 @@ async fn live_session(app: &TestApp) -> String {
 
 async fn set_alice(app: &TestApp, roles: &[&str], regions: &[&str], active: bool) {
     let alice = app.staff_id("alice").await;
-    let r = app.put_as("sid", &format!("/v1/staff/{alice}"), &json!({ "roles": roles, "scope": { "all_orgs": false, "regions": regions, "org_ids": [] }, "active": active })).await;
+    let r = app
+        .put_as(
+            "sid",
+            &format!("/v1/staff/{alice}"),
+            &json!({ "roles": roles, "scope": { "all_orgs": false,
+        "regions": regions, "org_ids": [] }, "active": active }),
+        )
+        .await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 }
 
@@ -81,11 +88,14 @@ async fn an_agent_whose_roles_are_revoked_loses_a_live_session_on_the_next_reque
     )
     .await;
     assert_eq!(app.audit_count().await, before + 2);
-    let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE impersonation_id = $1::uuid AND outcome = 'denied' AND code = 'impersonation_not_active'")
-        .bind(&id)
-        .fetch_one(&app.admin)
-        .await
-        .unwrap();
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE impersonation_id = $1::uuid AND \
+        outcome = 'denied' AND code = 'impersonation_not_active'",
+    )
+    .bind(&id)
+    .fetch_one(&app.admin)
+    .await
+    .unwrap();
     assert_eq!(recorded, 2);
     in_review_queue(&app, &id, "access_revoked").await;
 }

@@ -90,7 +90,14 @@ async fn a_security_admin_never_changes_their_own_access() {
     let app = spawn_app().await;
     let sid = app.staff_id("sid").await;
     let before = epoch(&app, "sid").await;
-    let r = app.put_as("sid", &format!("/v1/staff/{sid}"), &json!({ "roles": ["security_admin", "finance_controller"], "scope": { "all_orgs": true, "regions": [], "org_ids": [] } })).await;
+    let r = app
+        .put_as(
+            "sid",
+            &format!("/v1/staff/{sid}"),
+            &json!({ "roles": ["security_admin", "finance_controller"],
+        "scope": { "all_orgs": true, "regions": [], "org_ids": [] } }),
+        )
+        .await;
     assert_problem(r, 403, "self_change_forbidden").await;
     assert_eq!(epoch(&app, "sid").await, before);
     let roles: Vec<String> = sqlx::query_scalar("SELECT roles FROM staff WHERE id = $1")
@@ -131,7 +138,14 @@ async fn only_staff_managers_change_staff() {
         json!({ "refund": { "amount_minor": -1, "currency": "EUR" } }),
         json!({ "refund": { "amount_minor": 1, "currency": "XXX" } }),
     ] {
-        let r = app.put_as("sid", &format!("/v1/staff/{bob}"), &json!({ "roles": [], "scope": { "all_orgs": false, "regions": [], "org_ids": [] }, "approval_limits": limits })).await;
+        let r = app
+            .put_as(
+                "sid",
+                &format!("/v1/staff/{bob}"),
+                &json!({ "roles": [], "scope": { "all_orgs": false,
+            "regions": [], "org_ids": [] }, "approval_limits": limits }),
+            )
+            .await;
         assert_problem(r, 422, "invalid_request").await;
     }
     assert_eq!(epoch(&app, "bob").await, before);
@@ -144,7 +158,14 @@ async fn a_deactivated_staff_member_is_refused() {
     let app = spawn_app().await;
     let token = app.token("bob").await;
     let bob = app.staff_id("bob").await;
-    let r = app.put_as("sid", &format!("/v1/staff/{bob}"), &json!({ "roles": ["support_agent"], "scope": { "all_orgs": false, "regions": ["US"], "org_ids": [] }, "active": false })).await;
+    let r = app
+        .put_as(
+            "sid",
+            &format!("/v1/staff/{bob}"),
+            &json!({ "roles": ["support_agent"],
+        "scope": { "all_orgs": false, "regions": ["US"], "org_ids": [] }, "active": false }),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     assert_problem(app.get_with(&token, "/v1/me").await, 401, "account_disabled").await;
 }
@@ -226,7 +247,14 @@ async fn principals_looked_up_together_are_each_their_own() {
     for w in who {
         tokens.push((w, app.token(w).await));
     }
-    let r = app.put_as("sid", &format!("/v1/staff/{bob}"), &json!({ "roles": ["support_agent"], "scope": { "all_orgs": false, "regions": ["US"], "org_ids": [] }, "active": false })).await;
+    let r = app
+        .put_as(
+            "sid",
+            &format!("/v1/staff/{bob}"),
+            &json!({ "roles": ["support_agent"],
+        "scope": { "all_orgs": false, "regions": ["US"], "org_ids": [] }, "active": false }),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let stranger = app.mint(json!({ "sub": "staff-nobody" }), |_| {}).await;
     let before = lookups_per_statement(app).await;
@@ -269,7 +297,8 @@ async fn the_staff_lookups_recover_from_losing_their_connection() {
     let app = spawn_app().await;
     let token = app.token("sam").await;
     assert_eq!(app.get_with(&token, "/v1/me").await.status(), 200);
-    let find = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND usename = 'countersign_app' AND query LIKE '%FROM staff WHERE (issuer, subject) IN%'";
+    let find = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND usename = 'countersign_app' \
+        AND query LIKE '%FROM staff WHERE (issuer, subject) IN%'";
     let lookup: Vec<i32> = sqlx::query_scalar(find).fetch_all(&app.admin).await.unwrap();
     assert_eq!(
         lookup.len(),

@@ -96,7 +96,13 @@ async fn a_delta_sync_returns_only_what_changed() {
     .fetch_one(&app.admin)
     .await
     .unwrap();
-    let vendor: uuid::Uuid = sqlx::query_scalar("UPDATE vendor_bank_accounts SET bank_name = 'New Bank' WHERE id = (SELECT id FROM vendor_bank_accounts LIMIT 1) RETURNING vendor_id").fetch_one(&app.admin).await.unwrap();
+    let vendor: uuid::Uuid = sqlx::query_scalar(
+        "UPDATE vendor_bank_accounts SET bank_name = 'New Bank' WHERE id = \
+        (SELECT id FROM vendor_bank_accounts LIMIT 1) RETURNING vendor_id",
+    )
+    .fetch_one(&app.admin)
+    .await
+    .unwrap();
     let (delta, _) = sync_all(&app, &token, Some(cursor)).await;
     assert_eq!(delta.len(), 2, "{delta:?}");
     assert_eq!(delta[0]["record_id"], invoice.to_string());
@@ -138,12 +144,19 @@ async fn records_that_leave_the_callers_scope_arrive_as_deleted() {
         .iter()
         .any(|c| c["record_id"] == globex.to_string() && c["deleted"] == false));
     // A deleted record arrives as deleted too.
-    let payment: uuid::Uuid = sqlx::query_scalar("DELETE FROM customer_users WHERE id = (SELECT id FROM customer_users WHERE region = 'EU' AND idp_subject IS NULL LIMIT 1) RETURNING id").fetch_one(&app.admin).await.unwrap();
+    let payment: uuid::Uuid = sqlx::query_scalar(
+        "DELETE FROM customer_users WHERE id = (SELECT id FROM customer_users \
+        WHERE region = 'EU' AND idp_subject IS NULL LIMIT 1) RETURNING id",
+    )
+    .fetch_one(&app.admin)
+    .await
+    .unwrap();
     let (delta, _) = sync_all(&app, &token, Some(cursor)).await;
     assert_eq!(
         delta,
         vec![
-            json!({ "record_type": "user", "record_id": payment, "org_id": delta[0]["org_id"], "version": delta[0]["version"], "deleted": true, "data": null })
+            json!({ "record_type": "user", "record_id": payment, "org_id": delta[0]["org_id"],
+                "version": delta[0]["version"], "deleted": true, "data": null })
         ]
     );
 }

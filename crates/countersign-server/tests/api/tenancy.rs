@@ -31,7 +31,8 @@ async fn every_tenant_table_forces_rls_with_fail_closed_policies() {
         "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = 'public' AND c.relkind = 'r' \
-           AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'org_id' AND NOT a.attisdropped) \
+           AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'org_id' AND NOT \
+               a.attisdropped) \
            AND c.relname <> 'audit_events' \
          ORDER BY 1",
     )
@@ -122,13 +123,16 @@ async fn app_conn(app: &TestApp) -> PgConnection {
 }
 
 async fn set_scope(c: &mut PgConnection, all: bool, orgs: &str, regions: &str) {
-    sqlx::query("SELECT set_config('countersign.scope_all', $1, true), set_config('countersign.scope_orgs', $2, true), set_config('countersign.scope_regions', $3, true)")
-        .bind(if all { "on" } else { "off" })
-        .bind(orgs)
-        .bind(regions)
-        .execute(c)
-        .await
-        .unwrap();
+    sqlx::query(
+        "SELECT set_config('countersign.scope_all', $1, true), set_config('countersign.scope_orgs', $2, true), \
+        set_config('countersign.scope_regions', $3, true)",
+    )
+    .bind(if all { "on" } else { "off" })
+    .bind(orgs)
+    .bind(regions)
+    .execute(c)
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -344,10 +348,13 @@ async fn a_pooled_connection_keeps_no_scope_or_transaction_from_a_read() {
         // One simple-query message: a transaction begun by it starts with
         // its statement, so now() (the transaction's start) equals
         // statement_timestamp() unless an earlier transaction is still open.
-        let row = sqlx::raw_sql("SELECT current_setting('countersign.scope_all', true) AS scope_all, current_setting('countersign.scope_orgs', true) AS orgs, now() = statement_timestamp() AS fresh")
-            .fetch_one(&mut *c)
-            .await
-            .unwrap();
+        let row = sqlx::raw_sql(
+            "SELECT current_setting('countersign.scope_all', true) AS scope_all, \
+            current_setting('countersign.scope_orgs', true) AS orgs, now() = statement_timestamp() AS fresh",
+        )
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
         let (scope_all, orgs, fresh): (Option<String>, Option<String>, bool) =
             (row.get("scope_all"), row.get("orgs"), row.get("fresh"));
         assert_ne!(scope_all.as_deref(), Some("on"), "a read's scope outlived its request");
