@@ -215,7 +215,7 @@ async fn staff(config: &Config, cmd: StaffCommand) -> Result<(), CliError> {
                     "{}\t{}\t{}\tepoch {}\t{}",
                     r.id,
                     r.subject,
-                    r.roles.join(","),
+                    r.roles.0.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(","),
                     r.permission_epoch,
                     if r.active { "active" } else { "inactive" }
                 );

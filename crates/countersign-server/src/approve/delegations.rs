@@ -44,10 +44,6 @@ pub async fn create(
     // The delegate must be an approver in their own right.
     let delegate = super::store::staff_roles(&s.db, req.delegate_id.0).await?;
     let (roles, active) = delegate.ok_or_else(ApiError::not_found)?;
-    let roles: Vec<_> = roles
-        .iter()
-        .filter_map(|r| countersign_api::StaffRole::parse(r))
-        .collect();
     if !active || !crate::kernel::permissions::staff_permissions(&roles).contains(&Permission::ApprovalsDecide) {
         return Err(ApiError::new(ErrorCode::Forbidden, "The delegate is not an approver."));
     }

@@ -1,7 +1,7 @@
 //! The approval policy: server configuration, versioned; the version applied
 //! is stored on each request. Defaults are API.md's.
 
-use countersign_api::{ApprovalKind, Currency, Money, Rule};
+use countersign_api::{ApprovalKind, Currency, Money, Rule, StaffRole};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -40,7 +40,8 @@ pub struct Tier {
     pub from_minor: i64,
     pub approvals: u32,
     #[serde(default)]
-    pub one_of_role: Option<String>,
+    /// Parsed when the configuration loads: an unknown role refuses to start.
+    pub one_of_role: Option<StaffRole>,
 }
 
 impl Default for ApprovalPolicy {
@@ -62,13 +63,13 @@ impl Default for ApprovalPolicy {
                 Tier {
                     from_minor: 2_500_000, // 25,000.00
                     approvals: 2,
-                    one_of_role: Some("finance_controller".into()),
+                    one_of_role: Some(StaffRole::FinanceController),
                 },
             ],
             vendor_bank_change: Tier {
                 from_minor: 0,
                 approvals: 2,
-                one_of_role: Some("finance_controller".into()),
+                one_of_role: Some(StaffRole::FinanceController),
             },
             data_export: Tier {
                 from_minor: 0,
@@ -159,12 +160,12 @@ impl ApprovalPolicy {
             format!("{} distinct approvers", tier.approvals)
         };
         let description = match &tier.one_of_role {
-            Some(r) => format!("{who} with {permission}, at least one {r}"),
+            Some(r) => format!("{who} with {permission}, at least one {}", r.as_str()),
             None => format!("{who} with {permission}"),
         };
         Rule {
             approvals: tier.approvals,
-            one_of_role: tier.one_of_role.clone(),
+            one_of_role: tier.one_of_role.map(|r| r.as_str().to_owned()),
             permission,
             description,
         }
@@ -267,5 +268,15 @@ mod tests {
         let b = p.rule(ApprovalKind::VendorBankChange, None);
         assert_eq!((b.approvals, b.one_of_role.as_deref()), (2, Some("finance_controller")));
         assert_eq!(p.rule(ApprovalKind::DataExport, None).permission, "audit:export");
+    }
+
+    /// Issue 20, point 3: a role in a tier parses when the configuration
+    /// loads; an unknown one is an error there, never a rule nobody meets.
+    #[test]
+    fn tier_roles_parse_at_load() {
+        let ok: Tier = toml::from_str("approvals = 2\none_of_role = \"finance_controller\"").unwrap();
+        assert_eq!(ok.one_of_role, Some(StaffRole::FinanceController));
+        let e = toml::from_str::<Tier>("approvals = 2\none_of_role = \"ceo\"").unwrap_err();
+        assert!(e.to_string().contains("ceo"), "{e}");
     }
 }

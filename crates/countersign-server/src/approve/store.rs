@@ -515,14 +515,11 @@ pub async fn expire_overdue(pool: &sqlx::PgPool) -> ApiResult<Vec<(Uuid, Uuid)>>
 /// A staff member's roles and whether the account is active (delegations
 /// name their delegate by staff id; staff accounts are outside row-level
 /// security).
-pub async fn staff_roles(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<Option<(Vec<String>, bool)>> {
+pub async fn staff_roles(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<Option<(Vec<StaffRole>, bool)>> {
     let mut tx = crate::kernel::db::global(pool).await?;
-    let found = sqlx::query_as("SELECT roles, active FROM staff WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let found = crate::sign_in::store::staff_by_id(&mut *tx, id).await?;
     crate::kernel::db::end_read(tx);
-    Ok(found)
+    Ok(found.map(|s| (s.roles(), s.active)))
 }
 
 /// An out-of-office delegation (staff data, outside row-level security).

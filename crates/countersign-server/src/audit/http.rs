@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use countersign_api::{AuditEvent, ErrorCode, Outcome, Page, Permission, Problem, LIMIT_DEFAULT, LIMIT_MAX, LIMIT_MIN};
+use countersign_api::{AuditEvent, ErrorCode, Outcome, Page, Problem, LIMIT_DEFAULT, LIMIT_MAX, LIMIT_MIN};
 use futures::TryStreamExt;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -120,7 +120,7 @@ pub async fn search(
     if q.format.is_some() {
         return Err(ApiError::invalid("format is a parameter of /v1/audit/export."));
     }
-    p.require(Permission::AuditRead)?;
+    super::rules::search(&p.permissions)?;
     let limit = match q.limit.unwrap_or(LIMIT_DEFAULT) {
         n @ LIMIT_MIN..=LIMIT_MAX => n as i64,
         _ => {
@@ -233,16 +233,13 @@ pub async fn export(
     Query(q): Query<Filters>,
 ) -> ApiResult<Response> {
     record_filters(&audit, &q);
-    let format = q
-        .format
-        .ok_or_else(|| ApiError::invalid("format must be ndjson or csv."))?;
-    if q.limit.is_some() || q.cursor.is_some() {
-        return Err(ApiError::invalid(
-            "An export has no limit or cursor: it streams every matching event.",
-        ));
-    }
+    super::rules::export(
+        &p.permissions,
+        q.format.is_some(),
+        q.limit.is_some() || q.cursor.is_some(),
+    )?;
+    let format = q.format.ok_or_else(ApiError::internal)?;
     audit.detail("format", serde_json::json!(format!("{format:?}").to_lowercase()));
-    p.require(Permission::AuditExport)?;
     // One consistent snapshot per export (a transaction) is the point of it;
     // the cap keeps many of them from taking every pooled connection.
     let Ok(running) = s.exports.clone().try_acquire_owned() else {

@@ -6,7 +6,7 @@
 
 use crate::kernel::Refusal;
 use countersign_api::{
-    CustomerRole, EndReason, ErrorCode, Permission, ReviewState, SessionScope, SessionStatus, SupportAccess,
+    CustomerRole, EndReason, ErrorCode, Permission, Region, ReviewState, SessionScope, SessionStatus, SupportAccess,
 };
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
@@ -237,7 +237,7 @@ pub struct AgentNow<'a> {
     pub active: bool,
     pub permissions: &'a BTreeSet<Permission>,
     pub all_orgs: bool,
-    pub regions: &'a [String],
+    pub regions: &'a [Region],
     pub org_ids: &'a [Uuid],
 }
 
@@ -251,7 +251,7 @@ pub fn lost_access(agent: Option<&AgentNow>, org: Uuid, region: &str) -> Option<
         return Some(EndReason::AccountDisabled);
     }
     let may_start = a.permissions.contains(&Permission::ImpersonationStart);
-    let covers = a.all_orgs || a.regions.iter().any(|r| r == region) || a.org_ids.contains(&org);
+    let covers = a.all_orgs || a.regions.iter().any(|r| r.as_str() == region) || a.org_ids.contains(&org);
     (!(may_start && covers)).then_some(EndReason::AccessRevoked)
 }
 

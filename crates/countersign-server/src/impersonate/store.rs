@@ -144,7 +144,7 @@ pub async fn agent_lost_access(
         active: r.active,
         permissions: &permissions,
         all_orgs: r.scope_all,
-        regions: &r.scope_regions,
+        regions: &r.scope_regions.0,
         org_ids: &r.scope_org_ids,
     });
     Ok(rules::lost_access(now.as_ref(), org, region))

@@ -1,6 +1,7 @@
 //! Customer actions (API.md "Impersonation"): what a customer user can do in
 //! their own org, and so what a `write` support session can do for them.
 
+use super::rules;
 use crate::http::context::AuditCtx;
 use crate::http::extract::{Json as Body, Path};
 use crate::http::problem::{ApiError, ApiResult};
@@ -11,24 +12,12 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use countersign_api::{CustomerRole, CustomerUser, ErrorCode, Problem, SessionScope, UpdateUser};
+use countersign_api::{CustomerUser, Problem, UpdateUser};
 use uuid::Uuid;
 
-/// The customer identity acting, refusing staff acting as themselves and
-/// read-only support sessions.
-fn acting_customer(p: &Principal) -> ApiResult<&CustomerIdentity> {
-    if p.impersonation.as_ref().is_some_and(|i| i.scope == SessionScope::Read) {
-        return Err(ApiError::new(
-            ErrorCode::ScopeExceeded,
-            "This support session is read-only.",
-        ));
-    }
-    p.customer.as_ref().ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::Forbidden,
-            "Customer data is changed by the customer, or through a write support session.",
-        )
-    })
+/// The customer identity acting (`rules::acting_customer`).
+fn acting_customer(p: &Principal) -> Result<&CustomerIdentity, crate::kernel::Refusal> {
+    rules::acting_customer(p.impersonation.as_ref().map(|i| i.scope), p.customer.as_ref())
 }
 
 #[utoipa::path(patch, path = "/v1/users/{user_id}", params(("user_id" = Uuid, Path)), request_body = UpdateUser,
@@ -44,24 +33,8 @@ pub async fn update_user(
 ) -> ApiResult<Json<CustomerUser>> {
     audit.target("user", id, None);
     let me = acting_customer(&p)?;
-    if me.user_id.0 != id && me.role != CustomerRole::OrgAdmin {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "Members change only their own profile.",
-        ));
-    }
-    let name = req.name.as_deref().map(str::trim);
-    if name.is_some_and(|n| n.is_empty() || n.chars().count() > 200 || n.contains('\0')) {
-        return Err(ApiError::invalid("name: 1-200 characters."));
-    }
-    let phone = req.phone.as_deref().map(str::trim);
-    if phone.is_some_and(|ph| {
-        !(3..=40).contains(&ph.len()) || !ph.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
-    }) {
-        return Err(ApiError::invalid(
-            "phone: 3-40 characters of digits, spaces and + - ( ).",
-        ));
-    }
+    rules::may_update_user(me, id)?;
+    let (name, phone) = rules::profile(req.name.as_deref(), req.phone.as_deref())?;
     audit.detail(
         "fields",
         serde_json::json!([name.map(|_| "name"), phone.map(|_| "phone")]

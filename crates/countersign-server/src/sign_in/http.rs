@@ -3,10 +3,11 @@
 //! accounts), and a `Countersign-Impersonation` header turns a staff
 //! member's principal into one acting inside their support session.
 
+use super::rules;
 use super::store::{Lookup, StaffRow};
 use crate::http::context::{AuditCtx, RouteInfo};
 use crate::http::problem::{ApiError, ApiResult};
-use crate::impersonate::{rules, store};
+use crate::impersonate::{rules as sessions, store as session_store};
 use crate::kernel::caller::{CustomerIdentity, Impersonation, Principal};
 use crate::kernel::permissions;
 use crate::state::AppState;
@@ -42,12 +43,7 @@ async fn staff_row(state: &AppState, iss: &str, sub: &str) -> ApiResult<Option<S
 pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Principal> {
     let staff = staff_row(state, iss, sub).await?;
     if let Some(s) = staff {
-        if !s.active {
-            return Err(ApiError::new(
-                ErrorCode::AccountDisabled,
-                "This staff account is deactivated.",
-            ));
-        }
+        rules::account(rules::Account::Staff { active: s.active })?;
         let roles = s.roles();
         return Ok(Principal {
             kind: ActorKind::Staff,
@@ -70,10 +66,8 @@ pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Princi
     // through a SECURITY DEFINER function that returns only the caller's row.
     let customer = super::store::customer_identity(&state.db, iss, sub).await?;
     let Some(c) = customer else {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "This identity has no access to Countersign.",
-        ));
+        rules::account(rules::Account::None)?;
+        return Err(ApiError::internal());
     };
     let role = if c.role == "org_admin" {
         CustomerRole::OrgAdmin
@@ -113,37 +107,13 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(p) = parts.extensions.get::<Principal>() {
             return Ok(p.clone());
         }
-        // Two Authorization headers are ambiguous: refuse, never first-wins.
-        if parts
+        let headers: Vec<&str> = parts
             .headers
             .get_all(axum::http::header::AUTHORIZATION)
             .iter()
-            .nth(1)
-            .is_some()
-        {
-            return Err(ApiError::new(
-                ErrorCode::TokenInvalid,
-                "Send exactly one Authorization header.",
-            ));
-        }
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "Send an access token as Authorization: Bearer <token>.",
-            )
-        })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, t)| t.trim())
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::TokenInvalid,
-                    "The Authorization header is not a bearer token.",
-                )
-            })?;
+            .map(|h| h.to_str().unwrap_or(""))
+            .collect();
+        let token = rules::bearer(&headers)?;
         let claims = state.verifier.verify(token).await?;
         let principal = resolve(state, &claims.iss, &claims.sub).await;
         if let Some(ctx) = parts.extensions.get::<AuditCtx>() {
@@ -155,7 +125,7 @@ impl FromRequestParts<AppState> for Principal {
         if let (Err(e), Some(h)) = (&principal, parts.headers.get(IMPERSONATION_HEADER)) {
             if e.code == ErrorCode::AccountDisabled {
                 if let Ok(id) = uuid::Uuid::parse_str(h.to_str().unwrap_or("").trim()) {
-                    store::end_disabled_agents_session(&state.db, &claims.iss, &claims.sub, id).await?;
+                    session_store::end_disabled_agents_session(&state.db, &claims.iss, &claims.sub, id).await?;
                 }
                 return Err(ApiError::new(
                     ErrorCode::ImpersonationNotActive,
@@ -196,15 +166,17 @@ async fn impersonate(
     let agent_id = agent.staff_id.map(|s| s.0);
     // Read across every org: a session whose org left the agent's scope must
     // still be found, to be ended rather than silently kept.
-    let (mut tx, row) = store::session_for_use(&state.db, id).await?;
+    let (mut tx, row) = session_store::session_for_use(&state.db, id).await?;
     let row = match row {
         Some(r) if Some(r.agent_staff_id) == agent_id => r,
         _ => return Err(no_such()),
     };
     let evidence = serde_json::json!({ "user_id": row.subject_user_id, "org_id": row.org_id });
     if matches!(row.status, SessionStatus::Active | SessionStatus::PendingApproval) {
-        if let Some(why) = store::agent_lost_access(&mut tx, row.agent_staff_id, row.org_id, &row.region).await? {
-            store::end_by_server(&mut tx, id, why).await?;
+        if let Some(why) =
+            session_store::agent_lost_access(&mut tx, row.agent_staff_id, row.org_id, &row.region).await?
+        {
+            session_store::end_by_server(&mut tx, id, why).await?;
             tx.commit().await?;
             audit.impersonation(id, evidence);
             audit.detail("ended_by_server", serde_json::json!(why.as_str()));
@@ -214,7 +186,7 @@ async fn impersonate(
     crate::kernel::db::end_read(tx);
     let now = time::OffsetDateTime::now_utc();
     let session = row.session()?;
-    if let Err(refusal) = rules::use_session(&session, now) {
+    if let Err(refusal) = sessions::use_session(&session, now) {
         // Each later attempt at a session the server ended shows in its
         // timeline too.
         if refusal.code == ErrorCode::ImpersonationNotActive && session.status == SessionStatus::Ended {
@@ -224,7 +196,7 @@ async fn impersonate(
     }
     // From here on the request happens inside the session, refused or not.
     audit.impersonation(id, evidence);
-    rules::allowed_while_impersonating(marked)?;
+    sessions::allowed_while_impersonating(marked)?;
     let role = row.subject_role;
     Ok(Principal {
         permissions: permissions::customer_permissions(role),

@@ -2,7 +2,7 @@
 //! identities (see `lookup_batch`).
 
 use crate::http::problem::{ApiError, ApiResult};
-use countersign_api::{Money, OrgId, Region, Scope, StaffId, StaffRole};
+use countersign_api::{Money, OrgId, Region, Scope, StaffId, StaffRole, UnknownValue};
 use sqlx::PgPool;
 use std::collections::BTreeMap;
 
@@ -14,11 +14,13 @@ pub struct StaffRow {
     pub subject: String,
     pub display_name: String,
     pub email: String,
-    pub roles: Vec<String>,
+    #[sqlx(try_from = "Vec<String>")]
+    pub roles: Roles,
     pub scope_all: bool,
-    pub scope_regions: Vec<String>,
+    #[sqlx(try_from = "Vec<String>")]
+    pub scope_regions: Regions,
     pub scope_org_ids: Vec<uuid::Uuid>,
-    pub approval_limits: serde_json::Value,
+    pub approval_limits: sqlx::types::Json<BTreeMap<String, Option<Money>>>,
     pub permission_epoch: i64,
     pub active: bool,
 }
@@ -27,19 +29,58 @@ pub const STAFF_COLUMNS: &str =
     "id, person_id, issuer, subject, display_name, email, roles, scope_all, scope_regions, scope_org_ids, \
         approval_limits, permission_epoch, active";
 
+/// A staff row's roles, parsed when the row is read: an unknown role is an
+/// error there, never dropped (the table's CHECK is the second line).
+#[derive(Clone, Debug)]
+pub struct Roles(pub Vec<StaffRole>);
+
+impl TryFrom<Vec<String>> for Roles {
+    type Error = UnknownValue;
+    fn try_from(v: Vec<String>) -> Result<Self, UnknownValue> {
+        v.into_iter()
+            .map(|r| {
+                StaffRole::parse(&r).ok_or(UnknownValue {
+                    what: "StaffRole",
+                    value: r,
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map(Roles)
+    }
+}
+
+/// A staff row's regions, parsed when the row is read.
+#[derive(Clone, Debug)]
+pub struct Regions(pub Vec<Region>);
+
+impl TryFrom<Vec<String>> for Regions {
+    type Error = UnknownValue;
+    fn try_from(v: Vec<String>) -> Result<Self, UnknownValue> {
+        v.into_iter()
+            .map(|r| {
+                Region::parse(&r).ok_or(UnknownValue {
+                    what: "Region",
+                    value: r,
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map(Regions)
+    }
+}
+
 impl StaffRow {
     pub fn roles(&self) -> Vec<StaffRole> {
-        self.roles.iter().filter_map(|r| StaffRole::parse(r)).collect()
+        self.roles.0.clone()
     }
     pub fn scope(&self) -> Scope {
         Scope {
             all_orgs: self.scope_all,
-            regions: self.scope_regions.iter().filter_map(|r| Region::parse(r)).collect(),
+            regions: self.scope_regions.0.clone(),
             org_ids: self.scope_org_ids.iter().copied().map(OrgId).collect(),
         }
     }
     pub fn limits(&self) -> BTreeMap<String, Option<Money>> {
-        serde_json::from_value(self.approval_limits.clone()).unwrap_or_default()
+        self.approval_limits.0.clone()
     }
     pub fn to_api(&self) -> countersign_api::StaffMember {
         countersign_api::StaffMember {
@@ -157,4 +198,21 @@ pub async fn customer_identity(pool: &PgPool, iss: &str, sub: &str) -> ApiResult
         .await?;
     crate::kernel::db::end_read(tx);
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 20, point 3: a staff row's roles and regions parse when it is
+    /// read; an unknown value is an error, never silently dropped.
+    #[test]
+    fn roles_and_regions_parse_or_refuse() {
+        let roles = Roles::try_from(vec!["support_agent".to_owned(), "auditor".to_owned()]).unwrap();
+        assert_eq!(roles.0, vec![StaffRole::SupportAgent, StaffRole::Auditor]);
+        let e = Roles::try_from(vec!["support_agent".to_owned(), "root".to_owned()]).unwrap_err();
+        assert_eq!(e.value, "root");
+        assert!(Regions::try_from(vec!["EU".to_owned()]).is_ok());
+        assert!(Regions::try_from(vec!["MARS".to_owned()]).is_err());
+    }
 }

@@ -340,7 +340,7 @@ fn an_agent_loses_a_session_with_their_access() {
     let org = id(9);
     let may = perms(&[Permission::ImpersonationStart]);
     let none = perms(&[]);
-    let eu = ["EU".to_owned()];
+    let eu = [countersign_api::Region::EU];
     let orgs = [org];
     let agent = |active, permissions, all_orgs, regions, org_ids| AgentNow {
         active,
