@@ -3,7 +3,7 @@
 use super::store::{delegations_of, DelegationRow as Row, DELEGATION_COLUMNS as COLUMNS};
 use crate::http::context::AuditCtx;
 use crate::http::extract::{Json as Body, Path};
-use crate::http::idempotency::{self, Begun};
+use crate::http::idempotency::{self};
 use crate::http::problem::{ApiError, ApiResult};
 use crate::kernel::Principal;
 use crate::state::AppState;
@@ -48,10 +48,7 @@ pub async fn create(
         return Err(ApiError::new(ErrorCode::Forbidden, "The delegate is not an approver."));
     }
     let key = idempotency::from_headers(&headers, &p, "POST /v1/delegations", &req)?;
-    let mut tx = match idempotency::begin(&s.db, &p, key.as_ref()).await? {
-        Begun::Replay(r) => return Ok(r),
-        Begun::Act(tx) => tx,
-    };
+    let mut tx = crate::http::idempotency::begin_or_replay!(&s.db, &p, key.as_ref());
     let row: Row = sqlx::query_as(&format!(
         "INSERT INTO delegations (id, delegator_staff_id, delegate_staff_id, starts_at, ends_at) VALUES ($1, $2, $3, \
             $4, $5) RETURNING {COLUMNS}"
@@ -92,10 +89,7 @@ pub async fn revoke(
     audit.target("delegation", id, None);
     let me = p.staff_id.ok_or_else(ApiError::not_found)?.0;
     let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/delegations/{id}/revoke"), &())?;
-    let mut tx = match idempotency::begin(&s.db, &p, key.as_ref()).await? {
-        Begun::Replay(r) => return Ok(r),
-        Begun::Act(tx) => tx,
-    };
+    let mut tx = crate::http::idempotency::begin_or_replay!(&s.db, &p, key.as_ref());
     let row: Option<Row> = sqlx::query_as(&format!(
         "UPDATE delegations SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND delegator_staff_id = $2 \
             RETURNING {COLUMNS}"

@@ -51,10 +51,7 @@ pub async fn create(
     audit.detail("kind", serde_json::json!(req.kind.as_str()));
     let payload = validate(req.kind, &req.amount, &req.payload)?;
     let key = idempotency::from_headers(&headers, &p, "POST /v1/approvals", &req)?;
-    let mut tx = match idempotency::begin(&s.db, &p, key.as_ref()).await? {
-        idempotency::Begun::Replay(r) => return Ok(r),
-        idempotency::Begun::Act(tx) => tx,
-    };
+    let mut tx = crate::http::idempotency::begin_or_replay!(&s.db, &p, key.as_ref());
     let org = req.org_id.0;
     let region: Option<(String,)> = sqlx::query_as("SELECT region FROM orgs WHERE id = $1")
         .bind(org)
@@ -431,10 +428,7 @@ pub async fn cancel(
     audit.target("approval", id, None);
     staff_only(&p)?;
     let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/approvals/{id}/cancel"), &())?;
-    let tx = match idempotency::begin(&s.db, &p, key.as_ref()).await? {
-        idempotency::Begun::Replay(r) => return Ok(r),
-        idempotency::Begun::Act(tx) => tx,
-    };
+    let tx = crate::http::idempotency::begin_or_replay!(&s.db, &p, key.as_ref());
     let (mut tx, _) = requester_pending_in(tx, &p, &audit, id).await?;
     sqlx::query("UPDATE approval_requests SET status = 'cancelled', updated_at = now() WHERE id = $1")
         .bind(id)

@@ -225,6 +225,18 @@ pub async fn begin(pool: &sqlx::PgPool, p: &Principal, key: Option<&Key>) -> Api
     Ok(Begun::Act(tx))
 }
 
+/// In a handler: the action's transaction under its Idempotency-Key, or —
+/// when the key already answered — that answer, returned from the handler.
+macro_rules! begin_or_replay {
+    ($pool:expr, $p:expr, $key:expr) => {
+        match $crate::http::idempotency::begin($pool, $p, $key).await? {
+            $crate::http::idempotency::Begun::Act(tx) => tx,
+            $crate::http::idempotency::Begun::Replay(answer) => return Ok(answer),
+        }
+    };
+}
+pub(crate) use begin_or_replay;
+
 /// Remembers the answer in the action's transaction, commits, answers.
 pub async fn finish(
     mut tx: Tx,

@@ -7,9 +7,9 @@ use super::store::{self, load, Row, SELECT};
 use crate::audit::store::{EventRow, EVENT_COLUMNS};
 use crate::http::context::AuditCtx;
 use crate::http::extract::{Json as Body, Path, Query};
-use crate::http::idempotency::{self, Begun, Key};
+use crate::http::idempotency::{self, Key};
 use crate::http::problem::{ApiError, ApiResult};
-use crate::kernel::db::{self, Tx};
+use crate::kernel::db::{self};
 use crate::kernel::Principal;
 use crate::state::AppState;
 use axum::extract::State;
@@ -20,14 +20,6 @@ use countersign_api::*;
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
-
-/// The action's transaction under its Idempotency-Key, or the answer to replay.
-async fn begin(s: &AppState, p: &Principal, key: Option<&Key>) -> ApiResult<Result<Tx, Response>> {
-    Ok(match idempotency::begin(&s.db, p, key).await? {
-        Begun::Act(tx) => Ok(tx),
-        Begun::Replay(r) => Err(r),
-    })
-}
 
 /// The caller as the rules see a staff member.
 fn staff(p: &Principal) -> Staff<'_> {
@@ -72,10 +64,7 @@ pub async fn create(
         return Err(ApiError::invalid("duration_minutes must be between 1 and 60."));
     }
     let key = idempotency::from_headers(&headers, &p, "POST /v1/impersonations", &req)?;
-    let mut tx = match begin(&s, &p, key.as_ref()).await? {
-        Ok(tx) => tx,
-        Err(replay) => return Ok(replay),
-    };
+    let mut tx = crate::http::idempotency::begin_or_replay!(&s.db, &p, key.as_ref());
     let subject: Option<(Uuid, String, String, String)> = sqlx::query_as(
         "SELECT u.org_id, u.region, u.role, o.support_access FROM customer_users u JOIN orgs o ON o.id = u.org_id \
          WHERE u.id = $1",
@@ -137,10 +126,7 @@ async fn decide(
     if comment.chars().count() > 2_000 || comment.contains('\0') {
         return Err(ApiError::invalid("comment: at most 2,000 characters, no NUL."));
     }
-    let mut tx = match begin(s, p, key).await? {
-        Ok(tx) => tx,
-        Err(replay) => return Ok(replay),
-    };
+    let mut tx = crate::http::idempotency::begin_or_replay!(&s.db, p, key);
     let row = load(&mut tx, id, true).await?;
     audit.target("impersonation", id, Some(row.org_id));
     rules::decide(&row.session()?, &staff(p), OffsetDateTime::now_utc())?;
@@ -221,10 +207,7 @@ pub async fn end(
     audit.target("impersonation", id, None);
     staff_person(&p)?;
     let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/impersonations/{id}/end"), &())?;
-    let mut tx = match begin(&s, &p, key.as_ref()).await? {
-        Ok(tx) => tx,
-        Err(replay) => return Ok(replay),
-    };
+    let mut tx = crate::http::idempotency::begin_or_replay!(&s.db, &p, key.as_ref());
     let row = load(&mut tx, id, true).await?;
     audit.target("impersonation", id, Some(row.org_id));
     rules::end(&row.session()?, &staff(&p), OffsetDateTime::now_utc())?;
@@ -365,10 +348,7 @@ pub async fn review(
         return Err(ApiError::invalid("note: at most 2,000 characters, no NUL."));
     }
     let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/impersonations/{id}/review"), &req)?;
-    let mut tx = match begin(&s, &p, key.as_ref()).await? {
-        Ok(tx) => tx,
-        Err(replay) => return Ok(replay),
-    };
+    let mut tx = crate::http::idempotency::begin_or_replay!(&s.db, &p, key.as_ref());
     let row = load(&mut tx, id, true).await?;
     audit.target("impersonation", id, Some(row.org_id));
     rules::review(&row.session()?, &staff(&p), OffsetDateTime::now_utc())?;
@@ -491,10 +471,7 @@ pub async fn grant(
         &format!("POST /v1/orgs/{org}/support-access/grants"),
         &req,
     )?;
-    let mut tx = match begin(&s, &p, key.as_ref()).await? {
-        Ok(tx) => tx,
-        Err(replay) => return Ok(replay),
-    };
+    let mut tx = crate::http::idempotency::begin_or_replay!(&s.db, &p, key.as_ref());
     let row: Option<GrantRow> = sqlx::query_as(&format!(
         "INSERT INTO support_access_grants (id, org_id, region, granted_by_user_id, ends_at) \
          SELECT $1, id, region, $2, now() + make_interval(hours => $3) FROM orgs WHERE id = $4 RETURNING \
@@ -530,10 +507,7 @@ pub async fn revoke_grant(
         &format!("POST /v1/orgs/{org}/support-access/grants/{id}/revoke"),
         &(),
     )?;
-    let mut tx = match begin(&s, &p, key.as_ref()).await? {
-        Ok(tx) => tx,
-        Err(replay) => return Ok(replay),
-    };
+    let mut tx = crate::http::idempotency::begin_or_replay!(&s.db, &p, key.as_ref());
     let row: Option<GrantRow> = sqlx::query_as(&format!(
         "UPDATE support_access_grants SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND org_id = $2 \
             RETURNING {GRANT_COLUMNS}"

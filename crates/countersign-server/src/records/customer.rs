@@ -76,10 +76,7 @@ pub async fn resend_invoice(
     audit.target("invoice", id, None);
     let me = acting_customer(&p)?;
     let key = crate::http::idempotency::from_headers(&headers, &p, &format!("POST /v1/invoices/{id}/resend"), &())?;
-    let mut tx = match crate::http::idempotency::begin(&s.db, &p, key.as_ref()).await? {
-        crate::http::idempotency::Begun::Replay(r) => return Ok(r),
-        crate::http::idempotency::Begun::Act(tx) => tx,
-    };
+    let mut tx = crate::http::idempotency::begin_or_replay!(&s.db, &p, key.as_ref());
     let sent: Option<(Uuid, time::OffsetDateTime)> = sqlx::query_as(
         "UPDATE invoices SET last_sent_at = now() WHERE id = $1 AND org_id = $2 RETURNING org_id, last_sent_at",
     )
