@@ -14,6 +14,14 @@ use std::io::BufRead;
 use std::sync::Arc;
 
 const CHILD_DIR: &str = "COUNTERSIGN_SYNC_CHILD_DIR";
+const CHILD_SUBJECT: &str = "COUNTERSIGN_SYNC_CHILD_SUBJECT";
+
+/// The keyring holds one cache key per (issuer, subject), and these tests run in
+/// parallel: a cache that another test opens, re-keys or wipes under the same
+/// subject reads as a key mismatch. Each cache here gets a subject of its own.
+fn own_subject(label: &str) -> String {
+    format!("staff-alice-{label}-{}", std::process::id())
+}
 
 fn var(k: &str) -> String {
     std::env::var(k).unwrap_or_else(|_| {
@@ -77,12 +85,11 @@ fn contents(cache: &Cache) -> BTreeSet<(String, String, i64)> {
 /// slowly into that directory and announces every committed page on stdout.
 #[tokio::test]
 async fn a_full_sync_reports_progress_up_to_its_estimate() {
-    let subject = "staff-alice";
     if let Ok(dir) = std::env::var(CHILD_DIR) {
         let mut cache = Cache::open(
             std::path::Path::new(&dir),
             &var("COUNTERSIGN_ISSUER"),
-            subject,
+            &var(CHILD_SUBJECT),
             keyring(),
         )
         .unwrap();
@@ -98,7 +105,8 @@ async fn a_full_sync_reports_progress_up_to_its_estimate() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut cache = Cache::open(dir.path(), &var("COUNTERSIGN_ISSUER"), subject, keyring()).unwrap();
+    let subject = own_subject("full");
+    let mut cache = Cache::open(dir.path(), &var("COUNTERSIGN_ISSUER"), &subject, keyring()).unwrap();
     let mut seen: Vec<Progress> = Vec::new();
     let out = sync::run_paged(&mut cache, &client(&token("alice")), 50, |p| seen.push(p))
         .await
@@ -119,6 +127,7 @@ async fn a_sync_killed_mid_way_resumes_without_loss_or_duplicates() {
     let issuer = var("COUNTERSIGN_ISSUER");
     let access = token("alice");
     let dir = tempfile::tempdir().unwrap();
+    let subject = own_subject("killed");
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -127,6 +136,7 @@ async fn a_sync_killed_mid_way_resumes_without_loss_or_duplicates() {
             "--test-threads=1",
         ])
         .env(CHILD_DIR, dir.path())
+        .env(CHILD_SUBJECT, &subject)
         .env("COUNTERSIGN_SYNC_CHILD_TOKEN", &access)
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -146,8 +156,12 @@ async fn a_sync_killed_mid_way_resumes_without_loss_or_duplicates() {
     child.wait().unwrap();
 
     // Resume in this process from what the killed one committed.
-    let mut cache = Cache::open(dir.path(), &issuer, "staff-alice", keyring()).unwrap();
-    assert!(cache.discarded().is_none(), "the interrupted cache is intact");
+    let mut cache = Cache::open(dir.path(), &issuer, &subject, keyring()).unwrap();
+    assert!(
+        cache.discarded().is_none(),
+        "the interrupted cache is intact: {:?}",
+        cache.discarded()
+    );
     let before = contents(&cache).len();
     assert!(before >= 50, "the committed pages survived ({before} records)");
     assert!(cache.cursor().unwrap().is_some());
@@ -156,7 +170,7 @@ async fn a_sync_killed_mid_way_resumes_without_loss_or_duplicates() {
 
     // The same as an uninterrupted sync: nothing lost, nothing twice.
     let other = tempfile::tempdir().unwrap();
-    let mut fresh = Cache::open(other.path(), &issuer, "staff-alice", keyring()).unwrap();
+    let mut fresh = Cache::open(other.path(), &issuer, &own_subject("uninterrupted"), keyring()).unwrap();
     let full = sync::run(&mut fresh, &client(&access), |_| {}).await.unwrap();
     assert_eq!(contents(&cache), contents(&fresh));
     assert_eq!(before as u64 + resumed.applied, full.applied, "no page applied twice");
