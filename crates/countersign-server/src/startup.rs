@@ -83,6 +83,9 @@ impl Application {
         let exports = std::sync::Arc::new(tokio::sync::Semaphore::new(
             (config.policy.db_max_connections as usize / 4).max(1),
         ));
+        let watermark = crate::sync::watermark::Watermark::new(
+            db::connect(&config.app_database_url(), 1).map_err(std::io::Error::other)?,
+        );
         let state = AppState::new(Inner {
             db,
             verifier,
@@ -94,6 +97,7 @@ impl Application {
             lookups,
             decisions,
             exports,
+            watermark,
         });
         Ok(Application {
             addr,

@@ -26,6 +26,8 @@ pub struct Inner {
     pub exports: Arc<tokio::sync::Semaphore>,
     /// Approval decisions, decided in batches (group commit, see batch).
     pub decisions: crate::batch::Batcher<crate::approve::engine::DecideJob>,
+    /// The sync feed's settled watermark, one reading for many pages.
+    pub watermark: crate::sync::watermark::Watermark,
 }
 
 impl std::ops::Deref for AppState {

@@ -107,20 +107,19 @@ pub async fn begin_locked(pool: &PgPool, p: &Principal, locks: &[i64]) -> Result
 
 /// Begins a read of the sync feed: scoped to what `p` may see, with
 /// `countersign.settled` set to the change_seq below which every change that
-/// will ever commit has committed (migration 0013). It is computed in a
-/// statement before the page's, so the page's snapshot, taken after, sees all
-/// of them; a page never ends above it.
-pub async fn begin_settled(pool: &PgPool, p: &Principal) -> Result<Tx, sqlx::Error> {
-    begin_then(
-        pool,
-        p,
-        &[],
-        "; SELECT set_config('countersign.settled', cs_settled_change_seq()::text, true)",
-    )
-    .await
+/// will ever commit has committed (migration 0013): `settled` when the caller
+/// read it before this call (a reading shared by several pages), else read
+/// here in a statement before the page's. Either way the page's snapshot,
+/// taken after, sees all of them; a page never ends above it.
+pub async fn begin_settled(pool: &PgPool, p: &Principal, settled: Option<i64>) -> Result<Tx, sqlx::Error> {
+    let then = match settled {
+        Some(n) => format!("; SELECT set_config('countersign.settled', '{n}', true)"),
+        None => "; SELECT set_config('countersign.settled', cs_settled_change_seq()::text, true)".to_owned(),
+    };
+    begin_then(pool, p, &[], &then).await
 }
 
-async fn begin_then(pool: &PgPool, p: &Principal, locks: &[i64], then: &'static str) -> Result<Tx, sqlx::Error> {
+async fn begin_then(pool: &PgPool, p: &Principal, locks: &[i64], then: &str) -> Result<Tx, sqlx::Error> {
     let orgs = format!("{{{}}}", countersign_api::org_ids_display(&p.scope.org_ids));
     let regions = format!(
         "{{{}}}",

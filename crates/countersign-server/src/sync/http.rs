@@ -99,7 +99,7 @@ pub async fn sync(State(s): State<AppState>, p: Principal, Query(q): Query<SyncP
     // caller the statistics come with the page (see `estimate`).
     let first = q.cursor.is_none();
     let statistics = first && rules::statistics_may_estimate(&p.scope);
-    let mut tx = db::begin_settled(&s.db, &p).await?;
+    let mut tx = db::begin_settled(&s.db, &p, s.watermark.settled().await).await?;
     let query = sqlx::query(feed_sql(&readable, statistics))
         .bind(after)
         .bind(limit)

@@ -17,6 +17,14 @@ use std::sync::OnceLock;
 /// never analyzed (reltuples < 0) is counted.
 /// For an all-org caller the page query brings the statistics when every
 /// readable table has them; this runs when it did not, or for a scoped caller.
+/// The settled watermark (migration 0013), read on its own: see
+/// [`super::watermark`].
+pub async fn settled_change_seq(pool: &sqlx::PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT cs_settled_change_seq()")
+        .fetch_one(pool)
+        .await
+}
+
 pub async fn estimate(tx: &mut db::Tx, p: &Principal, tables: &[&str]) -> ApiResult<i64> {
     let stats: Vec<(String, i64)> = if rules::statistics_may_estimate(&p.scope) {
         sqlx::query_as(
