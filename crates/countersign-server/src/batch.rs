@@ -9,10 +9,12 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::{mpsc, watch, Mutex};
 
 pub struct Batcher<J> {
     queue: mpsc::Sender<J>,
+    /// Jobs queued or being handled, for [`Batcher::drained`].
+    pending: Arc<watch::Sender<usize>>,
 }
 
 impl<J: Send + 'static> Batcher<J> {
@@ -27,8 +29,9 @@ impl<J: Send + 'static> Batcher<J> {
         // holds a connection open and waits for its answer.
         let (queue, rx) = mpsc::channel(max * workers * 16);
         let rx = Arc::new(Mutex::new(rx));
+        let pending = Arc::new(watch::Sender::new(0usize));
         for _ in 0..workers.max(1) {
-            let (rx, run) = (rx.clone(), run.clone());
+            let (rx, run, pending) = (rx.clone(), run.clone(), pending.clone());
             tokio::spawn(async move {
                 loop {
                     let batch = {
@@ -44,16 +47,28 @@ impl<J: Send + 'static> Batcher<J> {
                         }
                         batch
                     };
+                    let n = batch.len();
                     run(batch).await;
+                    pending.send_modify(|p| *p -= n);
                 }
             });
         }
-        Batcher { queue }
+        Batcher { queue, pending }
     }
 
     /// Queues a job; gives it back if no worker is left to take it.
     pub async fn submit(&self, job: J) -> Result<(), J> {
-        self.queue.send(job).await.map_err(|e| e.0)
+        self.pending.send_modify(|p| *p += 1);
+        self.queue.send(job).await.map_err(|e| {
+            self.pending.send_modify(|p| *p -= 1);
+            e.0
+        })
+    }
+
+    /// Resolves once every job queued so far has been handled (the server's
+    /// drain: a request cut at the drain's bound may have queued one).
+    pub async fn drained(&self) {
+        let _ = self.pending.subscribe().wait_for(|p| *p == 0).await;
     }
 }
 

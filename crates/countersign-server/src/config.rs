@@ -28,6 +28,11 @@ pub struct Config {
     /// cannot check its checkpoints).
     #[serde(default)]
     pub audit_key_file: Option<String>,
+    /// Serve although PostgreSQL acknowledges commits before they are durable
+    /// (`synchronous_commit = off`). Development only: the server otherwise
+    /// refuses such a database (`COUNTERSIGN_DEV_ALLOW_ASYNC_COMMIT=1`).
+    #[serde(default)]
+    pub dev_allow_async_commit: bool,
     #[serde(default)]
     pub policy: Policy,
     #[serde(default)]
@@ -74,6 +79,13 @@ pub struct Policy {
     pub token_leeway_secs: u64,
     /// Minimum time between two JWKS refetches triggered by unknown `kid`s.
     pub jwks_refetch_min_interval_secs: u64,
+    /// How often the issuer's keys are fetched again, whatever happens: a key
+    /// the issuer drops (rotation, compromise) is refused at the latest this
+    /// long after (plus one fetch).
+    pub jwks_refresh_secs: u64,
+    /// How long a token's verified signature is reused before it is checked
+    /// again (its time claims are checked on every request).
+    pub verified_token_cache_secs: u64,
     /// Database connections. The default is twice the machine's cores: the
     /// database does the work on those same cores, and more backends only
     /// take turns. Measured (scripts/bench server, 2 cores): 4 connections
@@ -85,6 +97,9 @@ pub struct Policy {
     pub reveals_per_minute: u32,
     /// How often the notification stream looks for news, milliseconds.
     pub notification_poll_ms: u64,
+    /// On SIGTERM or SIGINT, how long in-flight requests may take to finish
+    /// (and the batches and the audit writer to flush) before the rest is cut.
+    pub drain_secs: u64,
 }
 
 impl Default for Policy {
@@ -92,10 +107,13 @@ impl Default for Policy {
         Policy {
             token_leeway_secs: 30,
             jwks_refetch_min_interval_secs: 10,
+            jwks_refresh_secs: 300,
+            verified_token_cache_secs: 300,
             db_max_connections: default_db_connections(),
             audit_checkpoint_secs: 60,
             reveals_per_minute: 20,
             notification_poll_ms: 2_000,
+            drain_secs: 10,
         }
     }
 }
@@ -160,6 +178,18 @@ impl Config {
                     table.insert((*key).into(), toml::Value::String(v));
                 }
             }
+        }
+        if let Ok(v) = std::env::var("COUNTERSIGN_DEV_ALLOW_ASYNC_COMMIT") {
+            let on = match v.as_str() {
+                "1" | "true" | "on" | "yes" => true,
+                "" | "0" | "false" | "off" | "no" => false,
+                other => {
+                    return Err(ConfigError::Invalid(format!(
+                        "COUNTERSIGN_DEV_ALLOW_ASYNC_COMMIT={other:?}: use 1 or 0"
+                    )))
+                }
+            };
+            table.insert("dev_allow_async_commit".into(), toml::Value::Boolean(on));
         }
         for (var, key) in ENV_DESKTOP_KEYS {
             if let Ok(v) = std::env::var(var) {

@@ -27,14 +27,17 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> std::io::Result<Application> {
-        let db =
-            db::connect(&config.app_database_url(), config.policy.db_max_connections).map_err(std::io::Error::other)?;
+        refuse_async_commit(&config).await?;
+        let async_ok = config.dev_allow_async_commit;
+        let db = db::connect(&config.app_database_url(), config.policy.db_max_connections, async_ok)
+            .map_err(std::io::Error::other)?;
         let metrics = telemetry::Metrics::default();
         let verifier = TokenVerifier::new(
             &config.issuer,
             &config.audience,
             config.policy.token_leeway_secs,
             Duration::from_secs(config.policy.jwks_refetch_min_interval_secs),
+            Duration::from_secs(config.policy.verified_token_cache_secs),
             metrics.jwks_fetches.clone(),
         );
         let signer = match &config.audit_key_file {
@@ -58,12 +61,12 @@ impl Application {
         // its batch, so a writer queued for a pool connection behind those
         // requests would hold all of them up (measured: p99 67 ms at 80 % of
         // peak with a shared pool of 4).
-        let audit_db = db::connect(&config.app_database_url(), 1).map_err(std::io::Error::other)?;
+        let audit_db = db::connect(&config.app_database_url(), 1, async_ok).map_err(std::io::Error::other)?;
         let audit = crate::audit::store::AuditWriter::spawn(audit_db);
         // The staff lookups, like the audit writer, keep a connection of
         // their own: one worker, so that a batch forms while one is read.
         let (lookup_db, held, sizes) = (
-            db::connect(&config.app_database_url(), 1).map_err(std::io::Error::other)?,
+            db::connect(&config.app_database_url(), 1, async_ok).map_err(std::io::Error::other)?,
             Default::default(),
             metrics.lookup_batch.clone(),
         );
@@ -84,7 +87,7 @@ impl Application {
             (config.policy.db_max_connections as usize / 4).max(1),
         ));
         let watermark = crate::sync::watermark::Watermark::new(
-            db::connect(&config.app_database_url(), 1).map_err(std::io::Error::other)?,
+            db::connect(&config.app_database_url(), 1, async_ok).map_err(std::io::Error::other)?,
         );
         let state = AppState::new(Inner {
             db,
@@ -98,6 +101,7 @@ impl Application {
             decisions,
             exports,
             watermark,
+            stopping: tokio::sync::watch::Sender::new(false),
         });
         Ok(Application {
             addr,
@@ -114,9 +118,23 @@ impl Application {
         self.state.clone()
     }
 
+    /// Serves until the process gets SIGTERM or SIGINT, then drains.
     pub async fn serve(self) -> std::io::Result<()> {
+        self.serve_until(stop_signal()).await
+    }
+
+    /// Serves until `stop` resolves, then drains: no new connections, the
+    /// requests in flight finish (a body still arriving included), the
+    /// notification streams end, the decision batches and the audit writer
+    /// flush, the pool closes; all within `policy.drain_secs`, after which
+    /// whatever still runs is cut. Returns Ok either way: the process exits 0.
+    pub async fn serve_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         tokio::spawn(checkpoints(self.state.clone()));
         tokio::spawn(expiries(self.state.clone()));
+        tokio::spawn(key_refreshes(self.state.clone()));
         let metrics = axum::Router::new()
             .route("/metrics", axum::routing::get(ops::metrics))
             .with_state(self.state.clone());
@@ -125,14 +143,96 @@ impl Application {
                 tracing::error!(error = %e, "the metrics listener stopped");
             }
         });
-        axum::serve(
+        let state = self.state;
+        let drain = Duration::from_secs(state.config.policy.drain_secs);
+        let (stopped_tx, stopped) = tokio::sync::watch::channel(None::<tokio::time::Instant>);
+        let announce = state.clone();
+        let server = axum::serve(
             self.listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(async move {
+            stop.await;
+            tracing::info!(drain_secs = drain.as_secs(), "stopping: no new connections, draining");
+            let _ = stopped_tx.send(Some(tokio::time::Instant::now() + drain));
+            announce.stopping.send_replace(true);
+        });
+        let mut signalled = stopped.clone();
+        let deadline = async move {
+            match signalled.wait_for(Option::is_some).await.map(|at| *at) {
+                Ok(Some(at)) => tokio::time::sleep_until(at).await,
+                _ => std::future::pending().await,
+            }
+        };
+        tokio::pin!(deadline);
+        tokio::select! {
+            served = std::future::IntoFuture::into_future(server) => served?,
+            _ = &mut deadline => {
+                tracing::warn!("the drain took longer than {drain:?}: the requests still running are cut");
+            }
+        }
+        let at = stopped.borrow().unwrap_or_else(|| tokio::time::Instant::now() + drain);
+        let flushed = async {
+            state.decisions.drained().await;
+            state.lookups.drained().await;
+            state.audit.flush().await;
+        };
+        if tokio::time::timeout_at(at, flushed).await.is_err() {
+            tracing::warn!("the decision batches or the audit writer did not flush within the drain");
+        }
+        state.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// SIGTERM (systemd, Kubernetes, `docker stop`) or SIGINT (Ctrl-C): both drain.
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM; only SIGINT drains");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Refuses to start against a database that acknowledges commits before they
+/// are durable, unless the development flag says otherwise (then it says so,
+/// loudly). An unreachable database is not refused here: the server starts,
+/// answers 503 until it is back, and each new connection checks again.
+async fn refuse_async_commit(config: &Config) -> std::io::Result<()> {
+    use sqlx::Connection;
+    let connect = sqlx::PgConnection::connect(&config.app_database_url());
+    let Ok(Ok(mut conn)) = tokio::time::timeout(Duration::from_secs(2), connect).await else {
+        return Ok(());
+    };
+    let commit: Option<String> = sqlx::query_scalar("SELECT current_setting('synchronous_commit')")
+        .fetch_one(&mut conn)
         .await
+        .ok();
+    let _ = conn.close().await;
+    match commit.as_deref() {
+        Some("off") if config.dev_allow_async_commit => {
+            tracing::warn!(
+                "DEVELOPMENT ONLY: synchronous_commit is off and COUNTERSIGN_DEV_ALLOW_ASYNC_COMMIT is set: \
+                 acknowledged writes can be lost if PostgreSQL crashes"
+            );
+            Ok(())
+        }
+        Some("off") => Err(std::io::Error::other(db::ASYNC_COMMIT_REFUSED)),
+        _ => Ok(()),
     }
 }
 
@@ -153,6 +253,21 @@ async fn checkpoints(state: AppState) {
         every.tick().await;
         if let Err(e) = crate::audit::store::checkpoint(&state.db, &state.signer).await {
             tracing::error!(error = %e, "audit checkpoint failed");
+        }
+    }
+}
+
+/// Fetches the issuer's keys again every `jwks_refresh_secs`: a key dropped
+/// from the issuer's set stops verifying tokens (see `TokenVerifier`). A
+/// failed fetch keeps the keys there are.
+async fn key_refreshes(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(state.config.policy.jwks_refresh_secs.max(1)));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await; // the first tick is now: the keys are fetched on first use
+    loop {
+        every.tick().await;
+        if let Err(e) = state.verifier.refresh_keys().await {
+            tracing::warn!(error = %e, "the issuer's keys could not be fetched again; the cached ones stay");
         }
     }
 }

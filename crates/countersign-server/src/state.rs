@@ -28,6 +28,9 @@ pub struct Inner {
     pub decisions: crate::batch::Batcher<crate::approve::engine::DecideJob>,
     /// The sync feed's settled watermark, one reading for many pages.
     pub watermark: crate::sync::watermark::Watermark,
+    /// Set when the server starts to drain (SIGTERM, SIGINT): the
+    /// notification streams end, so their connections can close.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::ops::Deref for AppState {

@@ -137,6 +137,8 @@ pub enum AppendError {
     Stopped,
 }
 
+/// Events to append, or (no events) a flush: answered once everything queued
+/// before it is written.
 struct Job {
     events: Vec<EventRow>,
     done: tokio::sync::oneshot::Sender<Result<i64, String>>,
@@ -172,6 +174,23 @@ impl AuditWriter {
             .map_err(|_| AppendError::Stopped)?
             .map_err(AppendError::Batch)
     }
+
+    /// Resolves once every event queued before the call is written (or has
+    /// failed): the server's drain.
+    pub async fn flush(&self) {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        if self
+            .queue
+            .send(Job {
+                events: Vec::new(),
+                done,
+            })
+            .await
+            .is_ok()
+        {
+            let _ = answer.await;
+        }
+    }
 }
 
 /// The head this writer believes current: (seq, hash).
@@ -188,6 +207,12 @@ async fn write_batches(pool: PgPool, mut rx: tokio::sync::mpsc::Receiver<Job>) {
             let Ok(job) = rx.try_recv() else { break };
             queued += job.events.len();
             jobs.push(job);
+        }
+        // Flushes are answered after the events queued with them.
+        let (flushes, jobs): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.events.is_empty());
+        let _answer_flushes_last = Answered(flushes);
+        if jobs.is_empty() {
+            continue;
         }
         let mut events: Vec<EventRow> = jobs.iter().flat_map(|j| j.events.iter().cloned()).collect();
         match append(&mut conn, &pool, &mut head, &mut events).await {
@@ -215,6 +240,16 @@ async fn write_batches(pool: PgPool, mut rx: tokio::sync::mpsc::Receiver<Job>) {
                     let _ = job.done.send(Err(e.to_string()));
                 }
             }
+        }
+    }
+}
+
+/// Answers the flushes it holds when dropped, at the end of their batch.
+struct Answered(Vec<Job>);
+impl Drop for Answered {
+    fn drop(&mut self) {
+        for job in self.0.drain(..) {
+            let _ = job.done.send(Ok(0));
         }
     }
 }

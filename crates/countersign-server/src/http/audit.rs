@@ -104,7 +104,10 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let route_label = route.clone().unwrap_or_else(|| "unmatched".into());
     // Operational probes and the app's sign-in setup are not actions of
     // anyone; everything else is audited.
-    if !matches!(route.as_deref(), Some("/healthz" | "/readyz" | "/v1/client-config")) {
+    if !matches!(
+        route.as_deref(),
+        Some("/healthz" | "/livez" | "/readyz" | "/v1/client-config")
+    ) {
         let outcome = match res.status() {
             s if s.is_server_error() => "error",
             s if s.is_client_error() => "denied",

@@ -7,34 +7,55 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The process is up")),
+/// The process is alive: touches no dependency (`/livez`, and `/healthz`
+/// as before).
+#[utoipa::path(get, path = "/livez", responses((status = 200, description = "The process is up")),
+    tag = "operations")]
+pub async fn livez() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The process is up (= /livez)")),
     tag = "operations")]
 pub async fn healthz() -> impl IntoResponse {
-    Json(serde_json::json!({ "status": "ok" }))
+    livez().await
 }
 
 /// How long one look at the issuer's keys answers readiness probes: the
 /// probe is public, and must not turn callers into requests to the issuer.
 const READY_KEYS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Ready when the database answers and the issuer's keys can be fetched.
+/// Can serve: the database answers and usable issuer keys are cached. An
+/// unreachable identity provider alone is `degraded`, still 200: tokens keep
+/// being verified with the cached keys, and a load balancer must not take
+/// every server out during a short provider outage. Commits that are not
+/// durable (the development flag) are `degraded` too, and the body says
+/// which `synchronous_commit` the database runs with.
 #[utoipa::path(get, path = "/readyz", responses((status = 200), (status = 503)), tag = "operations")]
 pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
-    let db = crate::kernel::db::ping(&s.db).await;
-    let keys = s
-        .verifier
-        .ready_keys(READY_KEYS_MAX_AGE)
-        .await
-        .map(|n| n > 0)
-        .unwrap_or(false);
-    let status = if db && keys {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
+    let commit = crate::kernel::db::probe(&s.db).await;
+    let db = commit.is_some();
+    let reachable = s.verifier.ready_keys(READY_KEYS_MAX_AGE).await.is_ok();
+    let keys = s.verifier.cached_keys().await > 0;
+    // Commits not durable: only with the development flag (see startup).
+    let durable = commit.as_deref() != Some("off");
+    let (status, word) = match (db && keys, reachable && durable) {
+        (true, true) => (StatusCode::OK, "ready"),
+        (true, false) => (StatusCode::OK, "degraded"),
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
     };
     // Not a problem document: probes read the body, and 503 here is a state,
     // not an error of the caller's.
-    (status, Json(serde_json::json!({ "database": db, "issuer_keys": keys })))
+    (
+        status,
+        Json(serde_json::json!({
+            "status": word,
+            "database": db,
+            "issuer_keys": keys,
+            "identity_provider": if reachable { "reachable" } else { "unreachable" },
+            "synchronous_commit": commit,
+        })),
+    )
 }
 
 /// Prometheus text, on `metrics_listen` only (see startup).

@@ -30,7 +30,7 @@ use utoipa::OpenApi;
         description = "The authority for every action of the Countersign back office. See shared/API.md."
     ),
     paths(
-        ops::healthz, ops::readyz, openapi, ops::client_config,
+        ops::healthz, ops::livez, ops::readyz, openapi, ops::client_config,
         me::me,
         records::list_orgs, records::get_org, records::list_users, records::get_user,
         records::list_invoices, records::get_invoice, records::list_vendors, records::get_vendor,
@@ -211,6 +211,7 @@ impl Route {
 /// its route's `RouteInfo` to the audit event and the impersonation check.
 pub const ROUTES: &[Route] = &[
     route(GET, "/healthz", None, NOT_IN_SESSION, |m| on(m, ops::healthz)),
+    route(GET, "/livez", None, NOT_IN_SESSION, |m| on(m, ops::livez)),
     route(GET, "/readyz", None, NOT_IN_SESSION, |m| on(m, ops::readyz)),
     route(GET, "/v1/openapi.json", None, NOT_IN_SESSION, |m| on(m, openapi)),
     route(GET, "/v1/client-config", None, NOT_IN_SESSION, |m| {

@@ -49,10 +49,20 @@ pub async fn global(pool: &PgPool) -> Result<GlobalTx, sqlx::Error> {
     Ok(GlobalTx(begin_then(pool, &Principal::service(true), &[], "").await?.0))
 }
 
-/// Does the database answer? (The readiness probe.)
-pub async fn ping(pool: &PgPool) -> bool {
-    sqlx::query("SELECT 1").execute(pool).await.is_ok()
+/// Does the database answer, and with which `synchronous_commit`? (The
+/// readiness probe.) `None` when it does not answer.
+pub async fn probe(pool: &PgPool) -> Option<String> {
+    sqlx::query_scalar("SELECT current_setting('synchronous_commit')")
+        .fetch_one(pool)
+        .await
+        .ok()
 }
+
+/// Why a connection is refused: PostgreSQL would acknowledge commits before
+/// they are durable (`synchronous_commit = off`: a crash of the database loses
+/// the last ~3 × `wal_writer_delay` of them, answered 2xx to their callers).
+pub const ASYNC_COMMIT_REFUSED: &str = "the database runs with synchronous_commit = off: acknowledged writes could \
+    be lost in a crash; turn it on, or set COUNTERSIGN_DEV_ALLOW_ASYNC_COMMIT=1 (development only)";
 
 /// The pool. sqlx pings a connection when it is released (always) and, by
 /// default, again when it is acquired: two of a request's round trips, each
@@ -60,11 +70,28 @@ pub async fn ping(pool: &PgPool) -> bool {
 /// machine). A released connection was just tested, so one is tested again
 /// on acquire only after it sat idle long enough for the server or the
 /// network to have dropped it.
-pub fn connect(url: &str, max: u32) -> Result<PgPool, sqlx::Error> {
+///
+/// Every new connection checks `synchronous_commit` (see
+/// [`ASYNC_COMMIT_REFUSED`]) unless `allow_async_commit`: checked per
+/// connection, so a setting changed while the server runs is caught too.
+pub fn connect(url: &str, max: u32, allow_async_commit: bool) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(5))
         .test_before_acquire(false)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if !allow_async_commit {
+                    let commit: String = sqlx::query_scalar("SELECT current_setting('synchronous_commit')")
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    if commit == "off" {
+                        return Err(sqlx::Error::Configuration(ASYNC_COMMIT_REFUSED.into()));
+                    }
+                }
+                Ok(())
+            })
+        })
         .before_acquire(|conn, meta| {
             Box::pin(async move {
                 if meta.idle_for > IDLE_BEFORE_PING {

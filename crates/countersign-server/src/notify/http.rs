@@ -110,6 +110,7 @@ pub async fn stream(
     }
     s.metrics.notification_streams.inc();
     let live = Live(s.metrics.notification_streams.clone());
+    let mut stopping = s.stopping.subscribe();
     tokio::spawn(async move {
         let _live = live;
         let started = tokio::time::Instant::now();
@@ -117,9 +118,11 @@ pub async fn stream(
         let mut tick = tokio::time::interval(every);
         while started.elapsed() < Duration::from_secs(600) {
             // A client that has gone stops the polling at once, not at the
-            // next notification or after 10 minutes.
+            // next notification or after 10 minutes; a draining server ends
+            // the stream (the client reconnects, to another server).
             tokio::select! {
                 _ = tx.closed() => return,
+                _ = stopping.wait_for(|stop| *stop) => return,
                 _ = tick.tick() => {}
             }
             // Permissions are re-read every time: a revoked role ends the stream.

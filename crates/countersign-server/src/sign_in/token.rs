@@ -81,12 +81,22 @@ pub struct TokenVerifier {
     /// the token: verifying RS256 is the largest CPU cost of a request, and
     /// a client sends the same token for minutes. Time claims are re-checked
     /// on every hit; roles are never cached (they come from the database).
-    verified: std::sync::Mutex<HashMap<[u8; 32], Claims>>,
+    /// Each entry names the key that signed it: a key refresh that drops the
+    /// key drops the entry, and no entry outlives `verified_ttl`.
+    verified: std::sync::Mutex<HashMap<[u8; 32], Verified>>,
+    verified_ttl: Duration,
     /// When an unknown `kid` last caused a refetch.
     refetch: Mutex<Option<Instant>>,
     /// The last readiness check of the issuer's keys, and when it ran.
     ready: Mutex<Option<(Instant, Result<usize, TokenError>)>>,
     fetches: prometheus::IntCounter,
+}
+
+#[derive(Clone)]
+struct Verified {
+    claims: Claims,
+    kid: String,
+    at: Instant,
 }
 
 #[derive(Deserialize)]
@@ -101,6 +111,7 @@ impl TokenVerifier {
         audience: &str,
         leeway: u64,
         min_refetch: Duration,
+        verified_ttl: Duration,
         fetches: prometheus::IntCounter,
     ) -> Self {
         let http = reqwest::Client::builder()
@@ -122,6 +133,7 @@ impl TokenVerifier {
             refetch: Mutex::new(None),
             ready: Mutex::new(None),
             verified: std::sync::Mutex::new(HashMap::new()),
+            verified_ttl,
             fetches,
         }
     }
@@ -170,7 +182,17 @@ impl TokenVerifier {
             }
         }
         let n = keys.len();
-        *self.keys.write().await = KeySet {
+        let mut current = self.keys.write().await;
+        // A key the issuer no longer publishes (rotated out, or compromised)
+        // verifies nothing from now on, cached verifications included.
+        let dropped: Vec<&String> = current.keys.keys().filter(|k| !keys.contains_key(*k)).collect();
+        if !dropped.is_empty() {
+            tracing::warn!(kids = ?dropped, "the issuer dropped signing keys: tokens signed with them are refused");
+            if let Ok(mut m) = self.verified.lock() {
+                m.retain(|_, v| keys.contains_key(&v.kid));
+            }
+        }
+        *current = KeySet {
             keys,
             fetched_at: Some(Instant::now()),
         };
@@ -190,6 +212,12 @@ impl TokenVerifier {
         let result = self.refresh_keys().await;
         *last = Some((Instant::now(), result.clone()));
         result
+    }
+
+    /// How many of the issuer's keys are cached, usable to verify tokens
+    /// whether or not the issuer can be reached now.
+    pub async fn cached_keys(&self) -> usize {
+        self.keys.read().await.keys.len()
     }
 
     async fn key(&self, kid: &str) -> Result<(DecodingKey, Algorithm), TokenError> {
@@ -227,24 +255,32 @@ impl TokenVerifier {
             .expect("32 bytes");
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let cached = self.verified.lock().ok().and_then(|m| m.get(&digest).cloned());
-        if let Some(c) = cached {
-            if c.exp + self.leeway as i64 > now {
-                return Ok(c);
+        if let Some(c) = cached.filter(|c| c.at.elapsed() < self.verified_ttl) {
+            if c.claims.exp + self.leeway as i64 > now {
+                return Ok(c.claims);
             }
             return Err(TokenError::Expired);
         }
-        let claims = self.verify_uncached(token).await?;
+        let (claims, kid) = self.verify_uncached(token).await?;
         if let Ok(mut m) = self.verified.lock() {
             // Bounded: forget everything rather than grow without limit.
             if m.len() >= 10_000 {
                 m.clear();
             }
-            m.insert(digest, claims.clone());
+            m.insert(
+                digest,
+                Verified {
+                    claims: claims.clone(),
+                    kid,
+                    at: Instant::now(),
+                },
+            );
         }
         Ok(claims)
     }
 
-    async fn verify_uncached(&self, token: &str) -> Result<Claims, TokenError> {
+    /// The claims, and the `kid` of the key that verified them.
+    async fn verify_uncached(&self, token: &str) -> Result<(Claims, String), TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let typ = header.typ.as_deref().unwrap_or("").to_ascii_lowercase();
         if typ != "at+jwt" && typ != "application/at+jwt" {
@@ -290,6 +326,6 @@ impl TokenVerifier {
         {
             return Err(TokenError::IssuedInFuture);
         }
-        Ok(claims)
+        Ok((claims, kid))
     }
 }

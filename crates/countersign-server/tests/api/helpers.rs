@@ -172,6 +172,7 @@ pub fn test_config(db_url: &str) -> Config {
         listen: "127.0.0.1:0".into(),
         metrics_listen: "127.0.0.1:0".into(),
         audit_key_file: Some(audit_key_file().to_owned()),
+        dev_allow_async_commit: false,
         policy: Policy::default(),
         approval_policy: Default::default(),
         desktop: Default::default(),
@@ -189,7 +190,8 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     let base = format!("http://{}", app.addr);
     let metrics_base = format!("http://{}", app.metrics_addr);
     let state = app.state();
-    tokio::spawn(app.serve());
+    // Not serve(): a test process must not take over SIGTERM and SIGINT.
+    tokio::spawn(app.serve_until(std::future::pending()));
     TestApp {
         base,
         metrics_base,
@@ -342,20 +344,44 @@ impl ServerProcess {
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
     }
 
-    /// Stops the server the way an operator does (SIGINT: graceful, every
-    /// log line flushed) and returns what it wrote to stdout and stderr.
-    pub fn stop(mut self) -> String {
+    /// Sends `signal` to the server process (its own pid, nothing else).
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = self.child.as_ref().unwrap().id();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
+    }
+
+    /// Waits for the process to exit (killing it after `within`, which fails
+    /// the test) and returns its status and what it wrote to stdout and stderr.
+    pub fn wait_exit(mut self, within: std::time::Duration) -> (std::process::ExitStatus, String) {
         let mut child = self.child.take().unwrap();
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(child.id() as i32),
-            nix::sys::signal::Signal::SIGINT,
-        )
-        .unwrap();
-        child.wait().unwrap();
-        self.output
+        let deadline = std::time::Instant::now() + within;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        let output: String = self
+            .output
             .drain(..)
             .map(|t| String::from_utf8_lossy(&t.join().unwrap()).into_owned())
-            .collect()
+            .collect();
+        match status {
+            Some(status) => (status, output),
+            None => panic!("the server did not exit within {within:?}:\n{output}"),
+        }
+    }
+
+    /// Stops the server the way an operator does (SIGINT: graceful, every
+    /// log line flushed) and returns what it wrote to stdout and stderr.
+    pub fn stop(self) -> String {
+        self.signal(nix::sys::signal::Signal::SIGINT);
+        self.wait_exit(std::time::Duration::from_secs(30)).1
     }
 }
 
@@ -512,4 +538,70 @@ pub async fn assert_problem(r: reqwest::Response, status: u16, code: &str) -> Va
         "request_id matches X-Request-Id"
     );
     body
+}
+
+/// A dev identity provider of a test's own (`dev/idp`, the real one), signing
+/// with the stack's key (so [`mint`] signs for it too) unless told otherwise:
+/// for what cannot be done to the shared one, such as stopping it.
+pub struct IdpProcess {
+    child: std::process::Child,
+    pub issuer: String,
+}
+
+impl IdpProcess {
+    /// Starts it on `port` (0: any free one) and waits until it listens.
+    pub fn spawn(port: u16, key_file: &str) -> IdpProcess {
+        use std::io::BufRead;
+        let port = if port == 0 {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        } else {
+            port
+        };
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../dev/idp/server.js");
+        let mut child = std::process::Command::new("node")
+            .arg(script)
+            .env("IDP_PORT", port.to_string())
+            .env("IDP_AUDIENCE", &env().audience)
+            .env("IDP_KEY_FILE", key_file)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("node runs dev/idp/server.js");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let issuer = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(issuer) = line.strip_prefix("idp listening on ") {
+                        break issuer.trim().to_owned();
+                    }
+                }
+                _ => panic!("the identity provider on port {port} did not start"),
+            }
+        };
+        // Keep reading its output so that it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        IdpProcess { child, issuer }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.issuer.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// Stops it at once (SIGKILL, its own pid) and waits for it to be gone.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for IdpProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -1,17 +1,25 @@
 //! Operations and configuration (issue 2, point 6).
 
 use crate::helpers::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn health_readiness_and_metrics() {
     let app = spawn_app().await;
     let r = app.http.get(format!("{}/healthz", app.base)).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    let r = app.http.get(format!("{}/livez", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
     let r = app.http.get(format!("{}/readyz", app.base)).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body, serde_json::json!({ "database": true, "issuer_keys": true }));
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "status": "ready", "database": true, "issuer_keys": true, "identity_provider": "reachable",
+            "synchronous_commit": "on",
+        })
+    );
     app.get_as("sam", "/v1/orgs").await;
     let text = app
         .http
@@ -29,15 +37,63 @@ async fn health_readiness_and_metrics() {
     assert!(text.contains("countersign_http_request_duration_seconds_bucket"));
 }
 
+/// Issue 25, point 5: with the identity provider gone, a server whose keys are
+/// cached still serves: `/readyz` stays 200 and says `degraded`, and tokens
+/// signed with the cached key are still accepted.
 #[tokio::test]
-async fn readiness_fails_when_the_database_or_the_issuer_is_unreachable() {
+async fn an_unreachable_identity_provider_with_keys_cached_is_degraded_not_unready() {
+    let idp = IdpProcess::spawn(0, &env().key_file);
     let (_, db_url) = fresh_database().await;
+    let mut config = test_config(&db_url);
+    config.issuer = idp.issuer.clone();
+    let config_issuer = idp.issuer.clone();
+    let app = spawn_app_with(config).await;
+    // The staff accounts now sign in at this provider.
+    sqlx::query("UPDATE staff SET issuer = $1")
+        .bind(&config_issuer)
+        .execute(&app.admin)
+        .await
+        .unwrap();
+    let token = |sub: &str| mint(json!({ "iss": idp.issuer, "sub": sub }), |_| {});
+    let r = app.get_with(&token("staff-alice").await, "/v1/me").await;
+    assert_eq!(r.status(), 200, "the keys are fetched and cached");
+
+    let issuer = idp.issuer.clone();
+    idp.kill();
+    let r = app.http.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({
+            "status": "degraded", "database": true, "issuer_keys": true, "identity_provider": "unreachable",
+            "synchronous_commit": "on",
+        })
+    );
+    // A token never seen before, signed with the cached key, still works.
+    let fresh = mint(json!({ "iss": issuer, "sub": "staff-sam" }), |_| {}).await;
+    let r = app.get_with(&fresh, "/v1/me").await;
+    assert_eq!(r.status(), 200);
+}
+
+/// Issue 25, point 5: `/readyz` is 503 only when the server cannot serve.
+#[tokio::test]
+async fn readiness_fails_when_the_database_or_every_issuer_key_is_unavailable() {
+    let (_, db_url) = fresh_database().await;
+    // No key was ever fetched: no token can be verified.
     let mut config = test_config(&db_url);
     config.issuer = "http://127.0.0.1:9".into();
     let app = spawn_app_with(config).await;
     let r = app.http.get(format!("{}/readyz", app.base)).send().await.unwrap();
     assert_eq!(r.status(), 503);
-    assert_eq!(r.json::<Value>().await.unwrap()["issuer_keys"], false);
+    let body = r.json::<Value>().await.unwrap();
+    assert_eq!(
+        (body["status"].as_str(), body["issuer_keys"].as_bool()),
+        (Some("unavailable"), Some(false))
+    );
+    assert_eq!(body["identity_provider"], "unreachable");
+    // /livez touches no dependency: the process is alive.
+    let r = app.http.get(format!("{}/livez", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
     // A token cannot be checked without keys: refused, not accepted.
     let r = app.get_as("alice", "/v1/me").await;
     assert_problem(r, 503, "service_unavailable").await;
