@@ -91,6 +91,12 @@ pub struct Policy {
     /// take turns. Measured (scripts/bench server, 2 cores): 4 connections
     /// serve sync pages 32 % faster and invoice pages 7 % faster than 16.
     pub db_max_connections: u32,
+    /// How long a request waits for a database connection before it is
+    /// answered 503 (with `Retry-After`), milliseconds. It bounds how long a
+    /// request is held while the database is unreachable (issue 25: every
+    /// request answered within 2 s, whose share of the audit write is another
+    /// acquire at most).
+    pub db_acquire_timeout_ms: u64,
     /// Seconds between signed audit checkpoints (written even when idle).
     pub audit_checkpoint_secs: u64,
     /// Reveals one staff member may make per minute.
@@ -110,6 +116,7 @@ impl Default for Policy {
             jwks_refresh_secs: 300,
             verified_token_cache_secs: 300,
             db_max_connections: default_db_connections(),
+            db_acquire_timeout_ms: 750,
             audit_checkpoint_secs: 60,
             reveals_per_minute: 20,
             notification_poll_ms: 2_000,

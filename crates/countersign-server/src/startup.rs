@@ -29,8 +29,14 @@ impl Application {
     pub async fn build(config: Config) -> std::io::Result<Application> {
         refuse_async_commit(&config).await?;
         let async_ok = config.dev_allow_async_commit;
-        let db = db::connect(&config.app_database_url(), config.policy.db_max_connections, async_ok)
-            .map_err(std::io::Error::other)?;
+        let wait = Duration::from_millis(config.policy.db_acquire_timeout_ms.max(1));
+        let db = db::connect(
+            &config.app_database_url(),
+            config.policy.db_max_connections,
+            wait,
+            async_ok,
+        )
+        .map_err(std::io::Error::other)?;
         let metrics = telemetry::Metrics::default();
         let verifier = TokenVerifier::new(
             &config.issuer,
@@ -61,12 +67,12 @@ impl Application {
         // its batch, so a writer queued for a pool connection behind those
         // requests would hold all of them up (measured: p99 67 ms at 80 % of
         // peak with a shared pool of 4).
-        let audit_db = db::connect(&config.app_database_url(), 1, async_ok).map_err(std::io::Error::other)?;
+        let audit_db = db::connect(&config.app_database_url(), 1, wait, async_ok).map_err(std::io::Error::other)?;
         let audit = crate::audit::store::AuditWriter::spawn(audit_db);
         // The staff lookups, like the audit writer, keep a connection of
         // their own: one worker, so that a batch forms while one is read.
         let (lookup_db, held, sizes) = (
-            db::connect(&config.app_database_url(), 1, async_ok).map_err(std::io::Error::other)?,
+            db::connect(&config.app_database_url(), 1, wait, async_ok).map_err(std::io::Error::other)?,
             Default::default(),
             metrics.lookup_batch.clone(),
         );
@@ -87,7 +93,7 @@ impl Application {
             (config.policy.db_max_connections as usize / 4).max(1),
         ));
         let watermark = crate::sync::watermark::Watermark::new(
-            db::connect(&config.app_database_url(), 1, async_ok).map_err(std::io::Error::other)?,
+            db::connect(&config.app_database_url(), 1, wait, async_ok).map_err(std::io::Error::other)?,
         );
         let state = AppState::new(Inner {
             db,

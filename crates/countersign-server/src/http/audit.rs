@@ -149,6 +149,13 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         headers.insert("x-request-id", v);
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // A 503 is a state that passes (a database restarting, a drain): say when
+    // to come back, so clients and proxies retry instead of giving up.
+    if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    let headers = res.headers_mut();
     // Authenticated responses carry personal data: no cache keeps them.
     if authenticated {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -85,8 +85,18 @@ impl From<sqlx::Error> for ApiError {
             }
         }
         if matches!(e, sqlx::Error::PoolTimedOut) {
-            tracing::error!(error = %e, "database pool exhausted");
-            return ApiError::new(ErrorCode::ServiceUnavailable, "The service is busy; retry shortly.");
+            tracing::error!(error = %e, "no database connection within the acquire timeout");
+            return ApiError::new(
+                ErrorCode::ServiceUnavailable,
+                "The service is busy or its database unreachable; retry shortly.",
+            );
+        }
+        if crate::kernel::db::is_connection_failure(&e) {
+            tracing::error!(error = %e, "database connection failed");
+            return ApiError::new(
+                ErrorCode::ServiceUnavailable,
+                "The database is unavailable; retry shortly.",
+            );
         }
         tracing::error!(error = %e, "database error");
         ApiError::internal()

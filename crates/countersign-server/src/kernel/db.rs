@@ -49,6 +49,26 @@ pub async fn global(pool: &PgPool) -> Result<GlobalTx, sqlx::Error> {
     Ok(GlobalTx(begin_then(pool, &Principal::service(true), &[], "").await?.0))
 }
 
+/// A failure of the connection rather than of the statement: the database
+/// restarting, shut down, unreachable, refusing connections, or no connection
+/// free in time. The caller gets 503 and may retry; a statement's own error
+/// (a constraint, a bad value) is something else.
+pub fn is_connection_failure(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // 08: connection exception; 57P01-03: admin or crash shutdown, cannot
+        // connect now (starting up); 53300: too many connections.
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03" | "53300")),
+        _ => false,
+    }
+}
+
 /// Does the database answer, and with which `synchronous_commit`? (The
 /// readiness probe.) `None` when it does not answer.
 pub async fn probe(pool: &PgPool) -> Option<String> {
@@ -74,10 +94,15 @@ pub const ASYNC_COMMIT_REFUSED: &str = "the database runs with synchronous_commi
 /// Every new connection checks `synchronous_commit` (see
 /// [`ASYNC_COMMIT_REFUSED`]) unless `allow_async_commit`: checked per
 /// connection, so a setting changed while the server runs is caught too.
-pub fn connect(url: &str, max: u32, allow_async_commit: bool) -> Result<PgPool, sqlx::Error> {
+pub fn connect(
+    url: &str,
+    max: u32,
+    acquire_timeout: Duration,
+    allow_async_commit: bool,
+) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(max)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(acquire_timeout)
         .test_before_acquire(false)
         .after_connect(move |conn, _| {
             Box::pin(async move {
@@ -170,7 +195,31 @@ async fn begin_then(pool: &PgPool, p: &Principal, locks: &[i64], then: &str) -> 
         statement.push_str(&calls.join(", "));
     }
     statement.push_str(then);
-    pool.begin_with(statement).await.map(Tx)
+    // A pooled connection can have died since it was last used (PostgreSQL
+    // restarted, its backend terminated) without the pool knowing. BEGIN and
+    // the scope are the first thing sent on it and change nothing, so a
+    // connection failure here is tried again on another connection: up to
+    // one more time than the pool holds connections, each dead one being
+    // closed when released (sqlx tests it), never reused. Failing to *get* a
+    // connection is not retried: the acquire timeout already bounds it.
+    let attempts = pool.options().get_max_connections() + 1;
+    let mut attempt = 1;
+    loop {
+        match pool.begin_with(statement.clone()).await {
+            Ok(tx) => return Ok(Tx(tx)),
+            Err(e) if attempt < attempts && is_dead_connection(&e) => {
+                tracing::warn!(error = %e, "a pooled connection had died; trying another");
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A connection that was handed out and failed when used: worth one more
+/// try on another (unlike a pool that found no connection in time).
+pub fn is_dead_connection(e: &sqlx::Error) -> bool {
+    is_connection_failure(e) && !matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
 }
 
 /// Where a keyset page starts: after the cursor, bound as parameters `$first`,
@@ -204,11 +253,21 @@ pub fn page_start(after_cursor: bool, compare: &str, first: usize, types: &[&str
 /// the pool would have waited (`IDLE_BEFORE_PING`) and replaced if that
 /// fails, and replaced after `MAX_HELD`, like the pool's own connection
 /// lifetime. After an error its user calls [`Held::reset`].
+///
+/// When no connection could be had (the database unreachable), the next
+/// uses within [`UNREACHABLE_RECHECK`] fail at once instead of each waiting
+/// out the acquire timeout: the task's queue (every request's lookup, every
+/// request's audit event) never piles up behind a database that is down.
 #[derive(Default)]
 pub struct Held {
     conn: Option<(sqlx::pool::PoolConnection<Postgres>, std::time::Instant)>,
     last_used: Option<std::time::Instant>,
+    unreachable_since: Option<std::time::Instant>,
 }
+
+/// How often a kept connection's task tries the database again while it is
+/// unreachable; until then its uses fail at once.
+pub const UNREACHABLE_RECHECK: Duration = Duration::from_millis(250);
 
 impl Held {
     pub async fn conn(&mut self, pool: &PgPool) -> Result<&mut sqlx::PgConnection, sqlx::Error> {
@@ -229,7 +288,26 @@ impl Held {
         }
         let (conn, _) = match self.conn.take() {
             Some(kept) => self.conn.insert(kept),
-            None => self.conn.insert((pool.acquire().await?, now)),
+            None => {
+                if self
+                    .unreachable_since
+                    .is_some_and(|t| now.duration_since(t) < UNREACHABLE_RECHECK)
+                {
+                    return Err(sqlx::Error::PoolTimedOut);
+                }
+                match pool.acquire().await {
+                    Ok(fresh) => {
+                        self.unreachable_since = None;
+                        self.conn.insert((fresh, now))
+                    }
+                    Err(e) => {
+                        if is_connection_failure(&e) {
+                            self.unreachable_since = Some(std::time::Instant::now());
+                        }
+                        return Err(e);
+                    }
+                }
+            }
         };
         Ok(conn)
     }

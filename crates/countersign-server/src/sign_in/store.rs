@@ -133,22 +133,12 @@ pub async fn lookup_batch(
     let subjects: Vec<&str> = jobs.iter().map(|j| j.subject.as_str()).collect();
     let mut held = held.lock().await;
     // A kept connection can have died meanwhile (a restarted or terminated
-    // backend); a read is safe to repeat, so it is tried once more on a
-    // fresh connection before the batch is refused.
-    let mut rows = Err(sqlx::Error::PoolClosed);
-    for _ in 0..2 {
-        rows = async {
-            sqlx::query_as::<_, StaffRow>(&LOOKUP)
-                .bind(&issuers)
-                .bind(&subjects)
-                .fetch_all(held.conn(&pool).await?)
-                .await
-        }
-        .await;
-        if rows.is_ok() {
-            break;
-        }
-        held.reset();
+    // backend); a read is safe to repeat, so after a dead connection it is
+    // tried once more on a fresh one. Nothing else is retried: a database
+    // that cannot be reached is refused after one acquire timeout.
+    let mut rows = read_lookup(&mut held, &pool, &issuers, &subjects).await;
+    if rows.as_ref().is_err_and(crate::kernel::db::is_dead_connection) {
+        rows = read_lookup(&mut held, &pool, &issuers, &subjects).await;
     }
     match rows {
         Ok(rows) => {
@@ -167,6 +157,28 @@ pub async fn lookup_batch(
             }
         }
     }
+}
+
+/// One try at a batch's statement on the kept connection, which is handed
+/// back after an error (the pool closes it if it is broken).
+async fn read_lookup(
+    held: &mut crate::kernel::db::Held,
+    pool: &PgPool,
+    issuers: &[&str],
+    subjects: &[&str],
+) -> Result<Vec<StaffRow>, sqlx::Error> {
+    let rows = async {
+        sqlx::query_as::<_, StaffRow>(&LOOKUP)
+            .bind(issuers)
+            .bind(subjects)
+            .fetch_all(held.conn(pool).await?)
+            .await
+    }
+    .await;
+    if rows.is_err() {
+        held.reset();
+    }
+    rows
 }
 
 /// A batch's statement: the identities are bound as two arrays; only the

@@ -4,6 +4,7 @@
 
 use crate::helpers::*;
 use serde_json::json;
+use sqlx::PgPool;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -228,4 +229,166 @@ async fn a_database_that_commits_asynchronously_is_refused_without_the_developme
         (Some("degraded"), Some("off"))
     );
     assert_eq!(app.get_as("alice", "/v1/me").await.status(), 200, "it serves");
+}
+
+/// What one request under load got.
+#[derive(Debug)]
+#[allow(dead_code)] // `what` is read in the failure messages, through Debug
+struct Seen {
+    what: &'static str,
+    status: u16,
+    took: Duration,
+    /// For a 5xx: problem+json with a `request_id`, `X-Request-Id` and `Retry-After`.
+    well_formed_503: bool,
+    /// A created refund's id.
+    created: Option<String>,
+}
+
+async fn observe(what: &'static str, request: reqwest::RequestBuilder) -> Seen {
+    let started = Instant::now();
+    let response = request.send().await;
+    let took = started.elapsed();
+    let Ok(r) = response else {
+        return Seen {
+            what,
+            status: 0,
+            took,
+            well_formed_503: false,
+            created: None,
+        };
+    };
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let body: serde_json::Value = r.json().await.unwrap_or_default();
+    let well_formed_503 = status == 503
+        && headers
+            .get("content-type")
+            .is_some_and(|v| v == "application/problem+json")
+        && headers.contains_key("x-request-id")
+        && headers.contains_key("retry-after")
+        && body["code"] == "service_unavailable"
+        && body["request_id"].is_string();
+    let created = (status == 201).then(|| body["id"].as_str().unwrap_or_default().to_owned());
+    Seen {
+        what,
+        status,
+        took,
+        well_formed_503,
+        created,
+    }
+}
+
+/// Issue 25, points 2 and 3: PostgreSQL restarted, then killed and down for
+/// 3 s, under steady load (readers and a writer). Every answer is a success or
+/// a well-formed 503 (never a 500), none takes 2 s or more, full service is
+/// back within 1 s of PostgreSQL accepting connections, and every refund
+/// answered 201 is in the database afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restarted_or_killed_is_a_quick_503_never_a_500_and_service_comes_back() {
+    let cluster = std::sync::Arc::new(PgCluster::start().await);
+    let app = std::sync::Arc::new(spawn_app_with(test_config(&cluster.url)).await);
+    let (org, invoice): (Uuid, Uuid) = sqlx::query_as(
+        "SELECT o.id, i.id FROM invoices i JOIN orgs o ON o.id = i.org_id WHERE o.slug = 'acme' \
+         ORDER BY i.amount_minor DESC LIMIT 1",
+    )
+    .fetch_one(&app.admin)
+    .await
+    .unwrap();
+    let (alice, carl) = (app.token("alice").await, app.token("carl").await);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = Vec::new();
+    for (what, path) in [("me", "/v1/me"), ("orgs", "/v1/orgs"), ("sync", "/v1/sync?limit=50")] {
+        let (app, stop, token) = (app.clone(), stop.clone(), alice.clone());
+        load.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                seen.push(observe(what, app.http.get(format!("{}{path}", app.base)).bearer_auth(&token)).await);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            seen
+        }));
+    }
+    {
+        let (app, stop) = (app.clone(), stop.clone());
+        load.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let body = json!({
+                    "kind": "refund", "org_id": org, "target_id": invoice,
+                    "amount": { "amount_minor": 100 + n, "currency": "EUR" },
+                    "reason": format!("Refund {n} under faults"),
+                });
+                let post = app
+                    .http
+                    .post(format!("{}/v1/approvals", app.base))
+                    .bearer_auth(&carl)
+                    .header("idempotency-key", Uuid::new_v4().to_string())
+                    .json(&body);
+                seen.push(observe("create", post).await);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            seen
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let c = cluster.clone();
+    tokio::task::spawn_blocking(move || c.restart()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let c = cluster.clone();
+    tokio::task::spawn_blocking(move || c.kill_postmaster()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let c = cluster.clone();
+    tokio::task::spawn_blocking(move || c.start_again()).await.unwrap();
+    let accepting = Instant::now();
+    loop {
+        let r = app.get_with(&alice, "/v1/orgs").await;
+        if r.status() == 200 {
+            break;
+        }
+        assert!(
+            accepting.elapsed() < Duration::from_secs(1),
+            "not served 1 s after PostgreSQL was back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let back = accepting.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut seen = Vec::new();
+    for task in load {
+        seen.extend(task.await.unwrap());
+    }
+
+    let failed: Vec<&Seen> = seen.iter().filter(|s| s.status >= 500 || s.status == 0).collect();
+    let bad: Vec<&&Seen> = failed.iter().filter(|s| !s.well_formed_503).collect();
+    assert!(bad.is_empty(), "answers other than 2xx or a well-formed 503: {bad:?}");
+    let slow: Vec<&Seen> = seen.iter().filter(|s| s.took >= Duration::from_secs(2)).collect();
+    assert!(slow.is_empty(), "requests held 2 s or more: {slow:?}");
+    assert!(!failed.is_empty(), "the faults were seen ({} requests)", seen.len());
+    let others: Vec<&Seen> = seen.iter().filter(|s| s.status >= 400 && s.status < 500).collect();
+    assert!(
+        others.is_empty(),
+        "no request was refused for anything else: {others:?}"
+    );
+    let created: Vec<Uuid> = seen
+        .iter()
+        .filter_map(|s| s.created.as_deref())
+        .map(|id| id.parse().unwrap())
+        .collect();
+    assert!(created.len() > 10, "the writer wrote ({} created)", created.len());
+    let present: i64 = sqlx::query_scalar("SELECT count(*) FROM approval_requests WHERE id = ANY($1)")
+        .bind(&created)
+        .fetch_one(&PgPool::connect(&cluster.url).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(present as usize, created.len(), "every acknowledged create survived");
+    eprintln!(
+        "faults: {} requests, {} answered 503, service back {back:?} after PostgreSQL accepted connections",
+        seen.len(),
+        failed.len()
+    );
 }
