@@ -16,6 +16,24 @@ for u in carl ana andy cora; do
 done
 BENCH_SERVER_PID=$bench_server_pid BENCH_PG_PID=$bench_pg_pid BENCH_SECONDS=$BENCH_SECONDS "$root/$driver" | tee "$bench_logs/driver.txt" ||
   broken "the approvals driver reported a failure"
+# Issue 25, point 4: what durable commits cost. The same driver again with
+# synchronous_commit = off (how the stack ran before), the server restarted
+# with the development flag that allows it; then back to on for the rest.
+if [ "${BENCH_COMMIT_COST:-1}" = 1 ]; then
+  say "bench: approvals: again with synchronous_commit = off"
+  bench_psql -c "ALTER SYSTEM SET synchronous_commit = off" -c "SELECT pg_reload_conf()" >/dev/null
+  COUNTERSIGN_DEV_ALLOW_ASYNC_COMMIT=1 bench_server_restart
+  BENCH_SERVER_PID=$bench_server_pid BENCH_PG_PID=$bench_pg_pid BENCH_SECONDS=$BENCH_SECONDS "$root/$driver" >"$bench_logs/driver-async.txt" ||
+    broken "the approvals driver reported a failure (synchronous_commit = off)"
+  bench_psql -c "ALTER SYSTEM RESET synchronous_commit" -c "SELECT pg_reload_conf()" >/dev/null
+  bench_server_restart
+  line() { sed -nE 's/^ *decisions \(each executes\) +([0-9]+) \/s +p50 ([0-9.]+) ms +p99 ([0-9.]+) ms.*/\1 \2 \3/p' "$1"; }
+  read -r on_rate _ on_p99 < <(line "$bench_logs/driver.txt")
+  read -r off_rate _ off_p99 < <(line "$bench_logs/driver-async.txt")
+  echo "  durable commits (synchronous_commit on, as served) against off (before issue 25), same run:"
+  printf '    on  %6s decisions/s  p99 %6s ms\n    off %6s decisions/s  p99 %6s ms   on/off %s\n' "$on_rate" "$on_p99" "$off_rate" "$off_p99" \
+    "$(awk -v a="${on_rate:-0}" -v b="${off_rate:-0}" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')"
+fi
 api_rate=$(sed -nE 's/^ *decisions \(each executes\) +([0-9]+) .*/\1/p' "$bench_logs/driver.txt")
 per_tx=$(sed -nE 's/^ *decisions per transaction \(group commit\): ([0-9.]+).*/\1/p' "$bench_logs/driver.txt")
 

@@ -81,6 +81,17 @@ bench_stack_up() {
   for ((i = 0; i < 100; i++)); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$old" 2>/dev/null; then say "bench: the debug server did not stop"; exit 1; fi
   bench_server_bin=$root/target/release/countersign-server
+  bench_server_start
+
+  # pgbench connects like the server does: TCP loopback, as countersign_app.
+  bench_pg_port=$(sed -E 's|.*:([0-9]+)/.*|\1|' <<<"$COUNTERSIGN_DATABASE_URL")
+  bench_pg_pid=$(head -1 "$PGDATA_DIR/postmaster.pid")
+  say "bench: stack up, release server ready"
+}
+
+# Starts the release server (the environment's extra variables apply) and
+# waits until it is ready; it takes over server.pid for `scripts/stack down`.
+bench_server_start() {
   nohup "$bench_server_bin" serve >>"$bench_stack_dir/server.log" 2>&1 {bench_lock_fd}>&- &
   echo $! >"$bench_stack_dir/server.pid"
   bench_server_pid=$!
@@ -90,11 +101,13 @@ bench_stack_up() {
     sleep 0.1
   done
   curl -fsS -o /dev/null "$COUNTERSIGN_API_URL/readyz" || { say "bench: the release server is not ready"; exit 1; }
+}
 
-  # pgbench connects like the server does: TCP loopback, as countersign_app.
-  bench_pg_port=$(sed -E 's|.*:([0-9]+)/.*|\1|' <<<"$COUNTERSIGN_DATABASE_URL")
-  bench_pg_pid=$(head -1 "$PGDATA_DIR/postmaster.pid")
-  say "bench: stack up, release server ready"
+# Stops the release server (SIGTERM: it drains) and starts it again.
+bench_server_restart() {
+  kill "$bench_server_pid"
+  for ((i = 0; i < 150; i++)); do kill -0 "$bench_server_pid" 2>/dev/null || break; sleep 0.1; done
+  bench_server_start
 }
 
 bench_psql() { psql "$COUNTERSIGN_DATABASE_URL" -v ON_ERROR_STOP=1 -qAtX "$@"; }

@@ -178,6 +178,101 @@ async fn a_sync_killed_mid_way_resumes_without_loss_or_duplicates() {
     fresh.wipe().unwrap();
 }
 
+/// Issue 25, point 8: the server killed in the middle of a first sync. The
+/// cache keeps every page it committed (the app's reads go on from it), the
+/// failure reads as the server being unreachable (the app shows "offline"),
+/// and the next sync, once a server is back, ends with exactly the server's
+/// visible set: nothing missing, nothing twice, nothing stale.
+#[tokio::test]
+async fn a_sync_whose_server_dies_mid_way_keeps_its_pages_and_resumes_exactly() {
+    let issuer = var("COUNTERSIGN_ISSUER");
+    let access = token("alice");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // A server of this test's own on the stack's database: the one it kills.
+    let start = || {
+        let child = std::process::Command::new(var("COUNTERSIGN_SERVER_BIN"))
+            .arg("serve")
+            .env("COUNTERSIGN_LISTEN", format!("127.0.0.1:{port}"))
+            .env("COUNTERSIGN_METRICS_LISTEN", "127.0.0.1:0")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut child = child;
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return child;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the server on port {port} did not start");
+    };
+    let own = |access: &str| {
+        Paced(
+            ApiClient::new(
+                &format!("http://127.0.0.1:{port}"),
+                Arc::new(StaticToken(Sensitive::new(access.to_owned()))),
+            )
+            .unwrap(),
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let subject = own_subject("server-died");
+    let mut cache = Cache::open(dir.path(), &issuer, &subject, keyring()).unwrap();
+
+    let mut server = start();
+    let pages = std::sync::atomic::AtomicU64::new(0);
+    let source = own(&access);
+    let syncing = sync::run_paged(&mut cache, &source, 10, |_| {
+        pages.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let killing = async {
+        while pages.load(std::sync::atomic::Ordering::SeqCst) < 3 {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        server.kill().unwrap(); // SIGKILL, this test's own child
+        server.wait().unwrap();
+    };
+    let (cut, ()) = tokio::join!(syncing, killing);
+    let error = cut.expect_err("the sync cannot finish without its server");
+    assert!(
+        matches!(error, sync::SyncError::Source(SourceError::Unreachable(_))),
+        "reads as unreachable (offline): {error:?}"
+    );
+    assert!(cache.discarded().is_none());
+    let kept = contents(&cache);
+    assert!(
+        kept.len() >= 30,
+        "the committed pages are still read ({} records)",
+        kept.len()
+    );
+    assert!(cache.cursor().unwrap().is_some());
+
+    let mut server = start();
+    let resumed = sync::run_paged(&mut cache, &own(&access), 10, |_| {}).await.unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(!resumed.purged);
+    let other = tempfile::tempdir().unwrap();
+    let mut fresh = Cache::open(other.path(), &issuer, &own_subject("server-died-fresh"), keyring()).unwrap();
+    let full = sync::run(&mut fresh, &client(&access), |_| {}).await.unwrap();
+    assert_eq!(contents(&cache), contents(&fresh), "exactly the server's visible set");
+    assert!(kept.is_subset(&contents(&fresh)));
+    assert_eq!(
+        kept.len() as u64 + resumed.applied,
+        full.applied,
+        "no record applied twice"
+    );
+    cache.wipe().unwrap();
+    fresh.wipe().unwrap();
+}
+
 /// Issue 6, point 7: local search over what was synced, typed results.
 #[tokio::test]
 async fn search_finds_records_by_name_number_masked_email_and_amount() {

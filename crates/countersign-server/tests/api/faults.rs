@@ -233,15 +233,16 @@ async fn a_database_that_commits_asynchronously_is_refused_without_the_developme
 
 /// What one request under load got.
 #[derive(Debug)]
-#[allow(dead_code)] // `what` is read in the failure messages, through Debug
 struct Seen {
     what: &'static str,
     status: u16,
     took: Duration,
     /// For a 5xx: problem+json with a `request_id`, `X-Request-Id` and `Retry-After`.
     well_formed_503: bool,
-    /// A created refund's id.
-    created: Option<String>,
+    /// The answer's X-Request-Id.
+    request_id: Option<String>,
+    /// The answer's body.
+    body: serde_json::Value,
 }
 
 async fn observe(what: &'static str, request: reqwest::RequestBuilder) -> Seen {
@@ -254,7 +255,8 @@ async fn observe(what: &'static str, request: reqwest::RequestBuilder) -> Seen {
             status: 0,
             took,
             well_formed_503: false,
-            created: None,
+            request_id: None,
+            body: json!(null),
         };
     };
     let status = r.status().as_u16();
@@ -268,21 +270,27 @@ async fn observe(what: &'static str, request: reqwest::RequestBuilder) -> Seen {
         && headers.contains_key("retry-after")
         && body["code"] == "service_unavailable"
         && body["request_id"].is_string();
-    let created = (status == 201).then(|| body["id"].as_str().unwrap_or_default().to_owned());
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     Seen {
         what,
         status,
         took,
         well_formed_503,
-        created,
+        request_id,
+        body,
     }
 }
 
-/// Issue 25, points 2 and 3: PostgreSQL restarted, then killed and down for
-/// 3 s, under steady load (readers and a writer). Every answer is a success or
-/// a well-formed 503 (never a 500), none takes 2 s or more, full service is
-/// back within 1 s of PostgreSQL accepting connections, and every refund
-/// answered 201 is in the database afterwards.
+/// Issue 25, points 2, 3 and 9: PostgreSQL restarted, then killed and down
+/// for 3 s, under steady load (three readers, a writer creating refunds that
+/// another person approves). Every answer is a success or a well-formed 503
+/// (never a 500), none takes 2 s or more, full service is back within 1 s of
+/// PostgreSQL accepting connections; afterwards every refund answered 201 is
+/// there, every approval answered 200 executed with exactly one payment, every
+/// 2xx answer has its audit event, and the audit log verifies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restarted_or_killed_is_a_quick_503_never_a_500_and_service_comes_back() {
     let cluster = std::sync::Arc::new(PgCluster::start().await);
@@ -294,26 +302,32 @@ async fn postgres_restarted_or_killed_is_a_quick_503_never_a_500_and_service_com
     .fetch_one(&app.admin)
     .await
     .unwrap();
-    let (alice, carl) = (app.token("alice").await, app.token("carl").await);
+    let (alice, carl, ana) = (
+        app.token("alice").await,
+        app.token("carl").await,
+        app.token("ana").await,
+    );
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let running = |stop: &std::sync::atomic::AtomicBool| !stop.load(std::sync::atomic::Ordering::Relaxed);
     let mut load = Vec::new();
     for (what, path) in [("me", "/v1/me"), ("orgs", "/v1/orgs"), ("sync", "/v1/sync?limit=50")] {
         let (app, stop, token) = (app.clone(), stop.clone(), alice.clone());
         load.push(tokio::spawn(async move {
             let mut seen = Vec::new();
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            while running(&stop) {
                 seen.push(observe(what, app.http.get(format!("{}{path}", app.base)).bearer_auth(&token)).await);
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             seen
         }));
     }
+    let (created_tx, mut created_rx) = tokio::sync::mpsc::unbounded_channel::<(String, i64)>();
     {
         let (app, stop) = (app.clone(), stop.clone());
         load.push(tokio::spawn(async move {
             let mut seen = Vec::new();
             let mut n = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            while running(&stop) {
                 n += 1;
                 let body = json!({
                     "kind": "refund", "org_id": org, "target_id": invoice,
@@ -326,8 +340,35 @@ async fn postgres_restarted_or_killed_is_a_quick_503_never_a_500_and_service_com
                     .bearer_auth(&carl)
                     .header("idempotency-key", Uuid::new_v4().to_string())
                     .json(&body);
-                seen.push(observe("create", post).await);
+                let got = observe("create", post).await;
+                if got.status == 201 {
+                    let id = got.body["id"].as_str().unwrap().to_owned();
+                    let _ = created_tx.send((id, got.body["version"].as_i64().unwrap()));
+                }
+                seen.push(got);
                 tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            seen
+        }));
+    }
+    {
+        // Another person approves each created refund: it executes (one payment).
+        let (app, stop) = (app.clone(), stop.clone());
+        load.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while running(&stop) {
+                let next = tokio::time::timeout(Duration::from_millis(50), created_rx.recv()).await;
+                let Ok(Some((id, version))) = next else { continue };
+                let post = app
+                    .http
+                    .post(format!("{}/v1/approvals/{id}/decisions", app.base))
+                    .bearer_auth(&ana)
+                    .header("idempotency-key", Uuid::new_v4().to_string())
+                    .json(&json!({ "decision": "approve", "comment": "checked", "version": version }));
+                let mut got = observe("decide", post).await;
+                // The decision's answer is the approval; name it by its id.
+                got.body["id"] = json!(id);
+                seen.push(got);
             }
             seen
         }));
@@ -356,7 +397,7 @@ async fn postgres_restarted_or_killed_is_a_quick_503_never_a_500_and_service_com
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let back = accepting.elapsed();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut seen = Vec::new();
     for task in load {
@@ -369,26 +410,181 @@ async fn postgres_restarted_or_killed_is_a_quick_503_never_a_500_and_service_com
     let slow: Vec<&Seen> = seen.iter().filter(|s| s.took >= Duration::from_secs(2)).collect();
     assert!(slow.is_empty(), "requests held 2 s or more: {slow:?}");
     assert!(!failed.is_empty(), "the faults were seen ({} requests)", seen.len());
-    let others: Vec<&Seen> = seen.iter().filter(|s| s.status >= 400 && s.status < 500).collect();
+    let others: Vec<&Seen> = seen.iter().filter(|s| (400..500).contains(&s.status)).collect();
     assert!(
         others.is_empty(),
         "no request was refused for anything else: {others:?}"
     );
-    let created: Vec<Uuid> = seen
-        .iter()
-        .filter_map(|s| s.created.as_deref())
-        .map(|id| id.parse().unwrap())
-        .collect();
-    assert!(created.len() > 10, "the writer wrote ({} created)", created.len());
-    let present: i64 = sqlx::query_scalar("SELECT count(*) FROM approval_requests WHERE id = ANY($1)")
-        .bind(&created)
-        .fetch_one(&PgPool::connect(&cluster.url).await.unwrap())
-        .await
-        .unwrap();
-    assert_eq!(present as usize, created.len(), "every acknowledged create survived");
-    eprintln!(
-        "faults: {} requests, {} answered 503, service back {back:?} after PostgreSQL accepted connections",
-        seen.len(),
-        failed.len()
+
+    let ids = |what: &str, status: u16| -> Vec<Uuid> {
+        seen.iter()
+            .filter(|s| s.what == what && s.status == status)
+            .map(|s| s.body["id"].as_str().unwrap().parse().unwrap())
+            .collect()
+    };
+    let (created, decided) = (ids("create", 201), ids("decide", 200));
+    assert!(
+        created.len() > 10 && decided.len() > 5,
+        "the writer and the approver worked: {created:?} {decided:?}"
     );
+    let db = PgPool::connect(&cluster.url).await.unwrap();
+    let count = |sql: &'static str, ids: Vec<Uuid>| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(ids)
+                .fetch_one(&db)
+                .await
+                .unwrap() as usize
+        }
+    };
+    let present = count(
+        "SELECT count(*) FROM approval_requests WHERE id = ANY($1)",
+        created.clone(),
+    )
+    .await;
+    assert_eq!(present, created.len(), "every acknowledged create survived");
+    let executed = count(
+        "SELECT count(*) FROM approval_requests r WHERE r.id = ANY($1) AND r.status = 'executed' \
+         AND (SELECT count(*) FROM payments p WHERE p.approval_id = r.id) = 1",
+        decided.clone(),
+    )
+    .await;
+    assert_eq!(
+        executed,
+        decided.len(),
+        "every acknowledged approval executed, with one payment"
+    );
+    let not_one = count(
+        "SELECT count(*) FROM approval_requests r WHERE r.status = 'executed' AND r.id <> ALL($1) \
+         AND (SELECT count(*) FROM payments p WHERE p.approval_id = r.id) <> 1",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(not_one, 0, "exactly one payment per executed approval");
+    let answered: Vec<String> = seen
+        .iter()
+        .filter(|s| (200..300).contains(&s.status))
+        .filter_map(|s| s.request_id.clone())
+        .collect();
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(DISTINCT request_id) FROM audit_events WHERE request_id = ANY($1)")
+            .bind(&answered)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        audited as usize,
+        answered.len(),
+        "every 2xx answer's audit event is there"
+    );
+    let key = countersign_server::audit::store::Signer::from_file(audit_key_file())
+        .unwrap()
+        .public_key();
+    let report = countersign_server::audit::store::verify(&db, &key).await.unwrap();
+    assert!(report.ok(), "audit verify: {report:?}");
+    eprintln!(
+        "faults: {} requests, {} answered 503, {} created, {} approved, service back {back:?} after PostgreSQL \
+         accepted connections",
+        seen.len(),
+        failed.len(),
+        created.len(),
+        decided.len()
+    );
+}
+
+/// Issue 25 (what must keep holding): the server killed with SIGKILL while 30
+/// refunds are being approved at once. Each is afterwards either pending with
+/// no payment or executed with exactly one, and the audit log verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_killed_amid_concurrent_approvals_leaves_each_pending_or_executed_once() {
+    let (_, db_url) = fresh_database().await;
+    let admin = PgPool::connect(&db_url).await.unwrap();
+    let (org, invoice): (Uuid, Uuid) = sqlx::query_as(
+        "SELECT o.id, i.id FROM invoices i JOIN orgs o ON o.id = i.org_id WHERE o.slug = 'acme' \
+         ORDER BY i.amount_minor DESC LIMIT 1",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    let server = ServerProcess::spawn(&db_url, "warn").await;
+    let http = reqwest::Client::new();
+    let carl = sign_in("carl", "carl-pw").await.unwrap().access_token;
+    let ana = sign_in("ana", "ana-pw").await.unwrap().access_token;
+    let mut requests = Vec::new();
+    for n in 0..30 {
+        let r = http
+            .post(format!("{}/v1/approvals", server.base))
+            .bearer_auth(&carl)
+            .json(&json!({
+                "kind": "refund", "org_id": org, "target_id": invoice,
+                "amount": { "amount_minor": 500 + n, "currency": "EUR" }, "reason": format!("Refund {n}, then a crash"),
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let a: serde_json::Value = r.json().await.unwrap();
+        requests.push((
+            a["id"].as_str().unwrap().parse::<Uuid>().unwrap(),
+            a["version"].as_i64().unwrap(),
+        ));
+    }
+    let ids: Vec<Uuid> = requests.iter().map(|(id, _)| *id).collect();
+    let deciding: Vec<_> = requests
+        .iter()
+        .map(|(id, version)| {
+            let post = http
+                .post(format!("{}/v1/approvals/{id}/decisions", server.base))
+                .bearer_auth(&ana)
+                .json(&json!({ "decision": "approve", "comment": "checked", "version": version }));
+            tokio::spawn(post.send())
+        })
+        .collect();
+    // Killed as soon as the first decision has executed: the others are queued,
+    // being decided, or not yet read.
+    let started = Instant::now();
+    loop {
+        let executed: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM approval_requests WHERE id = ANY($1) AND status = 'executed'")
+                .bind(&ids)
+                .fetch_one(&admin)
+                .await
+                .unwrap();
+        if executed > 0 || started.elapsed() > Duration::from_secs(5) {
+            break;
+        }
+    }
+    server.signal(nix::sys::signal::Signal::SIGKILL);
+    let (status, _) = server.wait_exit(Duration::from_secs(5));
+    assert_eq!(status.code(), None, "killed");
+    for d in deciding {
+        let _ = d.await.unwrap(); // answered or cut: either is fine here
+    }
+
+    let states: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT r.status, (SELECT count(*) FROM payments p WHERE p.approval_id = r.id) FROM approval_requests r \
+         WHERE r.id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    assert_eq!(states.len(), 30);
+    for (status, payments) in &states {
+        match status.as_str() {
+            "pending" => assert_eq!(*payments, 0),
+            "executed" => assert_eq!(*payments, 1),
+            other => panic!("an approval is {other} after the crash"),
+        }
+    }
+    assert!(
+        states.iter().any(|(s, _)| s == "executed"),
+        "the crash came after decisions had begun"
+    );
+    let key = countersign_server::audit::store::Signer::from_file(audit_key_file())
+        .unwrap()
+        .public_key();
+    let report = countersign_server::audit::store::verify(&admin, &key).await.unwrap();
+    assert!(report.ok(), "audit verify: {report:?}");
 }
