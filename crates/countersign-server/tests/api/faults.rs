@@ -20,6 +20,26 @@ async fn read_to_close(conn: &mut TcpStream, within: Duration) -> std::io::Resul
     Ok(String::from_utf8_lossy(&got).into_owned())
 }
 
+/// The acme invoice with the largest amount, and acme's id.
+async fn acme_invoice(db: &PgPool) -> (Uuid, Uuid) {
+    sqlx::query_as(
+        "SELECT o.id, i.id FROM invoices i JOIN orgs o ON o.id = i.org_id WHERE o.slug = 'acme' \
+         ORDER BY i.amount_minor DESC LIMIT 1",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap()
+}
+
+/// `audit verify` over the database, with the test process's checkpoint key.
+async fn assert_audit_verifies(db: &PgPool) {
+    let key = countersign_server::audit::store::Signer::from_file(audit_key_file())
+        .unwrap()
+        .public_key();
+    let report = countersign_server::audit::store::verify(db, &key).await.unwrap();
+    assert!(report.ok(), "audit verify: {report:?}");
+}
+
 /// Issue 25, point 1: SIGTERM drains like SIGINT. Requests whose bodies are
 /// still arriving get their complete answer, a notification stream ends
 /// cleanly, an idle keep-alive connection is closed (not reset), and the
@@ -28,13 +48,7 @@ async fn read_to_close(conn: &mut TcpStream, within: Duration) -> std::io::Resul
 async fn sigterm_drains_a_half_sent_request_gets_its_201_and_the_process_exits_0() {
     let (_, db_url) = fresh_database().await;
     let admin = sqlx::PgPool::connect(&db_url).await.unwrap();
-    let (org, invoice): (Uuid, Uuid) = sqlx::query_as(
-        "SELECT o.id, i.id FROM invoices i JOIN orgs o ON o.id = i.org_id WHERE o.slug = 'acme' \
-         ORDER BY i.amount_minor DESC LIMIT 1",
-    )
-    .fetch_one(&admin)
-    .await
-    .unwrap();
+    let (org, invoice) = acme_invoice(&admin).await;
     let server = ServerProcess::spawn(&db_url, "info").await;
     let addr = server.base.trim_start_matches("http://").to_owned();
     let carl = sign_in("carl", "carl-pw").await.unwrap().access_token;
@@ -154,12 +168,7 @@ async fn a_key_dropped_from_the_providers_set_is_refused_within_the_refresh_inte
     config.policy.jwks_refresh_secs = 1;
     let config_issuer = issuer.clone();
     let app = spawn_app_with(config).await;
-    // The staff accounts now sign in at this provider.
-    sqlx::query("UPDATE staff SET issuer = $1")
-        .bind(&config_issuer)
-        .execute(&app.admin)
-        .await
-        .unwrap();
+    staff_sign_in_at(&app, &config_issuer).await;
     let token = mint(json!({ "iss": issuer, "sub": "staff-alice" }), |_| {}).await;
     assert_eq!(
         app.get_with(&token, "/v1/me").await.status(),
@@ -295,13 +304,7 @@ async fn observe(what: &'static str, request: reqwest::RequestBuilder) -> Seen {
 async fn postgres_restarted_or_killed_is_a_quick_503_never_a_500_and_service_comes_back() {
     let cluster = std::sync::Arc::new(PgCluster::start().await);
     let app = std::sync::Arc::new(spawn_app_with(test_config(&cluster.url)).await);
-    let (org, invoice): (Uuid, Uuid) = sqlx::query_as(
-        "SELECT o.id, i.id FROM invoices i JOIN orgs o ON o.id = i.org_id WHERE o.slug = 'acme' \
-         ORDER BY i.amount_minor DESC LIMIT 1",
-    )
-    .fetch_one(&app.admin)
-    .await
-    .unwrap();
+    let (org, invoice) = acme_invoice(&app.admin).await;
     let (alice, carl, ana) = (
         app.token("alice").await,
         app.token("carl").await,
@@ -478,11 +481,7 @@ async fn postgres_restarted_or_killed_is_a_quick_503_never_a_500_and_service_com
         answered.len(),
         "every 2xx answer's audit event is there"
     );
-    let key = countersign_server::audit::store::Signer::from_file(audit_key_file())
-        .unwrap()
-        .public_key();
-    let report = countersign_server::audit::store::verify(&db, &key).await.unwrap();
-    assert!(report.ok(), "audit verify: {report:?}");
+    assert_audit_verifies(&db).await;
     eprintln!(
         "faults: {} requests, {} answered 503, {} created, {} approved, service back {back:?} after PostgreSQL \
          accepted connections",
@@ -500,13 +499,7 @@ async fn postgres_restarted_or_killed_is_a_quick_503_never_a_500_and_service_com
 async fn the_server_killed_amid_concurrent_approvals_leaves_each_pending_or_executed_once() {
     let (_, db_url) = fresh_database().await;
     let admin = PgPool::connect(&db_url).await.unwrap();
-    let (org, invoice): (Uuid, Uuid) = sqlx::query_as(
-        "SELECT o.id, i.id FROM invoices i JOIN orgs o ON o.id = i.org_id WHERE o.slug = 'acme' \
-         ORDER BY i.amount_minor DESC LIMIT 1",
-    )
-    .fetch_one(&admin)
-    .await
-    .unwrap();
+    let (org, invoice) = acme_invoice(&admin).await;
     let server = ServerProcess::spawn(&db_url, "warn").await;
     let http = reqwest::Client::new();
     let carl = sign_in("carl", "carl-pw").await.unwrap().access_token;
@@ -582,9 +575,5 @@ async fn the_server_killed_amid_concurrent_approvals_leaves_each_pending_or_exec
         states.iter().any(|(s, _)| s == "executed"),
         "the crash came after decisions had begun"
     );
-    let key = countersign_server::audit::store::Signer::from_file(audit_key_file())
-        .unwrap()
-        .public_key();
-    let report = countersign_server::audit::store::verify(&admin, &key).await.unwrap();
-    assert!(report.ok(), "audit verify: {report:?}");
+    assert_audit_verifies(&admin).await;
 }

@@ -540,6 +540,15 @@ pub async fn assert_problem(r: reqwest::Response, status: u16, code: &str) -> Va
     body
 }
 
+/// Moves every staff account to `issuer` (a provider of the test's own).
+pub async fn staff_sign_in_at(app: &TestApp, issuer: &str) {
+    sqlx::query("UPDATE staff SET issuer = $1")
+        .bind(issuer)
+        .execute(&app.admin)
+        .await
+        .unwrap();
+}
+
 /// A dev identity provider of a test's own (`dev/idp`, the real one), signing
 /// with the stack's key (so [`mint`] signs for it too) unless told otherwise:
 /// for what cannot be done to the shared one, such as stopping it.

@@ -48,12 +48,7 @@ async fn an_unreachable_identity_provider_with_keys_cached_is_degraded_not_unrea
     config.issuer = idp.issuer.clone();
     let config_issuer = idp.issuer.clone();
     let app = spawn_app_with(config).await;
-    // The staff accounts now sign in at this provider.
-    sqlx::query("UPDATE staff SET issuer = $1")
-        .bind(&config_issuer)
-        .execute(&app.admin)
-        .await
-        .unwrap();
+    staff_sign_in_at(&app, &config_issuer).await;
     let token = |sub: &str| mint(json!({ "iss": idp.issuer, "sub": sub }), |_| {});
     let r = app.get_with(&token("staff-alice").await, "/v1/me").await;
     assert_eq!(r.status(), 200, "the keys are fetched and cached");
