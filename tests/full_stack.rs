@@ -132,7 +132,7 @@ async fn alice_signs_in_syncs_searches_reveals_loses_her_role_and_signs_out() {
     let provider = Provider::discover(&issuer, &config.client_id).await.unwrap();
     let tokens = Tokens {
         access_token: Sensitive::new(String::new()),
-        refresh_token,
+        refresh_token: Some(refresh_token),
         id_token: Sensitive::new(String::new()),
         identity,
         expires_at: std::time::SystemTime::now().into(),

@@ -26,6 +26,9 @@ if (env.IDP_ISSUER && !/^https?:\/\/[^/?#]+$/.test(env.IDP_ISSUER)) fail('IDP_IS
 const AT_TTL = seconds('IDP_ACCESS_TOKEN_TTL', 600);
 const RT_TTL = seconds('IDP_REFRESH_TOKEN_TTL', 14 * 24 * 3600);
 const COOKIE_KEY = env.IDP_COOKIE_KEY || randomBytes(32).toString('base64url');
+// Like company providers that do not grant offline_access to native apps.
+if (!['', '0', '1', undefined].includes(env.IDP_NO_REFRESH)) fail('IDP_NO_REFRESH must be 0 or 1');
+const NO_REFRESH = env.IDP_NO_REFRESH === '1';
 
 function signingKey() {
   let key;
@@ -69,6 +72,8 @@ function configuration() {
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     pkce: { required: () => true }, // oidc-provider 9 only implements S256; plain is refused
     rotateRefreshToken: true, // every refresh rotates; reuse of a used one revokes the grant
+    issueRefreshToken: async (_ctx, client, source) =>
+      !NO_REFRESH && client.grantTypeAllowed('refresh_token') && source.scopes.has('offline_access'),
     allowOmittingSingleRegisteredRedirectUri: false,
     clientBasedCORS: () => false,
     renderError: async (ctx, out) => {

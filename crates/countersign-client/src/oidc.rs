@@ -118,7 +118,10 @@ pub struct Identity {
 #[derive(Debug, Clone)]
 pub struct Tokens {
     pub access_token: Sensitive<String>,
-    pub refresh_token: Sensitive<String>,
+    /// `None` when the provider grants none (several company providers do
+    /// not let native apps stay signed in): the session then lasts as long
+    /// as the access token.
+    pub refresh_token: Option<Sensitive<String>>,
     /// The raw ID token (for RP-initiated logout's `id_token_hint`).
     pub id_token: Sensitive<String>,
     pub identity: Identity,
@@ -340,7 +343,12 @@ impl Provider {
     /// the old one stops working. A refresh token presented twice is
     /// `RefreshRejected` (and the provider revokes the grant).
     pub async fn refresh(&self, tokens: &Tokens) -> Result<Tokens, SignInError> {
-        let rt = RefreshToken::new(tokens.refresh_token.expose().clone());
+        let Some(current) = &tokens.refresh_token else {
+            return Err(SignInError::RefreshRejected(
+                "the provider granted no refresh token".into(),
+            ));
+        };
+        let rt = RefreshToken::new(current.expose().clone());
         let resp = self
             .inner
             .client
@@ -364,7 +372,7 @@ impl Provider {
         let refresh_token = resp
             .refresh_token()
             .map(|r| Sensitive::new(r.secret().clone()))
-            .unwrap_or_else(|| tokens.refresh_token.clone());
+            .or_else(|| tokens.refresh_token.clone());
         Ok(Tokens {
             access_token: Sensitive::new(resp.access_token().secret().clone()),
             refresh_token,
@@ -379,6 +387,11 @@ impl Provider {
     /// endpoints, so this form POST is made here; plain HTTP is accepted only
     /// on loopback, i.e. the dev provider.)
     pub async fn revoke(&self, tokens: &Tokens) -> Result<(), SignInError> {
+        // Without a refresh token there is no grant to end that outlives the
+        // access token.
+        let Some(refresh_token) = &tokens.refresh_token else {
+            return Ok(());
+        };
         let url = self
             .inner
             .revocation_url
@@ -390,7 +403,7 @@ impl Provider {
             return Err(SignInError::Revocation("the revocation endpoint is not HTTPS".into()));
         }
         let form = [
-            ("token", tokens.refresh_token.expose().as_str()),
+            ("token", refresh_token.expose().as_str()),
             ("token_type_hint", "refresh_token"),
             ("client_id", self.inner.client_id.as_str()),
         ];
@@ -618,12 +631,9 @@ impl SignIn {
             .await
             .map_err(|e| token_error(e, SignInError::CodeRejected))?;
         let (identity, id_token) = self.provider.verify(&resp, &self.client, Some(&self.nonce))?;
-        let refresh_token = resp
-            .refresh_token()
-            .ok_or(SignInError::IncompleteTokenResponse("refresh_token"))?;
         Ok(Tokens {
             access_token: Sensitive::new(resp.access_token().secret().clone()),
-            refresh_token: Sensitive::new(refresh_token.secret().clone()),
+            refresh_token: resp.refresh_token().map(|r| Sensitive::new(r.secret().clone())),
             id_token: Sensitive::new(id_token),
             identity,
             expires_at: Provider::expires_at(&resp),

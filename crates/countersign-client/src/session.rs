@@ -21,6 +21,11 @@
 //! No keyring (no Secret Service on the session bus) → the session works in
 //! memory only and says so ([`Persistence::MemoryOnly`]); the user signs in
 //! again next start. Never a file fallback.
+//!
+//! No refresh token (a provider that does not grant `offline_access` to
+//! native apps) → the session lasts as long as the access token, in memory
+//! only, and says when it ends; then it ends ([`Ended::Lapsed`]) and the user
+//! signs in again through the browser.
 
 use crate::api_client::{BoxFuture, ClientError, TokenProvider};
 use crate::error::{Code, HasCode};
@@ -52,6 +57,8 @@ pub enum Ended {
     SignedOut,
     /// The provider refused to renew the session (reuse, revocation, expiry).
     RefreshRefused { detail: String },
+    /// The provider granted no refresh token and the access token expired.
+    Lapsed,
 }
 
 impl Ended {
@@ -62,6 +69,9 @@ impl Ended {
             Ended::RefreshRefused { detail } => {
                 format!("Your session has ended: the identity provider refused to renew it ({detail}). Sign in again.")
             }
+            Ended::Lapsed => "Your session has ended: your identity provider does not let this app renew it. Sign in \
+                              again."
+                .into(),
         }
     }
 }
@@ -125,14 +135,28 @@ impl Session {
     /// to the keyring (or the session is memory-only when there is none).
     pub fn begin(provider: Provider, secrets: Arc<dyn SecretStore>, tokens: Tokens) -> Session {
         let identity = tokens.identity.clone();
-        let persistence = match secrets::store_refresh_token(
-            secrets.as_ref(),
-            &identity.issuer,
-            &identity.subject,
-            &tokens.refresh_token,
-        ) {
-            Ok(()) => Persistence::Keyring,
-            Err(e) => Persistence::MemoryOnly { reason: e.to_string() },
+        let persistence = match &tokens.refresh_token {
+            Some(refresh_token) => {
+                match secrets::store_refresh_token(secrets.as_ref(), &identity.issuer, &identity.subject, refresh_token)
+                {
+                    Ok(()) => Persistence::Keyring,
+                    Err(e) => Persistence::MemoryOnly { reason: e.to_string() },
+                }
+            }
+            None => {
+                // A refresh token from an earlier sign-in is of no use now.
+                let _ = secrets::delete_refresh_token(secrets.as_ref(), &identity.issuer, &identity.subject);
+                Persistence::MemoryOnly {
+                    reason: format!(
+                        "Your identity provider does not let this app stay signed in: this session ends at {} \
+                         UTC, and the app asks you to sign in again through your browser then.",
+                        tokens
+                            .expires_at
+                            .format(time::macros::format_description!("[hour]:[minute]"))
+                            .unwrap_or_default()
+                    ),
+                }
+            }
         };
         Self::new(
             provider,
@@ -163,7 +187,7 @@ impl Session {
         // Expired on arrival: the first use refreshes.
         let tokens = Tokens {
             access_token: Sensitive::new(String::new()),
-            refresh_token,
+            refresh_token: Some(refresh_token),
             id_token: Sensitive::new(String::new()),
             identity: identity.clone(),
             expires_at: OffsetDateTime::UNIX_EPOCH,
@@ -264,7 +288,9 @@ impl Session {
             State::Ended(e) => Err(ClientError::SignedOut(e.message())),
             State::Active { tokens, unsaved } => {
                 if *unsaved {
-                    self.save(&tokens.refresh_token)?;
+                    if let Some(refresh_token) = &tokens.refresh_token {
+                        self.save(refresh_token)?;
+                    }
                     *unsaved = false;
                 }
                 Ok(tokens.access_token.clone())
@@ -294,6 +320,15 @@ impl Session {
         let State::Active { tokens, .. } = &*state else {
             return Ok(());
         };
+        if tokens.refresh_token.is_none() {
+            // Nothing to renew with: usable until it expires, then over.
+            if OffsetDateTime::now_utc() < tokens.expires_at {
+                return Ok(());
+            }
+            let message = Ended::Lapsed.message();
+            *state = State::Ended(Ended::Lapsed);
+            return Err(ClientError::SignedOut(message));
+        }
         self.refreshes.fetch_add(1, Ordering::SeqCst);
         match self.provider.refresh(tokens).await {
             Ok(next) => {
@@ -355,6 +390,12 @@ impl TokenProvider for Session {
                 State::Ended(e) => return Err(ClientError::SignedOut(e.message())),
                 // Someone else renewed it meanwhile: retry with theirs.
                 State::Active { tokens, .. } if tokens.access_token.expose() != rejected.expose() => {}
+                // Refused and nothing to renew it with: the session is over.
+                State::Active { tokens, .. } if tokens.refresh_token.is_none() => {
+                    let message = Ended::Lapsed.message();
+                    *state = State::Ended(Ended::Lapsed);
+                    return Err(ClientError::SignedOut(message));
+                }
                 State::Active { .. } => self.refresh_locked(&mut state).await?,
             }
             self.hand_out(&mut state).map(|_| true)

@@ -73,7 +73,7 @@ fn saved_refresh_token(store: &dyn SecretStore, subject: &str) -> Option<String>
 /// The same tokens with the refresh token swapped in from elsewhere.
 fn with_refresh_token(tokens: &Tokens, refresh_token: &Sensitive<String>) -> Tokens {
     Tokens {
-        refresh_token: refresh_token.clone(),
+        refresh_token: Some(refresh_token.clone()),
         ..tokens.clone()
     }
 }
@@ -86,7 +86,7 @@ async fn the_refresh_token_is_kept_in_the_keyring_and_a_restart_resumes_from_it(
     assert_eq!(session.persistence(), &Persistence::Keyring);
     assert_eq!(
         saved_refresh_token(store.as_ref(), "staff-alice").as_deref(),
-        Some(tokens.refresh_token.expose().as_str())
+        Some(tokens.refresh_token.as_ref().unwrap().expose().as_str())
     );
     assert_eq!(api(&session).me().await.unwrap().subject, "staff-alice");
     assert_eq!(session.refresh_count(), 0, "a fresh token is used as it is");
@@ -103,7 +103,7 @@ async fn the_refresh_token_is_kept_in_the_keyring_and_a_restart_resumes_from_it(
     let rotated = saved_refresh_token(store.as_ref(), "staff-alice").unwrap();
     assert_ne!(
         rotated,
-        *tokens.refresh_token.expose(),
+        *tokens.refresh_token.as_ref().unwrap().expose(),
         "the rotated refresh token replaced the used one in the keyring"
     );
 
@@ -126,7 +126,7 @@ async fn the_access_token_is_renewed_ahead_of_its_expiry_and_not_before() {
         Session::begin(provider().await, store.clone(), tokens.clone()).with_refresh_ahead(Duration::from_secs(3600)),
     );
     let client = api(&eager);
-    let mut saved = vec![tokens.refresh_token.expose().clone()];
+    let mut saved = vec![tokens.refresh_token.as_ref().unwrap().expose().clone()];
     for expected in 1..=3u64 {
         assert_eq!(client.me().await.unwrap().subject, "staff-bob");
         assert_eq!(eager.refresh_count(), expected);
@@ -255,7 +255,7 @@ async fn the_rotated_refresh_token_is_saved_before_the_new_access_token_is_used(
     assert_eq!(session.refresh_count(), 1, "the provider did renew");
     assert_eq!(
         saved_refresh_token(store.as_ref(), "staff-cora").as_deref(),
-        Some(tokens.refresh_token.expose().as_str()),
+        Some(tokens.refresh_token.as_ref().unwrap().expose().as_str()),
         "nothing new saved"
     );
 
@@ -265,7 +265,7 @@ async fn the_rotated_refresh_token_is_saved_before_the_new_access_token_is_used(
     assert_eq!(client.me().await.unwrap().subject, "staff-cora");
     assert_eq!(session.refresh_count(), 1);
     let saved = saved_refresh_token(store.as_ref(), "staff-cora").unwrap();
-    assert_ne!(saved, *tokens.refresh_token.expose());
+    assert_ne!(saved, *tokens.refresh_token.as_ref().unwrap().expose());
     // What is saved is the live refresh token: the provider accepts it.
     let next = provider()
         .await
@@ -314,7 +314,7 @@ async fn sign_out_revokes_at_the_provider_and_removes_keyring_entries_and_cache(
     // Revoked at the provider, not just forgotten here.
     let tokens = Tokens {
         access_token: Sensitive::new(String::new()),
-        refresh_token,
+        refresh_token: Some(refresh_token),
         id_token: Sensitive::new(String::new()),
         identity,
         expires_at: time::OffsetDateTime::now_utc(),
@@ -325,4 +325,77 @@ async fn sign_out_revokes_at_the_provider_and_removes_keyring_entries_and_cache(
     let again = Cache::open(dir.path(), &issuer, "staff-andy", store.clone()).unwrap();
     assert!(again.discarded().is_none() && again.cursor().unwrap().is_none());
     again.wipe().unwrap();
+}
+
+/// Issue 25, point 7: a provider that grants no refresh token (company
+/// providers that do not let native apps stay signed in; the dev provider with
+/// `IDP_NO_REFRESH=1`). Sign-in works; the session lasts as long as the access
+/// token, keeps nothing in the keyring and says when it ends; then it ends
+/// with words for the user, and the next step is signing in again.
+#[tokio::test]
+async fn without_a_refresh_token_the_session_lasts_as_long_as_its_access_token() {
+    use std::io::BufRead;
+    let mut idp = std::process::Command::new("node")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../dev/idp/server.js"))
+        .env("IDP_PORT", "0")
+        .env("IDP_AUDIENCE", var("COUNTERSIGN_AUDIENCE"))
+        .env("IDP_NO_REFRESH", "1")
+        .env("IDP_ACCESS_TOKEN_TTL", "3")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(idp.stdout.take().unwrap()).lines();
+    let issuer = loop {
+        let line = lines.next().expect("the provider starts").unwrap();
+        if let Some(issuer) = line.strip_prefix("idp listening on ") {
+            break issuer.trim().to_owned();
+        }
+    };
+    let client_id = var("COUNTERSIGN_CLIENT_ID");
+    let browser = ScriptedBrowser::new("sid");
+    let signin = SignIn::start(&issuer, &client_id, Some(&var("COUNTERSIGN_AUDIENCE")))
+        .await
+        .unwrap()
+        .with_timeout(Duration::from_secs(30));
+    let tokens = signin
+        .run(&browser)
+        .await
+        .expect("a sign-in without a refresh token works");
+    assert!(tokens.refresh_token.is_none());
+
+    let store = keyring();
+    let provider = Provider::discover(&issuer, &client_id).await.unwrap();
+    let session = Session::begin(provider, store.clone(), tokens.clone()).with_refresh_ahead(Duration::ZERO);
+    match session.persistence() {
+        Persistence::MemoryOnly { reason } => assert!(
+            reason.contains("does not let this app stay signed in") && reason.contains("sign in again"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(secrets::load_refresh_token(store.as_ref(), &issuer, "staff-sid")
+        .unwrap()
+        .is_none());
+    let token = countersign_client::api_client::TokenProvider::access_token(&session)
+        .await
+        .unwrap();
+    assert_eq!(
+        token.expose(),
+        tokens.access_token.expose(),
+        "used as it is while it lasts"
+    );
+    assert_eq!(session.refresh_count(), 0);
+
+    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    let ended = countersign_client::api_client::TokenProvider::access_token(&session)
+        .await
+        .unwrap_err();
+    assert_eq!(ended.code(), Code::SignedOut);
+    assert!(ended.to_string().contains("Sign in again"), "{ended}");
+    assert_eq!(session.ended().await, Some(Ended::Lapsed));
+    // Signing out asks the provider nothing it cannot answer.
+    session.sign_out().await.unwrap();
+    let _ = idp.kill();
+    let _ = idp.wait();
 }

@@ -91,11 +91,12 @@ pub struct Policy {
     /// take turns. Measured (scripts/bench server, 2 cores): 4 connections
     /// serve sync pages 32 % faster and invoice pages 7 % faster than 16.
     pub db_max_connections: u32,
-    /// How long a request waits for a database connection before it is
-    /// answered 503 (with `Retry-After`), milliseconds. It bounds how long a
-    /// request is held while the database is unreachable (issue 25: every
-    /// request answered within 2 s, whose share of the audit write is another
-    /// acquire at most).
+    /// How long a request waits for a pooled database connection before it
+    /// is answered 503 (with `Retry-After`), milliseconds: long enough for a
+    /// burst on a loaded machine (200 requests at once on 4 connections took
+    /// up to 2.3 s in the test suite). It is not what bounds a request while
+    /// the database is unreachable: the staff lookup every request makes
+    /// fails first and fast (`kernel::db::Held`, 1 s at most).
     pub db_acquire_timeout_ms: u64,
     /// Seconds between signed audit checkpoints (written even when idle).
     pub audit_checkpoint_secs: u64,
@@ -116,7 +117,7 @@ impl Default for Policy {
             jwks_refresh_secs: 300,
             verified_token_cache_secs: 300,
             db_max_connections: default_db_connections(),
-            db_acquire_timeout_ms: 750,
+            db_acquire_timeout_ms: 1_500,
             audit_checkpoint_secs: 60,
             reveals_per_minute: 20,
             notification_poll_ms: 2_000,

@@ -14,6 +14,9 @@ use tokio::net::TcpListener;
 /// its locks and its one write stay short.
 const DECISIONS_PER_BATCH: usize = 32;
 
+/// The longest a task that keeps a connection waits for one (see `build`).
+const KEPT_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1_000);
+
 /// A bound, not yet serving, server. Tests bind to port 0 and read `addr`.
 pub struct Application {
     pub addr: SocketAddr,
@@ -30,6 +33,10 @@ impl Application {
         refuse_async_commit(&config).await?;
         let async_ok = config.dev_allow_async_commit;
         let wait = Duration::from_millis(config.policy.db_acquire_timeout_ms.max(1));
+        // The tasks that keep a connection (audit writer, staff lookups, the
+        // sync watermark) wait less: every request queues behind them, and
+        // they fail fast anyway once they find the database unreachable.
+        let kept_wait = wait.min(KEPT_ACQUIRE_TIMEOUT);
         let db = db::connect(
             &config.app_database_url(),
             config.policy.db_max_connections,
@@ -67,12 +74,13 @@ impl Application {
         // its batch, so a writer queued for a pool connection behind those
         // requests would hold all of them up (measured: p99 67 ms at 80 % of
         // peak with a shared pool of 4).
-        let audit_db = db::connect(&config.app_database_url(), 1, wait, async_ok).map_err(std::io::Error::other)?;
+        let audit_db =
+            db::connect(&config.app_database_url(), 1, kept_wait, async_ok).map_err(std::io::Error::other)?;
         let audit = crate::audit::store::AuditWriter::spawn(audit_db);
         // The staff lookups, like the audit writer, keep a connection of
         // their own: one worker, so that a batch forms while one is read.
         let (lookup_db, held, sizes) = (
-            db::connect(&config.app_database_url(), 1, wait, async_ok).map_err(std::io::Error::other)?,
+            db::connect(&config.app_database_url(), 1, kept_wait, async_ok).map_err(std::io::Error::other)?,
             Default::default(),
             metrics.lookup_batch.clone(),
         );
@@ -93,7 +101,7 @@ impl Application {
             (config.policy.db_max_connections as usize / 4).max(1),
         ));
         let watermark = crate::sync::watermark::Watermark::new(
-            db::connect(&config.app_database_url(), 1, wait, async_ok).map_err(std::io::Error::other)?,
+            db::connect(&config.app_database_url(), 1, kept_wait, async_ok).map_err(std::io::Error::other)?,
         );
         let state = AppState::new(Inner {
             db,

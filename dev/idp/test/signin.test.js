@@ -190,3 +190,23 @@ describe('sign-in, tokens, refresh and revocation', () => {
     checkAccessToken(r.body.access_token, 'staff-sam');
   });
 });
+
+// Issue 25, point 7: a provider that does not let native apps stay signed in.
+describe('IDP_NO_REFRESH=1', () => {
+  let idp;
+  let loopback;
+  before(async () => { [idp, loopback] = await startWithLoopback(() => startIdp({ env: { IDP_NO_REFRESH: '1' } })); });
+  after(async () => { await Promise.all([idp?.stop(), loopback?.close()]); });
+
+  test('a sign-in with offline_access gets an access token and no refresh token', async () => {
+    const discovery = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json();
+    const { params, pkce } = await signIn(idp.issuer, loopback, { username: 'alice' });
+    const tok = await postForm(discovery.token_endpoint, {
+      grant_type: 'authorization_code', code: params.code, redirect_uri: loopback.redirectUri,
+      code_verifier: pkce.verifier, client_id: CLIENT_ID,
+    });
+    assert.equal(tok.status, 200, JSON.stringify(tok.body));
+    assert.ok(tok.body.access_token && tok.body.id_token);
+    assert.equal(tok.body.refresh_token, undefined);
+  });
+});

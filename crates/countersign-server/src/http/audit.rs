@@ -113,7 +113,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
             s if s.is_client_error() => "denied",
             _ => "success",
         };
-        let written = write_event(
+        let write = write_event(
             &state,
             &ctx,
             &request_id,
@@ -123,8 +123,18 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
             error.as_ref().map(|e| e.code),
             ip,
             user_agent,
-        )
-        .await;
+        );
+        // A request already refused as unavailable (the database gone) waits
+        // for its event only briefly: the answer is 503 either way, and it
+        // must come fast (issue 25). The event stays queued and is written
+        // if the database comes back; a success always waits for its event.
+        let written = if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+            tokio::time::timeout(UNAVAILABLE_AUDIT_WAIT, write)
+                .await
+                .unwrap_or_else(|_| Err(crate::audit::store::AppendError::Batch("still queued".into())))
+        } else {
+            write.await
+        };
         if let Err(e) = written {
             // An action we cannot account for is an action we do not report
             // as done: the caller gets an error instead of the result.
@@ -168,6 +178,9 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     );
     res
 }
+
+/// How long a response that is already a 503 waits for its audit event.
+const UNAVAILABLE_AUDIT_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Actions named for what they do rather than their route, decided here so
 /// that a request refused before its handler ran is named the same way.

@@ -254,15 +254,19 @@ pub fn page_start(after_cursor: bool, compare: &str, first: usize, types: &[&str
 /// fails, and replaced after `MAX_HELD`, like the pool's own connection
 /// lifetime. After an error its user calls [`Held::reset`].
 ///
-/// When no connection could be had (the database unreachable), the next
-/// uses within [`UNREACHABLE_RECHECK`] fail at once instead of each waiting
-/// out the acquire timeout: the task's queue (every request's lookup, every
-/// request's audit event) never piles up behind a database that is down.
+/// When its connection was lost and no new one could be had (the database
+/// went away), the next uses within [`UNREACHABLE_RECHECK`] fail at once
+/// instead of each waiting out the acquire timeout: the task's queue (every
+/// request's lookup, every request's audit event) never piles up behind a
+/// database that is down. A connection merely slow to open (a loaded
+/// machine, the first one) does not count: nothing was lost before it.
 #[derive(Default)]
 pub struct Held {
     conn: Option<(sqlx::pool::PoolConnection<Postgres>, std::time::Instant)>,
     last_used: Option<std::time::Instant>,
     unreachable_since: Option<std::time::Instant>,
+    /// The kept connection was given up after an error, and none was had since.
+    lost: bool,
 }
 
 /// How often a kept connection's task tries the database again while it is
@@ -298,10 +302,11 @@ impl Held {
                 match pool.acquire().await {
                     Ok(fresh) => {
                         self.unreachable_since = None;
+                        self.lost = false;
                         self.conn.insert((fresh, now))
                     }
                     Err(e) => {
-                        if is_connection_failure(&e) {
+                        if self.lost && is_connection_failure(&e) {
                             self.unreachable_since = Some(std::time::Instant::now());
                         }
                         return Err(e);
@@ -316,6 +321,7 @@ impl Held {
     /// broken); the next use gets another.
     pub fn reset(&mut self) {
         self.conn = None;
+        self.lost = true;
     }
 }
 

@@ -8,7 +8,6 @@ mod audit;
 mod auth;
 mod can_decide;
 mod errors;
-mod faults;
 mod ops;
 mod records;
 mod reveals;

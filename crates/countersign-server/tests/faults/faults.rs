@@ -2,6 +2,7 @@
 //! systemd, Kubernetes and `docker stop` stop it. The real binary, signalled by
 //! its own pid.
 
+use crate::cluster::PgCluster;
 use crate::helpers::*;
 use serde_json::json;
 use sqlx::PgPool;
@@ -46,6 +47,7 @@ async fn assert_audit_verifies(db: &PgPool) {
 /// process exits 0 well within the drain bound.
 #[tokio::test]
 async fn sigterm_drains_a_half_sent_request_gets_its_201_and_the_process_exits_0() {
+    let _serial = crate::serial().await;
     let (_, db_url) = fresh_database().await;
     let admin = sqlx::PgPool::connect(&db_url).await.unwrap();
     let (org, invoice) = acme_invoice(&admin).await;
@@ -160,8 +162,10 @@ async fn sigterm_drains_a_half_sent_request_gets_its_201_and_the_process_exits_0
 /// the refresh interval, although tokens it signed were verified and cached.
 #[tokio::test]
 async fn a_key_dropped_from_the_providers_set_is_refused_within_the_refresh_interval() {
+    let _serial = crate::serial().await;
     let idp = IdpProcess::spawn(0, &env().key_file);
-    let (port, issuer) = (idp.port(), idp.issuer.clone());
+    let issuer = idp.issuer.clone();
+    let port: u16 = issuer.rsplit(':').next().unwrap().parse().unwrap();
     let (_, db_url) = fresh_database().await;
     let mut config = test_config(&db_url);
     config.issuer = issuer.clone();
@@ -216,6 +220,7 @@ async fn a_key_dropped_from_the_providers_set_is_refused_within_the_refresh_inte
 /// development flag is set; then `/readyz` says so.
 #[tokio::test]
 async fn a_database_that_commits_asynchronously_is_refused_without_the_development_flag() {
+    let _serial = crate::serial().await;
     let (name, db_url) = fresh_database().await;
     let admin = sqlx::PgPool::connect(&db_url).await.unwrap();
     sqlx::query(&format!("ALTER DATABASE {name} SET synchronous_commit = off"))
@@ -302,6 +307,7 @@ async fn observe(what: &'static str, request: reqwest::RequestBuilder) -> Seen {
 /// 2xx answer has its audit event, and the audit log verifies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restarted_or_killed_is_a_quick_503_never_a_500_and_service_comes_back() {
+    let _serial = crate::serial().await;
     let cluster = std::sync::Arc::new(PgCluster::start().await);
     let app = std::sync::Arc::new(spawn_app_with(test_config(&cluster.url)).await);
     let (org, invoice) = acme_invoice(&app.admin).await;
@@ -497,6 +503,7 @@ async fn postgres_restarted_or_killed_is_a_quick_503_never_a_500_and_service_com
 /// no payment or executed with exactly one, and the audit log verifies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_killed_amid_concurrent_approvals_leaves_each_pending_or_executed_once() {
+    let _serial = crate::serial().await;
     let (_, db_url) = fresh_database().await;
     let admin = PgPool::connect(&db_url).await.unwrap();
     let (org, invoice) = acme_invoice(&admin).await;
