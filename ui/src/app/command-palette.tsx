@@ -1,5 +1,5 @@
 import { memo, useCallback, useDeferredValue, useState } from "react";
-import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import {
   BanknoteIcon,
@@ -37,27 +37,6 @@ const GROUPS: { type: RecordType; heading: string; icon: LucideIcon }[] = [
 
 const TAB_OF = { user: "users", invoice: "invoices", vendor: "vendors", payment: "payments" } as const;
 
-/** One search of the local data, shared by the keystroke's prefetch and the list. */
-function searchQuery(term: string) {
-  return {
-    queryKey: ["search", term, SEARCH_LIMIT] as const,
-    // User Timing marks around the command: scripts/bench app-search splits
-    // keystroke → invoke → answer → paint with them (cheap, no effect otherwise).
-    queryFn: async () => {
-      performance.clearMarks(); // only the latest search's marks are kept
-      performance.mark(`search:start:${term}`);
-      try {
-        return await search(term, SEARCH_LIMIT);
-      } finally {
-        performance.mark(`search:end:${term}`);
-      }
-    },
-    // The answer the keystroke fetched is the one the list shows, not
-    // fetched again when the list catches up with the keystroke.
-    staleTime: 10_000,
-  };
-}
-
 /** Ctrl+K: find a customer (or a user, invoice, vendor, payment) in the local data. */
 export function CommandPalette({
   open,
@@ -70,22 +49,20 @@ export function CommandPalette({
   const term = useDeferredValue(query.trim());
   const navigate = useNavigate();
   const { can } = useAccount();
-  const queryClient = useQueryClient();
-  // The search starts on the keystroke itself, not when the deferred render
-  // reaches the list: that render is scheduled behind the keystroke's own,
-  // and waiting for it was most of a search's time in the window
-  // (scripts/bench app-search: keydown → search invoked p50 39 ms).
-  const onValueChange = useCallback(
-    (value: string) => {
-      setQuery(value);
-      const next = value.trim();
-      if (next.length > 0) void queryClient.prefetchQuery(searchQuery(next));
-    },
-    [queryClient],
-  );
 
   const results = useQuery({
-    ...searchQuery(term),
+    queryKey: ["search", term, SEARCH_LIMIT] as const,
+    // User Timing marks around the command: scripts/bench app-search splits
+    // keystroke → invoke → answer → paint with them (cheap, no effect otherwise).
+    queryFn: async () => {
+      performance.clearMarks(); // only the latest search's marks are kept
+      performance.mark(`search:start:${term}`);
+      try {
+        return await search(term, SEARCH_LIMIT);
+      } finally {
+        performance.mark(`search:end:${term}`);
+      }
+    },
     enabled: open && term.length > 0,
     placeholderData: keepPreviousData,
   });
@@ -126,7 +103,7 @@ export function CommandPalette({
     >
       <CommandInput
         value={query}
-        onValueChange={onValueChange}
+        onValueChange={setQuery}
         placeholder="Search by name, slug, invoice number…"
         data-testid="search-input"
         aria-label="Search"
