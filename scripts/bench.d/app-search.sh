@@ -63,7 +63,7 @@ const split = (k) => samples.map((s) => s[k]).filter((v) => v !== null).sort((a,
 const rust = JSON.parse(fs.readFileSync(process.argv[3]));
 const pct = (xs, p) => xs[Math.min(xs.length, Math.max(1, Math.ceil(xs.length * p))) - 1];
 const w50 = pct(window, 0.5), w95 = pct(window, 0.95);
-console.log(`app-search: ${rust.records} records cached, ${window.length} queries (limit 50 hits)`);
+console.log(`app-search: ${rust.records} records cached, ${window.length} queries (limit 21 hits, 20 shown)`);
 const echo = split('echo');
 console.log(`  window, keystroke → character echoed   p50 ${pct(echo, 0.5).toFixed(1)} ms   p95 ${pct(echo, 0.95).toFixed(1)} ms   (baseline: one frame)`);
 console.log(`  window, keystroke → results painted   p50 ${w50.toFixed(1)} ms   p95 ${w95.toFixed(1)} ms   max ${window[window.length - 1].toFixed(1)} ms`);

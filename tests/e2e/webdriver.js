@@ -125,8 +125,23 @@ export class Session {
     await this.cmd('DELETE', '/actions');
   }
 
-  /** A PNG of the window. */
-  async screenshot() { return Buffer.from(await this.cmd('GET', '/screenshot'), 'base64'); }
+  /**
+   * A PNG of the window. WebKitGTK answers a screenshot after the page's next
+   * paint, and without accelerated compositing (the app turns it off, see
+   * src-tauri/src/lib.rs) an idle page — no caret blinking, nothing moving —
+   * does not paint again: the request would wait forever. So a pixel in the
+   * corner changes, nearly transparent, for the next second, then goes.
+   */
+  async screenshot() {
+    await this.exec(`
+      const dot = document.createElement('div');
+      dot.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;opacity:0.02;pointer-events:none;z-index:2147483647';
+      document.documentElement.appendChild(dot);
+      let n = 0;
+      const tick = () => { dot.style.background = n % 2 ? '#000' : '#fff'; if (++n < 60) requestAnimationFrame(tick); else dot.remove(); };
+      requestAnimationFrame(tick);`);
+    return Buffer.from(await this.cmd('GET', '/screenshot'), 'base64');
+  }
 }
 
 async function call(base, method, path, body) {

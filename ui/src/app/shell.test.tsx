@@ -3,6 +3,7 @@ import { act, screen, waitFor, within } from "@testing-library/react";
 import { fail } from "@/dev/fake-backend";
 import { expectNoSeriousA11yViolations } from "@/test/axe";
 import { renderApp } from "@/test/render-app";
+import { SEARCH_SHOWN } from "@/app/command-palette";
 
 describe("Shell", () => {
   it("shows the permitted sections, the sync state and the account", async () => {
@@ -29,7 +30,8 @@ describe("Shell", () => {
       expect(input).toHaveFocus();
       await user.type(input, "glob");
       await waitFor(() => expect(screen.getAllByTestId("search-result")).not.toHaveLength(0));
-      expect(backend.callsOf("search").at(-1)).toEqual({ query: "glob", limit: 50 });
+      expect(backend.callsOf("search").at(-1)).toEqual({ query: "glob", limit: SEARCH_SHOWN + 1 });
+      expect(screen.queryByTestId("search-more")).not.toBeInTheDocument();
       // What scripts/bench app-search waits for: the list names the term its results are for.
       await waitFor(() =>
         expect(document.querySelector("[data-slot=command-list]")).toHaveAttribute("data-results-for", "glob"),
@@ -69,6 +71,21 @@ describe("Shell", () => {
       expect(await screen.findByText(/Nothing matches “zzzz” in your local data/)).toBeInTheDocument();
       await user.keyboard("{Escape}");
       await waitFor(() => expect(screen.queryByTestId("search-input")).not.toBeInTheDocument());
+    });
+
+    it("shows the best matches and says when there are more", async () => {
+      const { user } = renderApp({ path: "/" });
+      await screen.findByTestId("home");
+      await user.keyboard("{Control>}k{/Control}");
+      // Every invoice number of the demo data holds "2024".
+      await user.type(await screen.findByTestId("search-input"), "2024");
+      expect(await screen.findByTestId("search-more")).toHaveTextContent(
+        `More than ${SEARCH_SHOWN} matches — keep typing to narrow them down`,
+      );
+      expect(screen.getAllByTestId("search-result")).toHaveLength(SEARCH_SHOWN);
+      await user.type(screen.getByTestId("search-input"), "00001");
+      await waitFor(() => expect(screen.queryByTestId("search-more")).not.toBeInTheDocument());
+      expect(screen.getAllByTestId("search-result").length).toBeLessThan(SEARCH_SHOWN);
     });
 
     it("shows a failed search in words", async () => {
