@@ -35,14 +35,21 @@ try {
   // the figure splits into: keydown → invoke (React schedules the query),
   // invoke → answer (IPC + Rust), answer → painted.
   await session.exec(`
-    window.__bench = { down: 0, echo: null };
+    window.__bench = { down: 0, echo: null, trace: ${process.env.APP_SEARCH_TRACE === '1'}, pings: [], frames: [] };
+    // APP_SEARCH_TRACE=1: where the main thread goes between keydown and the
+    // results — a message-loop heartbeat (a gap is the thread busy) and every
+    // animation frame. Off by default: the heartbeat costs the page a little.
+    const beat = new MessageChannel();
+    beat.port1.onmessage = () => { const b = window.__bench; if (b.tracing) { b.pings.push(performance.now()); beat.port2.postMessage(0); } };
+    const frame = (t, id) => { const b = window.__bench; if (b.tracing && b.loop === id) { b.frames.push(performance.now()); requestAnimationFrame((t) => frame(t, id)); } };
     // The baseline in the same window and run: keydown → the next frame,
     // which shows the typed character (the fastest any keystroke can answer).
     window.addEventListener('keydown', () => {
-      const down = performance.now();
-      window.__bench.down = down;
-      window.__bench.echo = null;
-      requestAnimationFrame(() => { window.__bench.echo = performance.now() - down; });
+      const down = performance.now(), b = window.__bench;
+      b.down = down;
+      b.echo = null;
+      requestAnimationFrame(() => { b.echo = performance.now() - down; });
+      if (b.trace) { b.pings = []; b.frames = []; b.tracing = true; b.loop = (b.loop ?? 0) + 1; const id = b.loop; beat.port2.postMessage(0); requestAnimationFrame((t) => frame(t, id)); }
     }, true);
   `);
   await session.keys([CTRL, 'k']);
@@ -58,7 +65,10 @@ try {
         const now = performance.now(), b = window.__bench;
         const mark = (k) => performance.getEntriesByName('search:' + k + ':' + term).filter((e) => e.startTime >= b.down).at(-1);
         const call = mark('start') && mark('end') ? { start: mark('start').startTime, end: mark('end').startTime } : null;
-        done({ ms: now - b.down, echo: b.echo, hits: document.querySelectorAll('[data-testid=search-result]').length,
+        b.tracing = false;
+        const busy = [b.down, ...b.pings, now].map((t, i, a) => (i ? t - a[i - 1] : 0)).filter((g) => g > 4).map((g) => Math.round(g));
+        const frames = b.frames.map((t) => Math.round(t - b.down));
+        done({ ms: now - b.down, echo: b.echo, ...(b.trace ? { busy, frames } : {}), hits: document.querySelectorAll('[data-testid=search-result]').length,
                toInvoke: call ? call.start - b.down : null, invoke: call ? call.end - call.start : null, toPaint: call ? now - call.end : null });
       });
       return true;
@@ -93,6 +103,19 @@ try {
   const gaps = idle.slice(1).map((t, i) => t - idle[i]);
   const running = await session.exec('return document.getAnimations().filter((a) => a.playState === "running").map((a) => a.animationName || a.constructor.name)');
   log(`idle: ${idle.length - 1} frames in 2 s, longest gap ${Math.max(...gaps).toFixed(0)} ms; animations running: ${running.length ? running.join(', ') : 'none'}`);
+  // APP_SEARCH_VARIANTS="name=css||name=css": before the timed run, each
+  // stylesheet is tried on the same window over the first 60 queries (what
+  // a style costs the keystroke), and reported on stderr.
+  for (const v of (process.env.APP_SEARCH_VARIANTS ?? '').split('||').filter(Boolean)) {
+    const [name, css] = [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)];
+    await session.exec('let s = document.getElementById("bench-variant"); if (!s) { s = document.createElement("style"); s.id = "bench-variant"; document.head.appendChild(s); } s.textContent = arguments[0];', [css]);
+    const xs = [];
+    for (const q of queries.slice(0, 60)) xs.push(await run(q));
+    const pct = (a, p) => a.sort((x, y) => x - y)[Math.ceil(a.length * p) - 1];
+    const busy = xs.map((x) => (x.busy ?? []).reduce((a, b) => a + b, 0));
+    log(`variant ${name}: p50 ${pct(xs.map((x) => x.ms), 0.5).toFixed(0)} ms  p95 ${pct(xs.map((x) => x.ms), 0.95).toFixed(0)} ms  busy p50 ${pct(busy, 0.5)} ms`);
+  }
+  await session.exec('document.getElementById("bench-variant")?.remove()');
   const samples = [];
   for (const q of queries) samples.push({ q, ...(await run(q)) });
   writeFileSync(join(root, 'target/app-search.png'), await session.screenshot());

@@ -7,6 +7,8 @@
 # Target: p95 ≤ 50 ms end to end.
 #   env: APP_SEARCH_ORGS (generated orgs, default 1400: ~100k records for sam),
 #        APP_SEARCH_USER (default sam: support supervisor, reads orgs, users, invoices)
+#        APP_SEARCH_TRACE=1 (each sample also lists the page's busy stretches and frames)
+#        APP_SEARCH_VARIANTS="name=css||name=css" (first, 60 queries under each stylesheet)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
