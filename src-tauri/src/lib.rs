@@ -43,7 +43,7 @@ macro_rules! app_commands {
 }
 
 #[allow(unused_imports)]
-use countersign_client::{api::*, desktop::*, search::Hit};
+use countersign_client::{api::*, api_client::ApprovalFilter, desktop::*, search::Hit};
 
 app_commands! {
     session::app_start() -> AppState;
@@ -62,6 +62,9 @@ app_commands! {
     records::org_vendors(org_id: OrgId) -> Vec<Vendor>;
     records::org_payments(org_id: OrgId) -> Vec<Payment>;
     reveal::reveal(record_type: RecordType, record_id: uuid::Uuid, field: String, reason: String) -> Revealed;
+    approvals::approvals_list(filter: ApprovalFilter) -> Page<Approval>;
+    approvals::approval_get(approval_id: ApprovalId) -> Approval;
+    approvals::approval_decide(approval_id: ApprovalId, decision: DecideApproval) -> Approval;
     settings::settings_get() -> SettingsView;
     settings::theme_set(theme: Theme) -> ();
     settings::wipe_local_data() -> ();

@@ -4,6 +4,7 @@ use crate::{ApprovalId, Money, OrgId, StaffId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -44,6 +45,7 @@ impl ApprovalKind {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -82,6 +84,7 @@ impl ApprovalStatus {
 }
 
 /// What must happen before a request is approved.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rule {
@@ -121,6 +124,7 @@ pub struct AmendApproval {
     pub version: i32,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -130,6 +134,7 @@ pub enum Decision {
 }
 
 /// `POST /v1/approvals/{id}/decisions`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -144,6 +149,7 @@ pub struct DecideApproval {
     pub on_behalf_of: Option<StaffId>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionRecord {
@@ -156,9 +162,11 @@ pub struct DecisionRecord {
     /// Whether it still counts (approvals of an older version were cleared).
     pub current: bool,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub at: OffsetDateTime,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Approval {
@@ -185,8 +193,10 @@ pub struct Approval {
     pub required: Vec<Rule>,
     pub decisions: Vec<DecisionRecord>,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub expires_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: OffsetDateTime,
     pub execution_result: Option<serde_json::Value>,
     /// Whether the caller could approve this request now, as it stands: the
@@ -200,9 +210,12 @@ pub struct Approval {
 }
 
 /// Why the caller cannot decide a request.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CannotDecide {
+    /// The app's bindings name it by the client's `Code`, which holds every server code.
+    #[cfg_attr(feature = "ts", ts(type = "Code"))]
     pub code: crate::ErrorCode,
     pub message: String,
 }

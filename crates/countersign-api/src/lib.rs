@@ -34,6 +34,7 @@ pub use sync::{SyncChange, SyncPage};
 /// A page of a list endpoint: `{ items, next_cursor }`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Opaque; pass back as `cursor` to get the next page. `null` on the last page.

@@ -189,14 +189,18 @@ pub struct InvoiceFilter {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Whose requests: the caller's own, or those waiting for the caller's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Mine {
     Requested,
     ToDecide,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+/// `GET /v1/approvals`' query; the app passes it through as it is.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ApprovalFilter {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<ApprovalStatus>,

@@ -6,6 +6,7 @@
 //! that crosses, to its dialog only).
 
 use crate::account::{Account, ClientConfig};
+use crate::api_client::ApprovalFilter;
 use crate::browser::Browser;
 use crate::cache::CacheStatus;
 use crate::discovery::{self, Paths, Server, ServerSource};
@@ -14,7 +15,8 @@ use crate::search::Hit;
 use crate::secrets::SecretStore;
 use crate::session::Persistence;
 use countersign_api::{
-    CustomerUser, Invoice, Org, OrgId, Payment, Permission, RecordType, RevealRequest, Scope, Vendor,
+    Approval, ApprovalId, CustomerUser, DecideApproval, Invoice, Org, OrgId, Page, Payment, Permission, RecordType,
+    RevealRequest, Scope, Vendor,
 };
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -673,13 +675,40 @@ impl Desktop {
     /// only: never into the cache, the index or a log.
     pub async fn reveal(&self, req: RevealRequest) -> Result<Revealed, ErrorPayload> {
         let account = self.account().await?;
-        match account.reveal(&req).await {
-            Ok(r) => {
+        let r = self.answered(account.reveal(&req).await).await?;
+        Ok(Revealed {
+            value: r.value,
+            revealed_at: r.revealed_at,
+        })
+    }
+
+    // ---------- approvals ----------
+    // Online only: approvals are not cached (what may be decided changes
+    // with every decision), and the server says for each one whether the
+    // caller may decide it and, if not, why (`can_decide`, `cannot_decide`).
+
+    pub async fn approvals(&self, filter: ApprovalFilter) -> Result<Page<Approval>, ErrorPayload> {
+        let account = self.account().await?;
+        self.answered(account.api().list_approvals(&filter).await).await
+    }
+    pub async fn approval(&self, id: ApprovalId) -> Result<Approval, ErrorPayload> {
+        let account = self.account().await?;
+        self.answered(account.api().get_approval(id).await).await
+    }
+    /// A decision: one request, one Idempotency-Key (the API client's), so a
+    /// retry after a lost answer cannot decide twice.
+    pub async fn decide(&self, id: ApprovalId, decision: DecideApproval) -> Result<Approval, ErrorPayload> {
+        let account = self.account().await?;
+        self.answered(account.api().decide_approval(id, &decision).await).await
+    }
+
+    /// The server's answer to an action: an answer means online again; a
+    /// failure goes through [`Desktop::failed`].
+    async fn answered<T, E: Into<ErrorPayload>>(&self, r: Result<T, E>) -> Result<T, ErrorPayload> {
+        match r {
+            Ok(v) => {
                 *lock(&self.offline_since) = None;
-                Ok(Revealed {
-                    value: r.value,
-                    revealed_at: r.revealed_at,
-                })
+                Ok(v)
             }
             Err(e) => Err(self.failed(e.into()).await),
         }

@@ -2,6 +2,7 @@
 //! `countersign_client::desktop::Desktop` (DESIGN.md, "The desktop app"): no
 //! rule lives here. Errors reach the UI as `ErrorPayload { code, message }`.
 
+pub mod approvals;
 pub mod records;
 pub mod reveal;
 pub mod session;

@@ -2,7 +2,7 @@
 // UPDATE_BINDINGS=1 cargo test -p countersign-desktop bindings rewrites it.
 
 import { invoke, Channel } from "@tauri-apps/api/core";
-import type { AccountView, AppState, CustomerUser, Invoice, Org, OrgId, OrgSummary, Payment, RecordType, Revealed, SearchHit, SettingsView, SyncProgress, SyncReport, SyncStatus, Theme, Vendor } from "./types";
+import type { AccountView, AppState, Approval, ApprovalFilter, ApprovalId, CustomerUser, DecideApproval, Invoice, Org, OrgId, OrgSummary, Page, Payment, RecordType, Revealed, SearchHit, SettingsView, SyncProgress, SyncReport, SyncStatus, Theme, Vendor } from "./types";
 
 /** `app_start`; rejects with an `ErrorPayload`. */
 export async function appStart(): Promise<AppState> {
@@ -84,6 +84,21 @@ export async function orgPayments(orgId: OrgId): Promise<Array<Payment>> {
 /** `reveal`; rejects with an `ErrorPayload`. */
 export async function reveal(recordType: RecordType, recordId: string, field: string, reason: string): Promise<Revealed> {
   return invoke<Revealed>("reveal", { record_type: recordType, record_id: recordId, field, reason });
+}
+
+/** `approvals_list`; rejects with an `ErrorPayload`. */
+export async function approvalsList(filter: ApprovalFilter): Promise<Page<Approval>> {
+  return invoke<Page<Approval>>("approvals_list", { filter });
+}
+
+/** `approval_get`; rejects with an `ErrorPayload`. */
+export async function approvalGet(approvalId: ApprovalId): Promise<Approval> {
+  return invoke<Approval>("approval_get", { approval_id: approvalId });
+}
+
+/** `approval_decide`; rejects with an `ErrorPayload`. */
+export async function approvalDecide(approvalId: ApprovalId, decision: DecideApproval): Promise<Approval> {
+  return invoke<Approval>("approval_decide", { approval_id: approvalId, decision });
 }
 
 /** `settings_get`; rejects with an `ErrorPayload`. */

@@ -83,6 +83,94 @@ audience: string | null, scopes: Array<string>,
  */
 redirect_ports: Array<number>, };
 
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
+
+export type Page<T> = { items: Array<T>, 
+/**
+ * Opaque; pass back as `cursor` to get the next page. `null` on the last page.
+ */
+next_cursor: string | null, };
+
+export type ApprovalId = string;
+
+export type StaffId = string;
+
+export type ApprovalKind = "refund" | "credit_note" | "vendor_bank_change" | "payout_release" | "data_export";
+
+export type ApprovalStatus = "pending" | "approved" | "executed" | "rejected" | "cancelled" | "expired";
+
+export type Rule = { 
+/**
+ * Distinct approvers needed.
+ */
+approvals: number, 
+/**
+ * A role at least one of them must hold, if any (e.g. `finance_controller`).
+ */
+one_of_role: string | null, 
+/**
+ * The permission every approver needs.
+ */
+permission: string, 
+/**
+ * Human description, e.g. "2 distinct approvers, at least one finance_controller".
+ */
+description: string, };
+
+export type Decision = "approve" | "reject";
+
+export type DecisionRecord = { approver_id: StaffId, approver_name: string, on_behalf_of: StaffId | null, decision: Decision, comment: string, version_seen: number, 
+/**
+ * Whether it still counts (approvals of an older version were cleared).
+ */
+current: boolean, at: string, };
+
+export type CannotDecide = { 
+/**
+ * The app's bindings name it by the client's `Code`, which holds every server code.
+ */
+code: Code, message: string, };
+
+export type Approval = { id: ApprovalId, kind: ApprovalKind, org_id: OrgId, target_id: string, amount: Money | null, 
+/**
+ * `amount` in the server's base currency, at the rate recorded when the
+ * request was made: what the policy's thresholds and approvers' limits
+ * compare (API.md, Approvals).
+ */
+amount_base: Money | null, 
+/**
+ * The rate recorded (base units per unit of `amount`'s currency).
+ */
+exchange_rate: string | null, 
+/**
+ * Masked per caller (e.g. the new IBAN of a bank change).
+ */
+payload: JsonValue, reason: string, status: ApprovalStatus, version: number, requester_id: StaffId, policy_version: string, required: Array<Rule>, decisions: Array<DecisionRecord>, expires_at: string, created_at: string, execution_result: JsonValue | null, 
+/**
+ * Whether the caller could approve this request now, as it stands: the
+ * server's decision rules asked without deciding (API.md).
+ */
+can_decide: boolean, 
+/**
+ * When `can_decide` is false: the code a decision would be refused
+ * with, and why, in words.
+ */
+cannot_decide?: CannotDecide | null, };
+
+export type DecideApproval = { decision: Decision, comment: string, 
+/**
+ * The version the approver saw; must be the current one.
+ */
+version: number, 
+/**
+ * Decide for an approver who delegated to you (out of office).
+ */
+on_behalf_of: StaffId | null, };
+
+export type Mine = "requested" | "to_decide";
+
+export type ApprovalFilter = { status: ApprovalStatus | null, kind: ApprovalKind | null, org_id: OrgId | null, mine: Mine | null, limit: number | null, cursor: string | null, };
+
 export type ServerSource = "env" | "user_config" | "system_config" | "entered";
 
 export type ServerInfo = { url: string, source: ServerSource, providers: Array<Provider>, min_client_version: string, server_version: string, };

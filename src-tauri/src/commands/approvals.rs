@@ -1,0 +1,22 @@
+//! Approvals, online only: the server lists, answers and decides; the app
+//! shows what it said.
+
+use super::{App, Reply};
+use crate::trace::reply;
+use countersign_client::api::{Approval, ApprovalId, DecideApproval, Page};
+use countersign_client::api_client::ApprovalFilter;
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn approvals_list(app: App<'_>, filter: ApprovalFilter) -> Reply<Page<Approval>> {
+    reply("approvals_list", app.approvals(filter).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn approval_get(app: App<'_>, approval_id: ApprovalId) -> Reply<Approval> {
+    reply("approval_get", app.approval(approval_id).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn approval_decide(app: App<'_>, approval_id: ApprovalId, decision: DecideApproval) -> Reply<Approval> {
+    reply("approval_decide", app.decide(approval_id, decision).await)
+}
