@@ -47,6 +47,7 @@ fn main() {
             "approvals_list",
             "approval_get",
             "approval_decide",
+            "approval_request",
             "settings_get",
             "theme_set",
             "wipe_local_data",

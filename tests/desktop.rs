@@ -351,3 +351,129 @@ async fn when_the_server_goes_away_reads_go_on_from_the_cache_and_actions_say_of
     assert!(app.sync_status().await.unwrap().online, "reconnected");
     app.sign_out().await.unwrap();
 }
+
+/// Issue 21 (approvals, through the app state): carl requests a refund above
+/// andy's limit; each approver's app says, before anyone tries,
+/// who may decide it and why not; a refused decision changes nothing; ana and
+/// cora approve and it is executed for everyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_goes_from_request_to_execution_and_each_app_says_why_not_me_first() {
+    use countersign_api::{ApprovalStatus, CreateApproval, DecideApproval, Decision, Money};
+    use countersign_client::api_client::{ApprovalFilter, Mine};
+
+    let server = Server::start();
+    let signed_in = |who: &'static str| {
+        let url = server.url.clone();
+        async move {
+            let dir = tempfile::tempdir().unwrap();
+            let app = desktop(dir.path(), Some(&url), Arc::new(ScriptedBrowser::new(who)));
+            let issuer = app.start().await.server.unwrap().providers[0].issuer.clone();
+            app.sign_in(&issuer).await.unwrap_or_else(|e| panic!("{who}: {e:?}"));
+            (app, dir)
+        }
+    };
+    let list = |mine| ApprovalFilter {
+        mine,
+        ..ApprovalFilter::default()
+    };
+
+    // carl finds acme's largest invoice in his synced data and asks for its refund.
+    let (carl, _carl_dir) = signed_in("carl").await;
+    carl.sync(|_| {}).await.unwrap();
+    let acme = carl.search("acme", 5).await.unwrap();
+    let acme = OrgId(acme.iter().find(|h| h.record_type == RecordType::Org).unwrap().org_id);
+    let invoice = carl
+        .org_invoices(acme)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.amount.currency.code() == "EUR")
+        .max_by_key(|i| i.amount.amount_minor)
+        .unwrap();
+    // The largest refund the seed allows: above andy's limit (10,000.00 EUR), so two approvers.
+    assert!(
+        invoice.amount.amount_minor > 1_000_000,
+        "acme has an EUR invoice above 10,000.00: {:?}",
+        invoice.amount
+    );
+    let amount = Money::new(invoice.amount.amount_minor, invoice.amount.currency);
+    let request = CreateApproval {
+        kind: countersign_api::ApprovalKind::Refund,
+        org_id: acme,
+        target_id: invoice.id.0,
+        amount: Some(amount),
+        payload: Default::default(),
+        reason: "Contract terminated: refund of the prepayment".into(),
+    };
+    let a = carl.request_approval(request).await.unwrap();
+    assert_eq!(a.status, ApprovalStatus::Pending);
+    assert_eq!(a.required.iter().map(|r| r.approvals).sum::<u32>(), 2);
+    // His own request: he is told why not, in his requested list too.
+    assert!(!a.can_decide);
+    assert_eq!(
+        a.cannot_decide.as_ref().map(|c| c.code),
+        Some(countersign_api::ErrorCode::SelfApprovalForbidden)
+    );
+    let mine = carl.approvals(list(Some(Mine::Requested))).await.unwrap();
+    assert!(mine.items.iter().any(|x| x.id == a.id));
+    let decide = |version| DecideApproval {
+        decision: Decision::Approve,
+        comment: "checked the termination letter".into(),
+        version,
+        on_behalf_of: None,
+    };
+    let refused = carl.decide(a.id, decide(a.version)).await.unwrap_err();
+    assert_eq!(refused.code, Code::SelfApprovalForbidden, "{refused:?}");
+
+    // andy (limit 10,000.00) sees it waiting, and why he cannot decide it; trying changes nothing.
+    let (andy, _andy_dir) = signed_in("andy").await;
+    let waiting = andy.approvals(list(Some(Mine::ToDecide))).await.unwrap();
+    let seen = waiting
+        .items
+        .iter()
+        .find(|x| x.id == a.id)
+        .expect("in andy's to-decide list");
+    assert!(!seen.can_decide);
+    assert_eq!(
+        seen.cannot_decide.as_ref().map(|c| c.code),
+        Some(countersign_api::ErrorCode::ApprovalLimitExceeded)
+    );
+    let refused = andy.decide(a.id, decide(a.version)).await.unwrap_err();
+    assert_eq!(refused.code, Code::ApprovalLimitExceeded);
+    assert!(
+        andy.approval(a.id).await.unwrap().decisions.is_empty(),
+        "a refused decision records nothing"
+    );
+
+    // ana approves: one of two; she may not approve twice.
+    let (ana, _ana_dir) = signed_in("ana").await;
+    let seen = ana.approval(a.id).await.unwrap();
+    assert!(seen.can_decide && seen.cannot_decide.is_none());
+    let after = ana.decide(a.id, decide(seen.version)).await.unwrap();
+    assert_eq!((after.status, after.decisions.len()), (ApprovalStatus::Pending, 1));
+    assert_eq!(
+        after.cannot_decide.as_ref().map(|c| c.code),
+        Some(countersign_api::ErrorCode::AlreadyDecided)
+    );
+    assert_eq!(
+        ana.decide(a.id, decide(seen.version)).await.unwrap_err().code,
+        Code::AlreadyDecided
+    );
+    assert!(!ana
+        .approvals(list(Some(Mine::ToDecide)))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .any(|x| x.id == a.id));
+
+    // cora, a finance controller, completes it: executed, for carl too.
+    let (cora, _cora_dir) = signed_in("cora").await;
+    let done = cora.decide(a.id, decide(a.version)).await.unwrap();
+    assert_eq!(done.status, ApprovalStatus::Executed);
+    assert!(done.execution_result.is_some());
+    assert_eq!(carl.approval(a.id).await.unwrap().status, ApprovalStatus::Executed);
+    for app in [&carl, &andy, &ana, &cora] {
+        app.sign_out().await.unwrap();
+    }
+}

@@ -31,8 +31,10 @@ fn types(cfg: &Config) -> Vec<(String, String)> {
         Region, SupportAccess, CustomerRole, InvoiceStatus, PaymentKind, RecordType, Permission,
         OrgId, UserId, InvoiceId, VendorId, PaymentId, Currency, Money, Masked,
         Org, CustomerUser, Invoice, BankAccount, Vendor, Payment, Scope, ProviderInfo,
-        serde_json::Value, Page<Approval>, ApprovalId, StaffId, ApprovalKind, ApprovalStatus, Rule, Decision, DecisionRecord, CannotDecide,
-        Approval, DecideApproval, Mine, ApprovalFilter,
+        serde_json::Value, Page<Approval>, ApprovalId, StaffId,
+        // approvals
+        ApprovalKind, ApprovalStatus, Rule, Decision, DecisionRecord, CannotDecide,
+        Approval, DecideApproval, CreateApproval, Mine, ApprovalFilter,
         // app views
         ServerSource, ServerInfo, PersistenceView, AccountView, AppState, SyncProgress, SyncReport, SyncStatus,
         Hit, OrgSummary, Revealed, Theme, CacheMode, CacheView, SettingsView,

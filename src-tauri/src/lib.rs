@@ -65,6 +65,7 @@ app_commands! {
     approvals::approvals_list(filter: ApprovalFilter) -> Page<Approval>;
     approvals::approval_get(approval_id: ApprovalId) -> Approval;
     approvals::approval_decide(approval_id: ApprovalId, decision: DecideApproval) -> Approval;
+    approvals::approval_request(request: CreateApproval) -> Approval;
     settings::settings_get() -> SettingsView;
     settings::theme_set(theme: Theme) -> ();
     settings::wipe_local_data() -> ();

@@ -15,8 +15,8 @@ use crate::search::Hit;
 use crate::secrets::SecretStore;
 use crate::session::Persistence;
 use countersign_api::{
-    Approval, ApprovalId, CustomerUser, DecideApproval, Invoice, Org, OrgId, Page, Payment, Permission, RecordType,
-    RevealRequest, Scope, Vendor,
+    Approval, ApprovalId, CreateApproval, CustomerUser, DecideApproval, Invoice, Org, OrgId, Page, Payment, Permission,
+    RecordType, RevealRequest, Scope, Vendor,
 };
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -694,6 +694,12 @@ impl Desktop {
     pub async fn approval(&self, id: ApprovalId) -> Result<Approval, ErrorPayload> {
         let account = self.account().await?;
         self.answered(account.api().get_approval(id).await).await
+    }
+    /// A new request. One call, one Idempotency-Key (the API client's): a
+    /// retry after a lost answer cannot create it twice.
+    pub async fn request_approval(&self, req: CreateApproval) -> Result<Approval, ErrorPayload> {
+        let account = self.account().await?;
+        self.answered(account.api().create_approval(&req).await).await
     }
     /// A decision: one request, one Idempotency-Key (the API client's), so a
     /// retry after a lost answer cannot decide twice.

@@ -3,7 +3,7 @@
 
 use super::{App, Reply};
 use crate::trace::reply;
-use countersign_client::api::{Approval, ApprovalId, DecideApproval, Page};
+use countersign_client::api::{Approval, ApprovalId, CreateApproval, DecideApproval, Page};
 use countersign_client::api_client::ApprovalFilter;
 
 #[tauri::command(rename_all = "snake_case")]
@@ -19,4 +19,9 @@ pub async fn approval_get(app: App<'_>, approval_id: ApprovalId) -> Reply<Approv
 #[tauri::command(rename_all = "snake_case")]
 pub async fn approval_decide(app: App<'_>, approval_id: ApprovalId, decision: DecideApproval) -> Reply<Approval> {
     reply("approval_decide", app.decide(approval_id, decision).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn approval_request(app: App<'_>, request: CreateApproval) -> Reply<Approval> {
+    reply("approval_request", app.request_approval(request).await)
 }

@@ -19,6 +19,8 @@ import { CustomersScreen } from "@/screens/customers/customers-screen";
 import { OrgScreen } from "@/screens/customers/org-screen";
 import { customersSearchSchema, orgSearchSchema } from "@/screens/customers/search";
 import { SettingsScreen } from "@/screens/settings/settings-screen";
+import { ApprovalsScreen } from "@/screens/approvals/approvals-screen";
+import { approvalsSearchSchema } from "@/screens/approvals/search";
 import { Shell } from "@/app/shell";
 import { NotFound, RootError, Splash } from "@/app/root-states";
 
@@ -113,6 +115,13 @@ const orgRoute = createRoute({
   component: OrgScreen,
 });
 
+const approvalsRoute = createRoute({
+  getParentRoute: () => shellRoute,
+  path: "/approvals",
+  validateSearch: approvalsSearchSchema,
+  component: ApprovalsScreen,
+});
+
 const settingsRoute = createRoute({
   getParentRoute: () => shellRoute,
   path: "/settings",
@@ -124,7 +133,7 @@ const routeTree = rootRoute.addChildren([
   updateRoute,
   signInRoute,
   syncRoute,
-  shellRoute.addChildren([homeRoute, customersRoute, orgRoute, settingsRoute]),
+  shellRoute.addChildren([homeRoute, customersRoute, orgRoute, approvalsRoute, settingsRoute]),
 ]);
 
 export function createAppRouter({

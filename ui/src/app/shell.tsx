@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import { Link, Outlet, useNavigate } from "@tanstack/react-router";
-import { Building2Icon, HomeIcon, SearchIcon, SettingsIcon, type LucideIcon } from "lucide-react";
+import { Building2Icon, HomeIcon, SearchIcon, SettingsIcon, StampIcon, type LucideIcon } from "lucide-react";
 import { Kbd, KbdGroup } from "@/components/ui/kbd";
 import { Separator } from "@/components/ui/separator";
 import { OfflineBanner } from "@/components/offline-banner";
@@ -73,7 +73,7 @@ function ShellFrame() {
   );
 }
 
-type NavItem = { to: "/" | "/customers" | "/settings"; label: string; icon: LucideIcon; keys: string };
+type NavItem = { to: "/" | "/customers" | "/approvals" | "/settings"; label: string; icon: LucideIcon; keys: string };
 
 function Sidebar() {
   const { can } = useAccount();
@@ -81,6 +81,9 @@ function Sidebar() {
     { to: "/", label: "Home", icon: HomeIcon, keys: "G H" },
     ...(can("orgs:read")
       ? [{ to: "/customers", label: "Customers", icon: Building2Icon, keys: "G C" } as NavItem]
+      : []),
+    ...(can("approvals:request") || can("approvals:decide")
+      ? [{ to: "/approvals", label: "Approvals", icon: StampIcon, keys: "G A" } as NavItem]
       : []),
   ];
   return (
@@ -133,7 +136,7 @@ function NavLink({ item }: { item: NavItem }) {
   );
 }
 
-/** Ctrl+K (palette), `?` (shortcuts), and `g` then h / c / s (go to). */
+/** Ctrl+K (palette), `?` (shortcuts), and `g` then h / c / a / s (go to). */
 function useGlobalShortcuts({
   togglePalette,
   openShortcuts,
@@ -158,7 +161,9 @@ function useGlobalShortcuts({
       }
       if (pendingG.current && Date.now() - pendingG.current < 1500) {
         pendingG.current = 0;
-        const to = ({ h: "/", c: "/customers", s: "/settings" } as const)[e.key as "h" | "c" | "s"];
+        const to = ({ h: "/", c: "/customers", a: "/approvals", s: "/settings" } as const)[
+          e.key as "h" | "c" | "a" | "s"
+        ];
         if (to) {
           e.preventDefault();
           void navigate({ to });

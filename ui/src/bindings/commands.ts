@@ -2,7 +2,7 @@
 // UPDATE_BINDINGS=1 cargo test -p countersign-desktop bindings rewrites it.
 
 import { invoke, Channel } from "@tauri-apps/api/core";
-import type { AccountView, AppState, Approval, ApprovalFilter, ApprovalId, CustomerUser, DecideApproval, Invoice, Org, OrgId, OrgSummary, Page, Payment, RecordType, Revealed, SearchHit, SettingsView, SyncProgress, SyncReport, SyncStatus, Theme, Vendor } from "./types";
+import type { AccountView, AppState, Approval, ApprovalFilter, ApprovalId, CreateApproval, CustomerUser, DecideApproval, Invoice, Org, OrgId, OrgSummary, Page, Payment, RecordType, Revealed, SearchHit, SettingsView, SyncProgress, SyncReport, SyncStatus, Theme, Vendor } from "./types";
 
 /** `app_start`; rejects with an `ErrorPayload`. */
 export async function appStart(): Promise<AppState> {
@@ -99,6 +99,11 @@ export async function approvalGet(approvalId: ApprovalId): Promise<Approval> {
 /** `approval_decide`; rejects with an `ErrorPayload`. */
 export async function approvalDecide(approvalId: ApprovalId, decision: DecideApproval): Promise<Approval> {
   return invoke<Approval>("approval_decide", { approval_id: approvalId, decision });
+}
+
+/** `approval_request`; rejects with an `ErrorPayload`. */
+export async function approvalRequest(request: CreateApproval): Promise<Approval> {
+  return invoke<Approval>("approval_request", { request });
 }
 
 /** `settings_get`; rejects with an `ErrorPayload`. */

@@ -167,6 +167,12 @@ version: number,
  */
 on_behalf_of: StaffId | null, };
 
+export type CreateApproval = { kind: ApprovalKind, org_id: OrgId, 
+/**
+ * The invoice (refund, credit note), the vendor (bank change, payout) or the org (data export).
+ */
+target_id: string, amount: Money | null, payload: JsonValue, reason: string, };
+
 export type Mine = "requested" | "to_decide";
 
 export type ApprovalFilter = { status: ApprovalStatus | null, kind: ApprovalKind | null, org_id: OrgId | null, mine: Mine | null, limit: number | null, cursor: string | null, };

@@ -1,5 +1,12 @@
 import { GlobeIcon, LockKeyholeIcon, LockKeyholeOpenIcon } from "lucide-react";
-import type { InvoiceStatus, PaymentKind, Region, SupportAccess } from "@/bindings/types";
+import type {
+  ApprovalKind,
+  ApprovalStatus,
+  InvoiceStatus,
+  PaymentKind,
+  Region,
+  SupportAccess,
+} from "@/bindings/types";
 import { Badge } from "@/components/ui/badge";
 
 // One colour per state, everywhere (UI.md): pending amber, approved blue, executed green,
@@ -58,4 +65,38 @@ export function SupportAccessBadge({ mode }: { mode: SupportAccess }) {
       {supportAccessLabel(mode)}
     </Badge>
   );
+}
+
+const APPROVAL: Record<ApprovalStatus, { label: string; variant: "amber" | "blue" | "green" | "red" | "grey" }> = {
+  pending: { label: "Pending", variant: "amber" },
+  approved: { label: "Approved", variant: "blue" },
+  executed: { label: "Executed", variant: "green" },
+  rejected: { label: "Rejected", variant: "red" },
+  cancelled: { label: "Cancelled", variant: "grey" },
+  expired: { label: "Expired", variant: "grey" },
+};
+
+export function approvalStatusLabel(status: ApprovalStatus): string {
+  return APPROVAL[status].label;
+}
+
+export function ApprovalStatusBadge({ status }: { status: ApprovalStatus }) {
+  const s = APPROVAL[status];
+  return (
+    <Badge variant={s.variant} data-status={status}>
+      {s.label}
+    </Badge>
+  );
+}
+
+const APPROVAL_KIND: Record<ApprovalKind, string> = {
+  refund: "Refund",
+  credit_note: "Credit note",
+  vendor_bank_change: "Vendor bank change",
+  payout_release: "Payout release",
+  data_export: "Data export",
+};
+
+export function approvalKindLabel(kind: ApprovalKind): string {
+  return APPROVAL_KIND[kind];
 }

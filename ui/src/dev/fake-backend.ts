@@ -6,6 +6,9 @@
 import type { Channel } from "@tauri-apps/api/core";
 import type {
   AccountView,
+  Approval,
+  ApprovalFilter,
+  DecideApproval,
   AppState,
   CacheMode,
   Code,
@@ -21,7 +24,15 @@ import type {
   Theme,
 } from "@/bindings/types";
 import { formatMoney } from "@/lib/format";
-import { makeAccount, makeDataset, makeServer, revealedValueFor, type Dataset } from "./fixtures";
+import {
+  ME_STAFF_ID,
+  makeAccount,
+  makeApprovals,
+  makeDataset,
+  makeServer,
+  revealedValueFor,
+  type Dataset,
+} from "./fixtures";
 
 export type CommandName =
   | "app_start"
@@ -40,6 +51,9 @@ export type CommandName =
   | "org_vendors"
   | "org_payments"
   | "reveal"
+  | "approvals_list"
+  | "approval_get"
+  | "approval_decide"
   | "settings_get"
   | "theme_set"
   | "wipe_local_data";
@@ -65,6 +79,8 @@ export type FakeBackendOptions = {
   cacheMode?: CacheMode;
   cacheReason?: string | null;
   data?: Dataset;
+  /** The approvals the server would show (default: `makeApprovals(data)`). */
+  approvals?: Approval[];
   recent?: string[];
   /** Per-command delay, to see loading states. */
   latencyMs?: number;
@@ -86,6 +102,7 @@ export type FakeBackend = ReturnType<typeof createFakeBackend>;
 
 export function createFakeBackend(options: FakeBackendOptions = {}) {
   const data = options.data ?? makeDataset();
+  const approvals: Approval[] = (options.approvals ?? makeApprovals(data)).map((a) => ({ ...a }));
   const account0 =
     options.account === undefined ? makeAccount() : options.account;
   const state = {
@@ -242,6 +259,65 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
       if (!state.online) throw fail("offline");
       if (String(reason).trim().length < 10) throw fail("reason_required");
       return { value: revealedValueFor(field, record_id), revealed_at: new Date().toISOString() };
+    },
+    approvals_list: (args) => {
+      if (!state.online) throw fail("offline");
+      const filter = args.filter as ApprovalFilter;
+      const decidedByMe = (a: Approval) =>
+        a.decisions.some((d) => d.approver_id === ME_STAFF_ID && d.version_seen === a.version);
+      const items = approvals.filter(
+        (a) =>
+          (filter.mine !== "requested" || a.requester_id === ME_STAFF_ID) &&
+          (filter.mine !== "to_decide" ||
+            (a.status === "pending" && a.requester_id !== ME_STAFF_ID && !decidedByMe(a))) &&
+          (!filter.status || a.status === filter.status) &&
+          (!filter.kind || a.kind === filter.kind),
+      );
+      return { items, next_cursor: null };
+    },
+    approval_get: ({ approval_id }) => {
+      if (!state.online) throw fail("offline");
+      const a = approvals.find((x) => x.id === approval_id);
+      if (!a) throw fail("not_found");
+      return a;
+    },
+    approval_decide: (args) => {
+      if (!state.online) throw fail("offline");
+      const { approval_id, decision } = args as { approval_id: string; decision: DecideApproval };
+      const i = approvals.findIndex((x) => x.id === approval_id);
+      const a = approvals[i];
+      if (!a) throw fail("not_found");
+      if (decision.version !== a.version) throw fail("stale_version", "The request changed since you loaded it.");
+      if (!a.can_decide) throw fail(a.cannot_decide?.code ?? "forbidden", a.cannot_decide?.message);
+      const decisions = [
+        ...a.decisions,
+        {
+          approver_id: ME_STAFF_ID,
+          approver_name: state.account?.display_name ?? "Me",
+          on_behalf_of: null,
+          decision: decision.decision,
+          comment: decision.comment,
+          version_seen: a.version,
+          current: true,
+          at: new Date().toISOString(),
+        },
+      ];
+      const given = decisions.filter((d) => d.current && d.decision === "approve").length;
+      const needed = a.required.reduce((n, r) => n + r.approvals, 0);
+      const status = decision.decision === "reject" ? "rejected" : given >= needed ? "executed" : "pending";
+      const next: Approval = {
+        ...a,
+        decisions,
+        status,
+        execution_result: status === "executed" ? { payment_id: `payment-${approval_id}` } : null,
+        can_decide: false,
+        cannot_decide:
+          status === "pending"
+            ? { code: "already_decided", message: "You already approved this version of the request." }
+            : { code: "not_pending", message: `This request is ${status}: nothing is left to decide.` },
+      };
+      approvals[i] = next;
+      return next;
     },
     settings_get: (): SettingsView => ({
       account: state.account,

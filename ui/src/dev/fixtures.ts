@@ -3,6 +3,7 @@
  * and by the browser-only preview build. Never part of the production bundle.
  */
 import type {
+  Approval,
   AccountView,
   CustomerUser,
   Invoice,
@@ -251,4 +252,195 @@ export function revealedValueFor(field: string, recordId: string): string {
     default:
       return `value-${n}`;
   }
+}
+
+/** The signed-in staff member's id in the demo approvals (what `requester_id` is when "Requested by me"). */
+export const ME_STAFF_ID = "staff-me";
+
+const HOUR = 3_600_000;
+
+/**
+ * Approvals as the server shows them to an approver with a 10,000.00 EUR limit: some to
+ * decide (one over the limit, one in GBP), one of the user's own, and a history. `now`
+ * anchors the times, so relative times and expiries read right in the preview.
+ */
+export function makeApprovals(data: Dataset, now: number = Date.now()): Approval[] {
+  const org = data.orgs[0]!;
+  const invoice = (i: number) => data.invoices.filter((x) => x.org_id === org.id)[i]?.id ?? `invoice-${i}`;
+  const at = (hoursAgo: number) => new Date(now - hoursAgo * HOUR).toISOString();
+  const rule = (approvals: number, description: string, one_of_role: string | null = null) => ({
+    approvals,
+    one_of_role,
+    permission: "approvals:decide",
+    description,
+  });
+  const base = {
+    org_id: org.id,
+    payload: {},
+    version: 1,
+    policy_version: "2026-06",
+    execution_result: null,
+    amount_base: null,
+    exchange_rate: null,
+    can_decide: false,
+  } as const;
+  const eur = (minor: number) => ({ amount_minor: minor, currency: "EUR" });
+  return [
+    {
+      ...base,
+      id: "appr-refund-1200",
+      kind: "refund",
+      target_id: invoice(0),
+      amount: eur(120_000),
+      amount_base: eur(120_000),
+      reason: "Customer charged twice for the May invoice",
+      status: "pending",
+      requester_id: "staff-carl",
+      required: [rule(2, "2 distinct approvers")],
+      decisions: [],
+      expires_at: at(-70),
+      created_at: at(2),
+      can_decide: true,
+    },
+    {
+      ...base,
+      id: "appr-credit-gbp",
+      kind: "credit_note",
+      target_id: invoice(1),
+      amount: { amount_minor: 45_000, currency: "GBP" },
+      amount_base: eur(52_650),
+      exchange_rate: "1.17",
+      reason: "Goodwill credit after the outage of 12 May",
+      status: "pending",
+      requester_id: "staff-carl",
+      required: [rule(1, "1 approver")],
+      decisions: [],
+      expires_at: at(-40),
+      created_at: at(5),
+      can_decide: true,
+    },
+    {
+      ...base,
+      id: "appr-refund-30000",
+      kind: "refund",
+      target_id: invoice(2),
+      amount: eur(3_000_000),
+      amount_base: eur(3_000_000),
+      reason: "Contract terminated: refund of the annual prepayment",
+      status: "pending",
+      requester_id: "staff-carl",
+      required: [rule(2, "2 distinct approvers, at least one finance_controller", "finance_controller")],
+      decisions: [
+        {
+          approver_id: "staff-ana",
+          approver_name: "Ana Costa",
+          on_behalf_of: null,
+          decision: "approve",
+          comment: "Termination letter checked",
+          version_seen: 1,
+          current: true,
+          at: at(1),
+        },
+      ],
+      expires_at: at(-20),
+      created_at: at(26),
+      cannot_decide: {
+        code: "approval_limit_exceeded",
+        message: "30,000.00 EUR is above your approval limit of 10,000.00 EUR.",
+      },
+    },
+    {
+      ...base,
+      id: "appr-bank-mine",
+      kind: "vendor_bank_change",
+      target_id: `vendor-${org.slug}-1`,
+      amount: null,
+      payload: {
+        iban: { masked: "DE•• •••• •••• •••• ••89 01", field: "iban", revealable: false },
+        bank_name: "Commerzbank",
+        account_holder: "Northwind Logistics GmbH",
+      },
+      reason: "Vendor sent a signed letter with the new account",
+      status: "pending",
+      requester_id: ME_STAFF_ID,
+      required: [rule(2, "2 distinct approvers, at least one finance_controller", "finance_controller")],
+      decisions: [],
+      expires_at: at(-60),
+      created_at: at(3),
+      cannot_decide: {
+        code: "self_approval_forbidden",
+        message: "You requested this yourself: another approver has to decide it.",
+      },
+    },
+    {
+      ...base,
+      id: "appr-refund-80",
+      kind: "refund",
+      target_id: invoice(3),
+      amount: eur(8_000),
+      amount_base: eur(8_000),
+      reason: "Late delivery fee waived",
+      status: "executed",
+      requester_id: "staff-carl",
+      required: [rule(1, "1 approver")],
+      decisions: [
+        {
+          approver_id: ME_STAFF_ID,
+          approver_name: "Alice Martin",
+          on_behalf_of: null,
+          decision: "approve",
+          comment: "",
+          version_seen: 1,
+          current: true,
+          at: at(47),
+        },
+      ],
+      expires_at: at(-24),
+      created_at: at(48),
+      execution_result: { payment_id: "payment-4711" },
+      cannot_decide: { code: "not_pending", message: "This request is executed: nothing is left to decide." },
+    },
+    {
+      ...base,
+      id: "appr-payout-rejected",
+      kind: "payout_release",
+      target_id: `vendor-${org.slug}-2`,
+      amount: eur(540_000),
+      amount_base: eur(540_000),
+      reason: "Quarterly payout",
+      status: "rejected",
+      requester_id: "staff-carl",
+      required: [rule(2, "2 distinct approvers")],
+      decisions: [
+        {
+          approver_id: "staff-ana",
+          approver_name: "Ana Costa",
+          on_behalf_of: null,
+          decision: "reject",
+          comment: "The vendor's bank change is still pending",
+          version_seen: 1,
+          current: true,
+          at: at(70),
+        },
+      ],
+      expires_at: at(2),
+      created_at: at(72),
+      cannot_decide: { code: "not_pending", message: "This request is rejected: nothing is left to decide." },
+    },
+    {
+      ...base,
+      id: "appr-export-expired",
+      kind: "data_export",
+      target_id: org.id,
+      amount: null,
+      reason: "Customer asked for a copy of their data (GDPR art. 15)",
+      status: "expired",
+      requester_id: "staff-carl",
+      required: [rule(1, "1 approver with audit:export")],
+      decisions: [],
+      expires_at: at(100),
+      created_at: at(172),
+      cannot_decide: { code: "request_expired", message: "This request expired before anyone decided it." },
+    },
+  ];
 }

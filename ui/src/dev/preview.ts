@@ -4,7 +4,7 @@
  * import.meta.env.MODE === "preview"; the production build does not contain it.
  *
  * The URL's query string picks a scenario, e.g. `?scenario=server#/server`:
- * server | update | sign-in | first-sync | offline | memory | empty | (default: signed in).
+ * server | update | sign-in | first-sync | offline | memory | empty | approver | (default: signed in).
  */
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { createFakeBackend, fail, type FakeBackendOptions } from "./fake-backend";
@@ -45,6 +45,17 @@ export function installPreviewBackend() {
       options.account = null;
       options.signInMs = null;
       if (params.get("error")) options.resumeError = fail("refresh_rejected");
+      break;
+    case "approver":
+      // A finance approver with a 10,000.00 EUR limit (the demo's andy): `?scenario=approver#/approvals`.
+      options.account = makeAccount({
+        display_name: "Andy Novak",
+        subject: "andy",
+        email: "andy@staff.example",
+        roles: ["finance_approver"],
+        permissions: ["orgs:read", "invoices:read", "vendors:read", "payments:read", "finance:reveal", "approvals:request", "approvals:decide"],
+        scope: { all_orgs: true, regions: [], org_ids: [] },
+      });
       break;
     case "first-sync":
       options.lastSyncedAt = null;

@@ -28,6 +28,7 @@ export const SHORTCUTS: { keys: string[]; join: "+" | "then" | "or"; label: stri
   { keys: ["Ctrl", "K"], join: "+", label: "Find a customer, user, invoice, vendor or payment" },
   { keys: ["G", "H"], join: "then", label: "Go to Home" },
   { keys: ["G", "C"], join: "then", label: "Go to Customers" },
+  { keys: ["G", "A"], join: "then", label: "Go to Approvals" },
   { keys: ["G", "S"], join: "then", label: "Go to Settings" },
   { keys: ["J", "↓"], join: "or", label: "Next row" },
   { keys: ["K", "↑"], join: "or", label: "Previous row" },

@@ -21,7 +21,7 @@ export type OpenRecord =
   | { tab: "vendors"; row: Vendor }
   | { tab: "payments"; row: Payment };
 
-function Field({ label, children }: { label: string; children: ReactNode }) {
+export function Field({ label, children }: { label: string; children: ReactNode }) {
   return (
     <div className="grid grid-cols-[8rem_minmax(0,1fr)] items-center gap-3 py-2">
       <dt className="text-muted-foreground text-sm">{label}</dt>
