@@ -473,6 +473,26 @@ async fn a_refund_goes_from_request_to_execution_and_each_app_says_why_not_me_fi
     assert_eq!(done.status, ApprovalStatus::Executed);
     assert!(done.execution_result.is_some());
     assert_eq!(carl.approval(a.id).await.unwrap().status, ApprovalStatus::Executed);
+
+    // Only the requester withdraws a pending request; once withdrawn, nothing is left to do.
+    let small = carl
+        .request_approval(CreateApproval {
+            kind: countersign_api::ApprovalKind::Refund,
+            org_id: acme,
+            target_id: invoice.id.0,
+            amount: Some(Money::new(10_000, invoice.amount.currency)),
+            payload: Default::default(),
+            reason: "Late delivery fee waived".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(andy.cancel_approval(small.id).await.unwrap_err().code, Code::Forbidden);
+    assert_eq!(andy.approval(small.id).await.unwrap().status, ApprovalStatus::Pending);
+    assert_eq!(
+        carl.cancel_approval(small.id).await.unwrap().status,
+        ApprovalStatus::Cancelled
+    );
+    assert_eq!(carl.cancel_approval(small.id).await.unwrap_err().code, Code::NotPending);
     for app in [&carl, &andy, &ana, &cora] {
         app.sign_out().await.unwrap();
     }

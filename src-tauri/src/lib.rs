@@ -66,6 +66,7 @@ app_commands! {
     approvals::approval_get(approval_id: ApprovalId) -> Approval;
     approvals::approval_decide(approval_id: ApprovalId, decision: DecideApproval) -> Approval;
     approvals::approval_request(request: CreateApproval) -> Approval;
+    approvals::approval_cancel(approval_id: ApprovalId) -> Approval;
     settings::settings_get() -> SettingsView;
     settings::theme_set(theme: Theme) -> ();
     settings::wipe_local_data() -> ();

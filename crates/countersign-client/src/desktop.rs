@@ -701,6 +701,11 @@ impl Desktop {
         let account = self.account().await?;
         self.answered(account.api().create_approval(&req).await).await
     }
+    /// Withdraws a pending request: the requester only (the server decides).
+    pub async fn cancel_approval(&self, id: ApprovalId) -> Result<Approval, ErrorPayload> {
+        let account = self.account().await?;
+        self.answered(account.api().cancel_approval(id).await).await
+    }
     /// A decision: one request, one Idempotency-Key (the API client's), so a
     /// retry after a lost answer cannot decide twice.
     pub async fn decide(&self, id: ApprovalId, decision: DecideApproval) -> Result<Approval, ErrorPayload> {

@@ -25,3 +25,8 @@ pub async fn approval_decide(app: App<'_>, approval_id: ApprovalId, decision: De
 pub async fn approval_request(app: App<'_>, request: CreateApproval) -> Reply<Approval> {
     reply("approval_request", app.request_approval(request).await)
 }
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn approval_cancel(app: App<'_>, approval_id: ApprovalId) -> Reply<Approval> {
+    reply("approval_cancel", app.cancel_approval(approval_id).await)
+}

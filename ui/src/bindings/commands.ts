@@ -106,6 +106,11 @@ export async function approvalRequest(request: CreateApproval): Promise<Approval
   return invoke<Approval>("approval_request", { request });
 }
 
+/** `approval_cancel`; rejects with an `ErrorPayload`. */
+export async function approvalCancel(approvalId: ApprovalId): Promise<Approval> {
+  return invoke<Approval>("approval_cancel", { approval_id: approvalId });
+}
+
 /** `settings_get`; rejects with an `ErrorPayload`. */
 export async function settingsGet(): Promise<SettingsView> {
   return invoke<SettingsView>("settings_get");

@@ -54,6 +54,7 @@ export type CommandName =
   | "approvals_list"
   | "approval_get"
   | "approval_decide"
+  | "approval_cancel"
   | "settings_get"
   | "theme_set"
   | "wipe_local_data";
@@ -315,6 +316,21 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
           status === "pending"
             ? { code: "already_decided", message: "You already approved this version of the request." }
             : { code: "not_pending", message: `This request is ${status}: nothing is left to decide.` },
+      };
+      approvals[i] = next;
+      return next;
+    },
+    approval_cancel: (args) => {
+      if (!state.online) throw fail("offline");
+      const i = approvals.findIndex((x) => x.id === args.approval_id);
+      const a = approvals[i];
+      if (!a) throw fail("not_found");
+      if (a.requester_id !== ME_STAFF_ID) throw fail("forbidden", "Only the requester may change or cancel a request.");
+      if (a.status !== "pending") throw fail("not_pending");
+      const next: Approval = {
+        ...a,
+        status: "cancelled",
+        cannot_decide: { code: "not_pending", message: "This request is cancelled: nothing is left to decide." },
       };
       approvals[i] = next;
       return next;

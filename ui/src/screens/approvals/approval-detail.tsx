@@ -1,8 +1,8 @@
 import { useState, type ReactNode } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { CheckIcon, CircleSlashIcon, XIcon } from "lucide-react";
+import { BanIcon, CheckIcon, CircleSlashIcon, XIcon } from "lucide-react";
 import { toast } from "sonner";
-import { approvalDecide } from "@/bindings/commands";
+import { approvalCancel, approvalDecide } from "@/bindings/commands";
 import type { Approval, Decision } from "@/bindings/types";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -212,6 +212,9 @@ function DecidePanel({ approval: a }: { approval: Approval }) {
 
   if (!a.can_decide) {
     if (!a.cannot_decide || a.status !== "pending") return null;
+    // The server refuses a decision on one's own request by person, exactly as it allows
+    // only the requester (by person) to cancel: the same code tells the app it is theirs.
+    const own = a.cannot_decide.code === "self_approval_forbidden";
     return (
       <div className="border-t bg-muted/40 px-4 py-3" role="note" data-testid="why-not-me">
         <p className="flex items-center gap-2 text-sm font-medium">
@@ -221,6 +224,7 @@ function DecidePanel({ approval: a }: { approval: Approval }) {
         <p className="text-muted-foreground mt-1 text-sm" data-code={a.cannot_decide.code}>
           {a.cannot_decide.message}
         </p>
+        {own && <CancelRequest approval={a} />}
       </div>
     );
   }
@@ -284,5 +288,53 @@ function DecidePanel({ approval: a }: { approval: Approval }) {
         testId="reject-confirm"
       />
     </div>
+  );
+}
+
+/** The requester withdraws a pending request, after a confirmation naming it. */
+function CancelRequest({ approval: a }: { approval: Approval }) {
+  const queryClient = useQueryClient();
+  const { offline } = useSyncState();
+  const [confirm, setConfirm] = useState(false);
+  const cancel = useMutation({
+    mutationFn: () => approvalCancel(a.id),
+    onSuccess: (next) => {
+      setConfirm(false);
+      queryClient.setQueryData(approvalQuery(a.id).queryKey, next);
+      void queryClient.invalidateQueries({ queryKey: ["approvals_list"] });
+      toast.success(`Cancelled: ${approvalTitle(a)}`);
+    },
+    onError: (error) => {
+      setConfirm(false);
+      void queryClient.invalidateQueries({ queryKey: approvalQuery(a.id).queryKey });
+      toast.error("The request was not cancelled", { description: errorWords(error) });
+    },
+  });
+  return (
+    <>
+      <Button
+        variant="outline"
+        size="sm"
+        className="mt-3"
+        onClick={() => setConfirm(true)}
+        disabled={cancel.isPending || offline}
+        title={offline ? OFFLINE_ACTION_REASON : undefined}
+        data-testid="cancel-request"
+      >
+        <BanIcon aria-hidden="true" />
+        Cancel request…
+      </Button>
+      <ConfirmDestructive
+        open={confirm}
+        onOpenChange={setConfirm}
+        title="Cancel this request?"
+        description="Nobody can decide it any more; make a new request if it is still needed."
+        cancel="Keep it"
+        action={`Cancel ${approvalTitle(a).replace(/^./, (c) => c.toLowerCase())}`}
+        pending={cancel.isPending}
+        onConfirm={() => cancel.mutate()}
+        testId="cancel-confirm"
+      />
+    </>
   );
 }

@@ -84,6 +84,26 @@ describe("Approvals", () => {
     expect(backend.callsOf("approval_decide")[0]).toMatchObject({ decision: { decision: "reject" } });
   });
 
+  it("the requester cancels a pending request after a confirmation naming it", async () => {
+    const { user, backend } = renderApp({ path: "/approvals?list=requested&open=appr-bank-mine", backend: approver });
+    const detail = await screen.findByTestId("approval-detail");
+    await user.click(await within(detail).findByTestId("cancel-request"));
+    const confirm = await screen.findByTestId("cancel-confirm");
+    expect(confirm).toHaveTextContent("Cancel vendor bank change");
+    expect(backend.callsOf("approval_cancel")).toHaveLength(0);
+    await user.click(confirm);
+    await waitFor(() => expect(within(detail).getByText("Cancelled", { selector: "[data-status]" })).toBeInTheDocument());
+    expect(backend.callsOf("approval_cancel")).toEqual([{ approval_id: "appr-bank-mine" }]);
+    expect(within(detail).queryByTestId("cancel-request")).not.toBeInTheDocument();
+    // Someone else's request offers no cancel, only why not.
+    await user.keyboard("{Escape}");
+    await user.click(screen.getByTestId("list-to_decide"));
+    await user.click(await screen.findByText("Contract terminated: refund of the annual prepayment"));
+    const other = await screen.findByTestId("approval-detail");
+    expect(await within(other).findByTestId("why-not-me")).toBeInTheDocument();
+    expect(within(other).queryByTestId("cancel-request")).not.toBeInTheDocument();
+  });
+
   it("a stale version reloads the request and says so", async () => {
     const { user, backend } = renderApp({
       path: "/approvals?open=appr-refund-1200",
