@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useMemo, useRef, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
 import { createColumnHelper, type SortingState } from "@tanstack/react-table";
@@ -17,7 +17,7 @@ import { formatCount, formatMoney } from "@/lib/format";
 import { useAccount } from "@/lib/permissions";
 import { useDocumentTitle } from "@/lib/title";
 import { TableSkeleton } from "@/screens/customers/customers-screen";
-import { focusTable, useSlashFocus } from "@/screens/customers/use-slash-focus";
+import { focusTable, useFilterBox } from "@/screens/customers/use-slash-focus";
 import { ApprovalSheet } from "./approval-detail";
 import { approvalsQuery } from "./queries";
 import { APPROVAL_LISTS, type ApprovalList, type ApprovalsSearch } from "./search";
@@ -160,16 +160,9 @@ function ListPane({
   setSearch: (patch: Partial<ApprovalsSearch>) => void;
 }) {
   const approvals = useQuery(approvalsQuery(list));
-  const [filter, setFilter] = useState(search.q ?? "");
+  const { filter, setFilter, filterRef } = useFilterBox(search.q, (q) => setSearch({ q }));
   const [selectedId, setSelectedId] = useState<string | null>(search.open ?? null);
-  const filterRef = useRef<HTMLInputElement>(null);
   const rootRef = useRef<HTMLDivElement>(null);
-  useSlashFocus(filterRef);
-
-  useEffect(() => {
-    if ((search.q ?? "") !== filter) setSearch({ q: filter || undefined });
-    // only when the box changes
-  }, [filter]);
 
   const sorting: SortingState = useMemo(
     () => [{ id: search.sort ?? "expires_at", desc: search.desc ?? false }],

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useMemo, useRef, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
 import { createColumnHelper, type SortingState } from "@tanstack/react-table";
@@ -16,7 +16,7 @@ import { useAccount } from "@/lib/permissions";
 import { useDocumentTitle } from "@/lib/title";
 import { orgsListQuery } from "./queries";
 import type { CustomersSearch } from "./search";
-import { focusTable, useSlashFocus } from "./use-slash-focus";
+import { focusTable, useFilterBox } from "./use-slash-focus";
 
 const col = createColumnHelper<Org>();
 const columns = [
@@ -61,11 +61,8 @@ function CustomersTable() {
   const search = useSearch({ from: "/shell/customers" });
   const navigate = useNavigate({ from: "/customers" });
   const orgs = useQuery(orgsListQuery);
-  const [filter, setFilter] = useState(search.q ?? "");
   const [selectedId, setSelectedId] = useState<string | null>(null);
-  const filterRef = useRef<HTMLInputElement>(null);
   const rootRef = useRef<HTMLDivElement>(null);
-  useSlashFocus(filterRef);
 
   const setSearch = useCallback(
     (patch: Partial<CustomersSearch>) =>
@@ -73,10 +70,7 @@ function CustomersTable() {
     [navigate],
   );
 
-  useEffect(() => {
-    if ((search.q ?? "") !== filter) setSearch({ q: filter || undefined });
-    // only when the box changes
-  }, [filter]);
+  const { filter, setFilter, filterRef } = useFilterBox(search.q, (q) => setSearch({ q }));
 
   const sorting: SortingState = useMemo(
     () => [{ id: search.sort ?? "name", desc: search.desc ?? false }],

@@ -37,7 +37,7 @@ import {
 } from "./record-columns";
 import { RecordSheet, type OpenRecord } from "./record-sheet";
 import { ORG_TABS, type OrgSearch, type OrgTab } from "./search";
-import { focusTable, useSlashFocus } from "./use-slash-focus";
+import { focusTable, useFilterBox } from "./use-slash-focus";
 
 const TAB_META: Record<OrgTab, { label: string; permission: Permission; count: keyof OrgSummary; noun: string }> = {
   users: { label: "Users", permission: "users:read", count: "users", noun: "users" },
@@ -226,15 +226,9 @@ function RecordTab({
   const config = TABS[tab] as TabConfig<{ id: string }>;
   const rows = useQuery(config.query(org.id) as UseQueryOptions<{ id: string }[]>);
   const columns = useMemo(() => config.columns(org), [config, org]);
-  const [filter, setFilter] = useState(search.q ?? "");
+  const { filter, setFilter, filterRef } = useFilterBox(search.q, (q) => setSearch({ q }));
   const [selectedId, setSelectedId] = useState<string | null>(search.selected ?? search.open ?? null);
-  const filterRef = useRef<HTMLInputElement>(null);
   const rootRef = useRef<HTMLDivElement>(null);
-  useSlashFocus(filterRef);
-
-  useEffect(() => {
-    if ((search.q ?? "") !== filter) setSearch({ q: filter || undefined });
-  }, [filter]);
   // A row chosen in the search palette while this tab is open.
   useEffect(() => {
     if (search.selected) setSelectedId(search.selected);
