@@ -48,6 +48,7 @@ fn main() {
             "approval_get",
             "approval_decide",
             "approval_request",
+            "approval_amend",
             "approval_cancel",
             "settings_get",
             "theme_set",

@@ -493,6 +493,77 @@ async fn a_refund_goes_from_request_to_execution_and_each_app_says_why_not_me_fi
         ApprovalStatus::Cancelled
     );
     assert_eq!(carl.cancel_approval(small.id).await.unwrap_err().code, Code::NotPending);
+
+    // A form submitted twice with one key (a double click, both in flight together) makes
+    // one request; the same key with other details is refused and makes nothing.
+    let form = CreateApproval {
+        kind: countersign_api::ApprovalKind::Refund,
+        org_id: acme,
+        target_id: invoice.id.0,
+        amount: Some(Money::new(200_000, invoice.amount.currency)),
+        payload: Default::default(),
+        reason: "Ticket 4821: charged twice in March".into(),
+    };
+    let key = "form-7f3c1e2a-double-click";
+    let (first, second) = tokio::join!(
+        carl.request_approval_once(form.clone(), key),
+        carl.request_approval_once(form.clone(), key)
+    );
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first.id, second.id, "one request for one submission");
+    let made = |items: &[countersign_api::Approval]| items.iter().filter(|x| x.reason == form.reason).count();
+    assert_eq!(
+        made(&carl.approvals(list(Some(Mine::Requested))).await.unwrap().items),
+        1
+    );
+    let other = CreateApproval {
+        reason: "Another reason entirely".into(),
+        ..form.clone()
+    };
+    assert_eq!(
+        carl.request_approval_once(other, key).await.unwrap_err().code,
+        Code::IdempotencyKeyReused
+    );
+    assert_eq!(
+        carl.request_approval_once(form.clone(), "").await.unwrap_err().code,
+        Code::InvalidRequest
+    );
+    assert_eq!(
+        made(&carl.approvals(list(Some(Mine::Requested))).await.unwrap().items),
+        1
+    );
+
+    // Amend: ana's approval of version 1 stops counting; only the requester amends; a
+    // decision or an amendment on the old version is stale.
+    let seen = ana.decide(first.id, decide(first.version)).await.unwrap();
+    assert_eq!((seen.status, seen.decisions.len()), (ApprovalStatus::Pending, 1));
+    let amend = countersign_api::AmendApproval {
+        amount: Some(Money::new(150_000, invoice.amount.currency)),
+        payload: None,
+        reason: None,
+        version: first.version,
+    };
+    assert_eq!(
+        andy.amend_approval(first.id, amend.clone()).await.unwrap_err().code,
+        Code::Forbidden
+    );
+    let amended = carl.amend_approval(first.id, amend.clone()).await.unwrap();
+    assert_eq!(amended.version, first.version + 1);
+    assert_eq!(amended.amount.map(|m| m.amount_minor), Some(150_000));
+    assert!(amended.decisions.iter().all(|d| !d.current), "{:?}", amended.decisions);
+    assert!(
+        ana.approval(first.id).await.unwrap().can_decide,
+        "ana may approve the new version"
+    );
+    assert_eq!(
+        cora.decide(first.id, decide(first.version)).await.unwrap_err().code,
+        Code::StaleVersion
+    );
+    assert_eq!(
+        carl.amend_approval(first.id, amend).await.unwrap_err().code,
+        Code::StaleVersion
+    );
+    carl.cancel_approval(first.id).await.unwrap();
     for app in [&carl, &andy, &ana, &cora] {
         app.sign_out().await.unwrap();
     }

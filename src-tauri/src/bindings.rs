@@ -34,7 +34,7 @@ fn types(cfg: &Config) -> Vec<(String, String)> {
         serde_json::Value, Page<Approval>, ApprovalId, StaffId,
         // approvals
         ApprovalKind, ApprovalStatus, Rule, Decision, DecisionRecord, CannotDecide,
-        Approval, DecideApproval, CreateApproval, Mine, ApprovalFilter,
+        Approval, DecideApproval, CreateApproval, AmendApproval, Mine, ApprovalFilter,
         // app views
         ServerSource, ServerInfo, PersistenceView, AccountView, AppState, SyncProgress, SyncReport, SyncStatus,
         Hit, OrgSummary, Revealed, Theme, CacheMode, CacheView, SettingsView,

@@ -65,7 +65,8 @@ app_commands! {
     approvals::approvals_list(filter: ApprovalFilter) -> Page<Approval>;
     approvals::approval_get(approval_id: ApprovalId) -> Approval;
     approvals::approval_decide(approval_id: ApprovalId, decision: DecideApproval) -> Approval;
-    approvals::approval_request(request: CreateApproval) -> Approval;
+    approvals::approval_request(request: CreateApproval, idempotency_key: String) -> Approval;
+    approvals::approval_amend(approval_id: ApprovalId, amend: AmendApproval) -> Approval;
     approvals::approval_cancel(approval_id: ApprovalId) -> Approval;
     settings::settings_get() -> SettingsView;
     settings::theme_set(theme: Theme) -> ();

@@ -115,6 +115,7 @@ pub struct CreateApproval {
 }
 
 /// `PATCH /v1/approvals/{id}`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

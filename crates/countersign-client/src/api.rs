@@ -30,6 +30,35 @@ use url::Url;
 
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
+/// An `Idempotency-Key` the caller chose (API.md: 1-128 visible ASCII), for
+/// an action that may be sent more than once on purpose, e.g. one form
+/// submission the user clicked twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(s: &str) -> Result<IdempotencyKey, String> {
+        if s.is_empty() || s.len() > 128 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("An idempotency key is 1 to 128 visible ASCII characters.".into());
+        }
+        Ok(IdempotencyKey(s.to_owned()))
+    }
+}
+
+impl TryFrom<String> for IdempotencyKey {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        IdempotencyKey::parse(&s)
+    }
+}
+
+impl From<IdempotencyKey> for String {
+    fn from(k: IdempotencyKey) -> String {
+        k.0
+    }
+}
+
 /// The server's problem document, typed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code} ({status}): {detail} [request {request_id}]")]
@@ -92,6 +121,12 @@ impl HasCode for ClientError {
             ClientError::SignedOut(_) => Code::SignedOut,
             ClientError::Keyring(_) => Code::KeyringUnavailable,
             ClientError::Config(_) => Code::ConfigInvalid,
+        }
+    }
+    fn server_detail(&self) -> Option<String> {
+        match self {
+            ClientError::Api(e) if !e.detail.trim().is_empty() => Some(e.detail.clone()),
+            _ => None,
         }
     }
 }
@@ -376,8 +411,24 @@ impl ApiClient {
         body: Option<&B>,
         timeout: Option<Duration>,
     ) -> Result<reqwest::Response, ClientError> {
+        self.send_keyed(method, path, query, body, timeout, None).await
+    }
+
+    /// `send_timed` with the caller's Idempotency-Key for a POST (else a fresh one).
+    async fn send_keyed<Q: Serialize + ?Sized, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        query: Option<&Q>,
+        body: Option<&B>,
+        timeout: Option<Duration>,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<reqwest::Response, ClientError> {
         let url = self.url(path)?;
-        let idempotency_key = (method == Method::POST).then(|| uuid::Uuid::new_v4().to_string());
+        let idempotency_key = (method == Method::POST).then(|| match key {
+            Some(k) => k.0.clone(),
+            None => uuid::Uuid::new_v4().to_string(),
+        });
         let retries = if matches!(method, Method::GET | Method::PUT | Method::POST) {
             self.options.retries
         } else {
@@ -434,7 +485,18 @@ impl ApiClient {
         query: Option<&Q>,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
-        let r = self.send(method, path, query, body).await?;
+        self.call_keyed(method, path, query, body, None).await
+    }
+
+    async fn call_keyed<T: DeserializeOwned, Q: Serialize + ?Sized, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        query: Option<&Q>,
+        body: Option<&B>,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<T, ClientError> {
+        let r = self.send_keyed(method, path, query, body, None, key).await?;
         let r = check(r).await?;
         let status = r.status().as_u16();
         let bytes = r.bytes().await.map_err(transport)?;
@@ -518,6 +580,17 @@ impl ApiClient {
 
     pub async fn create_approval(&self, req: &CreateApproval) -> Result<Approval, ClientError> {
         self.call(Method::POST, "v1/approvals", NO_QUERY, Some(req)).await
+    }
+    /// `create_approval` under the caller's key: a form submitted twice with
+    /// one key (a double click) makes one request, the second call gets the
+    /// first one's answer.
+    pub async fn create_approval_once(
+        &self,
+        req: &CreateApproval,
+        key: &IdempotencyKey,
+    ) -> Result<Approval, ClientError> {
+        self.call_keyed(Method::POST, "v1/approvals", NO_QUERY, Some(req), Some(key))
+            .await
     }
     pub async fn list_approvals(&self, filter: &ApprovalFilter) -> Result<Page<Approval>, ClientError> {
         self.call(Method::GET, "v1/approvals", Some(filter), NO_BODY).await

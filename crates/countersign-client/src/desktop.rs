@@ -6,7 +6,7 @@
 //! that crosses, to its dialog only).
 
 use crate::account::{Account, ClientConfig};
-use crate::api_client::ApprovalFilter;
+use crate::api_client::{ApprovalFilter, IdempotencyKey};
 use crate::browser::Browser;
 use crate::cache::CacheStatus;
 use crate::discovery::{self, Paths, Server, ServerSource};
@@ -15,8 +15,8 @@ use crate::search::Hit;
 use crate::secrets::SecretStore;
 use crate::session::Persistence;
 use countersign_api::{
-    Approval, ApprovalId, CreateApproval, CustomerUser, DecideApproval, Invoice, Org, OrgId, Page, Payment, Permission,
-    RecordType, RevealRequest, Scope, Vendor,
+    AmendApproval, Approval, ApprovalId, CreateApproval, CustomerUser, DecideApproval, Invoice, Org, OrgId, Page,
+    Payment, Permission, RecordType, RevealRequest, Scope, Vendor,
 };
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -700,6 +700,20 @@ impl Desktop {
     pub async fn request_approval(&self, req: CreateApproval) -> Result<Approval, ErrorPayload> {
         let account = self.account().await?;
         self.answered(account.api().create_approval(&req).await).await
+    }
+    /// A new request from a form: the form's submission carries one key, so
+    /// the same submission sent twice (a double click) makes one request.
+    pub async fn request_approval_once(&self, req: CreateApproval, key: &str) -> Result<Approval, ErrorPayload> {
+        let key = IdempotencyKey::parse(key).map_err(|m| ErrorPayload::new(Code::InvalidRequest, m))?;
+        let account = self.account().await?;
+        self.answered(account.api().create_approval_once(&req, &key).await)
+            .await
+    }
+    /// Changes a pending request (the requester only, the server decides):
+    /// its version moves on and every approval given so far is cleared.
+    pub async fn amend_approval(&self, id: ApprovalId, amend: AmendApproval) -> Result<Approval, ErrorPayload> {
+        let account = self.account().await?;
+        self.answered(account.api().amend_approval(id, &amend).await).await
     }
     /// Withdraws a pending request: the requester only (the server decides).
     pub async fn cancel_approval(&self, id: ApprovalId) -> Result<Approval, ErrorPayload> {

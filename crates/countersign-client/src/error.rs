@@ -100,6 +100,12 @@ impl std::fmt::Display for Code {
 pub struct ErrorPayload {
     pub code: Code,
     pub message: String,
+    /// The server's own sentence when it refused (the problem's `detail`,
+    /// which API.md keeps free of internals), e.g. "A bank account change for
+    /// this vendor is already pending.": what the UI shows for a refusal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub detail: Option<String>,
 }
 
 impl ErrorPayload {
@@ -107,6 +113,7 @@ impl ErrorPayload {
         ErrorPayload {
             code,
             message: message.into(),
+            detail: None,
         }
     }
 }
@@ -114,6 +121,10 @@ impl ErrorPayload {
 /// Every error type of the client has a code; `ErrorPayload::from` then works for all.
 pub trait HasCode: std::fmt::Display {
     fn code(&self) -> Code;
+    /// The server's sentence, when the error is the server's refusal.
+    fn server_detail(&self) -> Option<String> {
+        None
+    }
 }
 
 impl<E: HasCode> From<E> for ErrorPayload {
@@ -121,6 +132,7 @@ impl<E: HasCode> From<E> for ErrorPayload {
         ErrorPayload {
             code: e.code(),
             message: e.to_string(),
+            detail: e.server_detail(),
         }
     }
 }

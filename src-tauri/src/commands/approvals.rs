@@ -3,7 +3,7 @@
 
 use super::{App, Reply};
 use crate::trace::reply;
-use countersign_client::api::{Approval, ApprovalId, CreateApproval, DecideApproval, Page};
+use countersign_client::api::{AmendApproval, Approval, ApprovalId, CreateApproval, DecideApproval, Page};
 use countersign_client::api_client::ApprovalFilter;
 
 #[tauri::command(rename_all = "snake_case")]
@@ -21,9 +21,19 @@ pub async fn approval_decide(app: App<'_>, approval_id: ApprovalId, decision: De
     reply("approval_decide", app.decide(approval_id, decision).await)
 }
 
+/// `idempotency_key`: one per form submission (the form makes it), so a
+/// submission sent twice makes one request.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn approval_request(app: App<'_>, request: CreateApproval) -> Reply<Approval> {
-    reply("approval_request", app.request_approval(request).await)
+pub async fn approval_request(app: App<'_>, request: CreateApproval, idempotency_key: String) -> Reply<Approval> {
+    reply(
+        "approval_request",
+        app.request_approval_once(request, &idempotency_key).await,
+    )
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn approval_amend(app: App<'_>, approval_id: ApprovalId, amend: AmendApproval) -> Reply<Approval> {
+    reply("approval_amend", app.amend_approval(approval_id, amend).await)
 }
 
 #[tauri::command(rename_all = "snake_case")]

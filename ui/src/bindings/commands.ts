@@ -2,7 +2,7 @@
 // UPDATE_BINDINGS=1 cargo test -p countersign-desktop bindings rewrites it.
 
 import { invoke, Channel } from "@tauri-apps/api/core";
-import type { AccountView, AppState, Approval, ApprovalFilter, ApprovalId, CreateApproval, CustomerUser, DecideApproval, Invoice, Org, OrgId, OrgSummary, Page, Payment, RecordType, Revealed, SearchHit, SettingsView, SyncProgress, SyncReport, SyncStatus, Theme, Vendor } from "./types";
+import type { AccountView, AmendApproval, AppState, Approval, ApprovalFilter, ApprovalId, CreateApproval, CustomerUser, DecideApproval, Invoice, Org, OrgId, OrgSummary, Page, Payment, RecordType, Revealed, SearchHit, SettingsView, SyncProgress, SyncReport, SyncStatus, Theme, Vendor } from "./types";
 
 /** `app_start`; rejects with an `ErrorPayload`. */
 export async function appStart(): Promise<AppState> {
@@ -102,8 +102,13 @@ export async function approvalDecide(approvalId: ApprovalId, decision: DecideApp
 }
 
 /** `approval_request`; rejects with an `ErrorPayload`. */
-export async function approvalRequest(request: CreateApproval): Promise<Approval> {
-  return invoke<Approval>("approval_request", { request });
+export async function approvalRequest(request: CreateApproval, idempotencyKey: string): Promise<Approval> {
+  return invoke<Approval>("approval_request", { request, idempotency_key: idempotencyKey });
+}
+
+/** `approval_amend`; rejects with an `ErrorPayload`. */
+export async function approvalAmend(approvalId: ApprovalId, amend: AmendApproval): Promise<Approval> {
+  return invoke<Approval>("approval_amend", { approval_id: approvalId, amend });
 }
 
 /** `approval_cancel`; rejects with an `ErrorPayload`. */

@@ -3,7 +3,13 @@
 
 export type Code = "unauthenticated" | "token_invalid" | "forbidden" | "not_found" | "method_not_allowed" | "invalid_request" | "reason_required" | "self_approval_forbidden" | "self_change_forbidden" | "already_decided" | "stale_version" | "request_expired" | "not_pending" | "approval_limit_exceeded" | "scope_exceeded" | "impersonation_expired" | "impersonation_not_active" | "not_while_impersonating" | "step_up_required" | "rate_limited" | "idempotency_key_reused" | "payout_hold" | "consent_required" | "payload_too_large" | "client_update_required" | "account_disabled" | "access_pending" | "service_unavailable" | "internal" | "offline" | "timeout" | "network" | "tls" | "not_countersign" | "unexpected_response" | "not_signed_in" | "signed_out" | "keyring_unavailable" | "config_invalid" | "update_required" | "cache_unavailable" | "not_found_locally" | "discovery_failed" | "listener_failed" | "browser_failed" | "sign_in_timeout" | "sign_in_cancelled" | "sign_in_in_progress" | "invalid_callback" | "state_mismatch" | "issuer_mismatch" | "provider_error" | "code_rejected" | "token_request_failed" | "incomplete_token_response" | "nonce_mismatch" | "id_token_invalid" | "refresh_rejected" | "revocation_failed";
 
-export type ErrorPayload = { code: Code, message: string, };
+export type ErrorPayload = { code: Code, message: string, 
+/**
+ * The server's own sentence when it refused (the problem's `detail`,
+ * which API.md keeps free of internals), e.g. "A bank account change for
+ * this vendor is already pending.": what the UI shows for a refusal.
+ */
+detail?: string, };
 
 export type Region = "EU" | "US";
 
@@ -172,6 +178,8 @@ export type CreateApproval = { kind: ApprovalKind, org_id: OrgId,
  * The invoice (refund, credit note), the vendor (bank change, payout) or the org (data export).
  */
 target_id: string, amount: Money | null, payload: JsonValue, reason: string, };
+
+export type AmendApproval = { amount: Money | null, payload: JsonValue | null, reason: string | null, version: number, };
 
 export type Mine = "requested" | "to_decide";
 

@@ -7,6 +7,7 @@ import {
   type FilterFn,
   type OnChangeFn,
   type Row,
+  type RowSelectionState,
   type SortingState,
 } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
@@ -20,6 +21,7 @@ import {
   TableHeader,
   TableRow,
 } from "@/components/ui/table";
+import { Checkbox } from "@/components/ui/checkbox";
 import { getFlatSortedRowModel } from "@/components/data-table-sort";
 import { isOverlayOpen, isTypingTarget } from "@/lib/keyboard";
 import { cn } from "@/lib/utils";
@@ -57,7 +59,39 @@ export type DataTableProps<T> = {
   /** The row title for the live announcement of the selection. */
   describeRow?: (row: T) => string;
   className?: string;
+  /**
+   * Rows ticked for a bulk action (by row id). With `onRowSelectionChange` the table gets a
+   * checkbox column, and X ticks the current row.
+   */
+  rowSelection?: RowSelectionState;
+  onRowSelectionChange?: (selection: RowSelectionState) => void;
 };
+
+/** The checkbox column of a table whose rows can be ticked. */
+function selectColumn<T>(label: string): ColumnDef<T, unknown> {
+  return {
+    id: "select",
+    meta: { width: "40px" },
+    enableSorting: false,
+    header: ({ table }) => (
+      <Checkbox
+        checked={table.getIsAllRowsSelected() ? true : table.getIsSomeRowsSelected() ? "indeterminate" : false}
+        onCheckedChange={(v) => table.toggleAllRowsSelected(v === true)}
+        aria-label={`Select every row shown in ${label}`}
+        data-testid="select-all"
+      />
+    ),
+    cell: ({ row }) => (
+      <Checkbox
+        checked={row.getIsSelected()}
+        onCheckedChange={(v) => row.toggleSelected(v === true)}
+        onClick={(e) => e.stopPropagation()}
+        aria-label="Select this row"
+        data-testid="select-row"
+      />
+    ),
+  };
+}
 
 /**
  * A virtualized, sortable, filterable table (TanStack Table + Virtual) that stays smooth with
@@ -79,6 +113,8 @@ export function DataTable<T>({
   keyboard = true,
   describeRow,
   className,
+  rowSelection,
+  onRowSelectionChange,
 }: DataTableProps<T>) {
   const scrollRef = useRef<HTMLDivElement>(null);
 
@@ -103,15 +139,25 @@ export function DataTable<T>({
   const handleSorting: OnChangeFn<SortingState> = (updater) =>
     onSortingChange(typeof updater === "function" ? updater(sorting) : updater);
 
+  const selectable = !!onRowSelectionChange;
+  const allColumns = useMemo(
+    () => (selectable ? [selectColumn<T>(label), ...columns] : columns),
+    [selectable, label, columns],
+  );
+  const handleSelection: OnChangeFn<RowSelectionState> = (updater) =>
+    onRowSelectionChange?.(typeof updater === "function" ? updater(rowSelection ?? {}) : updater);
+
   const table = useReactTable({
     data,
-    columns,
+    columns: allColumns,
     getRowId: (row) => getRowId(row),
-    state: { sorting, globalFilter: filter.trim() },
+    state: { sorting, globalFilter: filter.trim(), rowSelection: rowSelection ?? {} },
     onSortingChange: handleSorting,
+    enableRowSelection: selectable,
+    onRowSelectionChange: handleSelection,
     globalFilterFn,
     // One filter call per row: the row's text already covers every column.
-    getColumnCanGlobalFilter: (column) => column.getIndex() === 0,
+    getColumnCanGlobalFilter: (column) => column.getIndex() === (selectable ? 1 : 0),
     getCoreRowModel: getCoreRowModel(),
     getFilteredRowModel: getFilteredRowModel(),
     getSortedRowModel: getFlatSortedRowModel(),
@@ -186,6 +232,12 @@ export function DataTable<T>({
           onOpen(row.original);
           break;
         }
+        case "x": {
+          const row = rows[selectedIndex];
+          if (!selectable || !row) return;
+          row.toggleSelected();
+          break;
+        }
         default:
           return;
       }
@@ -193,7 +245,7 @@ export function DataTable<T>({
     };
     document.addEventListener("keydown", onKeyDown);
     return () => document.removeEventListener("keydown", onKeyDown);
-  }, [keyboard, move, onOpen, rows, selectedIndex]);
+  }, [keyboard, move, onOpen, rows, selectedIndex, selectable]);
 
   const items = virtualizer.getVirtualItems();
   const paddingTop = items.length > 0 ? items[0]!.start : 0;

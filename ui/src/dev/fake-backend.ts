@@ -5,6 +5,8 @@
  */
 import type { Channel } from "@tauri-apps/api/core";
 import type {
+  AmendApproval,
+  CreateApproval,
   AccountView,
   Approval,
   ApprovalFilter,
@@ -55,6 +57,8 @@ export type CommandName =
   | "approval_get"
   | "approval_decide"
   | "approval_cancel"
+  | "approval_request"
+  | "approval_amend"
   | "settings_get"
   | "theme_set"
   | "wipe_local_data";
@@ -93,8 +97,9 @@ export type FakeBackendOptions = {
   overrides?: Partial<Record<CommandName, Handler>>;
 };
 
-export function fail(code: Code, message: string = code): ErrorPayload {
-  return { code, message };
+/** A command's failure; with `detail`, as the server's refusal carries its own sentence. */
+export function fail(code: Code, detail?: string): ErrorPayload {
+  return detail === undefined ? { code, message: code } : { code, message: `${code}: ${detail}`, detail };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -104,6 +109,7 @@ export type FakeBackend = ReturnType<typeof createFakeBackend>;
 export function createFakeBackend(options: FakeBackendOptions = {}) {
   const data = options.data ?? makeDataset();
   const approvals: Approval[] = (options.approvals ?? makeApprovals(data)).map((a) => ({ ...a }));
+  const requestsByKey = new Map<string, { body: string; answer: Approval }>();
   const account0 =
     options.account === undefined ? makeAccount() : options.account;
   const state = {
@@ -184,7 +190,7 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
     },
     sync_run: async ({ on_progress }) => {
       if (!state.account) throw fail("not_signed_in");
-      if (!state.online) throw fail("offline", "server unreachable");
+      if (!state.online) throw fail("offline");
       const channel = on_progress as Channel<SyncProgress>;
       const first = !state.lastSyncedAt;
       const estimated = first ? total() : null;
@@ -272,7 +278,8 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
           (filter.mine !== "to_decide" ||
             (a.status === "pending" && a.requester_id !== ME_STAFF_ID && !decidedByMe(a))) &&
           (!filter.status || a.status === filter.status) &&
-          (!filter.kind || a.kind === filter.kind),
+          (!filter.kind || a.kind === filter.kind) &&
+          (!filter.org_id || a.org_id === filter.org_id),
       );
       return { items, next_cursor: null };
     },
@@ -331,6 +338,74 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
         ...a,
         status: "cancelled",
         cannot_decide: { code: "not_pending", message: "This request is cancelled: nothing is left to decide." },
+      };
+      approvals[i] = next;
+      return next;
+    },
+    approval_request: (args) => {
+      if (!state.online) throw fail("offline");
+      const { request, idempotency_key } = args as { request: CreateApproval; idempotency_key: string };
+      // As the server: the same key and body answer the first request again.
+      const seen = requestsByKey.get(idempotency_key);
+      if (seen) {
+        if (seen.body !== JSON.stringify(request)) throw fail("idempotency_key_reused");
+        return seen.answer;
+      }
+      if (request.reason.trim().length < 10) throw fail("reason_required", "Give a reason of at least 10 characters.");
+      if (
+        request.kind === "vendor_bank_change" &&
+        approvals.some((a) => a.kind === "vendor_bank_change" && a.status === "pending" && a.target_id === request.target_id)
+      ) {
+        throw fail("not_pending", "A bank account change for this vendor is already pending.");
+      }
+      // As the server: the new IBAN comes back masked.
+      const payload = request.payload as Record<string, unknown>;
+      const iban = typeof payload?.iban === "string" ? payload.iban : null;
+      const created: Approval = {
+        id: `appr-new-${requestsByKey.size + 1}`,
+        kind: request.kind,
+        org_id: request.org_id,
+        target_id: request.target_id,
+        amount: request.amount,
+        amount_base: request.amount,
+        exchange_rate: null,
+        payload: iban
+          ? { ...payload, iban: { masked: `${iban.slice(0, 2)}•• •••• ${iban.slice(-4)}`, field: "iban", revealable: false } }
+          : request.payload,
+        reason: request.reason,
+        status: "pending",
+        version: 1,
+        requester_id: ME_STAFF_ID,
+        policy_version: "2026-06",
+        required: [{ approvals: 2, one_of_role: null, permission: "approvals:decide", description: "2 distinct approvers" }],
+        decisions: [],
+        expires_at: new Date(Date.now() + 72 * 3600_000).toISOString(),
+        created_at: new Date().toISOString(),
+        execution_result: null,
+        can_decide: false,
+        cannot_decide: { code: "self_approval_forbidden", message: "You requested this yourself: another approver has to decide it." },
+      };
+      approvals.unshift(created);
+      requestsByKey.set(idempotency_key, { body: JSON.stringify(request), answer: created });
+      return created;
+    },
+    approval_amend: (args) => {
+      if (!state.online) throw fail("offline");
+      const { approval_id, amend } = args as { approval_id: string; amend: AmendApproval };
+      const i = approvals.findIndex((x) => x.id === approval_id);
+      const a = approvals[i];
+      if (!a) throw fail("not_found");
+      if (a.requester_id !== ME_STAFF_ID) throw fail("forbidden", "Only the requester may change or cancel a request.");
+      if (a.status !== "pending") throw fail("not_pending");
+      if (amend.version !== a.version) throw fail("stale_version", "The request changed since you loaded it.");
+      const next: Approval = {
+        ...a,
+        amount: amend.amount ?? a.amount,
+        amount_base: amend.amount ?? a.amount_base,
+        payload: amend.payload ?? a.payload,
+        reason: amend.reason ?? a.reason,
+        version: a.version + 1,
+        decisions: a.decisions.map((d) => ({ ...d, current: false })),
       };
       approvals[i] = next;
       return next;

@@ -111,3 +111,14 @@ export function errorWords(e: unknown): string {
   const code = errorCode(e);
   return code ? ERROR_WORDS[code] : FALLBACK;
 }
+
+/**
+ * A refusal of an action, in words: the server's own sentence when it gave one — it names what
+ * was wrong (“A bank account change for this vendor is already pending.”, the limit and the
+ * amount) and never holds internals (API.md: no SQL, stack or internal names in a problem) —
+ * else the code's words.
+ */
+export function refusalWords(e: unknown): string {
+  if (isErrorPayload(e) && errorCode(e) && e.detail?.trim()) return e.detail.trim();
+  return errorWords(e);
+}

@@ -7,6 +7,7 @@ import {
   formatRelative,
   humanize,
   initials,
+  parseAmount,
 } from "./format";
 
 describe("format", () => {
@@ -42,5 +43,17 @@ describe("format", () => {
     expect(initials("Alice Example")).toBe("AE");
     expect(initials("sam")).toBe("S");
     expect(humanize("finance_approver")).toBe("Finance approver");
+  });
+
+  it("reads a typed amount into minor units, and refuses what is not one", () => {
+    expect(parseAmount("1200", "EUR")).toBe(120000);
+    expect(parseAmount(" 1,200.5 ", "EUR")).toBe(120050);
+    expect(parseAmount("30,000.00", "EUR")).toBe(3000000);
+    expect(parseAmount("0.07", "USD")).toBe(7);
+    expect(parseAmount("1500", "JPY")).toBe(1500);
+    for (const bad of ["", "abc", "-5", "1.234", "1e5", "12,34.00", "1 200"]) {
+      expect(parseAmount(bad, "EUR")).toBeNull();
+    }
+    expect(parseAmount("10.5", "JPY")).toBeNull();
   });
 });

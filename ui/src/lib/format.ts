@@ -4,7 +4,8 @@ import type { Money } from "@/bindings/types";
 const NUMBER_LOCALE = "en-US";
 
 const fractionDigitsCache = new Map<string, number>();
-function currencyDigits(currency: string): number {
+/** Digits after the decimal point in `currency` (EUR 2, JPY 0). */
+export function currencyDigits(currency: string): number {
   let digits = fractionDigitsCache.get(currency);
   if (digits === undefined) {
     try {
@@ -32,6 +33,20 @@ export function formatAmount(money: Money): string {
     amountFormats.set(digits, fmt);
   }
   return fmt.format(money.amount_minor / 10 ** digits);
+}
+
+/**
+ * Minor units from what someone typed in major units ("1200", "1,200.50"),
+ * or null when it is not an amount in `currency` (more decimals than it has,
+ * letters, a sign). Grouping commas are allowed, as the app shows them.
+ */
+export function parseAmount(text: string, currency: string): number | null {
+  const digits = currencyDigits(currency);
+  const t = text.trim().replace(/,(?=\d{3}(\D|$))/g, "");
+  const m = /^(\d{1,13})(?:\.(\d*))?$/.exec(t);
+  if (!m || (m[2] ?? "").length > digits) return null;
+  const minor = Number(m[1]) * 10 ** digits + Number((m[2] ?? "").padEnd(digits, "0") || "0");
+  return Number.isSafeInteger(minor) ? minor : null;
 }
 
 /** Amount then currency code: `29,665.70 EUR`. */

@@ -1,6 +1,6 @@
 import { useState, type ReactNode } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { BanIcon, CheckIcon, CircleSlashIcon, XIcon } from "lucide-react";
+import { BanIcon, CheckIcon, CircleSlashIcon, HistoryIcon, PencilIcon, XIcon } from "lucide-react";
 import { toast } from "sonner";
 import { approvalCancel, approvalDecide } from "@/bindings/commands";
 import type { Approval, Decision } from "@/bindings/types";
@@ -17,12 +17,15 @@ import { ErrorState } from "@/components/error-state";
 import { MoneyCell } from "@/components/money";
 import { RelativeTime } from "@/components/relative-time";
 import { ApprovalStatusBadge, approvalKindLabel } from "@/components/status-badge";
-import { errorCode, errorWords } from "@/lib/errors";
+import { errorCode, refusalWords } from "@/lib/errors";
 import { formatDateTime, formatMoney, humanize } from "@/lib/format";
 import { OFFLINE_ACTION_REASON, useSyncState } from "@/lib/sync-state";
-import { orgsListQuery } from "@/screens/customers/queries";
-import { Field } from "@/screens/customers/record-sheet";
+import { orgInvoicesQuery, orgsListQuery, orgVendorsQuery } from "@/screens/customers/queries";
+import { Field, PayoutHold } from "@/screens/customers/record-sheet";
+import { MaskedValue } from "@/components/masked-value";
+import { describeChanges } from "./changes";
 import { approvalQuery } from "./queries";
+import { RequestDialog } from "./request-dialog";
 
 /** A request's detail in a side sheet: what, why, the rule and its progress, every decision, and the decision form. */
 export function ApprovalSheet({ id, onClose }: { id: string | null; onClose: () => void }) {
@@ -52,6 +55,8 @@ export function approvalTitle(a: Approval): string {
 function Detail({ id }: { id: string }) {
   const approval = useQuery(approvalQuery(id));
   const orgs = useQuery(orgsListQuery);
+  // After a stale_version refusal: what the server's version has that the one decided on had not.
+  const [changes, setChanges] = useState<string[] | null>(null);
   if (approval.isPending) {
     return (
       <div className="flex flex-col gap-3 p-4" aria-busy="true" aria-label="Loading">
@@ -73,7 +78,8 @@ function Detail({ id }: { id: string }) {
     );
   }
   const a = approval.data;
-  const orgName = orgs.data?.find((o) => o.id === a.org_id)?.name;
+  const org = orgs.data?.find((o) => o.id === a.org_id);
+  const orgName = org?.name;
   const approvals = a.decisions.filter((d) => d.current && d.decision === "approve").length;
   const needed = a.required.reduce((n, r) => n + r.approvals, 0);
   return (
@@ -86,7 +92,26 @@ function Detail({ id }: { id: string }) {
         <SheetDescription>{orgName ? `For ${orgName}` : "For a customer outside your local data"}</SheetDescription>
       </SheetHeader>
       <div className="flex-1 overflow-auto px-4">
+        {changes && (
+          <div
+            role="status"
+            data-testid="what-changed"
+            className="mt-3 rounded-md border border-amber-300/60 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-400/20 dark:bg-amber-400/10 dark:text-amber-200"
+          >
+            <p className="flex items-center gap-2 font-medium">
+              <HistoryIcon className="size-4" aria-hidden="true" />
+              It changed while you had it open — read it again before you decide
+            </p>
+            <ul className="mt-1 list-disc pl-6">
+              {(changes.length ? changes : ["Someone else acted on it"]).map((c) => (
+                <li key={c}>{c}</li>
+              ))}
+            </ul>
+          </div>
+        )}
+        {a.kind === "payout_release" && a.status === "pending" && org && <PayoutHold org={org} vendor={a.target_id} />}
         <dl className="py-2">
+          {org && <Target approval={a} orgId={org.id} />}
           <Field label="Reason">{a.reason}</Field>
           {a.amount && (
             <Field label="Amount">
@@ -164,9 +189,56 @@ function Detail({ id }: { id: string }) {
           </Section>
         )}
       </div>
-      <DecidePanel approval={a} />
+      <DecidePanel approval={a} orgName={orgName} onStale={setChanges} />
     </>
   );
+}
+
+/** The record the request acts on, from the local data (masked as the caller sees it). */
+function Target({ approval: a, orgId }: { approval: Approval; orgId: string }) {
+  const invoice = a.kind === "refund" || a.kind === "credit_note";
+  const vendor = a.kind === "vendor_bank_change" || a.kind === "payout_release";
+  const invoices = useQuery({ ...orgInvoicesQuery(orgId), enabled: invoice });
+  const vendors = useQuery({ ...orgVendorsQuery(orgId), enabled: vendor });
+  if (invoice) {
+    const i = invoices.data?.find((x) => x.id === a.target_id);
+    return (
+      <Field label="Invoice">
+        {i ? (
+          <span data-testid="approval-target">
+            <span className="font-mono">{i.number}</span> · {formatMoney(i.amount)} · issued{" "}
+            {formatDateTime(i.issued_at).split(",")[0]}
+          </span>
+        ) : (
+          <span className="text-muted-foreground">Not in your local data</span>
+        )}
+      </Field>
+    );
+  }
+  if (vendor) {
+    const v = vendors.data?.find((x) => x.id === a.target_id);
+    return (
+      <Field label="Vendor">
+        {v ? (
+          <span data-testid="approval-target" className="flex flex-wrap items-center gap-x-2">
+            {v.name}
+            {v.bank_account && (
+              <MaskedValue
+                value={v.bank_account.iban}
+                label="Current IBAN"
+                recordType="vendor"
+                recordId={v.id}
+                subject={`${v.name}`}
+              />
+            )}
+          </span>
+        ) : (
+          <span className="text-muted-foreground">Not in your local data</span>
+        )}
+      </Field>
+    );
+  }
+  return null;
 }
 
 /** A payload or result value: masked values as masked, plain values as text. */
@@ -179,7 +251,15 @@ function PayloadValue({ value }: { value: unknown }) {
 }
 
 /** Approve or reject, or why not: the server's `can_decide` / `cannot_decide`, before anyone tries. */
-function DecidePanel({ approval: a }: { approval: Approval }) {
+function DecidePanel({
+  approval: a,
+  orgName,
+  onStale,
+}: {
+  approval: Approval;
+  orgName?: string;
+  onStale: (changes: string[]) => void;
+}) {
   const queryClient = useQueryClient();
   const { offline } = useSyncState();
   const [comment, setComment] = useState("");
@@ -197,16 +277,19 @@ function DecidePanel({ approval: a }: { approval: Approval }) {
     onError: (error) => {
       setConfirmReject(false);
       if (errorCode(error) === "stale_version") {
-        // Someone amended it meanwhile: show what it is now before anyone decides again.
-        void queryClient.invalidateQueries({ queryKey: approvalQuery(a.id).queryKey });
+        // Someone amended it meanwhile: show what it is now, and what changed, before anyone decides again.
         void queryClient.invalidateQueries({ queryKey: ["approvals_list"] });
+        void queryClient
+          .fetchQuery({ ...approvalQuery(a.id), staleTime: 0 })
+          .then((next) => onStale(describeChanges(a, next)))
+          .catch(() => onStale([]));
         toast.warning("The request changed since you opened it", {
-          description: "It has been reloaded with the changes. Read it again before you decide.",
+          description: "It has been reloaded; what changed is listed at the top. Read it again before you decide.",
         });
         return;
       }
       void queryClient.invalidateQueries({ queryKey: approvalQuery(a.id).queryKey });
-      toast.error("The decision was not recorded", { description: errorWords(error) });
+      toast.error("The decision was not recorded", { description: refusalWords(error) });
     },
   });
 
@@ -224,7 +307,12 @@ function DecidePanel({ approval: a }: { approval: Approval }) {
         <p className="text-muted-foreground mt-1 text-sm" data-code={a.cannot_decide.code}>
           {a.cannot_decide.message}
         </p>
-        {own && <CancelRequest approval={a} />}
+        {own && (
+          <div className="mt-3 flex gap-2">
+            <AmendRequest approval={a} orgName={orgName} />
+            <CancelRequest approval={a} />
+          </div>
+        )}
       </div>
     );
   }
@@ -307,7 +395,7 @@ function CancelRequest({ approval: a }: { approval: Approval }) {
     onError: (error) => {
       setConfirm(false);
       void queryClient.invalidateQueries({ queryKey: approvalQuery(a.id).queryKey });
-      toast.error("The request was not cancelled", { description: errorWords(error) });
+      toast.error("The request was not cancelled", { description: refusalWords(error) });
     },
   });
   return (
@@ -315,7 +403,6 @@ function CancelRequest({ approval: a }: { approval: Approval }) {
       <Button
         variant="outline"
         size="sm"
-        className="mt-3"
         onClick={() => setConfirm(true)}
         disabled={cancel.isPending || offline}
         title={offline ? OFFLINE_ACTION_REASON : undefined}
@@ -335,6 +422,28 @@ function CancelRequest({ approval: a }: { approval: Approval }) {
         onConfirm={() => cancel.mutate()}
         testId="cancel-confirm"
       />
+    </>
+  );
+}
+
+/** The requester changes amount, details or reason of a pending request (its version moves on). */
+function AmendRequest({ approval: a, orgName }: { approval: Approval; orgName?: string }) {
+  const { offline } = useSyncState();
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <Button
+        variant="outline"
+        size="sm"
+        onClick={() => setOpen(true)}
+        disabled={offline}
+        title={offline ? OFFLINE_ACTION_REASON : undefined}
+        data-testid="amend-request"
+      >
+        <PencilIcon aria-hidden="true" />
+        Amend…
+      </Button>
+      <RequestDialog mode={open ? { amend: a, orgName } : null} onClose={() => setOpen(false)} />
     </>
   );
 }

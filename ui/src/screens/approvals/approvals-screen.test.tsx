@@ -6,7 +6,12 @@ import { expectNoSeriousA11yViolations } from "@/test/axe";
 import { forever, renderApp } from "@/test/render-app";
 
 const approver = { account: makeAccount({ roles: ["finance_approver"], permissions: [...READ_PERMISSIONS, "approvals:request", "approvals:decide"] }) };
-const reasons = () => screen.getAllByTestId("row").map((r) => within(r).getAllByRole("cell")[2]!.textContent);
+/** The text of one column in every row, found by its header. */
+const column = (name: string) => {
+  const i = screen.getAllByRole("columnheader").findIndex((h) => h.textContent === name);
+  return screen.getAllByTestId("row").map((r) => within(r).getAllByRole("cell")[i]!.textContent);
+};
+const reasons = () => column("Reason");
 
 describe("Approvals", () => {
   it("lists what waits for my decision, with counts on each list", async () => {

@@ -1,9 +1,12 @@
 import { useCallback, useMemo, useRef, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
-import { createColumnHelper, type SortingState } from "@tanstack/react-table";
-import { InboxIcon } from "lucide-react";
-import type { Approval } from "@/bindings/types";
+import { createColumnHelper, type RowSelectionState, type SortingState } from "@tanstack/react-table";
+import { CheckIcon, FilterXIcon, InboxIcon, XIcon } from "lucide-react";
+import type { Approval, Decision, Org } from "@/bindings/types";
+import { Button } from "@/components/ui/button";
+import { Input } from "@/components/ui/input";
+import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "@/components/ui/select";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { DataTable } from "@/components/data-table";
 import { EmptyState } from "@/components/empty-state";
@@ -13,14 +16,24 @@ import { MoneyCell } from "@/components/money";
 import { NoAccess } from "@/components/no-access";
 import { RelativeTime } from "@/components/relative-time";
 import { ApprovalStatusBadge, approvalKindLabel, approvalStatusLabel } from "@/components/status-badge";
-import { formatCount, formatMoney } from "@/lib/format";
+import { currencyDigits, formatCount, formatMoney } from "@/lib/format";
 import { useAccount } from "@/lib/permissions";
+import { OFFLINE_ACTION_REASON, useSyncState } from "@/lib/sync-state";
 import { useDocumentTitle } from "@/lib/title";
+import { orgsListQuery } from "@/screens/customers/queries";
 import { TableSkeleton } from "@/screens/customers/customers-screen";
 import { focusTable, useFilterBox } from "@/screens/customers/use-slash-focus";
 import { ApprovalSheet } from "./approval-detail";
+import { BulkDecideDialog } from "./bulk-decide";
 import { approvalsQuery } from "./queries";
-import { APPROVAL_LISTS, type ApprovalList, type ApprovalsSearch } from "./search";
+import {
+  APPROVAL_KINDS,
+  APPROVAL_LISTS,
+  DONE_STATUSES,
+  type ApprovalFilters,
+  type ApprovalList,
+  type ApprovalsSearch,
+} from "./search";
 
 const LISTS: Record<ApprovalList, { label: string; empty: string; emptyHelp: string }> = {
   to_decide: {
@@ -41,16 +54,22 @@ const LISTS: Record<ApprovalList, { label: string; empty: string; emptyHelp: str
 };
 
 const col = createColumnHelper<Approval>();
-const columns = [
+const columnsFor = (orgName: (id: string) => string) => [
   col.accessor("kind", {
     header: "Kind",
-    meta: { width: "16%" },
+    meta: { width: "15%" },
     cell: (c) => <span className="font-medium">{approvalKindLabel(c.getValue())}</span>,
+  }),
+  col.accessor((a) => orgName(a.org_id), {
+    id: "org",
+    header: "Customer",
+    meta: { width: "15%" },
+    cell: (c) => <span className="block truncate">{c.getValue()}</span>,
   }),
   col.accessor((a) => a.amount_base?.amount_minor ?? a.amount?.amount_minor ?? -1, {
     id: "amount",
     header: "Amount",
-    meta: { width: "16%", align: "right" },
+    meta: { width: "14%", align: "right" },
     cell: (c) => {
       const a = c.row.original;
       return a.amount ? <MoneyCell value={a.amount} /> : <span className="text-muted-foreground block text-right">—</span>;
@@ -58,28 +77,44 @@ const columns = [
   }),
   col.accessor("reason", {
     header: "Reason",
-    meta: { width: "30%" },
+    meta: { width: "24%" },
     cell: (c) => <span className="block truncate">{c.getValue()}</span>,
   }),
   col.accessor("status", {
     header: "Status",
-    meta: { width: "12%" },
+    meta: { width: "11%" },
     cell: (c) => <ApprovalStatusBadge status={c.getValue()} />,
   }),
   col.accessor("created_at", {
     header: "Requested",
-    meta: { width: "13%" },
+    meta: { width: "10.5%" },
     cell: (c) => <RelativeTime value={c.getValue()} className="text-muted-foreground" />,
   }),
   col.accessor("expires_at", {
     header: "Expires",
-    meta: { width: "13%" },
+    meta: { width: "10.5%" },
     cell: (c) => <RelativeTime value={c.getValue()} className="text-muted-foreground" />,
   }),
 ];
 
-const filterText = (a: Approval) =>
-  `${approvalKindLabel(a.kind)} ${a.reason} ${approvalStatusLabel(a.status)} ${a.amount ? formatMoney(a.amount) : ""}`;
+const filterTextFor = (orgName: (id: string) => string) => (a: Approval) =>
+  `${approvalKindLabel(a.kind)} ${orgName(a.org_id)} ${a.reason} ${approvalStatusLabel(a.status)} ${a.amount ? formatMoney(a.amount) : ""}`;
+
+/** At least `min` (major units of the base currency) as the policy compares it: amount_base. */
+const atLeast = (min: number | undefined) => (a: Approval) => {
+  if (min === undefined) return true;
+  const m = a.amount_base ?? a.amount;
+  return !!m && m.amount_minor >= min * 10 ** currencyDigits(m.currency);
+};
+
+/** The customers' names, from the local data; one outside it shows as such. */
+function useOrgNames() {
+  const orgs = useQuery(orgsListQuery);
+  return useMemo(() => {
+    const byId = new Map((orgs.data ?? []).map((o: Org) => [o.id, o.name]));
+    return { orgs: orgs.data ?? [], name: (id: string) => byId.get(id) ?? "Not in your local data" };
+  }, [orgs.data]);
+}
 
 /** The approvals inbox: to decide, requested by me, history; a request's detail in a side sheet. */
 export function ApprovalsScreen() {
@@ -100,12 +135,14 @@ function Inbox() {
       void navigate({ search: (prev) => ({ ...prev, ...patch }), replace: true }),
     [navigate],
   );
-  // Every list's count shows on its tab, so all three load.
+  const filters: ApprovalFilters = { kind: search.kind, org: search.org, status: search.status };
+  // Every list's count shows on its tab, so all three load, with the same filters.
   const lists = {
-    to_decide: useQuery(approvalsQuery("to_decide")),
-    requested: useQuery(approvalsQuery("requested")),
-    history: useQuery(approvalsQuery("history")),
+    to_decide: useQuery(approvalsQuery("to_decide", filters)),
+    requested: useQuery(approvalsQuery("requested", filters)),
+    history: useQuery(approvalsQuery("history", filters)),
   };
+  const count = (l: ApprovalList) => lists[l].data?.items.filter(atLeast(search.min)).length ?? 0;
 
   return (
     <div className="flex h-full min-h-0 flex-col" data-testid="approvals">
@@ -119,7 +156,14 @@ function Inbox() {
       <Tabs
         value={list}
         onValueChange={(value) =>
-          setSearch({ list: value as ApprovalList, q: undefined, sort: undefined, desc: undefined, open: undefined })
+          setSearch({
+            list: value as ApprovalList,
+            q: undefined,
+            sort: undefined,
+            desc: undefined,
+            open: undefined,
+            status: undefined,
+          })
         }
         className="min-h-0 flex-1 gap-3 px-6 pb-6"
       >
@@ -131,7 +175,7 @@ function Inbox() {
                 {LISTS[l].label}
                 {q.isSuccess && (
                   <span className="text-muted-foreground tabular text-xs font-normal" data-testid={`count-${l}`}>
-                    {formatCount(q.data.items.length)}
+                    {formatCount(count(l))}
                     {q.data.more ? "+" : ""}
                   </span>
                 )}
@@ -141,7 +185,7 @@ function Inbox() {
         </TabsList>
         {APPROVAL_LISTS.map((l) => (
           <TabsContent key={l} value={l} className="flex min-h-0 flex-col">
-            {l === list && <ListPane list={l} search={search} setSearch={setSearch} />}
+            {l === list && <ListPane list={l} search={search} setSearch={setSearch} filters={filters} />}
           </TabsContent>
         ))}
       </Tabs>
@@ -154,12 +198,28 @@ function ListPane({
   list,
   search,
   setSearch,
+  filters,
 }: {
   list: ApprovalList;
   search: ApprovalsSearch;
   setSearch: (patch: Partial<ApprovalsSearch>) => void;
+  filters: ApprovalFilters;
 }) {
-  const approvals = useQuery(approvalsQuery(list));
+  const approvals = useQuery(approvalsQuery(list, filters));
+  const { name: orgName } = useOrgNames();
+  const columns = useMemo(() => columnsFor(orgName), [orgName]);
+  const filterText = useMemo(() => filterTextFor(orgName), [orgName]);
+  const items = useMemo(
+    () => approvals.data?.items.filter(atLeast(search.min)) ?? [],
+    [approvals.data, search.min],
+  );
+  const { offline } = useSyncState();
+  // Bulk decide: only where the caller decides.
+  const bulk = list === "to_decide";
+  const [ticked, setTicked] = useState<RowSelectionState>({});
+  const [bulkDecision, setBulkDecision] = useState<Decision | null>(null);
+  const tickedItems = items.filter((a) => ticked[a.id]);
+  const narrowed = search.kind || search.org || search.status || search.min !== undefined;
   const { filter, setFilter, filterRef } = useFilterBox(search.q, (q) => setSearch({ q }));
   const [selectedId, setSelectedId] = useState<string | null>(search.open ?? null);
   const rootRef = useRef<HTMLDivElement>(null);
@@ -171,12 +231,25 @@ function ListPane({
 
   return (
     <div ref={rootRef} className="flex min-h-0 flex-1 flex-col gap-3">
-      <div className="flex items-center gap-3">
-        <p className="text-muted-foreground flex-1 text-sm">
-          {approvals.isSuccess && approvals.data.more
-            ? `The first ${formatCount(approvals.data.items.length)} requests; narrow the filter to find older ones.`
-            : " "}
-        </p>
+      <div className="flex flex-wrap items-center gap-2" data-testid="approval-filters">
+        <FilterBar
+          list={list}
+          search={search}
+          setSearch={setSearch}
+          baseCurrency={approvals.data?.items.find((a) => a.amount_base)?.amount_base?.currency ?? "EUR"}
+        />
+        {narrowed && (
+          <Button
+            variant="ghost"
+            size="sm"
+            onClick={() => setSearch({ kind: undefined, org: undefined, status: undefined, min: undefined })}
+            data-testid="clear-filters"
+          >
+            <FilterXIcon aria-hidden="true" />
+            Clear filters
+          </Button>
+        )}
+        <div className="flex-1" />
         <FilterInput
           ref={filterRef}
           value={filter}
@@ -187,17 +260,72 @@ function ListPane({
           data-testid="table-filter"
         />
       </div>
+      {approvals.isSuccess && approvals.data.more && (
+        <p className="text-muted-foreground text-sm">
+          The newest {formatCount(approvals.data.items.length)} requests; narrow the filters to find older ones.
+        </p>
+      )}
+      {bulk && tickedItems.length > 0 && (
+        <div
+          className="bg-muted/60 flex items-center gap-3 rounded-md border px-3 py-1.5 text-sm"
+          role="toolbar"
+          aria-label="Selected requests"
+          data-testid="bulk-bar"
+        >
+          <span className="font-medium">{formatCount(tickedItems.length)} selected</span>
+          <Button
+            size="sm"
+            disabled={offline}
+            title={offline ? OFFLINE_ACTION_REASON : undefined}
+            onClick={() => setBulkDecision("approve")}
+            data-testid="bulk-approve"
+          >
+            <CheckIcon aria-hidden="true" />
+            Approve {formatCount(tickedItems.length)}…
+          </Button>
+          <Button
+            size="sm"
+            variant="outline"
+            disabled={offline}
+            title={offline ? OFFLINE_ACTION_REASON : undefined}
+            onClick={() => setBulkDecision("reject")}
+            data-testid="bulk-reject"
+          >
+            <XIcon aria-hidden="true" />
+            Reject {formatCount(tickedItems.length)}…
+          </Button>
+          <Button size="sm" variant="ghost" onClick={() => setTicked({})} className="ml-auto">
+            Clear selection
+          </Button>
+        </div>
+      )}
+      <BulkDecideDialog
+        decision={bulkDecision}
+        requests={tickedItems}
+        onClose={(decided) => {
+          setBulkDecision(null);
+          if (decided) setTicked({});
+        }}
+      />
       {approvals.isPending ? (
         <TableSkeleton />
       ) : approvals.isError ? (
         <ErrorState error={approvals.error} onRetry={() => void approvals.refetch()} />
-      ) : approvals.data.items.length === 0 ? (
-        <EmptyState icon={InboxIcon} title={LISTS[list].empty}>
-          {LISTS[list].emptyHelp}
-        </EmptyState>
+      ) : items.length === 0 ? (
+        narrowed ? (
+          <EmptyState icon={FilterXIcon} title="No request matches these filters">
+            Clear a filter to see more.
+          </EmptyState>
+        ) : (
+          <EmptyState icon={InboxIcon} title={LISTS[list].empty}>
+            {LISTS[list].emptyHelp}
+          </EmptyState>
+        )
       ) : (
         <DataTable
-          data={approvals.data.items}
+          data={items}
+          rowSelection={bulk ? ticked : undefined}
+          onRowSelectionChange={bulk ? setTicked : undefined}
           columns={columns}
           getRowId={(a) => a.id}
           filterText={filterText}
@@ -219,5 +347,106 @@ function ListPane({
         />
       )}
     </div>
+  );
+}
+
+const ALL = "all";
+
+/** Kind, customer, status (History) and smallest amount: each a URL search param. */
+function FilterBar({
+  list,
+  search,
+  setSearch,
+  baseCurrency,
+}: {
+  baseCurrency: string;
+  list: ApprovalList;
+  search: ApprovalsSearch;
+  setSearch: (patch: Partial<ApprovalsSearch>) => void;
+}) {
+  const { orgs } = useOrgNames();
+  const [min, setMin] = useState(search.min === undefined ? "" : String(search.min));
+  const commitMin = (text: string) => {
+    const n = Number(text.replace(/,/g, ""));
+    setSearch({ min: text.trim() === "" || !Number.isFinite(n) || n < 0 ? undefined : n });
+  };
+  return (
+    <>
+      <FilterSelect
+        label="Kind"
+        every="Every kind"
+        value={search.kind}
+        options={APPROVAL_KINDS.map((k) => [k, approvalKindLabel(k)] as const)}
+        onChange={(kind) => setSearch({ kind })}
+        className="w-40"
+      />
+      <FilterSelect
+        label="Customer"
+        every="Every customer"
+        value={search.org}
+        options={orgs.map((o) => [o.id, o.name] as const)}
+        onChange={(org) => setSearch({ org })}
+        className="w-44"
+      />
+      {list === "history" && (
+        <FilterSelect
+          label="Status"
+          every="Every status"
+          value={search.status}
+          options={DONE_STATUSES.map((st) => [st, approvalStatusLabel(st)] as const)}
+          onChange={(status) => setSearch({ status })}
+          className="w-36"
+        />
+      )}
+      <div className="relative">
+        <Input
+          value={min}
+          onChange={(e) => setMin(e.target.value)}
+          onBlur={(e) => commitMin(e.target.value)}
+          onKeyDown={(e) => e.key === "Enter" && commitMin(e.currentTarget.value)}
+          inputMode="decimal"
+          placeholder="Min. amount"
+          aria-label={`Smallest amount, in ${baseCurrency}`}
+          className="tabular h-8 w-40 pr-11"
+          data-testid="filter-min"
+        />
+        <span className="text-muted-foreground pointer-events-none absolute top-1/2 right-2.5 -translate-y-1/2 text-xs">
+          {baseCurrency}
+        </span>
+      </div>
+    </>
+  );
+}
+
+/** One filter of a list: "Every …" or one value; `undefined` is every. */
+function FilterSelect<V extends string>({
+  label,
+  every,
+  value,
+  options,
+  onChange,
+  className,
+}: {
+  label: string;
+  every: string;
+  value: V | undefined;
+  options: readonly (readonly [V, string])[];
+  onChange: (value: V | undefined) => void;
+  className?: string;
+}) {
+  return (
+    <Select value={value ?? ALL} onValueChange={(v) => onChange(v === ALL ? undefined : (v as V))}>
+      <SelectTrigger size="sm" className={className} aria-label={label} data-testid={`filter-${label.toLowerCase()}`}>
+        <SelectValue />
+      </SelectTrigger>
+      <SelectContent>
+        <SelectItem value={ALL}>{every}</SelectItem>
+        {options.map(([v, text]) => (
+          <SelectItem key={v} value={v}>
+            {text}
+          </SelectItem>
+        ))}
+      </SelectContent>
+    </Select>
   );
 }

@@ -2,8 +2,9 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useQuery, useQueryClient, type UseQueryOptions } from "@tanstack/react-query";
 import { Link, useNavigate, useParams, useSearch } from "@tanstack/react-router";
 import type { ColumnDef, SortingState } from "@tanstack/react-table";
-import { ChevronRightIcon, InboxIcon } from "lucide-react";
+import { ChevronRightIcon, DownloadIcon, InboxIcon } from "lucide-react";
 import type { Org, OrgSummary, Permission } from "@/bindings/types";
+import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { DataTable } from "@/components/data-table";
@@ -16,6 +17,8 @@ import { errorCode } from "@/lib/errors";
 import { formatCount, formatDate } from "@/lib/format";
 import { useAccount } from "@/lib/permissions";
 import { orgsRecentQuery } from "@/lib/queries";
+import { OFFLINE_ACTION_REASON, useSyncState } from "@/lib/sync-state";
+import { RequestDialog } from "@/screens/approvals/request-dialog";
 import { useDocumentTitle } from "@/lib/title";
 import { TableSkeleton } from "./customers-screen";
 import {
@@ -112,6 +115,7 @@ function OrgDetail() {
           <span className="text-muted-foreground ml-auto text-xs">
             Customer since {formatDate(org.created_at)}
           </span>
+          <DataExportAction org={org} />
         </div>
       </header>
       {tab === undefined ? (
@@ -309,5 +313,29 @@ function RecordTab({
         }}
       />
     </div>
+  );
+}
+
+/** "Request data export…": everything the platform holds about the customer, after an auditor approves. */
+function DataExportAction({ org }: { org: Org }) {
+  const { can } = useAccount();
+  const { offline } = useSyncState();
+  const [open, setOpen] = useState(false);
+  if (!can("approvals:request")) return null;
+  return (
+    <>
+      <Button
+        variant="outline"
+        size="sm"
+        disabled={offline}
+        title={offline ? OFFLINE_ACTION_REASON : undefined}
+        onClick={() => setOpen(true)}
+        data-testid="request-data_export"
+      >
+        <DownloadIcon aria-hidden="true" />
+        Request data export…
+      </Button>
+      <RequestDialog mode={open ? { target: { kind: "data_export", org } } : null} onClose={() => setOpen(false)} />
+    </>
   );
 }

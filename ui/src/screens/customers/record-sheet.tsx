@@ -1,5 +1,9 @@
-import type { ReactNode } from "react";
+import { useState, type ReactNode } from "react";
+import { Link } from "@tanstack/react-router";
+import { useQuery } from "@tanstack/react-query";
+import { PauseCircleIcon, SendIcon } from "lucide-react";
 import type { CustomerUser, Invoice, Org, Payment, Vendor } from "@/bindings/types";
+import { Button } from "@/components/ui/button";
 import {
   Sheet,
   SheetContent,
@@ -11,6 +15,10 @@ import { MaskedValue } from "@/components/masked-value";
 import { MoneyCell } from "@/components/money";
 import { PaymentKindBadge, StatusBadge, paymentKindLabel } from "@/components/status-badge";
 import { formatDate, formatDateTime } from "@/lib/format";
+import { useAccount } from "@/lib/permissions";
+import { OFFLINE_ACTION_REASON, useSyncState } from "@/lib/sync-state";
+import { pendingBankChangeQuery } from "@/screens/approvals/queries";
+import { RequestDialog, type RequestTarget } from "@/screens/approvals/request-dialog";
 import { roleLabel } from "./record-columns";
 import type { OrgTab } from "./search";
 import { PaymentTarget } from "./payment-target";
@@ -77,10 +85,79 @@ function Body({ org, record }: { org: Org; record: OpenRecord }) {
           {KIND_WORDS[record.tab]} at {org.name}
         </SheetDescription>
       </SheetHeader>
-      <div className="overflow-auto px-4 py-2">
+      <div className="flex-1 overflow-auto px-4 py-2">
+        {record.tab === "vendors" && <PayoutHold org={org} vendor={record.row} />}
         <dl className="divide-y">{fields(org, record)}</dl>
       </div>
+      <RequestActions org={org} record={record} />
     </>
+  );
+}
+
+/** The requests one can make about this record: refund or credit note of an invoice; bank change or payout for a vendor. */
+function RequestActions({ org, record }: { org: Org; record: OpenRecord }) {
+  const { can } = useAccount();
+  const { offline } = useSyncState();
+  const [target, setTarget] = useState<RequestTarget | null>(null);
+  if (!can("approvals:request")) return null;
+  const actions: { label: string; target: RequestTarget }[] =
+    record.tab === "invoices"
+      ? [
+          { label: "Request refund…", target: { kind: "refund", org, invoice: record.row } },
+          { label: "Request credit note…", target: { kind: "credit_note", org, invoice: record.row } },
+        ]
+      : record.tab === "vendors"
+        ? [
+            { label: "Request bank change…", target: { kind: "vendor_bank_change", org, vendor: record.row } },
+            { label: "Request payout release…", target: { kind: "payout_release", org, vendor: record.row } },
+          ]
+        : [];
+  if (actions.length === 0) return null;
+  return (
+    <div className="flex flex-wrap gap-2 border-t px-4 py-3" data-testid="request-actions">
+      {actions.map((a) => (
+        <Button
+          key={a.target.kind}
+          variant="outline"
+          size="sm"
+          disabled={offline}
+          title={offline ? OFFLINE_ACTION_REASON : undefined}
+          onClick={() => setTarget(a.target)}
+          data-testid={`request-${a.target.kind}`}
+        >
+          <SendIcon aria-hidden="true" />
+          {a.label}
+        </Button>
+      ))}
+      <RequestDialog mode={target && { target }} onClose={() => setTarget(null)} />
+    </div>
+  );
+}
+
+/** A vendor with a bank change waiting for approval gets no payout until it is decided (API.md `payout_hold`). */
+export function PayoutHold({ org, vendor }: { org: Org; vendor: Vendor | string }) {
+  const vendorId = typeof vendor === "string" ? vendor : vendor.id;
+  const { can } = useAccount();
+  const pending = useQuery({
+    ...pendingBankChangeQuery(org.id),
+    enabled: can("approvals:request") || can("approvals:decide"),
+  });
+  const change = pending.data?.find((a) => a.target_id === vendorId);
+  if (!change) return null;
+  return (
+    <div
+      role="note"
+      data-testid="payout-hold"
+      className="my-2 flex gap-2 rounded-md border border-amber-300/60 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-400/20 dark:bg-amber-400/10 dark:text-amber-200"
+    >
+      <PauseCircleIcon className="mt-0.5 size-4 shrink-0" aria-hidden="true" />
+      <p>
+        Payouts to this vendor are on hold: a change of its bank account waits for approval.{" "}
+        <Link to="/approvals" search={{ open: change.id }} className="font-medium underline underline-offset-2">
+          Open the bank change
+        </Link>
+      </p>
+    </div>
   );
 }
 
