@@ -3,11 +3,13 @@
 use crate::{Money, OrgId, Permission, Region, StaffId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use time::OffsetDateTime;
 
 macro_rules! roles {
     ($($variant:ident = $text:literal;)*) => {
         /// Staff roles. What each grants is server policy.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         pub enum StaffRole { $(#[serde(rename = $text)] $variant,)* }
 
         crate::wire_string_schema!(StaffRole, $($text),*);
@@ -74,6 +76,7 @@ pub struct Me {
 
 /// A staff member as `security_admin` sees them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffMember {
     pub id: StaffId,
@@ -88,10 +91,39 @@ pub struct StaffMember {
     pub approval_limits: BTreeMap<String, Option<Money>>,
     pub permission_epoch: i64,
     pub active: bool,
+    /// When the account last made a request, to within 5 minutes: it is
+    /// recorded at most once every 5 minutes, so later requests within those
+    /// 5 minutes do not move it. `null`: never active.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub last_active_at: Option<OffsetDateTime>,
+    /// When an inactive account was deactivated; `null` while it is active
+    /// (and for one deactivated before this was recorded).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub deactivated_at: Option<OffsetDateTime>,
+    /// The reason given to `POST /v1/staff/{id}/deactivate`; `null` while the
+    /// account is active, or when it was deactivated through `PUT`.
+    #[serde(default)]
+    pub deactivation_reason: Option<String>,
+}
+
+/// `POST /v1/staff/{id}/deactivate`: from the account's next request its
+/// tokens are refused (`account_disabled`), its open support sessions end and
+/// its pending approval requests are cancelled, in one transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeactivateStaff {
+    /// Why; at least 10 characters after trimming (`reason_required`, also
+    /// when missing). Audited and shown on the account while it is inactive.
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// `PUT /v1/staff/{id}`: replaces roles, scope and limits. Identity fields
 /// (issuer, subject, epoch) are the server's and are refused here.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

@@ -430,10 +430,7 @@ pub async fn cancel(
     let key = idempotency::from_headers(&headers, &p, &format!("POST /v1/approvals/{id}/cancel"), &())?;
     let tx = crate::http::idempotency::begin_or_replay!(&s.db, &p, key.as_ref());
     let (mut tx, _) = requester_pending_in(tx, &p, &audit, id).await?;
-    sqlx::query("UPDATE approval_requests SET status = 'cancelled', updated_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    store::cancel(&mut tx, id).await?;
     let row = load(&mut tx, id, false).await?;
     let ds = store::decisions(&mut tx, id).await?;
     idempotency::finish(

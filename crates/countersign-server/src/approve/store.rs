@@ -404,6 +404,34 @@ pub async fn active_delegator(
     }))
 }
 
+/// What cancelling a request sets, whoever cancels: its requester
+/// (`POST /v1/approvals/{id}/cancel`), or the server when the requester's
+/// account is deactivated; both read alike afterwards.
+const CANCELLED: &str = "status = 'cancelled', updated_at = now()";
+
+/// Cancels request `id` (pending, locked and checked by the caller).
+pub async fn cancel(tx: &mut Tx, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("UPDATE approval_requests SET {CANCELLED} WHERE id = $1"))
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// Cancels every pending request made through the staff account
+/// `staff_id`, across tenants (its account was just deactivated), in the
+/// caller's transaction: their (id, org). One already past its expiry is
+/// left to be marked expired, as it would be for its requester.
+pub async fn cancel_requests_of(tx: &mut sqlx::PgConnection, staff_id: Uuid) -> ApiResult<Vec<(Uuid, Uuid)>> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE approval_requests SET {CANCELLED} \
+         WHERE requester_staff_id = $1 AND status = 'pending' AND expires_at > now() RETURNING id, org_id"
+    ))
+    .bind(staff_id)
+    .fetch_all(&mut *tx)
+    .await?)
+}
+
 /// Marks a request expired.
 pub async fn mark_expired(tx: &mut Tx, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query(

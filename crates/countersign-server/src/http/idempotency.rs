@@ -119,12 +119,17 @@ pub fn stored_all_sql(n: usize) -> String {
 
 /// Inside the action's transaction, with [`Key::lock`] held, before acting:
 /// the stored response, if this is a retry.
-pub async fn replay(tx: &mut Tx, p: &Principal, key: &Key) -> ApiResult<Option<(StatusCode, serde_json::Value)>> {
+/// (Any transaction: a scoped one, or a global one for staff administration.)
+pub async fn replay(
+    tx: &mut sqlx::PgConnection,
+    p: &Principal,
+    key: &Key,
+) -> ApiResult<Option<(StatusCode, serde_json::Value)>> {
     let stored: Option<Stored> = sqlx::query_as(&stored_sql(1))
         .bind(&p.issuer)
         .bind(&p.subject)
         .bind(&key.key)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?;
     key.answer(stored)
 }
@@ -174,7 +179,7 @@ const STORE_CONFLICT: &str = "ON CONFLICT (issuer, subject, key) DO UPDATE \
 
 /// Remembers the response, in the action's transaction.
 pub async fn remember(
-    tx: &mut Tx,
+    tx: &mut sqlx::PgConnection,
     p: &Principal,
     key: &Key,
     status: StatusCode,
@@ -187,7 +192,7 @@ pub async fn remember(
         .bind(&key.hash)
         .bind(status.as_u16() as i16)
         .bind(response)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?;
     stored_or_refuse(stored.is_some())
 }

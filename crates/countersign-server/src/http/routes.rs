@@ -35,7 +35,7 @@ use utoipa::OpenApi;
         records::list_orgs, records::get_org, records::list_users, records::get_user,
         records::list_invoices, records::get_invoice, records::list_vendors, records::get_vendor,
             records::list_payments,
-        staff::list, staff::get, staff::put,
+        staff::list, staff::get, staff::put, staff::deactivate, staff::reactivate,
         reveals::reveal,
         audit_log::search, audit_log::export,
         sync::sync,
@@ -386,6 +386,20 @@ pub const ROUTES: &[Route] = &[
     route(PUT, "/v1/staff/{staff_id}", Some("staff.update"), NOT_IN_SESSION, |m| {
         on(m, staff::put)
     }),
+    route(
+        POST,
+        "/v1/staff/{staff_id}/deactivate",
+        Some("staff.deactivate"),
+        NOT_IN_SESSION,
+        |m| on(m, staff::deactivate),
+    ),
+    route(
+        POST,
+        "/v1/staff/{staff_id}/reactivate",
+        Some("staff.reactivate"),
+        NOT_IN_SESSION,
+        |m| on(m, staff::reactivate),
+    ),
 ];
 
 fn filter(method: &str) -> MethodFilter {

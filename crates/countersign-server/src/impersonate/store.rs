@@ -164,6 +164,21 @@ pub async fn end_by_server(tx: &mut PgConnection, id: Uuid, why: EndReason) -> A
     Ok(())
 }
 
+/// Ends every open session of the agent `staff_id` (the account was just
+/// deactivated), in the caller's transaction: their ids. One that outlived
+/// its time already reads as expired and keeps that: it ran its course.
+pub async fn end_agents_sessions(tx: &mut PgConnection, staff_id: Uuid, why: EndReason) -> ApiResult<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE impersonation_sessions SET status = 'ended', ended_at = now(), end_reason = $2 \
+         WHERE agent_staff_id = $1 AND (status = 'pending_approval' OR (status = 'active' AND expires_at > now())) \
+         RETURNING id",
+    )
+    .bind(staff_id)
+    .bind(why.as_str())
+    .fetch_all(&mut *tx)
+    .await?)
+}
+
 /// A session as a request inside it needs it.
 #[derive(sqlx::FromRow)]
 pub struct SessionRow {

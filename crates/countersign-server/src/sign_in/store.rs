@@ -1,5 +1,6 @@
 //! Staff accounts as sign-in reads them: the row, by id or in batches of
-//! identities (see `lookup_batch`).
+//! identities (see `lookup_batch`), which also record the accounts'
+//! activity (`last_active_at`, see `record_activity`).
 
 use crate::http::problem::{ApiError, ApiResult};
 use countersign_api::{Money, OrgId, Region, Scope, StaffId, StaffRole, UnknownValue};
@@ -23,11 +24,14 @@ pub struct StaffRow {
     pub approval_limits: sqlx::types::Json<BTreeMap<String, Option<Money>>>,
     pub permission_epoch: i64,
     pub active: bool,
+    pub last_active_at: Option<time::OffsetDateTime>,
+    pub deactivated_at: Option<time::OffsetDateTime>,
+    pub deactivation_reason: Option<String>,
 }
 
 pub const STAFF_COLUMNS: &str =
     "id, person_id, issuer, subject, display_name, email, roles, scope_all, scope_regions, scope_org_ids, \
-        approval_limits, permission_epoch, active";
+        approval_limits, permission_epoch, active, last_active_at, deactivated_at, deactivation_reason";
 
 /// A staff row's roles, parsed when the row is read: an unknown role is an
 /// error there, never dropped (the table's CHECK is the second line).
@@ -94,6 +98,9 @@ impl StaffRow {
             approval_limits: self.limits(),
             permission_epoch: self.permission_epoch,
             active: self.active,
+            last_active_at: self.last_active_at,
+            deactivated_at: self.deactivated_at,
+            deactivation_reason: self.deactivation_reason.clone(),
         }
     }
 }
@@ -145,9 +152,13 @@ pub async fn lookup_batch(
             for job in jobs {
                 let row = rows
                     .iter()
-                    .find(|r| r.issuer == job.issuer && r.subject == job.subject)
-                    .cloned();
+                    .find(|f| f.row.issuer == job.issuer && f.row.subject == job.subject)
+                    .map(|f| f.row.clone());
                 let _ = job.reply.send(Ok(row));
+            }
+            let due: Vec<&StaffRow> = rows.iter().filter(|f| f.record_activity).map(|f| &f.row).collect();
+            if !due.is_empty() {
+                record_activity(&mut held, &pool, &due).await;
             }
         }
         Err(e) => {
@@ -159,6 +170,52 @@ pub async fn lookup_batch(
     }
 }
 
+/// Records that the `due` accounts made a request, after their batch was
+/// answered (no request waits for it; the next batch waits for one small
+/// UPDATE at most once per account every 5 minutes, see [`DUE`]). Whether an
+/// account is due is read with its row, on the database's clock, so a clock
+/// apart from the server's cannot make every request write. A row locked by
+/// a staff change is skipped, never waited for: the next request records it.
+/// A failure only loses this record.
+async fn record_activity(held: &mut crate::kernel::db::Held, pool: &PgPool, due: &[&StaffRow]) {
+    let issuers: Vec<&str> = due.iter().map(|r| r.issuer.as_str()).collect();
+    let subjects: Vec<&str> = due.iter().map(|r| r.subject.as_str()).collect();
+    let done = async {
+        sqlx::query(&RECORD_ACTIVITY)
+            .bind(&issuers)
+            .bind(&subjects)
+            .execute(held.conn(pool).await?)
+            .await
+    }
+    .await;
+    if let Err(e) = done {
+        tracing::warn!(error = %e, "recording staff activity");
+        held.reset();
+    }
+}
+
+static RECORD_ACTIVITY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "UPDATE staff SET last_active_at = now() WHERE id IN (SELECT id FROM staff \
+           WHERE (issuer, subject) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND {DUE} \
+           FOR UPDATE SKIP LOCKED)"
+    )
+});
+
+/// An account whose activity is due to be recorded: active, and not
+/// recorded in the last 5 minutes. The access review counts in days, so 5
+/// minutes of precision cost it nothing, and a busy account costs one UPDATE
+/// per 5 minutes instead of one per request.
+const DUE: &str = "active AND (last_active_at IS NULL OR last_active_at < now() - interval '300 seconds')";
+
+/// A looked-up row, and whether its activity is due to be recorded.
+#[derive(sqlx::FromRow)]
+struct Found {
+    #[sqlx(flatten)]
+    row: StaffRow,
+    record_activity: bool,
+}
+
 /// One try at a batch's statement on the kept connection, which is handed
 /// back after an error (the pool closes it if it is broken).
 async fn read_lookup(
@@ -166,9 +223,9 @@ async fn read_lookup(
     pool: &PgPool,
     issuers: &[&str],
     subjects: &[&str],
-) -> Result<Vec<StaffRow>, sqlx::Error> {
+) -> Result<Vec<Found>, sqlx::Error> {
     let rows = async {
-        sqlx::query_as::<_, StaffRow>(&LOOKUP)
+        sqlx::query_as::<_, Found>(&LOOKUP)
             .bind(issuers)
             .bind(subjects)
             .fetch_all(held.conn(pool).await?)
@@ -185,7 +242,8 @@ async fn read_lookup(
 /// constant column list is spliced, once.
 static LOOKUP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT {STAFF_COLUMNS} FROM staff WHERE (issuer, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+        "SELECT {STAFF_COLUMNS}, {DUE} AS record_activity \
+         FROM staff WHERE (issuer, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
     )
 });
 
