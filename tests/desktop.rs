@@ -568,3 +568,84 @@ async fn a_refund_goes_from_request_to_execution_and_each_app_says_why_not_me_fi
         app.sign_out().await.unwrap();
     }
 }
+
+/// Issue 21, point 6 (staff access, through the app state): sid sees the
+/// access review, is refused changing himself, deactivates bob with a reason;
+/// bob's running app is signed out at its next request, its local data and
+/// keyring entries gone; reactivated, bob signs in again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sid_deactivates_bob_and_bobs_running_app_is_signed_out_at_its_next_request() {
+    use countersign_client::api_client::StaffFilter;
+
+    let server = Server::start();
+    let signed_in = |who: &'static str| {
+        let url = server.url.clone();
+        async move {
+            let dir = tempfile::tempdir().unwrap();
+            let app = desktop(dir.path(), Some(&url), Arc::new(ScriptedBrowser::new(who)));
+            let issuer = app.start().await.server.unwrap().providers[0].issuer.clone();
+            app.sign_in(&issuer).await.unwrap_or_else(|e| panic!("{who}: {e:?}"));
+            (app, dir, issuer)
+        }
+    };
+    let (bob, bob_dir, issuer) = signed_in("bob").await;
+    bob.sync(|_| {}).await.unwrap();
+    assert!(bob.sync_status().await.unwrap().records > 0);
+
+    let (sid, _sid_dir, _) = signed_in("sid").await;
+    let all = sid.staff(StaffFilter::default()).await.unwrap();
+    let find = |subject: &str| all.iter().find(|m| m.subject == subject).unwrap().clone();
+    let (bob_row, sid_row) = (find("staff-bob"), find("staff-sid"));
+    assert!(bob_row.active && bob_row.last_active_at.is_some(), "{bob_row:?}");
+    let privileged = sid
+        .staff(StaffFilter {
+            privileged: Some(true),
+            ..StaffFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(privileged.iter().any(|m| m.id == sid_row.id));
+    assert!(!privileged.iter().any(|m| m.id == bob_row.id));
+
+    // Never oneself, and never without a reason: refused, nothing changed.
+    let own = sid.deactivate_staff(sid_row.id, "Testing my own account".into()).await;
+    assert_eq!(own.unwrap_err().code, Code::SelfChangeForbidden);
+    let short = sid.deactivate_staff(bob_row.id, "because".into()).await;
+    assert_eq!(short.unwrap_err().code, Code::ReasonRequired);
+    assert!(bob.sync(|_| {}).await.is_ok(), "bob still works");
+
+    let off = sid
+        .deactivate_staff(bob_row.id, "INC-2291: laptop reported stolen".into())
+        .await
+        .unwrap();
+    assert!(!off.active);
+    assert_eq!(
+        off.deactivation_reason.as_deref(),
+        Some("INC-2291: laptop reported stolen")
+    );
+
+    // bob's app, still running, makes its next request: refused and signed out here.
+    let refused = bob.sync(|_| {}).await.unwrap_err();
+    assert_eq!(refused.code, Code::AccountDisabled, "{refused:?}");
+    assert_eq!(bob.sync(|_| {}).await.unwrap_err().code, Code::NotSignedIn);
+    let store = keyring();
+    assert!(secrets::load_refresh_token(store.as_ref(), &issuer, "staff-bob")
+        .unwrap()
+        .is_none());
+    assert!(secrets::load_cache_key(store.as_ref(), &issuer, "staff-bob")
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        std::fs::read_dir(paths(bob_dir.path()).data_dir).unwrap().count(),
+        0,
+        "no cache file and no session note left"
+    );
+
+    // Reactivated, bob signs in again.
+    assert!(sid.reactivate_staff(bob_row.id).await.unwrap().active);
+    bob.sign_in(&issuer).await.unwrap();
+    assert!(bob.sync(|_| {}).await.unwrap().records > 0);
+    for app in [&bob, &sid] {
+        app.sign_out().await.unwrap();
+    }
+}

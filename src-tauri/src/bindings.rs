@@ -4,7 +4,7 @@
 //! rewrites them.
 
 use countersign_client::api::*;
-use countersign_client::api_client::{ApprovalFilter, Mine};
+use countersign_client::api_client::{ApprovalFilter, Mine, StaffFilter};
 use countersign_client::desktop::*;
 use countersign_client::discovery::ServerSource;
 use countersign_client::error::{Code, ErrorPayload};
@@ -35,6 +35,8 @@ fn types(cfg: &Config) -> Vec<(String, String)> {
         // approvals
         ApprovalKind, ApprovalStatus, Rule, Decision, DecisionRecord, CannotDecide,
         Approval, DecideApproval, CreateApproval, AmendApproval, Mine, ApprovalFilter,
+        // staff access
+        StaffRole, StaffMember, StaffUpdate, StaffFilter,
         // app views
         ServerSource, ServerInfo, PersistenceView, AccountView, AppState, SyncProgress, SyncReport, SyncStatus,
         Hit, OrgSummary, Revealed, Theme, CacheMode, CacheView, SettingsView,

@@ -43,7 +43,12 @@ macro_rules! app_commands {
 }
 
 #[allow(unused_imports)]
-use countersign_client::{api::*, api_client::ApprovalFilter, desktop::*, search::Hit};
+use countersign_client::{
+    api::*,
+    api_client::{ApprovalFilter, StaffFilter},
+    desktop::*,
+    search::Hit,
+};
 
 app_commands! {
     session::app_start() -> AppState;
@@ -68,6 +73,10 @@ app_commands! {
     approvals::approval_request(request: CreateApproval, idempotency_key: String) -> Approval;
     approvals::approval_amend(approval_id: ApprovalId, amend: AmendApproval) -> Approval;
     approvals::approval_cancel(approval_id: ApprovalId) -> Approval;
+    staff::staff_list(filter: StaffFilter) -> Vec<StaffMember>;
+    staff::staff_update(staff_id: StaffId, update: StaffUpdate) -> StaffMember;
+    staff::staff_deactivate(staff_id: StaffId, reason: String) -> StaffMember;
+    staff::staff_reactivate(staff_id: StaffId) -> StaffMember;
     settings::settings_get() -> SettingsView;
     settings::theme_set(theme: Theme) -> ();
     settings::wipe_local_data() -> ();

@@ -13,10 +13,10 @@ use crate::error::{Code, HasCode};
 use crate::oidc::Sensitive;
 use countersign_api::{
     AmendApproval, Approval, ApprovalId, ApprovalKind, ApprovalStatus, AuditEvent, CreateApproval, CreateDelegation,
-    CreateGrant, CreateImpersonation, CustomerUser, DecideApproval, Delegation, ErrorCode, Grant, ImpersonationId,
-    ImpersonationSession, Invoice, InvoiceId, InvoiceStatus, Me, Notification, Org, OrgId, Outcome, Page, Payment,
-    Region, RevealRequest, RevealResponse, Review, StaffId, StaffMember, StaffUpdate, SupportAccessReport, SyncPage,
-    UpdateUser, UserId, Vendor, VendorId,
+    CreateGrant, CreateImpersonation, CustomerUser, DeactivateStaff, DecideApproval, Delegation, ErrorCode, Grant,
+    ImpersonationId, ImpersonationSession, Invoice, InvoiceId, InvoiceStatus, Me, Notification, Org, OrgId, Outcome,
+    Page, Payment, Region, RevealRequest, RevealResponse, Review, StaffId, StaffMember, StaffUpdate,
+    SupportAccessReport, SyncPage, UpdateUser, UserId, Vendor, VendorId,
 };
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -249,6 +249,20 @@ pub struct ApprovalFilter {
     pub limit: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+}
+
+/// `GET /v1/staff`'s access-review filters; each left out is "either".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct StaffFilter {
+    /// Holding a privileged role (or, `false`, none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privileged: Option<bool>,
+    /// No request for at least this many days, never-active accounts included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inactive_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -757,6 +771,20 @@ impl ApiClient {
 
     pub async fn list_staff(&self) -> Result<Vec<StaffMember>, ClientError> {
         self.call(Method::GET, "v1/staff", NO_QUERY, NO_BODY).await
+    }
+    /// The access review's lists: privileged roles, inactive for N days, (de)activated.
+    pub async fn review_staff(&self, filter: &StaffFilter) -> Result<Vec<StaffMember>, ClientError> {
+        self.call(Method::GET, "v1/staff", Some(filter), NO_BODY).await
+    }
+    /// Incident response: from its next request the account's tokens are refused, its
+    /// support sessions end and its pending requests are cancelled (the server does all).
+    pub async fn deactivate_staff(&self, id: StaffId, req: &DeactivateStaff) -> Result<StaffMember, ClientError> {
+        self.call(Method::POST, &format!("v1/staff/{id}/deactivate"), NO_QUERY, Some(req))
+            .await
+    }
+    pub async fn reactivate_staff(&self, id: StaffId) -> Result<StaffMember, ClientError> {
+        self.call(Method::POST, &format!("v1/staff/{id}/reactivate"), NO_QUERY, NO_BODY)
+            .await
     }
     pub async fn get_staff(&self, id: StaffId) -> Result<StaffMember, ClientError> {
         self.call(Method::GET, &format!("v1/staff/{id}"), NO_QUERY, NO_BODY)

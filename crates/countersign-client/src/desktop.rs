@@ -6,7 +6,7 @@
 //! that crosses, to its dialog only).
 
 use crate::account::{Account, ClientConfig};
-use crate::api_client::{ApprovalFilter, IdempotencyKey};
+use crate::api_client::{ApprovalFilter, IdempotencyKey, StaffFilter};
 use crate::browser::Browser;
 use crate::cache::CacheStatus;
 use crate::discovery::{self, Paths, Server, ServerSource};
@@ -15,8 +15,8 @@ use crate::search::Hit;
 use crate::secrets::SecretStore;
 use crate::session::Persistence;
 use countersign_api::{
-    AmendApproval, Approval, ApprovalId, CreateApproval, CustomerUser, DecideApproval, Invoice, Org, OrgId, Page,
-    Payment, Permission, RecordType, RevealRequest, Scope, Vendor,
+    AmendApproval, Approval, ApprovalId, CreateApproval, CustomerUser, DeactivateStaff, DecideApproval, Invoice, Org,
+    OrgId, Page, Payment, Permission, RecordType, RevealRequest, Scope, StaffId, StaffMember, StaffUpdate, Vendor,
 };
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -551,7 +551,9 @@ impl Desktop {
                     "The server cannot be reached. You are working from the data synced earlier.",
                 )
             }
-            Code::SignedOut | Code::RefreshRejected => {
+            // A deactivated account (incident response) is signed out here at
+            // its next request, local data wiped, as if it had signed out.
+            Code::SignedOut | Code::RefreshRejected | Code::AccountDisabled => {
                 self.ended().await;
                 e
             }
@@ -725,6 +727,26 @@ impl Desktop {
     pub async fn decide(&self, id: ApprovalId, decision: DecideApproval) -> Result<Approval, ErrorPayload> {
         let account = self.account().await?;
         self.answered(account.api().decide_approval(id, &decision).await).await
+    }
+
+    /// Staff accounts (security admin), filtered for the access review.
+    pub async fn staff(&self, filter: StaffFilter) -> Result<Vec<StaffMember>, ErrorPayload> {
+        let account = self.account().await?;
+        self.answered(account.api().review_staff(&filter).await).await
+    }
+    /// New roles, scope and limits; the server refuses one's own (`self_change_forbidden`).
+    pub async fn update_staff(&self, id: StaffId, update: StaffUpdate) -> Result<StaffMember, ErrorPayload> {
+        let account = self.account().await?;
+        self.answered(account.api().update_staff(id, &update).await).await
+    }
+    pub async fn deactivate_staff(&self, id: StaffId, reason: String) -> Result<StaffMember, ErrorPayload> {
+        let account = self.account().await?;
+        self.answered(account.api().deactivate_staff(id, &DeactivateStaff { reason }).await)
+            .await
+    }
+    pub async fn reactivate_staff(&self, id: StaffId) -> Result<StaffMember, ErrorPayload> {
+        let account = self.account().await?;
+        self.answered(account.api().reactivate_staff(id).await).await
     }
 
     /// The server's answer to an action: an answer means online again; a

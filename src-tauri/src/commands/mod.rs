@@ -7,6 +7,7 @@ pub mod records;
 pub mod reveal;
 pub mod session;
 pub mod settings;
+pub mod staff;
 pub mod sync;
 
 use countersign_client::error::ErrorPayload;

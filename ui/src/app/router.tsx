@@ -21,6 +21,8 @@ import { customersSearchSchema, orgSearchSchema } from "@/screens/customers/sear
 import { SettingsScreen } from "@/screens/settings/settings-screen";
 import { ApprovalsScreen } from "@/screens/approvals/approvals-screen";
 import { approvalsSearchSchema } from "@/screens/approvals/search";
+import { StaffScreen } from "@/screens/staff/staff-screen";
+import { staffSearchSchema } from "@/screens/staff/search";
 import { Shell } from "@/app/shell";
 import { NotFound, RootError, Splash } from "@/app/root-states";
 
@@ -122,6 +124,13 @@ const approvalsRoute = createRoute({
   component: ApprovalsScreen,
 });
 
+const staffRoute = createRoute({
+  getParentRoute: () => shellRoute,
+  path: "/staff",
+  validateSearch: staffSearchSchema,
+  component: StaffScreen,
+});
+
 const settingsRoute = createRoute({
   getParentRoute: () => shellRoute,
   path: "/settings",
@@ -133,7 +142,7 @@ const routeTree = rootRoute.addChildren([
   updateRoute,
   signInRoute,
   syncRoute,
-  shellRoute.addChildren([homeRoute, customersRoute, orgRoute, approvalsRoute, settingsRoute]),
+  shellRoute.addChildren([homeRoute, customersRoute, orgRoute, approvalsRoute, staffRoute, settingsRoute]),
 ]);
 
 export function createAppRouter({

@@ -1,6 +1,14 @@
 import { useEffect, useRef, useState } from "react";
 import { Link, Outlet, useNavigate } from "@tanstack/react-router";
-import { Building2Icon, HomeIcon, SearchIcon, SettingsIcon, StampIcon, type LucideIcon } from "lucide-react";
+import {
+  Building2Icon,
+  HomeIcon,
+  SearchIcon,
+  SettingsIcon,
+  ShieldCheckIcon,
+  StampIcon,
+  type LucideIcon,
+} from "lucide-react";
 import { Kbd, KbdGroup } from "@/components/ui/kbd";
 import { Separator } from "@/components/ui/separator";
 import { OfflineBanner } from "@/components/offline-banner";
@@ -73,7 +81,12 @@ function ShellFrame() {
   );
 }
 
-type NavItem = { to: "/" | "/customers" | "/approvals" | "/settings"; label: string; icon: LucideIcon; keys: string };
+type NavItem = {
+  to: "/" | "/customers" | "/approvals" | "/staff" | "/settings";
+  label: string;
+  icon: LucideIcon;
+  keys: string;
+};
 
 function Sidebar() {
   const { can } = useAccount();
@@ -85,6 +98,7 @@ function Sidebar() {
     ...(can("approvals:request") || can("approvals:decide")
       ? [{ to: "/approvals", label: "Approvals", icon: StampIcon, keys: "G A" } as NavItem]
       : []),
+    ...(can("staff:read") ? [{ to: "/staff", label: "Staff access", icon: ShieldCheckIcon, keys: "G T" } as NavItem] : []),
   ];
   return (
     <nav
@@ -161,8 +175,8 @@ function useGlobalShortcuts({
       }
       if (pendingG.current && Date.now() - pendingG.current < 1500) {
         pendingG.current = 0;
-        const to = ({ h: "/", c: "/customers", a: "/approvals", s: "/settings" } as const)[
-          e.key as "h" | "c" | "a" | "s"
+        const to = ({ h: "/", c: "/customers", a: "/approvals", t: "/staff", s: "/settings" } as const)[
+          e.key as "h" | "c" | "a" | "t" | "s"
         ];
         if (to) {
           e.preventDefault();

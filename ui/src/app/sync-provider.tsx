@@ -6,7 +6,7 @@ import { syncRun } from "@/bindings/commands";
 import type { ErrorPayload } from "@/bindings/types";
 import { errorCode, errorWords, isErrorPayload } from "@/lib/errors";
 import { appStateQuery, invalidateData, syncStatusQuery } from "@/lib/queries";
-import { forgetAccount } from "@/lib/session";
+import { forgetAccount, SESSION_ENDED } from "@/lib/session";
 import { SyncStateContext, type SyncState } from "@/lib/sync-state";
 
 const OFFLINE_RETRY_MS = 5_000;
@@ -66,7 +66,7 @@ export function SyncProvider({ children }: { children: ReactNode }) {
       if (code === "offline") {
         setOfflineSeen(true);
         next = OFFLINE_RETRY_MS;
-      } else if (code === "signed_out" || code === "not_signed_in" || code === "refresh_rejected") {
+      } else if (code && SESSION_ENDED.includes(code)) {
         forgetAccount(queryClient);
         void navigate({ to: "/sign-in", search: { reason: code }, replace: true });
         return;

@@ -2,7 +2,7 @@
 // UPDATE_BINDINGS=1 cargo test -p countersign-desktop bindings rewrites it.
 
 import { invoke, Channel } from "@tauri-apps/api/core";
-import type { AccountView, AmendApproval, AppState, Approval, ApprovalFilter, ApprovalId, CreateApproval, CustomerUser, DecideApproval, Invoice, Org, OrgId, OrgSummary, Page, Payment, RecordType, Revealed, SearchHit, SettingsView, SyncProgress, SyncReport, SyncStatus, Theme, Vendor } from "./types";
+import type { AccountView, AmendApproval, AppState, Approval, ApprovalFilter, ApprovalId, CreateApproval, CustomerUser, DecideApproval, Invoice, Org, OrgId, OrgSummary, Page, Payment, RecordType, Revealed, SearchHit, SettingsView, StaffFilter, StaffId, StaffMember, StaffUpdate, SyncProgress, SyncReport, SyncStatus, Theme, Vendor } from "./types";
 
 /** `app_start`; rejects with an `ErrorPayload`. */
 export async function appStart(): Promise<AppState> {
@@ -114,6 +114,26 @@ export async function approvalAmend(approvalId: ApprovalId, amend: AmendApproval
 /** `approval_cancel`; rejects with an `ErrorPayload`. */
 export async function approvalCancel(approvalId: ApprovalId): Promise<Approval> {
   return invoke<Approval>("approval_cancel", { approval_id: approvalId });
+}
+
+/** `staff_list`; rejects with an `ErrorPayload`. */
+export async function staffList(filter: StaffFilter): Promise<Array<StaffMember>> {
+  return invoke<Array<StaffMember>>("staff_list", { filter });
+}
+
+/** `staff_update`; rejects with an `ErrorPayload`. */
+export async function staffUpdate(staffId: StaffId, update: StaffUpdate): Promise<StaffMember> {
+  return invoke<StaffMember>("staff_update", { staff_id: staffId, update });
+}
+
+/** `staff_deactivate`; rejects with an `ErrorPayload`. */
+export async function staffDeactivate(staffId: StaffId, reason: string): Promise<StaffMember> {
+  return invoke<StaffMember>("staff_deactivate", { staff_id: staffId, reason });
+}
+
+/** `staff_reactivate`; rejects with an `ErrorPayload`. */
+export async function staffReactivate(staffId: StaffId): Promise<StaffMember> {
+  return invoke<StaffMember>("staff_reactivate", { staff_id: staffId });
 }
 
 /** `settings_get`; rejects with an `ErrorPayload`. */

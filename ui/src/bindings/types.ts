@@ -185,6 +185,46 @@ export type Mine = "requested" | "to_decide";
 
 export type ApprovalFilter = { status: ApprovalStatus | null, kind: ApprovalKind | null, org_id: OrgId | null, mine: Mine | null, limit: number | null, cursor: string | null, };
 
+export type StaffRole = "support_agent" | "support_supervisor" | "finance_clerk" | "finance_approver" | "finance_controller" | "auditor" | "security_admin";
+
+export type StaffMember = { id: StaffId, issuer: string, subject: string, display_name: string, email: string, roles: Array<StaffRole>, scope: Scope, 
+/**
+ * Kind → limit; `null` means no limit.
+ */
+approval_limits: { [key in string]: Money | null }, permission_epoch: number, active: boolean, 
+/**
+ * When the account last made a request, to within 5 minutes: it is
+ * recorded at most once every 5 minutes, so later requests within those
+ * 5 minutes do not move it. `null`: never active.
+ */
+last_active_at: string | null, 
+/**
+ * When an inactive account was deactivated; `null` while it is active
+ * (and for one deactivated before this was recorded).
+ */
+deactivated_at: string | null, 
+/**
+ * The reason given to `POST /v1/staff/{id}/deactivate`; `null` while the
+ * account is active, or when it was deactivated through `PUT`.
+ */
+deactivation_reason: string | null, };
+
+export type StaffUpdate = { roles: Array<StaffRole>, scope: Scope, 
+/**
+ * Kind → limit; `null` means no limit.
+ */
+approval_limits: { [key in string]: Money | null }, active: boolean, };
+
+export type StaffFilter = { 
+/**
+ * Holding a privileged role (or, `false`, none).
+ */
+privileged: boolean | null, 
+/**
+ * No request for at least this many days, never-active accounts included.
+ */
+inactive_days: number | null, active: boolean | null, };
+
 export type ServerSource = "env" | "user_config" | "system_config" | "entered";
 
 export type ServerInfo = { url: string, source: ServerSource, providers: Array<Provider>, min_client_version: string, server_version: string, };

@@ -6,6 +6,9 @@
 import type { Channel } from "@tauri-apps/api/core";
 import type {
   AmendApproval,
+  StaffFilter,
+  StaffMember,
+  StaffUpdate,
   CreateApproval,
   AccountView,
   Approval,
@@ -32,6 +35,7 @@ import {
   makeApprovals,
   makeDataset,
   makeServer,
+  makeStaff,
   revealedValueFor,
   type Dataset,
 } from "./fixtures";
@@ -59,6 +63,10 @@ export type CommandName =
   | "approval_cancel"
   | "approval_request"
   | "approval_amend"
+  | "staff_list"
+  | "staff_update"
+  | "staff_deactivate"
+  | "staff_reactivate"
   | "settings_get"
   | "theme_set"
   | "wipe_local_data";
@@ -86,6 +94,8 @@ export type FakeBackendOptions = {
   data?: Dataset;
   /** The approvals the server would show (default: `makeApprovals(data)`). */
   approvals?: Approval[];
+  /** The staff accounts a security admin sees (default: the demo's). */
+  staff?: StaffMember[];
   recent?: string[];
   /** Per-command delay, to see loading states. */
   latencyMs?: number;
@@ -110,6 +120,19 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
   const data = options.data ?? makeDataset();
   const approvals: Approval[] = (options.approvals ?? makeApprovals(data)).map((a) => ({ ...a }));
   const requestsByKey = new Map<string, { body: string; answer: Approval }>();
+  const staff: StaffMember[] = (options.staff ?? makeStaff()).map((m) => ({ ...m }));
+  const PRIVILEGED = ["security_admin", "finance_controller", "finance_approver", "support_supervisor", "auditor"];
+  /** As the server: nobody changes their own access. */
+  const staffTarget = (id: string) => {
+    if (!state.online) throw fail("offline");
+    const i = staff.findIndex((m) => m.id === id);
+    if (i < 0) throw fail("not_found");
+    const m = staff[i]!;
+    if (state.account && m.issuer === state.account.issuer && m.subject === state.account.subject) {
+      throw fail("self_change_forbidden", "Nobody changes their own roles, scope or limits.");
+    }
+    return i;
+  };
   const account0 =
     options.account === undefined ? makeAccount() : options.account;
   const state = {
@@ -409,6 +432,34 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
       };
       approvals[i] = next;
       return next;
+    },
+    staff_list: ({ filter }) => {
+      if (!state.online) throw fail("offline");
+      const f = filter as StaffFilter;
+      const cutoff = f.inactive_days ? Date.now() - f.inactive_days * 86_400_000 : null;
+      return staff.filter(
+        (m) =>
+          (f.privileged == null || m.roles.some((r) => PRIVILEGED.includes(r)) === f.privileged) &&
+          (f.active == null || m.active === f.active) &&
+          (cutoff === null || !m.last_active_at || Date.parse(m.last_active_at) < cutoff),
+      );
+    },
+    staff_update: ({ staff_id, update }) => {
+      const i = staffTarget(staff_id);
+      const u = update as StaffUpdate;
+      staff[i] = { ...staff[i]!, ...u, permission_epoch: staff[i]!.permission_epoch + 1 };
+      return staff[i];
+    },
+    staff_deactivate: ({ staff_id, reason }) => {
+      const i = staffTarget(staff_id);
+      if (String(reason).trim().length < 10) throw fail("reason_required", "Give a reason of at least 10 characters.");
+      staff[i] = { ...staff[i]!, active: false, deactivated_at: new Date().toISOString(), deactivation_reason: reason };
+      return staff[i];
+    },
+    staff_reactivate: ({ staff_id }) => {
+      const i = staffTarget(staff_id);
+      staff[i] = { ...staff[i]!, active: true, deactivated_at: null, deactivation_reason: null };
+      return staff[i];
     },
     settings_get: (): SettingsView => ({
       account: state.account,

@@ -16,6 +16,8 @@ import type {
   Provider,
   Region,
   ServerInfo,
+  StaffMember,
+  StaffRole,
   Vendor,
 } from "@/bindings/types";
 
@@ -442,5 +444,54 @@ export function makeApprovals(data: Dataset, now: number = Date.now()): Approval
       created_at: at(172),
       cannot_decide: { code: "request_expired", message: "This request expired before anyone decided it." },
     },
+  ];
+}
+
+/**
+ * The demo's staff (API.md, demo accounts) as a security admin sees them; `sid` is the admin.
+ * `now` anchors last activity: bob has not been seen for 41 days, ava never.
+ */
+export function makeStaff(now: number = Date.now()): StaffMember[] {
+  const issuer = "http://127.0.0.1:9000";
+  const day = 24 * HOUR;
+  const seen = (daysAgo: number) => new Date(now - daysAgo * day).toISOString();
+  const member = (
+    subject: string,
+    display_name: string,
+    roles: StaffRole[],
+    last: string | null,
+    extra: Partial<StaffMember> = {},
+  ): StaffMember => ({
+    id: `staff-${subject}`,
+    issuer,
+    subject,
+    display_name,
+    email: `${subject}@staff.example`,
+    roles,
+    scope: { all_orgs: true, regions: [], org_ids: [] },
+    approval_limits: {},
+    permission_epoch: 3,
+    active: true,
+    last_active_at: last,
+    deactivated_at: null,
+    deactivation_reason: null,
+    ...extra,
+  });
+  return [
+    member("alice", "Alice Martin", ["support_agent"], seen(0.1), { scope: { all_orgs: false, regions: ["EU"], org_ids: [] } }),
+    member("bob", "Bob Stone", ["support_agent"], seen(41), { scope: { all_orgs: false, regions: ["US"], org_ids: [] } }),
+    member("sam", "Sam Okafor", ["support_supervisor"], seen(1)),
+    member("carl", "Carl Weber", ["finance_clerk"], seen(2)),
+    member("andy", "Andy Novak", ["finance_approver"], seen(3), {
+      approval_limits: { refund: { amount_minor: 1_000_000, currency: "EUR" }, credit_note: { amount_minor: 1_000_000, currency: "EUR" } },
+    }),
+    member("cora", "Cora Lindqvist", ["finance_controller"], seen(0.5)),
+    member("ava", "Ava Reyes", ["auditor"], null),
+    member("sid", "Sid Patel", ["security_admin"], seen(0)),
+    member("dan", "Dan Miller", ["support_agent"], seen(90), {
+      active: false,
+      deactivated_at: seen(60),
+      deactivation_reason: "INC-1182: left the company",
+    }),
   ];
 }

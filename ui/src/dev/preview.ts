@@ -4,7 +4,7 @@
  * import.meta.env.MODE === "preview"; the production build does not contain it.
  *
  * The URL's query string picks a scenario, e.g. `?scenario=server#/server`:
- * server | update | sign-in | first-sync | offline | memory | empty | approver | (default: signed in).
+ * server | update | sign-in | first-sync | offline | memory | empty | approver | admin | (default: signed in).
  */
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { createFakeBackend, fail, type FakeBackendOptions } from "./fake-backend";
@@ -54,6 +54,17 @@ export function installPreviewBackend() {
         email: "andy@staff.example",
         roles: ["finance_approver"],
         permissions: ["orgs:read", "invoices:read", "vendors:read", "payments:read", "finance:reveal", "approvals:request", "approvals:decide"],
+        scope: { all_orgs: true, regions: [], org_ids: [] },
+      });
+      break;
+    case "admin":
+      // The security admin (the demo's sid): `?scenario=admin#/staff`.
+      options.account = makeAccount({
+        display_name: "Sid Patel",
+        subject: "sid",
+        email: "sid@staff.example",
+        roles: ["security_admin"],
+        permissions: ["staff:read", "staff:manage", "audit:read"],
         scope: { all_orgs: true, regions: [], org_ids: [] },
       });
       break;

@@ -1,5 +1,5 @@
 import type { QueryClient } from "@tanstack/react-query";
-import type { AccountView, AppState } from "@/bindings/types";
+import type { AccountView, AppState, Code } from "@/bindings/types";
 import { appStateQuery } from "@/lib/queries";
 
 /**
@@ -14,6 +14,9 @@ export function dropData(queryClient: QueryClient) {
   queryClient.removeQueries({ predicate, type: "inactive" });
   void queryClient.invalidateQueries({ predicate, type: "active" });
 }
+
+/** Codes that say the session is over: the window forgets the account and asks to sign in. */
+export const SESSION_ENDED: Code[] = ["signed_out", "not_signed_in", "refresh_rejected", "account_disabled"];
 
 /** The session ended (signed out here, or refused by the server): forget the account. */
 export function forgetAccount(queryClient: QueryClient) {

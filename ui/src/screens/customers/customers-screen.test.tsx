@@ -96,8 +96,8 @@ describe("Customers", () => {
   });
 
   it("shows a failed read in words with Retry", async () => {
-    renderApp({ path: "/customers", backend: { overrides: { orgs_list: () => { throw fail("not_signed_in"); } } } });
-    expect(await screen.findByRole("alert")).toHaveTextContent("You're not signed in. Sign in to continue.");
+    renderApp({ path: "/customers", backend: { overrides: { orgs_list: () => { throw fail("cache_unavailable"); } } } });
+    expect(await screen.findByRole("alert")).toHaveTextContent("The local data store could not be opened.");
     expect(screen.getByRole("button", { name: "Retry" })).toBeInTheDocument();
   });
 

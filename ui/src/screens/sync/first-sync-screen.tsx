@@ -12,7 +12,7 @@ import { ErrorState } from "@/components/error-state";
 import { errorCode, errorWords } from "@/lib/errors";
 import { formatCount } from "@/lib/format";
 import { appStateQuery, syncStatusQuery } from "@/lib/queries";
-import { forgetAccount } from "@/lib/session";
+import { forgetAccount, SESSION_ENDED } from "@/lib/session";
 import { useDocumentTitle } from "@/lib/title";
 
 /** "12,340 of ~100,000 records" (the total is an estimate until the end). */
@@ -50,7 +50,7 @@ export function FirstSyncScreen() {
       if (mounted.current) void navigate({ to: "/", replace: true });
     } catch (e) {
       const code = errorCode(e);
-      if (code === "signed_out" || code === "not_signed_in" || code === "refresh_rejected") {
+      if (code && SESSION_ENDED.includes(code)) {
         forgetAccount(queryClient);
         void navigate({ to: "/sign-in", search: { reason: code }, replace: true });
         return;
