@@ -904,3 +904,48 @@ async fn ended_sessions_queue_for_review_by_a_supervisor_who_is_not_the_agent() 
     let bobs: Value = app.get_as("bob", "/v1/impersonations").await.json().await.unwrap();
     assert_eq!(bobs["items"], json!([]));
 }
+
+/// Issue 21, point 3: a session that waited for a supervisor gets its whole
+/// duration from the approval, not from the request: approved 40 minutes
+/// after it was asked for, a 15-minute session still has 15 minutes.
+#[tokio::test]
+async fn a_session_that_waited_for_approval_starts_its_clock_at_the_approval() {
+    let app = spawn_app().await;
+    let subject = member(&app, "acme").await;
+    let s: Value = start(&app, "alice", subject, "write").await.json().await.unwrap();
+    assert_eq!(s["status"], "pending_approval");
+    assert!(s["expires_at"].is_null(), "no clock while it waits: {s}");
+    let id = s["id"].as_str().unwrap().to_owned();
+    // It was asked for 40 minutes ago (longer than any session lasts).
+    sqlx::query("UPDATE impersonation_sessions SET requested_at = now() - interval '40 minutes' WHERE id = $1::uuid")
+        .bind(&id)
+        .execute(&app.admin)
+        .await
+        .unwrap();
+    let before = time::OffsetDateTime::now_utc();
+    let approved: Value = post_as(
+        &app,
+        "sam",
+        &format!("/v1/impersonations/{id}/approve"),
+        &json!({ "comment": "ok for SUP-1234" }),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(approved["status"], "active", "{approved}");
+    let expires = time::OffsetDateTime::parse(
+        approved["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let left = expires - before;
+    assert!(
+        left > time::Duration::minutes(14) && left <= time::Duration::minutes(15) + time::Duration::seconds(5),
+        "15 minutes from the approval, not from the request: {left}"
+    );
+    // And it works now.
+    let me = as_session(&app, "alice", &id, reqwest::Method::GET, "/v1/me", None).await;
+    assert_eq!(me.status(), 200);
+}
