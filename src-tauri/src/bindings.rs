@@ -4,7 +4,7 @@
 //! rewrites them.
 
 use countersign_client::api::*;
-use countersign_client::api_client::{ApprovalFilter, Mine, StaffFilter};
+use countersign_client::api_client::{ApprovalFilter, AuditFilter, ImpersonationFilter, Mine, StaffFilter};
 use countersign_client::desktop::*;
 use countersign_client::discovery::ServerSource;
 use countersign_client::error::{Code, ErrorPayload};
@@ -31,10 +31,13 @@ fn types(cfg: &Config) -> Vec<(String, String)> {
         Region, SupportAccess, CustomerRole, InvoiceStatus, PaymentKind, RecordType, Permission,
         OrgId, UserId, InvoiceId, VendorId, PaymentId, Currency, Money, Masked,
         Org, CustomerUser, Invoice, BankAccount, Vendor, Payment, Scope, ProviderInfo,
-        serde_json::Value, Page<Approval>, ApprovalId, StaffId,
+        serde_json::Value, Page<Approval>, ApprovalId, StaffId, ImpersonationId,
         // approvals
         ApprovalKind, ApprovalStatus, Rule, Decision, DecisionRecord, CannotDecide,
         Approval, DecideApproval, CreateApproval, AmendApproval, Mine, ApprovalFilter,
+        // support sessions, audit
+        SessionScope, ImpersonationSession, Review, ReviewOutcome, ImpersonationFilter,
+        ActorKind, Actor, Outcome, AuditEvent, AuditFilter,
         // staff access
         StaffRole, StaffMember, StaffUpdate, StaffFilter,
         // app views

@@ -45,7 +45,7 @@ macro_rules! app_commands {
 #[allow(unused_imports)]
 use countersign_client::{
     api::*,
-    api_client::{ApprovalFilter, StaffFilter},
+    api_client::{ApprovalFilter, AuditFilter, ImpersonationFilter, StaffFilter},
     desktop::*,
     search::Hit,
 };
@@ -73,6 +73,11 @@ app_commands! {
     approvals::approval_request(request: CreateApproval, idempotency_key: String) -> Approval;
     approvals::approval_amend(approval_id: ApprovalId, amend: AmendApproval) -> Approval;
     approvals::approval_cancel(approval_id: ApprovalId) -> Approval;
+    audit::audit_search(filter: AuditFilter) -> Page<AuditEvent>;
+    sessions::sessions_list(filter: ImpersonationFilter) -> Page<ImpersonationSession>;
+    sessions::session_get(session_id: ImpersonationId) -> ImpersonationSession;
+    sessions::session_answer(session_id: ImpersonationId, approve: bool, comment: String) -> ImpersonationSession;
+    sessions::session_review(session_id: ImpersonationId, review: Review) -> ImpersonationSession;
     staff::staff_list(filter: StaffFilter) -> Vec<StaffMember>;
     staff::staff_update(staff_id: StaffId, update: StaffUpdate) -> StaffMember;
     staff::staff_deactivate(staff_id: StaffId, reason: String) -> StaffMember;

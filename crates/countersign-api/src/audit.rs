@@ -4,6 +4,7 @@ use crate::ActorKind;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Actor {
@@ -12,6 +13,7 @@ pub struct Actor {
     pub kind: Option<ActorKind>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -31,16 +33,21 @@ impl Outcome {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     pub seq: i64,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub id: uuid::Uuid,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub at: OffsetDateTime,
     pub actor: Actor,
     pub on_behalf_of: Option<serde_json::Value>,
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub impersonation_id: Option<uuid::Uuid>,
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub org_id: Option<uuid::Uuid>,
     pub action: String,
     pub target_type: Option<String>,

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 pub const IMPERSONATION_HEADER: &str = "countersign-impersonation";
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -80,6 +81,7 @@ pub struct Comment {
     pub comment: String,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -88,6 +90,7 @@ pub enum ReviewOutcome {
     Flagged,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -97,6 +100,7 @@ pub struct Review {
     pub note: String,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImpersonationSession {
@@ -112,12 +116,16 @@ pub struct ImpersonationSession {
     /// `pending_approval`, `active`, `rejected`, `ended` or `expired`.
     pub status: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub requested_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub started_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub expires_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub ended_at: Option<OffsetDateTime>,
     /// Why an `ended` session ended: `ended` (its agent or a supervisor),
     /// `access_revoked` (the agent's roles or scope no longer cover it, seen
@@ -129,6 +137,7 @@ pub struct ImpersonationSession {
     pub review_note: Option<String>,
     /// Only on `GET /v1/impersonations/{id}`: the audit events of the session.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub timeline: Option<Vec<crate::AuditEvent>>,
 }
 

@@ -265,7 +265,9 @@ pub struct StaffFilter {
     pub active: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+/// `GET /v1/impersonations`' query; the app passes it through as it is.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImpersonationFilter {
     /// `pending_approval`, `active`, `rejected`, `ended`, `expired`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -279,7 +281,9 @@ pub struct ImpersonationFilter {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+/// `GET /v1/audit`'s filters (API.md "Audit"); the app passes them through.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditFilter {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub org_id: Option<OrgId>,
@@ -297,9 +301,19 @@ pub struct AuditFilter {
     pub request_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub impersonation_id: Option<ImpersonationId>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub from: Option<OffsetDateTime>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub to: Option<OffsetDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,

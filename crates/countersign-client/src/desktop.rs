@@ -6,7 +6,7 @@
 //! that crosses, to its dialog only).
 
 use crate::account::{Account, ClientConfig};
-use crate::api_client::{ApprovalFilter, IdempotencyKey, StaffFilter};
+use crate::api_client::{ApprovalFilter, AuditFilter, IdempotencyKey, ImpersonationFilter, StaffFilter};
 use crate::browser::Browser;
 use crate::cache::CacheStatus;
 use crate::discovery::{self, Paths, Server, ServerSource};
@@ -15,8 +15,9 @@ use crate::search::Hit;
 use crate::secrets::SecretStore;
 use crate::session::Persistence;
 use countersign_api::{
-    AmendApproval, Approval, ApprovalId, CreateApproval, CustomerUser, DeactivateStaff, DecideApproval, Invoice, Org,
-    OrgId, Page, Payment, Permission, RecordType, RevealRequest, Scope, StaffId, StaffMember, StaffUpdate, Vendor,
+    AmendApproval, Approval, ApprovalId, AuditEvent, CreateApproval, CustomerUser, DeactivateStaff, DecideApproval,
+    ImpersonationId, ImpersonationSession, Invoice, Org, OrgId, Page, Payment, Permission, RecordType, RevealRequest,
+    Review, Scope, StaffId, StaffMember, StaffUpdate, Vendor,
 };
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -727,6 +728,48 @@ impl Desktop {
     pub async fn decide(&self, id: ApprovalId, decision: DecideApproval) -> Result<Approval, ErrorPayload> {
         let account = self.account().await?;
         self.answered(account.api().decide_approval(id, &decision).await).await
+    }
+
+    /// Support sessions: a supervisor's to approve and to review, an agent's own.
+    pub async fn sessions(&self, filter: ImpersonationFilter) -> Result<Page<ImpersonationSession>, ErrorPayload> {
+        let account = self.account().await?;
+        self.answered(account.api().list_impersonations(&filter).await).await
+    }
+    /// One session with its timeline (the server audits the opening).
+    pub async fn session(&self, id: ImpersonationId) -> Result<ImpersonationSession, ErrorPayload> {
+        let account = self.account().await?;
+        self.answered(account.api().get_impersonation(id).await).await
+    }
+    /// A supervisor's answer to a session waiting for approval (never their own: the server decides).
+    pub async fn answer_session(
+        &self,
+        id: ImpersonationId,
+        approve: bool,
+        comment: String,
+    ) -> Result<ImpersonationSession, ErrorPayload> {
+        let account = self.account().await?;
+        let api = account.api();
+        let r = if approve {
+            api.approve_impersonation(id, &comment).await
+        } else {
+            api.reject_impersonation(id, &comment).await
+        };
+        self.answered(r).await
+    }
+    pub async fn review_session(
+        &self,
+        id: ImpersonationId,
+        review: Review,
+    ) -> Result<ImpersonationSession, ErrorPayload> {
+        let account = self.account().await?;
+        self.answered(account.api().review_impersonation(id, &review).await)
+            .await
+    }
+
+    /// The audit log, filtered (`audit:read`; the server decides what the caller may see).
+    pub async fn audit(&self, filter: AuditFilter) -> Result<Page<AuditEvent>, ErrorPayload> {
+        let account = self.account().await?;
+        self.answered(account.api().audit_search(&filter).await).await
     }
 
     /// Staff accounts (security admin), filtered for the access review.

@@ -3,9 +3,11 @@
 //! rule lives here. Errors reach the UI as `ErrorPayload { code, message }`.
 
 pub mod approvals;
+pub mod audit;
 pub mod records;
 pub mod reveal;
 pub mod session;
+pub mod sessions;
 pub mod settings;
 pub mod staff;
 pub mod sync;

@@ -21,6 +21,10 @@ import { customersSearchSchema, orgSearchSchema } from "@/screens/customers/sear
 import { SettingsScreen } from "@/screens/settings/settings-screen";
 import { ApprovalsScreen } from "@/screens/approvals/approvals-screen";
 import { approvalsSearchSchema } from "@/screens/approvals/search";
+import { AuditScreen } from "@/screens/audit/audit-screen";
+import { auditSearchSchema } from "@/screens/audit/search";
+import { SessionsScreen } from "@/screens/sessions/sessions-screen";
+import { sessionsSearchSchema } from "@/screens/sessions/search";
 import { StaffScreen } from "@/screens/staff/staff-screen";
 import { staffSearchSchema } from "@/screens/staff/search";
 import { Shell } from "@/app/shell";
@@ -124,6 +128,20 @@ const approvalsRoute = createRoute({
   component: ApprovalsScreen,
 });
 
+const sessionsRoute = createRoute({
+  getParentRoute: () => shellRoute,
+  path: "/sessions",
+  validateSearch: sessionsSearchSchema,
+  component: SessionsScreen,
+});
+
+const auditRoute = createRoute({
+  getParentRoute: () => shellRoute,
+  path: "/audit",
+  validateSearch: auditSearchSchema,
+  component: AuditScreen,
+});
+
 const staffRoute = createRoute({
   getParentRoute: () => shellRoute,
   path: "/staff",
@@ -142,7 +160,7 @@ const routeTree = rootRoute.addChildren([
   updateRoute,
   signInRoute,
   syncRoute,
-  shellRoute.addChildren([homeRoute, customersRoute, orgRoute, approvalsRoute, staffRoute, settingsRoute]),
+  shellRoute.addChildren([homeRoute, customersRoute, orgRoute, approvalsRoute, sessionsRoute, auditRoute, staffRoute, settingsRoute]),
 ]);
 
 export function createAppRouter({

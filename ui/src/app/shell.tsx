@@ -2,7 +2,9 @@ import { useEffect, useRef, useState } from "react";
 import { Link, Outlet, useNavigate } from "@tanstack/react-router";
 import {
   Building2Icon,
+  HeadsetIcon,
   HomeIcon,
+  ScrollTextIcon,
   SearchIcon,
   SettingsIcon,
   ShieldCheckIcon,
@@ -82,7 +84,7 @@ function ShellFrame() {
 }
 
 type NavItem = {
-  to: "/" | "/customers" | "/approvals" | "/staff" | "/settings";
+  to: "/" | "/customers" | "/approvals" | "/sessions" | "/audit" | "/staff" | "/settings";
   label: string;
   icon: LucideIcon;
   keys: string;
@@ -98,6 +100,10 @@ function Sidebar() {
     ...(can("approvals:request") || can("approvals:decide")
       ? [{ to: "/approvals", label: "Approvals", icon: StampIcon, keys: "G A" } as NavItem]
       : []),
+    ...(can("impersonation:approve") || can("impersonation:review")
+      ? [{ to: "/sessions", label: "Support sessions", icon: HeadsetIcon, keys: "G R" } as NavItem]
+      : []),
+    ...(can("audit:read") ? [{ to: "/audit", label: "Audit log", icon: ScrollTextIcon, keys: "G L" } as NavItem] : []),
     ...(can("staff:read") ? [{ to: "/staff", label: "Staff access", icon: ShieldCheckIcon, keys: "G T" } as NavItem] : []),
   ];
   return (
@@ -175,9 +181,9 @@ function useGlobalShortcuts({
       }
       if (pendingG.current && Date.now() - pendingG.current < 1500) {
         pendingG.current = 0;
-        const to = ({ h: "/", c: "/customers", a: "/approvals", t: "/staff", s: "/settings" } as const)[
-          e.key as "h" | "c" | "a" | "t" | "s"
-        ];
+        const to = (
+          { h: "/", c: "/customers", a: "/approvals", r: "/sessions", l: "/audit", t: "/staff", s: "/settings" } as const
+        )[e.key as "h" | "c" | "a" | "r" | "l" | "t" | "s"];
         if (to) {
           e.preventDefault();
           void navigate({ to });

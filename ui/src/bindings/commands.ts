@@ -2,7 +2,7 @@
 // UPDATE_BINDINGS=1 cargo test -p countersign-desktop bindings rewrites it.
 
 import { invoke, Channel } from "@tauri-apps/api/core";
-import type { AccountView, AmendApproval, AppState, Approval, ApprovalFilter, ApprovalId, CreateApproval, CustomerUser, DecideApproval, Invoice, Org, OrgId, OrgSummary, Page, Payment, RecordType, Revealed, SearchHit, SettingsView, StaffFilter, StaffId, StaffMember, StaffUpdate, SyncProgress, SyncReport, SyncStatus, Theme, Vendor } from "./types";
+import type { AccountView, AmendApproval, AppState, Approval, ApprovalFilter, ApprovalId, AuditEvent, AuditFilter, CreateApproval, CustomerUser, DecideApproval, ImpersonationFilter, ImpersonationId, ImpersonationSession, Invoice, Org, OrgId, OrgSummary, Page, Payment, RecordType, Revealed, Review, SearchHit, SettingsView, StaffFilter, StaffId, StaffMember, StaffUpdate, SyncProgress, SyncReport, SyncStatus, Theme, Vendor } from "./types";
 
 /** `app_start`; rejects with an `ErrorPayload`. */
 export async function appStart(): Promise<AppState> {
@@ -114,6 +114,31 @@ export async function approvalAmend(approvalId: ApprovalId, amend: AmendApproval
 /** `approval_cancel`; rejects with an `ErrorPayload`. */
 export async function approvalCancel(approvalId: ApprovalId): Promise<Approval> {
   return invoke<Approval>("approval_cancel", { approval_id: approvalId });
+}
+
+/** `audit_search`; rejects with an `ErrorPayload`. */
+export async function auditSearch(filter: AuditFilter): Promise<Page<AuditEvent>> {
+  return invoke<Page<AuditEvent>>("audit_search", { filter });
+}
+
+/** `sessions_list`; rejects with an `ErrorPayload`. */
+export async function sessionsList(filter: ImpersonationFilter): Promise<Page<ImpersonationSession>> {
+  return invoke<Page<ImpersonationSession>>("sessions_list", { filter });
+}
+
+/** `session_get`; rejects with an `ErrorPayload`. */
+export async function sessionGet(sessionId: ImpersonationId): Promise<ImpersonationSession> {
+  return invoke<ImpersonationSession>("session_get", { session_id: sessionId });
+}
+
+/** `session_answer`; rejects with an `ErrorPayload`. */
+export async function sessionAnswer(sessionId: ImpersonationId, approve: boolean, comment: string): Promise<ImpersonationSession> {
+  return invoke<ImpersonationSession>("session_answer", { session_id: sessionId, approve, comment });
+}
+
+/** `session_review`; rejects with an `ErrorPayload`. */
+export async function sessionReview(sessionId: ImpersonationId, review: Review): Promise<ImpersonationSession> {
+  return invoke<ImpersonationSession>("session_review", { session_id: sessionId, review });
 }
 
 /** `staff_list`; rejects with an `ErrorPayload`. */

@@ -101,6 +101,8 @@ export type ApprovalId = string;
 
 export type StaffId = string;
 
+export type ImpersonationId = string;
+
 export type ApprovalKind = "refund" | "credit_note" | "vendor_bank_change" | "payout_release" | "data_export";
 
 export type ApprovalStatus = "pending" | "approved" | "executed" | "rejected" | "cancelled" | "expired";
@@ -184,6 +186,56 @@ export type AmendApproval = { amount: Money | null, payload: JsonValue | null, r
 export type Mine = "requested" | "to_decide";
 
 export type ApprovalFilter = { status: ApprovalStatus | null, kind: ApprovalKind | null, org_id: OrgId | null, mine: Mine | null, limit: number | null, cursor: string | null, };
+
+export type SessionScope = "read" | "write";
+
+export type ImpersonationSession = { id: ImpersonationId, org_id: OrgId, agent_id: StaffId, agent_name: string, subject_user_id: UserId, reason: string, ticket_ref: string, scope: SessionScope, duration_minutes: number, 
+/**
+ * `pending_approval`, `active`, `rejected`, `ended` or `expired`.
+ */
+status: string, requested_at: string, started_at: string | null, expires_at: string | null, ended_at: string | null, 
+/**
+ * Why an `ended` session ended: `ended` (its agent or a supervisor),
+ * `access_revoked` (the agent's roles or scope no longer cover it, seen
+ * by the server) or `account_disabled` (the agent was deactivated).
+ */
+end_reason: string | null, 
+/**
+ * `unreviewed`, `ok` or `flagged`.
+ */
+review: string, review_note: string | null, 
+/**
+ * Only on `GET /v1/impersonations/{id}`: the audit events of the session.
+ */
+timeline?: Array<AuditEvent>, };
+
+export type Review = { outcome: ReviewOutcome, note: string, };
+
+export type ReviewOutcome = "ok" | "flagged";
+
+export type ImpersonationFilter = { 
+/**
+ * `pending_approval`, `active`, `rejected`, `ended`, `expired`.
+ */
+status: string | null, 
+/**
+ * `unreviewed`, `reviewed`, `flagged`.
+ */
+review: string | null, agent_id: StaffId | null, limit: number | null, };
+
+export type ActorKind = "staff" | "customer" | "service";
+
+export type Actor = { issuer: string | null, subject: string | null, kind: ActorKind | null, };
+
+export type Outcome = "success" | "denied" | "error";
+
+export type AuditEvent = { seq: number, id: string, at: string, actor: Actor, on_behalf_of: JsonValue | null, impersonation_id: string | null, org_id: string | null, action: string, target_type: string | null, target_id: string | null, outcome: Outcome, code: string | null, reason: string | null, request_id: string, ip: string | null, user_agent: string | null, details: JsonValue, 
+/**
+ * Hex SHA-256 of the previous event's hash and this event's canonical form.
+ */
+prev_hash: string, hash: string, };
+
+export type AuditFilter = { org_id: OrgId | null, actor_subject: string | null, action: string | null, target_type: string | null, target_id: string | null, outcome: Outcome | null, request_id: string | null, impersonation_id: ImpersonationId | null, from?: string | null, to?: string | null, limit: number | null, cursor: string | null, };
 
 export type StaffRole = "support_agent" | "support_supervisor" | "finance_clerk" | "finance_approver" | "finance_controller" | "auditor" | "security_admin";
 

@@ -6,6 +6,11 @@
 import type { Channel } from "@tauri-apps/api/core";
 import type {
   AmendApproval,
+  AuditEvent,
+  AuditFilter,
+  ImpersonationFilter,
+  ImpersonationSession,
+  Review,
   StaffFilter,
   StaffMember,
   StaffUpdate,
@@ -35,6 +40,7 @@ import {
   makeApprovals,
   makeDataset,
   makeServer,
+  makeSessions,
   makeStaff,
   revealedValueFor,
   type Dataset,
@@ -63,6 +69,11 @@ export type CommandName =
   | "approval_cancel"
   | "approval_request"
   | "approval_amend"
+  | "audit_search"
+  | "sessions_list"
+  | "session_get"
+  | "session_answer"
+  | "session_review"
   | "staff_list"
   | "staff_update"
   | "staff_deactivate"
@@ -94,6 +105,8 @@ export type FakeBackendOptions = {
   data?: Dataset;
   /** The approvals the server would show (default: `makeApprovals(data)`). */
   approvals?: Approval[];
+  /** Support sessions a supervisor sees (default: makeSessions). */
+  sessions?: ImpersonationSession[];
   /** The staff accounts a security admin sees (default: the demo's). */
   staff?: StaffMember[];
   recent?: string[];
@@ -120,6 +133,38 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
   const data = options.data ?? makeDataset();
   const approvals: Approval[] = (options.approvals ?? makeApprovals(data)).map((a) => ({ ...a }));
   const requestsByKey = new Map<string, { body: string; answer: Approval }>();
+  const sessions: ImpersonationSession[] = (options.sessions ?? makeSessions(data)).map((s) => ({ ...s }));
+  /** The list shows no timeline: only opening a session does (and the server audits that). */
+  const listed = ({ timeline: _t, ...s }: ImpersonationSession): ImpersonationSession => s;
+  const session = (id: string) => {
+    if (!state.online) throw fail("offline");
+    const i = sessions.findIndex((s) => s.id === id);
+    if (i < 0) throw fail("not_found");
+    return i;
+  };
+  // The log: every session's timeline, then sid's staff changes; newest first, as the server pages.
+  const audit: AuditEvent[] = [
+    ...sessions.flatMap((s) => s.timeline ?? []),
+    ...[0, 1, 2].map(
+      (i): AuditEvent => ({
+        ...(sessions.find((s) => s.timeline?.length)?.timeline?.[0] ?? ({} as AuditEvent)),
+        seq: 200 + i,
+        id: `evt-staff-${i}`,
+        at: new Date(Date.now() - (10 - i) * 60_000).toISOString(),
+        actor: { issuer: "http://127.0.0.1:9000", subject: "staff-sid", kind: "staff" },
+        impersonation_id: null,
+        org_id: null,
+        action: i === 2 ? "staff.deactivate" : "staff.update",
+        target_type: "staff",
+        target_id: "staff-bob",
+        outcome: i === 1 ? "denied" : "success",
+        code: i === 1 ? "self_change_forbidden" : null,
+        reason: i === 2 ? "INC-2291: laptop reported stolen" : null,
+        request_id: `req-staff-${i}`,
+        details: {},
+      }),
+    ),
+  ].sort((a, b) => b.seq - a.seq);
   const staff: StaffMember[] = (options.staff ?? makeStaff()).map((m) => ({ ...m }));
   const PRIVILEGED = ["security_admin", "finance_controller", "finance_approver", "support_supervisor", "auditor"];
   /** As the server: nobody changes their own access. */
@@ -432,6 +477,58 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
       };
       approvals[i] = next;
       return next;
+    },
+    audit_search: ({ filter }) => {
+      if (!state.online) throw fail("offline");
+      const f = filter as AuditFilter;
+      const items = audit.filter(
+        (e) =>
+          (!f.actor_subject || e.actor.subject === f.actor_subject) &&
+          (!f.action || e.action === f.action) &&
+          (!f.outcome || e.outcome === f.outcome) &&
+          (!f.impersonation_id || e.impersonation_id === f.impersonation_id) &&
+          (!f.org_id || e.org_id === f.org_id) &&
+          (!f.request_id || e.request_id === f.request_id) &&
+          (!f.target_type || e.target_type === f.target_type) &&
+          (!f.target_id || e.target_id === f.target_id) &&
+          (!f.from || e.at >= f.from) &&
+          (!f.to || e.at <= f.to),
+      );
+      const start = f.cursor ? Number(f.cursor) : 0;
+      const end = start + (f.limit ?? 50);
+      return { items: items.slice(start, end), next_cursor: end < items.length ? String(end) : null };
+    },
+    sessions_list: ({ filter }) => {
+      if (!state.online) throw fail("offline");
+      const f = filter as ImpersonationFilter;
+      const items = sessions.filter(
+        (s) =>
+          (!f.status || s.status === f.status) &&
+          (!f.agent_id || s.agent_id === f.agent_id) &&
+          (!f.review ||
+            (f.review === "unreviewed" && s.review === "unreviewed" && (s.status === "ended" || s.status === "expired")) ||
+            (f.review === "reviewed" && s.review !== "unreviewed") ||
+            (f.review === "flagged" && s.review === "flagged")),
+      );
+      return { items: items.map(listed), next_cursor: null };
+    },
+    session_get: ({ session_id }) => ({ timeline: [], ...sessions[session(session_id)]! }),
+    session_answer: ({ session_id, approve }) => {
+      const i = session(session_id);
+      const s = sessions[i]!;
+      if (s.status !== "pending_approval") throw fail("not_pending");
+      const now = Date.now();
+      sessions[i] = approve
+        ? { ...s, status: "active", started_at: new Date(now).toISOString(), expires_at: new Date(now + s.duration_minutes * 60_000).toISOString() }
+        : { ...s, status: "rejected" };
+      return listed(sessions[i]!);
+    },
+    session_review: ({ session_id, review }) => {
+      const i = session(session_id);
+      const r = review as Review;
+      if (sessions[i]!.review !== "unreviewed") throw fail("already_decided");
+      sessions[i] = { ...sessions[i]!, review: r.outcome, review_note: r.note || null };
+      return listed(sessions[i]!);
     },
     staff_list: ({ filter }) => {
       if (!state.online) throw fail("offline");

@@ -4,6 +4,8 @@
  */
 import type {
   Approval,
+  AuditEvent,
+  ImpersonationSession,
   AccountView,
   CustomerUser,
   Invoice,
@@ -493,5 +495,118 @@ export function makeStaff(now: number = Date.now()): StaffMember[] {
       deactivated_at: seen(60),
       deactivation_reason: "INC-1182: left the company",
     }),
+  ];
+}
+
+/**
+ * Support sessions as a supervisor sees them: one write session waiting for approval, two
+ * ended and unreviewed (one with a timeline of what the agent did), one reviewed OK.
+ */
+export function makeSessions(data: Dataset, now: number = Date.now()): ImpersonationSession[] {
+  const org = data.orgs[0]!;
+  // A dataset without users (a table test) still gets sessions, on a user it does not hold.
+  const userId = data.users.find((u) => u.org_id === org.id)?.id ?? `user-${org.slug}-1`;
+  const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
+  const base = {
+    org_id: org.id,
+    subject_user_id: userId,
+    end_reason: null,
+    review_note: null,
+    started_at: null,
+    expires_at: null,
+    ended_at: null,
+  } as const;
+  const event = (seq: number, minutesAgo: number, action: string, outcome: AuditEvent["outcome"], extra: Partial<AuditEvent> = {}): AuditEvent => ({
+    seq,
+    id: `evt-${seq}`,
+    at: at(minutesAgo),
+    actor: { issuer: "http://127.0.0.1:9000", subject: "staff-alice", kind: "staff" },
+    on_behalf_of: null,
+    impersonation_id: "sess-ended-alice",
+    org_id: org.id,
+    action,
+    target_type: null,
+    target_id: null,
+    outcome,
+    code: null,
+    reason: null,
+    request_id: `req-${seq}`,
+    ip: "10.0.0.12",
+    user_agent: "Countersign/0.1.0",
+    details: {},
+    prev_hash: `${(seq - 1).toString(16).padStart(2, "0")}`.repeat(32),
+    hash: `${seq.toString(16).padStart(2, "0")}`.repeat(32),
+    ...extra,
+  });
+  return [
+    {
+      ...base,
+      id: "sess-waiting-bob",
+      agent_id: "staff-bob",
+      agent_name: "Bob Stone",
+      reason: "Customer cannot change their phone number",
+      ticket_ref: "SUP-2210",
+      scope: "write",
+      duration_minutes: 20,
+      status: "pending_approval",
+      requested_at: at(3),
+      review: "unreviewed",
+    },
+    {
+      ...base,
+      id: "sess-ended-alice",
+      agent_id: "staff-alice",
+      agent_name: "Alice Martin",
+      reason: "Customer reports a wrong invoice total",
+      ticket_ref: "SUP-1234",
+      scope: "read",
+      duration_minutes: 15,
+      status: "ended",
+      requested_at: at(95),
+      started_at: at(95),
+      expires_at: at(80),
+      ended_at: at(88),
+      end_reason: "ended",
+      review: "unreviewed",
+      timeline: [
+        event(101, 95, "impersonation.start", "success", { target_type: "user", target_id: userId, reason: "Customer reports a wrong invoice total" }),
+        event(102, 93, "invoices.list", "success", { target_type: "org", target_id: org.id }),
+        event(103, 91, "reveal", "denied", { code: "not_while_impersonating", target_type: "user", target_id: userId }),
+        event(104, 88, "impersonation.end", "success"),
+      ],
+    },
+    {
+      ...base,
+      id: "sess-expired-bob",
+      agent_id: "staff-bob",
+      agent_name: "Bob Stone",
+      reason: "Walkthrough of the billing page with the customer",
+      ticket_ref: "SUP-1999",
+      scope: "read",
+      duration_minutes: 10,
+      status: "expired",
+      requested_at: at(300),
+      started_at: at(300),
+      expires_at: at(290),
+      review: "unreviewed",
+    },
+    {
+      ...base,
+      id: "sess-ok-alice",
+      agent_id: "staff-alice",
+      agent_name: "Alice Martin",
+      reason: "Customer asked to resend the March invoice",
+      ticket_ref: "SUP-1102",
+      scope: "write",
+      duration_minutes: 15,
+      status: "ended",
+      requested_at: at(2000),
+      started_at: at(1990),
+      expires_at: at(1975),
+      ended_at: at(1980),
+      end_reason: "ended",
+      review: "ok",
+      review_note: "Resend only, as the ticket asked",
+    },
   ];
 }

@@ -4,7 +4,7 @@
  * import.meta.env.MODE === "preview"; the production build does not contain it.
  *
  * The URL's query string picks a scenario, e.g. `?scenario=server#/server`:
- * server | update | sign-in | first-sync | offline | memory | empty | approver | admin | (default: signed in).
+ * server | update | sign-in | first-sync | offline | memory | empty | approver | admin | supervisor | auditor | (default: signed in).
  */
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { createFakeBackend, fail, type FakeBackendOptions } from "./fake-backend";
@@ -56,6 +56,14 @@ export function installPreviewBackend() {
         permissions: ["orgs:read", "invoices:read", "vendors:read", "payments:read", "finance:reveal", "approvals:request", "approvals:decide"],
         scope: { all_orgs: true, regions: [], org_ids: [] },
       });
+      break;
+    case "supervisor":
+      // The support supervisor (the demo's sam): `?scenario=supervisor#/sessions`.
+      options.account = { ...account, permissions: [...account.permissions, "impersonation:approve", "impersonation:review"] };
+      break;
+    case "auditor":
+      // The auditor (the demo's ava): `?scenario=auditor#/audit`.
+      options.account = { ...account, display_name: "Ava Reyes", subject: "ava", roles: ["auditor"], permissions: ["orgs:read", "audit:read", "audit:export"] };
       break;
     case "admin":
       // The security admin (the demo's sid): `?scenario=admin#/staff`.

@@ -29,6 +29,8 @@ export const SHORTCUTS: { keys: string[]; join: "+" | "then" | "or"; label: stri
   { keys: ["G", "H"], join: "then", label: "Go to Home" },
   { keys: ["G", "C"], join: "then", label: "Go to Customers" },
   { keys: ["G", "A"], join: "then", label: "Go to Approvals" },
+  { keys: ["G", "R"], join: "then", label: "Go to Support sessions (review)" },
+  { keys: ["G", "L"], join: "then", label: "Go to the Audit log" },
   { keys: ["G", "T"], join: "then", label: "Go to Staff access" },
   { keys: ["G", "S"], join: "then", label: "Go to Settings" },
   { keys: ["J", "↓"], join: "or", label: "Next row" },

@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from "react";
+import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { BanIcon, CheckIcon, CircleSlashIcon, HistoryIcon, PencilIcon, XIcon } from "lucide-react";
 import { toast } from "sonner";
@@ -13,6 +13,7 @@ import { Spinner } from "@/components/ui/spinner";
 import { Textarea } from "@/components/ui/textarea";
 import { Tooltip, TooltipContent, TooltipTrigger } from "@/components/ui/tooltip";
 import { ConfirmDestructive } from "@/components/confirm-destructive";
+import { DetailSection } from "@/components/detail-section";
 import { ErrorState } from "@/components/error-state";
 import { MoneyCell } from "@/components/money";
 import { RelativeTime } from "@/components/relative-time";
@@ -35,15 +36,6 @@ export function ApprovalSheet({ id, onClose }: { id: string | null; onClose: () 
         {id && <Detail id={id} />}
       </SheetContent>
     </Sheet>
-  );
-}
-
-function Section({ title, children }: { title: string; children: ReactNode }) {
-  return (
-    <section className="border-t py-3">
-      <h3 className="text-muted-foreground mb-1 text-xs font-medium tracking-wide uppercase">{title}</h3>
-      {children}
-    </section>
   );
 }
 
@@ -140,7 +132,7 @@ function Detail({ id }: { id: string }) {
             <span className="tabular">{a.version}</span>
           </Field>
         </dl>
-        <Section title="Policy">
+        <DetailSection title="Policy">
           <ul className="flex flex-col gap-1 text-sm" data-testid="approval-rules">
             {a.required.map((r, i) => (
               <li key={i}>{r.description}</li>
@@ -149,8 +141,8 @@ function Detail({ id }: { id: string }) {
           <p className="text-muted-foreground mt-1 text-xs" data-testid="approval-progress">
             {approvals} of {needed} approval{needed === 1 ? "" : "s"} given · policy {a.policy_version}
           </p>
-        </Section>
-        <Section title="Decisions">
+        </DetailSection>
+        <DetailSection title="Decisions">
           {a.decisions.length === 0 ? (
             <p className="text-muted-foreground text-sm">No decision yet.</p>
           ) : (
@@ -176,9 +168,9 @@ function Detail({ id }: { id: string }) {
               ))}
             </ol>
           )}
-        </Section>
+        </DetailSection>
         {a.execution_result && (
-          <Section title="Execution">
+          <DetailSection title="Execution">
             <dl>
               {Object.entries(a.execution_result).map(([k, v]) => (
                 <Field key={k} label={humanize(k)}>
@@ -186,7 +178,7 @@ function Detail({ id }: { id: string }) {
                 </Field>
               ))}
             </dl>
-          </Section>
+          </DetailSection>
         )}
       </div>
       <DecidePanel approval={a} orgName={orgName} onStale={setChanges} />

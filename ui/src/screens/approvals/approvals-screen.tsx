@@ -6,12 +6,12 @@ import { CheckIcon, FilterXIcon, InboxIcon, XIcon } from "lucide-react";
 import type { Approval, Decision, Org } from "@/bindings/types";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
-import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "@/components/ui/select";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { DataTable } from "@/components/data-table";
 import { EmptyState } from "@/components/empty-state";
 import { ErrorState } from "@/components/error-state";
 import { FilterInput } from "@/components/filter-input";
+import { FilterSelect } from "@/components/filter-select";
 import { MoneyCell } from "@/components/money";
 import { NoAccess } from "@/components/no-access";
 import { RelativeTime } from "@/components/relative-time";
@@ -350,7 +350,6 @@ function ListPane({
   );
 }
 
-const ALL = "all";
 
 /** Kind, customer, status (History) and smallest amount: each a URL search param. */
 function FilterBar({
@@ -415,38 +414,5 @@ function FilterBar({
         </span>
       </div>
     </>
-  );
-}
-
-/** One filter of a list: "Every …" or one value; `undefined` is every. */
-function FilterSelect<V extends string>({
-  label,
-  every,
-  value,
-  options,
-  onChange,
-  className,
-}: {
-  label: string;
-  every: string;
-  value: V | undefined;
-  options: readonly (readonly [V, string])[];
-  onChange: (value: V | undefined) => void;
-  className?: string;
-}) {
-  return (
-    <Select value={value ?? ALL} onValueChange={(v) => onChange(v === ALL ? undefined : (v as V))}>
-      <SelectTrigger size="sm" className={className} aria-label={label} data-testid={`filter-${label.toLowerCase()}`}>
-        <SelectValue />
-      </SelectTrigger>
-      <SelectContent>
-        <SelectItem value={ALL}>{every}</SelectItem>
-        {options.map(([v, text]) => (
-          <SelectItem key={v} value={v}>
-            {text}
-          </SelectItem>
-        ))}
-      </SelectContent>
-    </Select>
   );
 }
