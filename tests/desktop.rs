@@ -352,6 +352,16 @@ async fn when_the_server_goes_away_reads_go_on_from_the_cache_and_actions_say_of
     app.sign_out().await.unwrap();
 }
 
+/// `who`'s app, signed in through the scripted browser against `url`; its
+/// profile directory, and the issuer it signed in with.
+async fn signed_in(url: &str, who: &'static str) -> (Desktop, tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path(), Some(url), Arc::new(ScriptedBrowser::new(who)));
+    let issuer = app.start().await.server.unwrap().providers[0].issuer.clone();
+    app.sign_in(&issuer).await.unwrap_or_else(|e| panic!("{who}: {e:?}"));
+    (app, dir, issuer)
+}
+
 /// Issue 21 (approvals, through the app state): carl requests a refund above
 /// andy's limit; each approver's app says, before anyone tries,
 /// who may decide it and why not; a refused decision changes nothing; ana and
@@ -362,23 +372,14 @@ async fn a_refund_goes_from_request_to_execution_and_each_app_says_why_not_me_fi
     use countersign_client::api_client::{ApprovalFilter, Mine};
 
     let server = Server::start();
-    let signed_in = |who: &'static str| {
-        let url = server.url.clone();
-        async move {
-            let dir = tempfile::tempdir().unwrap();
-            let app = desktop(dir.path(), Some(&url), Arc::new(ScriptedBrowser::new(who)));
-            let issuer = app.start().await.server.unwrap().providers[0].issuer.clone();
-            app.sign_in(&issuer).await.unwrap_or_else(|e| panic!("{who}: {e:?}"));
-            (app, dir)
-        }
-    };
+    let signed_in = |who: &'static str| signed_in(&server.url, who);
     let list = |mine| ApprovalFilter {
         mine,
         ..ApprovalFilter::default()
     };
 
     // carl finds acme's largest invoice in his synced data and asks for its refund.
-    let (carl, _carl_dir) = signed_in("carl").await;
+    let (carl, _carl_dir, _) = signed_in("carl").await;
     carl.sync(|_| {}).await.unwrap();
     let acme = carl.search("acme", 5).await.unwrap();
     let acme = OrgId(acme.iter().find(|h| h.record_type == RecordType::Org).unwrap().org_id);
@@ -426,7 +427,7 @@ async fn a_refund_goes_from_request_to_execution_and_each_app_says_why_not_me_fi
     assert_eq!(refused.code, Code::SelfApprovalForbidden, "{refused:?}");
 
     // andy (limit 10,000.00) sees it waiting, and why he cannot decide it; trying changes nothing.
-    let (andy, _andy_dir) = signed_in("andy").await;
+    let (andy, _andy_dir, _) = signed_in("andy").await;
     let waiting = andy.approvals(list(Some(Mine::ToDecide))).await.unwrap();
     let seen = waiting
         .items
@@ -446,7 +447,7 @@ async fn a_refund_goes_from_request_to_execution_and_each_app_says_why_not_me_fi
     );
 
     // ana approves: one of two; she may not approve twice.
-    let (ana, _ana_dir) = signed_in("ana").await;
+    let (ana, _ana_dir, _) = signed_in("ana").await;
     let seen = ana.approval(a.id).await.unwrap();
     assert!(seen.can_decide && seen.cannot_decide.is_none());
     let after = ana.decide(a.id, decide(seen.version)).await.unwrap();
@@ -468,7 +469,7 @@ async fn a_refund_goes_from_request_to_execution_and_each_app_says_why_not_me_fi
         .any(|x| x.id == a.id));
 
     // cora, a finance controller, completes it: executed, for carl too.
-    let (cora, _cora_dir) = signed_in("cora").await;
+    let (cora, _cora_dir, _) = signed_in("cora").await;
     let done = cora.decide(a.id, decide(a.version)).await.unwrap();
     assert_eq!(done.status, ApprovalStatus::Executed);
     assert!(done.execution_result.is_some());
@@ -578,16 +579,7 @@ async fn sid_deactivates_bob_and_bobs_running_app_is_signed_out_at_its_next_requ
     use countersign_client::api_client::StaffFilter;
 
     let server = Server::start();
-    let signed_in = |who: &'static str| {
-        let url = server.url.clone();
-        async move {
-            let dir = tempfile::tempdir().unwrap();
-            let app = desktop(dir.path(), Some(&url), Arc::new(ScriptedBrowser::new(who)));
-            let issuer = app.start().await.server.unwrap().providers[0].issuer.clone();
-            app.sign_in(&issuer).await.unwrap_or_else(|e| panic!("{who}: {e:?}"));
-            (app, dir, issuer)
-        }
-    };
+    let signed_in = |who: &'static str| signed_in(&server.url, who);
     let (bob, bob_dir, issuer) = signed_in("bob").await;
     bob.sync(|_| {}).await.unwrap();
     assert!(bob.sync_status().await.unwrap().records > 0);

@@ -1,3 +1,5 @@
+import { FilterXIcon } from "lucide-react";
+import { Button } from "@/components/ui/button";
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "@/components/ui/select";
 
 const ALL = "all";
@@ -35,5 +37,15 @@ export function FilterSelect<V extends string>({
         ))}
       </SelectContent>
     </Select>
+  );
+}
+
+/** Drops every filter of a list at once; shown only while one is set. */
+export function ClearFilters({ onClear, testId = "clear-filters" }: { onClear: () => void; testId?: string }) {
+  return (
+    <Button variant="ghost" size="sm" onClick={onClear} data-testid={testId}>
+      <FilterXIcon aria-hidden="true" />
+      Clear filters
+    </Button>
   );
 }

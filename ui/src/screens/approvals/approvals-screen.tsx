@@ -11,7 +11,7 @@ import { DataTable } from "@/components/data-table";
 import { EmptyState } from "@/components/empty-state";
 import { ErrorState } from "@/components/error-state";
 import { FilterInput } from "@/components/filter-input";
-import { FilterSelect } from "@/components/filter-select";
+import { ClearFilters, FilterSelect } from "@/components/filter-select";
 import { MoneyCell } from "@/components/money";
 import { NoAccess } from "@/components/no-access";
 import { RelativeTime } from "@/components/relative-time";
@@ -239,15 +239,7 @@ function ListPane({
           baseCurrency={approvals.data?.items.find((a) => a.amount_base)?.amount_base?.currency ?? "EUR"}
         />
         {narrowed && (
-          <Button
-            variant="ghost"
-            size="sm"
-            onClick={() => setSearch({ kind: undefined, org: undefined, status: undefined, min: undefined })}
-            data-testid="clear-filters"
-          >
-            <FilterXIcon aria-hidden="true" />
-            Clear filters
-          </Button>
+          <ClearFilters onClear={() => setSearch({ kind: undefined, org: undefined, status: undefined, min: undefined })} />
         )}
         <div className="flex-1" />
         <FilterInput

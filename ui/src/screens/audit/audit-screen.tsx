@@ -2,7 +2,7 @@ import { useCallback, useMemo, useState } from "react";
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
 import { createColumnHelper, type SortingState } from "@tanstack/react-table";
-import { FilterXIcon, ScrollTextIcon } from "lucide-react";
+import { ScrollTextIcon } from "lucide-react";
 import type { AuditEvent } from "@/bindings/types";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -13,6 +13,7 @@ import { Sheet, SheetContent, SheetDescription, SheetHeader, SheetTitle } from "
 import { Spinner } from "@/components/ui/spinner";
 import { AuditEventFields } from "@/components/audit-event-fields";
 import { DataTable } from "@/components/data-table";
+import { ClearFilters } from "@/components/filter-select";
 import { EmptyState } from "@/components/empty-state";
 import { ErrorState } from "@/components/error-state";
 import { NoAccess } from "@/components/no-access";
@@ -113,10 +114,7 @@ function Audit() {
               `${formatCount(rows.length)} event${rows.length === 1 ? "" : "s"}${events.hasNextPage ? " so far, newest first" : ""}`}
           </p>
           {narrowed && (
-            <Button variant="ghost" size="sm" onClick={() => navigate({ search: {}, replace: true })} data-testid="audit-clear">
-              <FilterXIcon aria-hidden="true" />
-              Clear filters
-            </Button>
+            <ClearFilters onClear={() => navigate({ search: {}, replace: true })} testId="audit-clear" />
           )}
         </div>
         {events.isPending ? (

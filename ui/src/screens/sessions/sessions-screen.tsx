@@ -5,7 +5,6 @@ import { createColumnHelper, type SortingState } from "@tanstack/react-table";
 import { FilterXIcon, HeadsetIcon } from "lucide-react";
 import type { ImpersonationSession } from "@/bindings/types";
 import { Badge } from "@/components/ui/badge";
-import { Button } from "@/components/ui/button";
 import { Checkbox } from "@/components/ui/checkbox";
 import { Label } from "@/components/ui/label";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
@@ -13,7 +12,7 @@ import { DataTable } from "@/components/data-table";
 import { EmptyState } from "@/components/empty-state";
 import { ErrorState } from "@/components/error-state";
 import { FilterInput } from "@/components/filter-input";
-import { FilterSelect } from "@/components/filter-select";
+import { ClearFilters, FilterSelect } from "@/components/filter-select";
 import { NoAccess } from "@/components/no-access";
 import { RelativeTime } from "@/components/relative-time";
 import { formatCount } from "@/lib/format";
@@ -215,10 +214,7 @@ function SessionTable({
           </Label>
         )}
         {narrowed && (
-          <Button variant="ghost" size="sm" onClick={() => setSearch({ agent: undefined, org: undefined, flagged: undefined })}>
-            <FilterXIcon aria-hidden="true" />
-            Clear filters
-          </Button>
+          <ClearFilters onClear={() => setSearch({ agent: undefined, org: undefined, flagged: undefined })} />
         )}
         <div className="flex-1" />
         <FilterInput
