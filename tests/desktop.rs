@@ -619,7 +619,9 @@ async fn sid_deactivates_bob_and_bobs_running_app_is_signed_out_at_its_next_requ
     // bob's app, still running, makes its next request: refused and signed out here.
     let refused = bob.sync(|_| {}).await.unwrap_err();
     assert_eq!(refused.code, Code::AccountDisabled, "{refused:?}");
-    assert_eq!(bob.sync(|_| {}).await.unwrap_err().code, Code::NotSignedIn);
+    // Every later command says why too (the window may hear another one first).
+    assert_eq!(bob.sync(|_| {}).await.unwrap_err().code, Code::AccountDisabled);
+    assert_eq!(bob.sync_status().await.unwrap_err().code, Code::AccountDisabled);
     let store = keyring();
     assert!(secrets::load_refresh_token(store.as_ref(), &issuer, "staff-bob")
         .unwrap()
@@ -640,4 +642,397 @@ async fn sid_deactivates_bob_and_bobs_running_app_is_signed_out_at_its_next_requ
     for app in [&bob, &sid] {
         app.sign_out().await.unwrap();
     }
+}
+
+/// Issue 21, point 3 (the agent's side, through the app state): alice starts
+/// a read session on an acme user, sees the customer's view, is refused a
+/// customer action and every staff action while in it, and ends it; a write
+/// session waits until sam approves it in his own app, its clock starting
+/// then; quitting the app ends a session on the server first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alice_supports_an_acme_user_read_then_write_after_sam_approves_and_quitting_ends_the_session() {
+    use countersign_api::{CreateImpersonation, CustomerRole, SessionScope, UpdateUser};
+    use countersign_client::api_client::ApprovalFilter;
+
+    let server = Server::start();
+    let signed_in = |who: &'static str| signed_in(&server.url, who);
+    let (alice, _alice_dir, _) = signed_in("alice").await;
+    alice.sync(|_| {}).await.unwrap();
+    let acme = alice.search("acme", 5).await.unwrap();
+    let acme = OrgId(acme.iter().find(|h| h.record_type == RecordType::Org).unwrap().org_id);
+    let subject = alice
+        .org_users(acme)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role != CustomerRole::OrgAdmin)
+        .unwrap();
+    let request = |scope, minutes| CreateImpersonation {
+        subject_user_id: subject.id,
+        reason: "Customer cannot find last month's invoice".into(),
+        ticket_ref: "SUP-4711".into(),
+        scope,
+        duration_minutes: Some(minutes),
+    };
+    assert!(alice.support().await.unwrap().is_none());
+    assert_eq!(alice.customer_users().await.unwrap_err().code, Code::NoSupportSession);
+
+    // A read session starts at once, with the names the banner shows and the
+    // server's clock (this machine's and the server's are the same here).
+    let read = alice.start_support(request(SessionScope::Read, 10)).await.unwrap();
+    assert_eq!(read.session.status, "active");
+    assert_eq!(read.subject_name, subject.name);
+    assert!(read.org_name.to_lowercase().contains("acme"), "{}", read.org_name);
+    assert!(read.clock_offset_ms.abs() < 2_000, "{}", read.clock_offset_ms);
+    let left = read.session.expires_at.unwrap() - time::OffsetDateTime::now_utc();
+    assert!(
+        left > time::Duration::minutes(9) && left <= time::Duration::minutes(10),
+        "{left}"
+    );
+    // One at a time.
+    let second = alice.start_support(request(SessionScope::Read, 5)).await.unwrap_err();
+    assert_eq!(second.code, Code::SupportSessionOpen);
+
+    // The customer's view: the subject's org only.
+    let users = alice.customer_users().await.unwrap();
+    assert!(users.iter().any(|u| u.id == subject.id));
+    assert!(users.iter().all(|u| u.org_id == acme));
+    let invoices = alice.customer_invoices().await.unwrap();
+    assert!(invoices.iter().all(|i| i.org_id == acme));
+    // Read scope: the customer actions are refused, nothing changed.
+    let change = UpdateUser {
+        name: None,
+        phone: Some("+49 30 1234567".into()),
+    };
+    let refused = alice
+        .customer_update_user(subject.id, change.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, Code::ScopeExceeded, "{refused:?}");
+    if let Some(invoice) = invoices.first() {
+        let refused = alice.customer_resend_invoice(invoice.id).await.unwrap_err();
+        assert_eq!(refused.code, Code::ScopeExceeded);
+    }
+    // Staff actions, if something calls them anyway, go with the session's
+    // header and the server refuses them.
+    let reveal_email = || {
+        alice.reveal(RevealRequest {
+            record_type: RecordType::User,
+            record_id: subject.id.0,
+            field: "email".into(),
+            reason: "Checking the address on file".into(),
+        })
+    };
+    let reveal = reveal_email().await.unwrap_err();
+    assert_eq!(reveal.code, Code::NotWhileImpersonating, "{reveal:?}");
+    let approvals = alice.approvals(ApprovalFilter::default()).await.unwrap_err();
+    assert_eq!(approvals.code, Code::NotWhileImpersonating);
+
+    let ended = alice.end_support().await.unwrap().unwrap();
+    assert_eq!(ended.session.status, "ended");
+    assert!(alice.support().await.unwrap().is_none());
+    assert_eq!(alice.customer_users().await.unwrap_err().code, Code::NoSupportSession);
+    // Out of the session, staff actions work again.
+    assert!(reveal_email().await.is_ok());
+
+    // A write session waits for a supervisor: no customer view until then.
+    let write = alice.start_support(request(SessionScope::Write, 15)).await.unwrap();
+    assert_eq!(write.session.status, "pending_approval");
+    assert!(write.session.expires_at.is_none());
+    assert_eq!(alice.customer_users().await.unwrap_err().code, Code::NoSupportSession);
+    let (sam, _sam_dir, _) = signed_in("sam").await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let approved = sam
+        .answer_session(write.session.id, true, "Go ahead".into())
+        .await
+        .unwrap();
+    assert_eq!(approved.status, "active");
+    let now = alice.support().await.unwrap().unwrap();
+    assert_eq!(now.session.status, "active");
+    // Its clock starts at the approval, not at the request.
+    let started = now.session.started_at.unwrap();
+    assert!(
+        started > write.session.requested_at + time::Duration::seconds(1),
+        "{now:?}"
+    );
+    assert_eq!(now.session.expires_at.unwrap(), started + time::Duration::minutes(15));
+    let updated = alice.customer_update_user(subject.id, change).await.unwrap();
+    assert_eq!(updated.id, subject.id);
+
+    // Quitting ends it on the server first: sam sees it ended.
+    alice.end_support_on_quit().await;
+    assert!(!alice.in_support());
+    let seen = sam.session(write.session.id).await.unwrap();
+    assert_eq!(seen.status, "ended", "{seen:?}");
+    for app in [&alice, &sam] {
+        app.sign_out().await.unwrap();
+    }
+}
+
+/// Issue 21, point 5 (the audit log to a file, through the app state): ava
+/// exports carl's events to a file, which holds exactly what the search
+/// shows, with progress up to the count the server announced; a cancelled
+/// export leaves no file (and an existing file where it was going stays as
+/// it was); the server verifies the chain for her, and refuses carl.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ava_exports_carls_events_to_a_file_cancels_an_export_and_verifies_the_chain() {
+    use countersign_client::api_client::{AuditFilter, ExportFormat};
+    use std::os::unix::fs::PermissionsExt;
+
+    let server = Server::start();
+    let (carl, _carl_dir, _) = signed_in(&server.url, "carl").await;
+    carl.sync(|_| {}).await.unwrap();
+    let (ava, _ava_dir, _) = signed_in(&server.url, "ava").await;
+    let carls = AuditFilter {
+        actor_subject: Some("staff-carl".into()),
+        ..AuditFilter::default()
+    };
+
+    // What the viewer shows, every page (newest first).
+    let mut searched = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = ava
+            .audit(AuditFilter {
+                limit: Some(200),
+                cursor,
+                ..carls.clone()
+            })
+            .await
+            .unwrap();
+        searched.extend(page.items.iter().map(|e| e.seq));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    searched.reverse();
+    assert!(searched.len() >= 2, "carl's sign-in and sync: {searched:?}");
+
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("carl.ndjson");
+    let mut progress = Vec::new();
+    // The viewer's page size is not the export's: it is dropped.
+    let paged = AuditFilter {
+        limit: Some(200),
+        ..carls.clone()
+    };
+    let report = ava
+        .audit_export(paged, ExportFormat::Ndjson, &path, |p| progress.push(p))
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let exported: Vec<i64> = text
+        .lines()
+        .map(|l| serde_json::from_str::<countersign_api::AuditEvent>(l).unwrap().seq)
+        .collect();
+    assert_eq!(exported, searched, "exactly the filtered events, oldest first");
+    assert_eq!(report.events, searched.len() as u64);
+    assert_eq!(report.bytes, text.len() as u64);
+    assert_eq!(report.file_name, "carl.ndjson");
+    let last = progress.last().unwrap();
+    assert_eq!((last.bytes, last.events), (report.bytes, report.events));
+    assert!(
+        progress.iter().all(|p| p.total_events == Some(report.events)),
+        "{progress:?}"
+    );
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "the owner's only"
+    );
+    let csv = out.path().join("carl.csv");
+    let report = ava
+        .audit_export(carls.clone(), ExportFormat::Csv, &csv, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.events, searched.len() as u64);
+    assert!(std::fs::read_to_string(&csv).unwrap().starts_with("seq,id,at,"));
+
+    // Cancelled as soon as it starts (the app's Cancel is another command
+    // calling the same method while this one runs): nothing is left, and a
+    // file already at the destination is untouched.
+    let cancelled = out.path().join("everything.csv");
+    let r = ava
+        .audit_export(AuditFilter::default(), ExportFormat::Csv, &cancelled, |_| {
+            ava.cancel_audit_export()
+        })
+        .await;
+    assert_eq!(r.unwrap_err().code, Code::ExportCancelled);
+    assert!(!cancelled.exists());
+    std::fs::write(&path, "kept").unwrap();
+    let r = ava
+        .audit_export(carls.clone(), ExportFormat::Ndjson, &path, |_| {
+            ava.cancel_audit_export()
+        })
+        .await;
+    assert_eq!(r.unwrap_err().code, Code::ExportCancelled);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "kept");
+    let mut left: Vec<String> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["carl.csv", "carl.ndjson"], "no partial file");
+    assert!(!ava.exporting());
+
+    // Not allowed to export: refused by the server, no file.
+    let refused = carl
+        .audit_export(
+            carls.clone(),
+            ExportFormat::Csv,
+            &out.path().join("carl-own.csv"),
+            |_| {},
+        )
+        .await;
+    assert_eq!(refused.unwrap_err().code, Code::Forbidden);
+    assert!(!out.path().join("carl-own.csv").exists());
+
+    // The chain, verified by the server.
+    let v = ava.audit_verify().await.unwrap();
+    assert!(v.ok && v.first_bad.is_none(), "{v:?}");
+    assert!(
+        v.events_checked as i64 >= *searched.last().unwrap() && v.last_seq == v.events_checked as i64,
+        "{v:?}"
+    );
+    assert_eq!(carl.audit_verify().await.unwrap_err().code, Code::Forbidden);
+    for app in [&ava, &carl] {
+        app.sign_out().await.unwrap();
+    }
+}
+
+/// Issue 21, point 2 (through the app state): carl's and ana's running apps
+/// watch the server's event stream; ana hears of carl's request, decides it,
+/// and carl's app hears, as news, that ana approved it and that it was
+/// executed; ana's hears nothing about her own decision. Signing out ends
+/// carl's watch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn carl_hears_that_ana_decided_his_request_and_ana_hears_nothing_of_her_own_decision() {
+    use countersign_api::{CreateApproval, DecideApproval, Decision, Money, NotificationKind};
+    use countersign_client::desktop::Delivered;
+
+    let server = Server::start();
+    let (carl, _carl_dir, _) = signed_in(&server.url, "carl").await;
+    let (ana, _ana_dir, _) = signed_in(&server.url, "ana").await;
+    let (carl, ana) = (Arc::new(carl), Arc::new(ana));
+    let watch = |app: &Arc<Desktop>| {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Delivered>();
+        let app = app.clone();
+        let task = tokio::spawn(async move {
+            app.watch_notifications(move |d| {
+                let _ = tx.send(d);
+            })
+            .await
+        });
+        (task, rx)
+    };
+    let (carl_watch, mut carl_heard) = watch(&carl);
+    let (_ana_watch, mut ana_heard) = watch(&ana);
+    async fn until(
+        rx: &mut tokio::sync::mpsc::UnboundedReceiver<Delivered>,
+        what: impl Fn(&Delivered) -> bool,
+    ) -> Delivered {
+        let mut heard = Vec::new();
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                let d = rx.recv().await.expect("the watch runs");
+                if what(&d) {
+                    return d;
+                }
+                heard.push(d);
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("not heard within 20 s; heard {heard:#?}"))
+    }
+
+    // carl asks for a refund of 500.00 EUR (one approver).
+    carl.sync(|_| {}).await.unwrap();
+    let acme = carl.search("acme", 5).await.unwrap();
+    let acme = OrgId(acme.iter().find(|h| h.record_type == RecordType::Org).unwrap().org_id);
+    let invoice = carl
+        .org_invoices(acme)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.amount.currency.code() == "EUR" && i.amount.amount_minor >= 50_000)
+        .expect("an EUR invoice of at least 500.00");
+    let a = carl
+        .request_approval(CreateApproval {
+            kind: countersign_api::ApprovalKind::Refund,
+            org_id: acme,
+            target_id: invoice.id.0,
+            amount: Some(Money::new(50_000, invoice.amount.currency)),
+            payload: Default::default(),
+            reason: "Charged twice for the same month".into(),
+        })
+        .await
+        .unwrap();
+
+    let to_decide = until(&mut ana_heard, |d| d.notification.approval_id == Some(a.id)).await;
+    assert_eq!(to_decide.notification.kind, NotificationKind::ToDecide);
+    assert!(to_decide.news, "it happened while ana's app was running");
+    ana.decide(
+        a.id,
+        DecideApproval {
+            decision: Decision::Approve,
+            comment: "the duplicate charge is on the statement".into(),
+            version: a.version,
+            on_behalf_of: None,
+        },
+    )
+    .await
+    .unwrap();
+
+    // Decided and executed, in the same transaction: in either order.
+    let mut about_it = vec![];
+    while about_it.len() < 2 {
+        about_it.push(until(&mut carl_heard, |d| d.notification.approval_id == Some(a.id)).await);
+    }
+    about_it.sort_by_key(|d| d.notification.kind == NotificationKind::Executed);
+    let [decided, executed] = &about_it[..] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (decided.notification.kind, executed.notification.kind),
+        (NotificationKind::Decided, NotificationKind::Executed)
+    );
+    assert!(decided.news && executed.news);
+    assert_eq!(decided.notification.decision, Some(Decision::Approve));
+    assert_eq!(decided.notification.actor_name.as_deref(), Some("Ana Costa"));
+    let (title, body) = countersign_client::desktop::notification_words(&decided.notification);
+    assert_eq!(title, "Your request was approved");
+    assert!(
+        body.starts_with("Ana Costa approved your refund of 500.00 EUR for "),
+        "{body}"
+    );
+    // Nothing in carl's stream was about something he did himself.
+    while let Ok(d) = carl_heard.try_recv() {
+        assert_ne!(d.notification.kind, NotificationKind::ToDecide, "{d:?}");
+    }
+
+    // ana's own decision tells ana nothing: three of the server's polls later, still nothing.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    while let Ok(d) = ana_heard.try_recv() {
+        assert_ne!(
+            d.notification.approval_id,
+            Some(a.id),
+            "ana heard of her own decision: {d:?}"
+        );
+    }
+    assert!(ana
+        .notifications()
+        .await
+        .unwrap()
+        .iter()
+        .all(|n| n.approval_id != Some(a.id)));
+
+    // Signing out ends the watch.
+    carl.sign_out().await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(5), carl_watch)
+        .await
+        .expect("the watch ends at sign-out")
+        .unwrap();
+    assert!(ended.is_ok(), "{ended:?}");
+    ana.sign_out().await.unwrap_or_else(|e| panic!("{e:?}"));
 }

@@ -4,7 +4,9 @@
 //! rewrites them.
 
 use countersign_client::api::*;
-use countersign_client::api_client::{ApprovalFilter, AuditFilter, ImpersonationFilter, Mine, StaffFilter};
+use countersign_client::api_client::{
+    ApprovalFilter, AuditFilter, ExportFormat, ImpersonationFilter, Mine, StaffFilter,
+};
 use countersign_client::desktop::*;
 use countersign_client::discovery::ServerSource;
 use countersign_client::error::{Code, ErrorPayload};
@@ -35,9 +37,13 @@ fn types(cfg: &Config) -> Vec<(String, String)> {
         // approvals
         ApprovalKind, ApprovalStatus, Rule, Decision, DecisionRecord, CannotDecide,
         Approval, DecideApproval, CreateApproval, AmendApproval, Mine, ApprovalFilter,
+        // notifications, out of office
+        NotificationKind, Notification, Delegation, Delegate, CreateDelegation,
         // support sessions, audit
         SessionScope, ImpersonationSession, Review, ReviewOutcome, ImpersonationFilter,
-        ActorKind, Actor, Outcome, AuditEvent, AuditFilter,
+        CreateImpersonation, UpdateUser, Grant, SupportAccessEntry, SupportAccessReport, SupportView,
+        ActorKind, Actor, Outcome, AuditEvent, AuditFilter, ExportFormat, ExportProgress, ExportReport,
+        AuditVerification, ChainBreak,
         // staff access
         StaffRole, StaffMember, StaffUpdate, StaffFilter,
         // app views

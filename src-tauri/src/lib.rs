@@ -45,7 +45,7 @@ macro_rules! app_commands {
 #[allow(unused_imports)]
 use countersign_client::{
     api::*,
-    api_client::{ApprovalFilter, AuditFilter, ImpersonationFilter, StaffFilter},
+    api_client::{ApprovalFilter, AuditFilter, ExportFormat, ImpersonationFilter, StaffFilter},
     desktop::*,
     search::Hit,
 };
@@ -74,10 +74,29 @@ app_commands! {
     approvals::approval_amend(approval_id: ApprovalId, amend: AmendApproval) -> Approval;
     approvals::approval_cancel(approval_id: ApprovalId) -> Approval;
     audit::audit_search(filter: AuditFilter) -> Page<AuditEvent>;
+    audit::audit_export(filter: AuditFilter, format: ExportFormat; channel on_progress: ExportProgress)
+        -> Option<ExportReport>;
+    audit::audit_export_cancel() -> ();
+    audit::audit_verify() -> AuditVerification;
+    notifications::notifications_watch(; channel on_notification: Notification) -> ();
+    notifications::notifications_list() -> Vec<Notification>;
+    notifications::delegations_list() -> Vec<Delegation>;
+    notifications::delegates_list() -> Vec<Delegate>;
+    notifications::delegation_create(request: CreateDelegation) -> Delegation;
+    notifications::delegation_revoke(delegation_id: uuid::Uuid) -> Delegation;
     sessions::sessions_list(filter: ImpersonationFilter) -> Page<ImpersonationSession>;
     sessions::session_get(session_id: ImpersonationId) -> ImpersonationSession;
     sessions::session_answer(session_id: ImpersonationId, approve: bool, comment: String) -> ImpersonationSession;
     sessions::session_review(session_id: ImpersonationId, review: Review) -> ImpersonationSession;
+    support::support_access(org_id: OrgId) -> SupportAccessReport;
+    support::support_start(request: CreateImpersonation) -> SupportView;
+    support::support_status() -> Option<SupportView>;
+    support::support_end() -> Option<SupportView>;
+    support::customer_users() -> Vec<CustomerUser>;
+    support::customer_invoices() -> Vec<Invoice>;
+    support::customer_update_user(user_id: UserId, update: UpdateUser) -> CustomerUser;
+    support::customer_resend_invoice(invoice_id: InvoiceId) -> ();
+    support::app_quit() -> ();
     staff::staff_list(filter: StaffFilter) -> Vec<StaffMember>;
     staff::staff_update(staff_id: StaffId, update: StaffUpdate) -> StaffMember;
     staff::staff_deactivate(staff_id: StaffId, reason: String) -> StaffMember;
@@ -119,7 +138,27 @@ pub fn run() {
                 let _ = w.set_focus();
             }
         }))
+        // The export's save dialog, opened from Rust (commands/audit.rs): the
+        // webview is granted none of the plugin's commands.
+        .plugin(tauri_plugin_dialog::init())
+        // OS notifications, shown from Rust (commands/notifications.rs): the
+        // webview is granted none of the plugin's commands.
+        .plugin(tauri_plugin_notification::init())
         .manage(desktop)
+        // Closing the window quits the app: a support session ends on the
+        // server first (issue 21: nobody stays logged in as a customer).
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                if window.state::<Desktop>().in_support() {
+                    api.prevent_close();
+                    let window = window.clone();
+                    tauri::async_runtime::spawn(async move {
+                        window.state::<Desktop>().end_support_on_quit().await;
+                        let _ = window.destroy();
+                    });
+                }
+            }
+        })
         .invoke_handler(invoke_handler())
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running Countersign");

@@ -5,126 +5,14 @@
 // with a password. Every step saves a screenshot under target/e2e/.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Server } from './stack.js';
 import { Session, startDriver } from './webdriver.js';
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const binary = process.env.COUNTERSIGN_APP_BIN || join(root, 'target/debug/countersign-desktop');
-const shots = join(root, 'target/e2e');
-const CTRL = '\uE009';
-const ENTER = '\uE007';
-const ESC = '\uE00C';
-const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
-
-/** A user's machine: a home of its own (config, data), the app's IPC trace, the browser's log. */
-function profile(name) {
-  const home = mkdtempSync(join(tmpdir(), `cs-e2e-${name}-`));
-  const dir = join(shots, name);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  return {
-    home,
-    dir,
-    dataDir: join(home, 'data/countersign'),
-    trace: join(home, 'ipc.jsonl'),
-    browserLog: join(home, 'browser.log'),
-    step: 0,
-    env(extra = {}) {
-      const env = { ...process.env };
-      delete env.COUNTERSIGN_API_URL; // the app asks for its server (first screen)
-      return {
-        ...env,
-        HOME: home,
-        XDG_CONFIG_HOME: join(home, 'config'),
-        XDG_DATA_HOME: join(home, 'data'),
-        TAURI_WEBVIEW_AUTOMATION: 'true',
-        BROWSER: join(root, 'dev/idp/browser.js'),
-        COUNTERSIGN_E2E_USER: 'alice',
-        COUNTERSIGN_E2E_BROWSER_LOG: join(home, 'browser.log'),
-        COUNTERSIGN_IPC_TRACE: join(home, 'ipc.jsonl'),
-        ...extra,
-      };
-    },
-    /** A screenshot of this step (≈1 s after the last click: DESIGN.md). */
-    async shot(session, name) {
-      await sleep(700);
-      this.step += 1;
-      writeFileSync(join(dir, `${String(this.step).padStart(2, '0')}-${name}.png`), await session.screenshot());
-    },
-  };
-}
-
-function browserSignIns(p) {
-  return existsSync(p.browserLog) ? readFileSync(p.browserLog, 'utf8').split('\n').filter((l) => l.includes('signed in as')).length : 0;
-}
-
-function secret(service, account) {
-  try {
-    return execFileSync('secret-tool', ['lookup', 'service', service, 'username', account]).toString().trim();
-  } catch {
-    return ''; // no such entry
-  }
-}
-
-function bytesUnder(dir) {
-  if (!existsSync(dir)) return Buffer.alloc(0);
-  return Buffer.concat(readdirSync(dir, { recursive: true }).map((f) => join(dir, f)).filter((f) => { try { return readFileSync(f) && true; } catch { return false; } }).map((f) => readFileSync(f)));
-}
-
-const pageText = 'return document.body.innerText';
-
-/** The Ctrl+K palette has closed (its dialog animates out). */
-const paletteClosed = (session) => session.until('the search palette to close', 'return !document.querySelector("[data-testid=search-input]")');
-
-async function signInAsAlice(session, p, server) {
-  await session.type('[data-testid=server-url]', server.url);
-  await p.shot(session, 'server-url');
-  await session.click('[data-testid=server-connect]');
-  await session.find('[data-testid=sign-in-0]');
-  await p.shot(session, 'sign-in');
-  await session.click('[data-testid=sign-in-0]');
-  // Either the progress of the first sync or, when it was quick, home.
-  await session.find('[data-testid=sync-progress], [data-testid=home]', { timeout: 30_000 });
-  await p.shot(session, 'first-sync');
-  await session.find('[data-testid=home]', { timeout: 60_000 });
-}
-
-/** The single-instance plugin's name on the session bus is taken (an app instance runs). */
-function instanceNameOwned() {
-  const out = execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
-    'org.freedesktop.DBus.NameHasOwner', 'string:com.countersign.desktop.SingleInstance']).toString();
-  return out.includes('boolean true');
-}
-
-/**
- * Waits until the app is gone: no process of the binary, and the bus has let go of its
- * single-instance name (a loaded bus can lag behind the exit; a launch then would be
- * handed over to the dead instance and never connect).
- */
-async function appGone() {
-  for (let i = 0; i < 150; i += 1) {
-    let running = true;
-    try {
-      execFileSync('pgrep', ['-f', '-x', binary]);
-    } catch {
-      running = false; // pgrep found none
-    }
-    if (!running && !instanceNameOwned()) return;
-    await sleep(100);
-  }
-  throw new Error('the app did not exit after its session was closed');
-}
-
-/** Saves the window as it was when a step failed, then fails. */
-async function failShot(session, p, e) {
-  try { writeFileSync(join(p.dir, 'failed.png'), await session.screenshot()); } catch { /* the window is gone */ }
-  throw e;
-}
+import {
+  CTRL, ENTER, ESC, appGone, binary, browserSignIns, bytesUnder, failShot, instanceNameOwned, pageText, paletteClosed,
+  profile, secret, signIn, sleep,
+} from './harness.js';
 
 test('alice: server URL, sign-in, first sync, Ctrl+K acme, reveal, restart, access revoked, sign-out', { timeout: 240_000 }, async (t) => {
   const server = await Server.start();
@@ -137,7 +25,7 @@ test('alice: server URL, sign-in, first sync, Ctrl+K acme, reveal, restart, acce
   try {
   // No configuration: the first screen asks for the server.
   await session.find('[data-testid=server-url]');
-  await signInAsAlice(session, p, server);
+  await signIn(session, p, server);
   assert.equal(browserSignIns(p), 1, 'signed in once, through the (scripted) system browser');
   await p.shot(session, 'home');
   const issuer = JSON.parse(execFileSync('curl', ['-s', `${server.url}/v1/client-config`]).toString()).providers[0].issuer;
@@ -245,7 +133,7 @@ test('offline: the API goes away mid-session, cached reads go on, actions are di
   t.after(async () => { await session.quit().catch(() => {}); await driver.stop(); await appGone(); await server.drop(); });
   try {
   await session.find('[data-testid=server-url]');
-  await signInAsAlice(session, p, server);
+  await signIn(session, p, server);
 
   await server.stop();
   await session.click('[data-testid=sync-now]');

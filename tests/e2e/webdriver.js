@@ -13,10 +13,18 @@ export async function freePort() {
 
 const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
 
-/** Starts WebKitWebDriver with `env` (which the app it launches inherits). */
-export async function startDriver(env) {
+const keyringWrapper = new URL('../../scripts/with-keyring', import.meta.url).pathname;
+
+/**
+ * Starts WebKitWebDriver with `env` (which the app it launches inherits). With `ownBus`, inside
+ * a D-Bus session and keyring of its own (scripts/with-keyring): a second user's app on the
+ * same display, as on a colleague's computer (the single-instance plugin and the keyring are
+ * per session bus).
+ */
+export async function startDriver(env, { ownBus = false } = {}) {
   const port = await freePort();
-  const child = spawn('WebKitWebDriver', [`--port=${port}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, args] = ownBus ? [keyringWrapper, ['WebKitWebDriver', `--port=${port}`]] : ['WebKitWebDriver', [`--port=${port}`]];
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: ownBus });
   let output = '';
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });
@@ -26,7 +34,9 @@ export async function startDriver(env) {
       const r = await fetch(`${base}/status`);
       if (r.ok) {
         const exited = new Promise((done) => { child.once('exit', done); });
-        return { base, child, get output() { return output; }, stop: async () => { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGTERM'); await exited; } } };
+        // With its own bus, the whole group goes (the wrapper, the bus, the keyring, the driver).
+        const kill = () => (ownBus ? process.kill(-child.pid, 'SIGTERM') : child.kill('SIGTERM'));
+        return { base, child, get output() { return output; }, stop: async () => { if (child.exitCode === null && child.signalCode === null) { kill(); await exited; } } };
       }
     } catch { /* not up yet */ }
     await sleep(100);
@@ -84,10 +94,20 @@ export class Session {
     }
   }
 
+  /**
+   * Waits (at most 2 s) until no finite animation runs: a sheet or dialog still sliding in
+   * moves its buttons, and a click at the old place would land on a neighbour.
+   */
+  async settled() {
+    await this.until('animations to finish', `return document.getAnimations().every((a) =>
+      a.playState !== 'running' || a.effect?.getComputedTiming().endTime === Infinity)`, [], 2_000).catch(() => {});
+  }
+
   /** Clicks like a person: waits while the element is still animating in or covered. */
   async click(css, { timeout = 10_000 } = {}) {
     const deadline = Date.now() + timeout;
     for (;;) {
+      await this.settled();
       const el = await this.find(css);
       try {
         // WebKitWebDriver scrolls only the page, not a scrolled pane inside it.

@@ -1,6 +1,6 @@
 //! Approvals (API.md "Approvals"): requests, decisions, policy rules.
 
-use crate::{ApprovalId, Money, OrgId, StaffId};
+use crate::{ApprovalId, ImpersonationId, Money, OrgId, StaffId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -224,31 +224,56 @@ pub struct CannotDecide {
 
 /// `POST /v1/delegations`: an approver hands their approvals to another
 /// approver for a time window.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateDelegation {
     pub delegate_id: StaffId,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub starts_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub ends_at: OffsetDateTime,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delegation {
     pub id: uuid::Uuid,
     pub delegator_id: StaffId,
+    /// Added with the notification centre; older servers leave it empty.
+    #[serde(default)]
+    pub delegator_name: String,
     pub delegate_id: StaffId,
+    #[serde(default)]
+    pub delegate_name: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub starts_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub ends_at: OffsetDateTime,
     pub revoked: bool,
+    /// The caller gave it (false: it was given to the caller).
+    #[serde(default)]
+    pub mine: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// `GET /v1/delegations/delegates`: someone an approver may hand their
+/// approvals to (an active approver other than themselves).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Delegate {
+    pub id: StaffId,
+    pub name: String,
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
@@ -260,15 +285,41 @@ pub enum NotificationKind {
     Executed,
     /// A request I can decide expires within 24 h.
     ExpiresSoon,
+    /// My own pending request expires within 24 h.
+    MyRequestExpiresSoon,
+    /// A support session waits for a supervisor's approval, and I may give it.
+    SessionToApprove,
 }
 
+/// Every kind names what it is about: a request (`approval_id`,
+/// `approval_kind`) or a support session (`impersonation_id`). The other
+/// fields are there to say it in words without another call.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notification {
     pub kind: NotificationKind,
-    pub approval_id: ApprovalId,
-    pub approval_kind: ApprovalKind,
-    /// When the event happened (for expires_soon: the expiry).
+    #[serde(default)]
+    pub approval_id: Option<ApprovalId>,
+    #[serde(default)]
+    pub approval_kind: Option<ApprovalKind>,
+    #[serde(default)]
+    pub impersonation_id: Option<ImpersonationId>,
+    /// The request's amount, where it has one.
+    #[serde(default)]
+    pub amount: Option<Money>,
+    /// The customer org it concerns.
+    #[serde(default)]
+    pub org_name: Option<String>,
+    /// Who caused it: the requester (to decide, expires soon), the approver
+    /// (decided), the agent (session to approve).
+    #[serde(default)]
+    pub actor_name: Option<String>,
+    /// For `decided`: approve or reject.
+    #[serde(default)]
+    pub decision: Option<Decision>,
+    /// When the event happened (for the expiry kinds: the expiry).
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub at: OffsetDateTime,
 }

@@ -63,3 +63,40 @@ pub struct AuditEvent {
     pub prev_hash: String,
     pub hash: String,
 }
+
+/// `GET /v1/audit/export` answers with this header before the body: how many
+/// events the export holds (counted in the snapshot the export reads, so the
+/// client can show real progress).
+pub const EXPORT_COUNT_HEADER: &str = "countersign-export-count";
+
+/// `GET /v1/audit/verify`: the whole chain and every signed checkpoint,
+/// recomputed by the server.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditVerification {
+    /// No event or checkpoint differs from what was written.
+    pub ok: bool,
+    pub events_checked: u64,
+    /// Events whose chain was intact up to them (after the first bad one, the
+    /// rest are counted but cannot be vouched for).
+    pub events_valid: u64,
+    /// The last seq read (0: an empty log).
+    pub last_seq: i64,
+    pub checkpoints_checked: u64,
+    pub checkpoints_valid: u64,
+    /// The first seq at which the log is not what was written, and why.
+    pub first_bad: Option<ChainBreak>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub verified_at: OffsetDateTime,
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChainBreak {
+    pub seq: i64,
+    /// In words, e.g. "content does not match its hash".
+    pub reason: String,
+}

@@ -61,6 +61,7 @@ wire_names! {
     SessionScope { Read = "read", Write = "write" }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -70,6 +71,7 @@ pub struct CreateImpersonation {
     pub ticket_ref: String,
     pub scope: SessionScope,
     /// 1-60, default 15.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub duration_minutes: Option<i64>,
 }
 
@@ -149,6 +151,7 @@ pub struct CreateGrant {
     pub duration_hours: i64,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Grant {
@@ -156,13 +159,16 @@ pub struct Grant {
     pub org_id: OrgId,
     pub granted_by: UserId,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub starts_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub ends_at: OffsetDateTime,
     pub revoked: bool,
 }
 
 /// One entry of the customer-visible evidence list.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SupportAccessEntry {
@@ -173,11 +179,14 @@ pub struct SupportAccessEntry {
     pub scope: SessionScope,
     pub status: String,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub started_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub ended_at: Option<OffsetDateTime>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SupportAccessReport {
@@ -188,6 +197,7 @@ pub struct SupportAccessReport {
 }
 
 /// `PATCH /v1/users/{user_id}` (a customer action).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

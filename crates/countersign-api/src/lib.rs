@@ -18,7 +18,7 @@ pub mod staff;
 pub mod sync;
 
 pub use approvals::*;
-pub use audit::{Actor, AuditEvent, Outcome};
+pub use audit::{Actor, AuditEvent, AuditVerification, ChainBreak, Outcome, EXPORT_COUNT_HEADER};
 pub use client_config::{ClientConfigDoc, ClientVersion, ProviderInfo};
 pub use error::{ErrorCode, Problem};
 pub use ids::*;

@@ -12,10 +12,10 @@
 use crate::error::{Code, HasCode};
 use crate::oidc::Sensitive;
 use countersign_api::{
-    AmendApproval, Approval, ApprovalId, ApprovalKind, ApprovalStatus, AuditEvent, CreateApproval, CreateDelegation,
-    CreateGrant, CreateImpersonation, CustomerUser, DeactivateStaff, DecideApproval, Delegation, ErrorCode, Grant,
-    ImpersonationId, ImpersonationSession, Invoice, InvoiceId, InvoiceStatus, Me, Notification, Org, OrgId, Outcome,
-    Page, Payment, Region, RevealRequest, RevealResponse, Review, StaffId, StaffMember, StaffUpdate,
+    AmendApproval, Approval, ApprovalId, ApprovalKind, ApprovalStatus, AuditEvent, AuditVerification, CreateApproval,
+    CreateDelegation, CreateGrant, CreateImpersonation, CustomerUser, DeactivateStaff, DecideApproval, Delegation,
+    ErrorCode, Grant, ImpersonationId, ImpersonationSession, Invoice, InvoiceId, InvoiceStatus, Me, Notification, Org,
+    OrgId, Outcome, Page, Payment, Region, RevealRequest, RevealResponse, Review, StaffId, StaffMember, StaffUpdate,
     SupportAccessReport, SyncPage, UpdateUser, UserId, Vendor, VendorId,
 };
 use reqwest::Method;
@@ -182,6 +182,11 @@ pub struct ApiClient {
     tokens: Arc<dyn TokenProvider>,
     impersonation: Option<ImpersonationId>,
     options: ClientOptions,
+    /// The server's clock minus this machine's, from the last answer's
+    /// `Date` header: countdowns to a server deadline (a support session's
+    /// `expires_at`) run on the server's time, not on a local clock that
+    /// may be minutes off. Shared by the clients made from this one.
+    clock_offset_ms: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl std::fmt::Debug for ApiClient {
@@ -321,11 +326,59 @@ pub struct AuditFilter {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ExportFormat {
     Ndjson,
     Csv,
+}
+
+impl ExportFormat {
+    /// The file name extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Ndjson => "ndjson",
+            ExportFormat::Csv => "csv",
+        }
+    }
+}
+
+/// How long an export may go without a byte: the server may read far through
+/// the log before the next event that matches a narrow filter.
+pub const EXPORT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// The whole export: a large log takes minutes; the idle timeout is the real guard.
+const EXPORT_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// A verification reads the whole log before it answers.
+const VERIFY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// An export as it arrives, chunk by chunk: nothing is held beyond the chunk.
+pub struct ExportStream {
+    response: reqwest::Response,
+    events: Option<u64>,
+}
+
+impl std::fmt::Debug for ExportStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportStream")
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExportStream {
+    /// How many events the body holds, as the server counted them up front.
+    pub fn events(&self) -> Option<u64> {
+        self.events
+    }
+    /// The next piece of the body; `None` at its end. A body the server cut
+    /// short (it failed mid-stream) is an error, not an end.
+    pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, ClientError> {
+        match tokio::time::timeout(EXPORT_IDLE_TIMEOUT, self.response.chunk()).await {
+            Ok(r) => r.map_err(transport),
+            Err(_) => Err(ClientError::Timeout),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -389,6 +442,7 @@ impl ApiClient {
             tokens,
             impersonation: None,
             options,
+            clock_offset_ms: Arc::default(),
         })
     }
 
@@ -410,6 +464,30 @@ impl ApiClient {
 
     pub fn impersonation(&self) -> Option<ImpersonationId> {
         self.impersonation
+    }
+
+    /// The server's clock minus this machine's, in milliseconds, as of the
+    /// last answer (0 before any). `Date` has whole seconds, so half a
+    /// second is added: the offset is then off by at most half a second.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.clock_offset_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn note_server_clock(&self, r: &reqwest::Response) {
+        let Some(date) = r
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+        else {
+            return;
+        };
+        let ms = |t: std::time::SystemTime| match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => d.as_millis() as i64,
+            Err(e) => -(e.duration().as_millis() as i64),
+        };
+        let offset = ms(date) + 500 - ms(std::time::SystemTime::now());
+        self.clock_offset_ms.store(offset, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn url(&self, path: &str) -> Result<Url, ClientError> {
@@ -496,7 +574,10 @@ impl ApiClient {
                         return Ok(r);
                     }
                 }
-                Ok(r) => return Ok(r),
+                Ok(r) => {
+                    self.note_server_clock(&r);
+                    return Ok(r);
+                }
                 Err(e) if attempt < retries && (e.is_connect() || e.is_timeout() || e.is_request()) => {
                     tokio::time::sleep(self.options.retry_backoff * 2u32.pow(attempt)).await;
                     attempt += 1;
@@ -673,6 +754,11 @@ impl ApiClient {
     pub async fn list_delegations(&self) -> Result<Vec<Delegation>, ClientError> {
         self.call(Method::GET, "v1/delegations", NO_QUERY, NO_BODY).await
     }
+    /// Whom the caller may delegate to (`GET /v1/delegations/delegates`).
+    pub async fn delegates(&self) -> Result<Vec<countersign_api::Delegate>, ClientError> {
+        self.call(Method::GET, "v1/delegations/delegates", NO_QUERY, NO_BODY)
+            .await
+    }
     pub async fn revoke_delegation(&self, id: uuid::Uuid) -> Result<Delegation, ClientError> {
         self.call(Method::POST, &format!("v1/delegations/{id}/revoke"), NO_QUERY, NO_BODY)
             .await
@@ -779,6 +865,44 @@ impl ApiClient {
     pub async fn audit_export(&self, filter: &AuditFilter, format: ExportFormat) -> Result<Vec<u8>, ClientError> {
         self.bytes("v1/audit/export", Some(&ExportQuery { filter, format }))
             .await
+    }
+    /// The export as a stream, for writing to disk as it arrives (the app).
+    pub async fn audit_export_stream(
+        &self,
+        filter: &AuditFilter,
+        format: ExportFormat,
+    ) -> Result<ExportStream, ClientError> {
+        let query = ExportQuery { filter, format };
+        let sent = self.send_timed(
+            Method::GET,
+            "v1/audit/export",
+            Some(&query),
+            NO_BODY,
+            Some(EXPORT_TIMEOUT),
+        );
+        let r = match tokio::time::timeout(EXPORT_IDLE_TIMEOUT, sent).await {
+            Ok(r) => check(r?).await?,
+            Err(_) => return Err(ClientError::Timeout),
+        };
+        let events = r
+            .headers()
+            .get(countersign_api::EXPORT_COUNT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        Ok(ExportStream { response: r, events })
+    }
+    /// The server recomputes the whole chain and its checkpoints (audited).
+    pub async fn audit_verify(&self) -> Result<AuditVerification, ClientError> {
+        let r = self
+            .send_timed(Method::GET, "v1/audit/verify", NO_QUERY, NO_BODY, Some(VERIFY_TIMEOUT))
+            .await?;
+        let r = check(r).await?;
+        let status = r.status().as_u16();
+        let bytes = r.bytes().await.map_err(transport)?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Unexpected {
+            status,
+            detail: format!("response body: {e}"),
+        })
     }
 
     // ---------- staff ----------

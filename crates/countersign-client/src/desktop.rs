@@ -26,6 +26,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
 
+mod export;
+mod notifications;
+mod support;
+pub use export::{export_file_name, ExportProgress, ExportReport};
+pub use notifications::{words as notification_words, Delivered};
+pub use support::SupportView;
+
 /// How often the app brings its cache up to date while online.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(30);
 const RECENT_ORGS: usize = 8;
@@ -246,6 +253,14 @@ pub struct Desktop {
     syncing: AtomicBool,
     offline_since: Mutex<Option<OffsetDateTime>>,
     recent: Mutex<VecDeque<OrgId>>,
+    /// The notification stream's one watch and what it announced.
+    notify: notifications::Watch,
+    /// Ends the running audit export (`cancel_audit_export`).
+    export_cancel: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    /// The support session this app is in (waiting or active), if any.
+    support: Mutex<Option<SupportView>>,
+    /// Why the session ended under us (refused refresh, account disabled), until the next sign-in.
+    ended_by: Mutex<Option<ErrorPayload>>,
 }
 
 impl std::fmt::Debug for Desktop {
@@ -292,6 +307,10 @@ impl Desktop {
             syncing: AtomicBool::new(false),
             offline_since: Mutex::new(None),
             recent: Mutex::new(VecDeque::new()),
+            notify: Default::default(),
+            export_cancel: Mutex::new(None),
+            support: Mutex::new(None),
+            ended_by: Mutex::new(None),
         }
     }
 
@@ -465,6 +484,7 @@ impl Desktop {
             let _ = std::fs::create_dir_all(&self.paths.data_dir)
                 .and_then(|()| std::fs::write(self.paths.data_dir.join(SESSION_FILE), t.to_string()));
         }
+        *lock(&self.ended_by) = None;
         *self.signed_in.write().await = Some(SignedIn {
             account: Arc::new(account),
             view: view.clone(),
@@ -479,19 +499,21 @@ impl Desktop {
     }
 
     async fn account(&self) -> Result<Arc<Account>, ErrorPayload> {
-        self.signed_in
-            .read()
-            .await
-            .as_ref()
-            .map(|s| s.account.clone())
-            .ok_or_else(not_signed_in)
+        let account = self.signed_in.read().await.as_ref().map(|s| s.account.clone());
+        // A session that ended under us says why to every command after it, not
+        // just the one that saw it end: the window may hear another one first.
+        account.ok_or_else(|| lock(&self.ended_by).clone().unwrap_or_else(not_signed_in))
     }
 
     /// Signs out: revokes the session at the provider, deletes the keyring
     /// entries and the cache files. Local data goes even when the provider
     /// cannot be reached; that failure is then reported.
     pub async fn sign_out(&self) -> Result<(), ErrorPayload> {
+        // A support session ends on the server while the tokens still work.
+        self.end_support_on_quit().await;
+        *lock(&self.support) = None;
         let signed_in = self.signed_in.write().await.take();
+        *lock(&self.ended_by) = None;
         self.forget_session();
         lock(&self.recent).clear();
         match signed_in {
@@ -501,7 +523,9 @@ impl Desktop {
     }
 
     /// A session that ended under us (refused refresh): nothing stays.
-    async fn ended(&self) {
+    async fn ended(&self, why: &ErrorPayload) {
+        *lock(&self.ended_by) = Some(why.clone());
+        *lock(&self.support) = None;
         if let Some(s) = self.signed_in.write().await.take() {
             let _ = s.account.sign_out().await;
         }
@@ -555,7 +579,7 @@ impl Desktop {
             // A deactivated account (incident response) is signed out here at
             // its next request, local data wiped, as if it had signed out.
             Code::SignedOut | Code::RefreshRejected | Code::AccountDisabled => {
-                self.ended().await;
+                self.ended(&e).await;
                 e
             }
             _ => e,
@@ -678,7 +702,7 @@ impl Desktop {
     /// only: never into the cache, the index or a log.
     pub async fn reveal(&self, req: RevealRequest) -> Result<Revealed, ErrorPayload> {
         let account = self.account().await?;
-        let r = self.answered(account.reveal(&req).await).await?;
+        let r = self.answered(self.acting(&account).reveal(&req).await).await?;
         Ok(Revealed {
             value: r.value,
             revealed_at: r.revealed_at,
@@ -692,53 +716,56 @@ impl Desktop {
 
     pub async fn approvals(&self, filter: ApprovalFilter) -> Result<Page<Approval>, ErrorPayload> {
         let account = self.account().await?;
-        self.answered(account.api().list_approvals(&filter).await).await
+        self.answered(self.acting(&account).list_approvals(&filter).await).await
     }
     pub async fn approval(&self, id: ApprovalId) -> Result<Approval, ErrorPayload> {
         let account = self.account().await?;
-        self.answered(account.api().get_approval(id).await).await
+        self.answered(self.acting(&account).get_approval(id).await).await
     }
     /// A new request. One call, one Idempotency-Key (the API client's): a
     /// retry after a lost answer cannot create it twice.
     pub async fn request_approval(&self, req: CreateApproval) -> Result<Approval, ErrorPayload> {
         let account = self.account().await?;
-        self.answered(account.api().create_approval(&req).await).await
+        self.answered(self.acting(&account).create_approval(&req).await).await
     }
     /// A new request from a form: the form's submission carries one key, so
     /// the same submission sent twice (a double click) makes one request.
     pub async fn request_approval_once(&self, req: CreateApproval, key: &str) -> Result<Approval, ErrorPayload> {
         let key = IdempotencyKey::parse(key).map_err(|m| ErrorPayload::new(Code::InvalidRequest, m))?;
         let account = self.account().await?;
-        self.answered(account.api().create_approval_once(&req, &key).await)
+        self.answered(self.acting(&account).create_approval_once(&req, &key).await)
             .await
     }
     /// Changes a pending request (the requester only, the server decides):
     /// its version moves on and every approval given so far is cleared.
     pub async fn amend_approval(&self, id: ApprovalId, amend: AmendApproval) -> Result<Approval, ErrorPayload> {
         let account = self.account().await?;
-        self.answered(account.api().amend_approval(id, &amend).await).await
+        self.answered(self.acting(&account).amend_approval(id, &amend).await)
+            .await
     }
     /// Withdraws a pending request: the requester only (the server decides).
     pub async fn cancel_approval(&self, id: ApprovalId) -> Result<Approval, ErrorPayload> {
         let account = self.account().await?;
-        self.answered(account.api().cancel_approval(id).await).await
+        self.answered(self.acting(&account).cancel_approval(id).await).await
     }
     /// A decision: one request, one Idempotency-Key (the API client's), so a
     /// retry after a lost answer cannot decide twice.
     pub async fn decide(&self, id: ApprovalId, decision: DecideApproval) -> Result<Approval, ErrorPayload> {
         let account = self.account().await?;
-        self.answered(account.api().decide_approval(id, &decision).await).await
+        self.answered(self.acting(&account).decide_approval(id, &decision).await)
+            .await
     }
 
     /// Support sessions: a supervisor's to approve and to review, an agent's own.
     pub async fn sessions(&self, filter: ImpersonationFilter) -> Result<Page<ImpersonationSession>, ErrorPayload> {
         let account = self.account().await?;
-        self.answered(account.api().list_impersonations(&filter).await).await
+        self.answered(self.acting(&account).list_impersonations(&filter).await)
+            .await
     }
     /// One session with its timeline (the server audits the opening).
     pub async fn session(&self, id: ImpersonationId) -> Result<ImpersonationSession, ErrorPayload> {
         let account = self.account().await?;
-        self.answered(account.api().get_impersonation(id).await).await
+        self.answered(self.acting(&account).get_impersonation(id).await).await
     }
     /// A supervisor's answer to a session waiting for approval (never their own: the server decides).
     pub async fn answer_session(
@@ -748,7 +775,7 @@ impl Desktop {
         comment: String,
     ) -> Result<ImpersonationSession, ErrorPayload> {
         let account = self.account().await?;
-        let api = account.api();
+        let api = self.acting(&account);
         let r = if approve {
             api.approve_impersonation(id, &comment).await
         } else {
@@ -762,34 +789,39 @@ impl Desktop {
         review: Review,
     ) -> Result<ImpersonationSession, ErrorPayload> {
         let account = self.account().await?;
-        self.answered(account.api().review_impersonation(id, &review).await)
+        self.answered(self.acting(&account).review_impersonation(id, &review).await)
             .await
     }
 
     /// The audit log, filtered (`audit:read`; the server decides what the caller may see).
     pub async fn audit(&self, filter: AuditFilter) -> Result<Page<AuditEvent>, ErrorPayload> {
         let account = self.account().await?;
-        self.answered(account.api().audit_search(&filter).await).await
+        self.answered(self.acting(&account).audit_search(&filter).await).await
     }
 
     /// Staff accounts (security admin), filtered for the access review.
     pub async fn staff(&self, filter: StaffFilter) -> Result<Vec<StaffMember>, ErrorPayload> {
         let account = self.account().await?;
-        self.answered(account.api().review_staff(&filter).await).await
+        self.answered(self.acting(&account).review_staff(&filter).await).await
     }
     /// New roles, scope and limits; the server refuses one's own (`self_change_forbidden`).
     pub async fn update_staff(&self, id: StaffId, update: StaffUpdate) -> Result<StaffMember, ErrorPayload> {
         let account = self.account().await?;
-        self.answered(account.api().update_staff(id, &update).await).await
+        self.answered(self.acting(&account).update_staff(id, &update).await)
+            .await
     }
     pub async fn deactivate_staff(&self, id: StaffId, reason: String) -> Result<StaffMember, ErrorPayload> {
         let account = self.account().await?;
-        self.answered(account.api().deactivate_staff(id, &DeactivateStaff { reason }).await)
-            .await
+        self.answered(
+            self.acting(&account)
+                .deactivate_staff(id, &DeactivateStaff { reason })
+                .await,
+        )
+        .await
     }
     pub async fn reactivate_staff(&self, id: StaffId) -> Result<StaffMember, ErrorPayload> {
         let account = self.account().await?;
-        self.answered(account.api().reactivate_staff(id).await).await
+        self.answered(self.acting(&account).reactivate_staff(id).await).await
     }
 
     /// The server's answer to an action: an answer means online again; a

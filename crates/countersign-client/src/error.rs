@@ -65,6 +65,9 @@ codes! {
         CacheUnavailable = "cache_unavailable",
         // A record the local cache does not hold (not synced, or not yours).
         NotFoundLocally = "not_found_locally",
+        // Support sessions: one at a time; the customer's view needs an active one.
+        SupportSessionOpen = "support_session_open",
+        NoSupportSession = "no_support_session",
         // Sign-in
         DiscoveryFailed = "discovery_failed",
         ListenerFailed = "listener_failed",
@@ -83,6 +86,10 @@ codes! {
         IdTokenInvalid = "id_token_invalid",
         RefreshRejected = "refresh_rejected",
         RevocationFailed = "revocation_failed",
+        // Audit export to a file
+        ExportCancelled = "export_cancelled",
+        ExportInProgress = "export_in_progress",
+        FileWriteFailed = "file_write_failed",
     }
 }
 

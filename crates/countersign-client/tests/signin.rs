@@ -578,7 +578,7 @@ async fn the_notification_stream_delivers_a_request_an_approver_can_decide() {
     let found = tokio::time::timeout(Duration::from_secs(20), async {
         while let Some(n) = stream.next().await {
             let n = n.expect("a well-formed notification");
-            if n.approval_id == created.id {
+            if n.approval_id == Some(created.id) {
                 return Some(n);
             }
         }
@@ -588,7 +588,7 @@ async fn the_notification_stream_delivers_a_request_an_approver_can_decide() {
     .expect("the notification arrives within 20 s")
     .expect("the stream stays open");
     assert_eq!(found.kind, countersign_client::api::NotificationKind::ToDecide);
-    assert_eq!(found.approval_kind, ApprovalKind::Refund);
+    assert_eq!(found.approval_kind, Some(ApprovalKind::Refund));
     // carl is the requester: the stream is his only for his own requests' outcomes.
     carl.cancel_approval(created.id).await.unwrap();
 }

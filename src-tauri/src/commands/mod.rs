@@ -4,12 +4,14 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod notifications;
 pub mod records;
 pub mod reveal;
 pub mod session;
 pub mod sessions;
 pub mod settings;
 pub mod staff;
+pub mod support;
 pub mod sync;
 
 use countersign_client::error::ErrorPayload;

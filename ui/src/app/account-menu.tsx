@@ -1,9 +1,9 @@
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
-import { ChevronDownIcon, KeyboardIcon, LogOutIcon, PaletteIcon, SettingsIcon } from "lucide-react";
+import { ChevronDownIcon, KeyboardIcon, LogOutIcon, PaletteIcon, PowerIcon, SettingsIcon } from "lucide-react";
 import { toast } from "sonner";
-import { signOut } from "@/bindings/commands";
+import { appQuit, signOut } from "@/bindings/commands";
 import type { Theme } from "@/bindings/types";
 import { ConfirmDestructive } from "@/components/confirm-destructive";
 import { Badge } from "@/components/ui/badge";
@@ -127,6 +127,11 @@ export function AccountMenu({ onShowShortcuts }: { onShowShortcuts: () => void }
           >
             <LogOutIcon aria-hidden="true" />
             Sign out…
+          </DropdownMenuItem>
+          <DropdownMenuItem onSelect={() => void appQuit()} data-testid="menu-quit">
+            <PowerIcon aria-hidden="true" />
+            Quit
+            <DropdownMenuShortcut>Ctrl Q</DropdownMenuShortcut>
           </DropdownMenuItem>
         </DropdownMenuContent>
       </DropdownMenu>

@@ -27,6 +27,7 @@ import { SessionsScreen } from "@/screens/sessions/sessions-screen";
 import { sessionsSearchSchema } from "@/screens/sessions/search";
 import { StaffScreen } from "@/screens/staff/staff-screen";
 import { staffSearchSchema } from "@/screens/staff/search";
+import { CustomerViewScreen } from "@/screens/support/customer-view-screen";
 import { Shell } from "@/app/shell";
 import { NotFound, RootError, Splash } from "@/app/root-states";
 
@@ -149,6 +150,12 @@ const staffRoute = createRoute({
   component: StaffScreen,
 });
 
+const supportRoute = createRoute({
+  getParentRoute: () => shellRoute,
+  path: "/support",
+  component: CustomerViewScreen,
+});
+
 const settingsRoute = createRoute({
   getParentRoute: () => shellRoute,
   path: "/settings",
@@ -160,7 +167,7 @@ const routeTree = rootRoute.addChildren([
   updateRoute,
   signInRoute,
   syncRoute,
-  shellRoute.addChildren([homeRoute, customersRoute, orgRoute, approvalsRoute, sessionsRoute, auditRoute, staffRoute, settingsRoute]),
+  shellRoute.addChildren([homeRoute, customersRoute, orgRoute, approvalsRoute, sessionsRoute, auditRoute, staffRoute, supportRoute, settingsRoute]),
 ]);
 
 export function createAppRouter({

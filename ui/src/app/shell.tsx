@@ -3,6 +3,7 @@ import { Link, Outlet, useNavigate } from "@tanstack/react-router";
 import {
   Building2Icon,
   HeadsetIcon,
+  MonitorSmartphoneIcon,
   HomeIcon,
   ScrollTextIcon,
   SearchIcon,
@@ -11,6 +12,7 @@ import {
   StampIcon,
   type LucideIcon,
 } from "lucide-react";
+import { appQuit } from "@/bindings/commands";
 import { Kbd, KbdGroup } from "@/components/ui/kbd";
 import { Separator } from "@/components/ui/separator";
 import { OfflineBanner } from "@/components/offline-banner";
@@ -23,7 +25,10 @@ import { CommandPalette } from "@/app/command-palette";
 import { RevealHost } from "@/app/reveal-host";
 import { ShortcutsDialog } from "@/app/shortcuts-dialog";
 import { SyncIndicator } from "@/app/sync-indicator";
+import { NotificationCentre } from "@/screens/notifications/notification-centre";
 import { SyncProvider } from "@/app/sync-provider";
+import { SupportBanner } from "@/screens/support/support-banner";
+import { useSupport } from "@/screens/support/queries";
 
 /** The signed-in frame: sidebar, top bar, banner slot, content; Ctrl+K and `?` anywhere. */
 export function Shell() {
@@ -67,12 +72,16 @@ function ShellFrame() {
           </button>
           <div className="ml-auto flex items-center gap-2">
             <SyncIndicator />
+            <NotificationCentre />
             <Separator orientation="vertical" className="mx-1 !h-5" />
             <AccountMenu onShowShortcuts={() => setShortcutsOpen(true)} />
           </div>
         </header>
         {/* Banner slot: offline now; the support-session banner joins it later. */}
-        <div data-slot="banners">{offline && <OfflineBanner lastSyncedAt={lastSyncedAt} />}</div>
+        <div data-slot="banners">
+          <SupportBanner />
+          {offline && <OfflineBanner lastSyncedAt={lastSyncedAt} />}
+        </div>
         <main id="content" className="min-h-0 flex-1 overflow-auto">
           <Outlet />
         </main>
@@ -84,16 +93,23 @@ function ShellFrame() {
 }
 
 type NavItem = {
-  to: "/" | "/customers" | "/approvals" | "/sessions" | "/audit" | "/staff" | "/settings";
+  to: "/" | "/customers" | "/support" | "/approvals" | "/sessions" | "/audit" | "/staff" | "/settings";
   label: string;
   icon: LucideIcon;
   keys: string;
 };
 
 function Sidebar() {
-  const { can } = useAccount();
+  const { can: allowed } = useAccount();
+  const { active: inSession } = useSupport();
+  // Inside a support session the staff sections are out of reach (the server refuses them
+  // with not_while_impersonating); the customer's view takes their place.
+  const can = (p: Parameters<typeof allowed>[0]) => allowed(p) && (!inSession || p === "orgs:read");
   const sections: NavItem[] = [
     { to: "/", label: "Home", icon: HomeIcon, keys: "G H" },
+    ...(inSession
+      ? [{ to: "/support", label: "Customer view", icon: MonitorSmartphoneIcon, keys: "G V" } as NavItem]
+      : []),
     ...(can("orgs:read")
       ? [{ to: "/customers", label: "Customers", icon: Building2Icon, keys: "G C" } as NavItem]
       : []),
@@ -168,6 +184,12 @@ function useGlobalShortcuts({
   const pendingG = useRef(0);
   useEffect(() => {
     const onKeyDown = (e: KeyboardEvent) => {
+      // Quit: the app ends a support session on the server before it exits.
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === "q") {
+        e.preventDefault();
+        void appQuit();
+        return;
+      }
       if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === "k") {
         e.preventDefault();
         togglePalette();
@@ -182,8 +204,8 @@ function useGlobalShortcuts({
       if (pendingG.current && Date.now() - pendingG.current < 1500) {
         pendingG.current = 0;
         const to = (
-          { h: "/", c: "/customers", a: "/approvals", r: "/sessions", l: "/audit", t: "/staff", s: "/settings" } as const
-        )[e.key as "h" | "c" | "a" | "r" | "l" | "t" | "s"];
+          { h: "/", c: "/customers", v: "/support", a: "/approvals", r: "/sessions", l: "/audit", t: "/staff", s: "/settings" } as const
+        )[e.key as "h" | "c" | "v" | "a" | "r" | "l" | "t" | "s"];
         if (to) {
           e.preventDefault();
           void navigate({ to });

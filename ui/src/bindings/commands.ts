@@ -2,7 +2,7 @@
 // UPDATE_BINDINGS=1 cargo test -p countersign-desktop bindings rewrites it.
 
 import { invoke, Channel } from "@tauri-apps/api/core";
-import type { AccountView, AmendApproval, AppState, Approval, ApprovalFilter, ApprovalId, AuditEvent, AuditFilter, CreateApproval, CustomerUser, DecideApproval, ImpersonationFilter, ImpersonationId, ImpersonationSession, Invoice, Org, OrgId, OrgSummary, Page, Payment, RecordType, Revealed, Review, SearchHit, SettingsView, StaffFilter, StaffId, StaffMember, StaffUpdate, SyncProgress, SyncReport, SyncStatus, Theme, Vendor } from "./types";
+import type { AccountView, AmendApproval, AppState, Approval, ApprovalFilter, ApprovalId, AuditEvent, AuditFilter, AuditVerification, CreateApproval, CreateDelegation, CreateImpersonation, CustomerUser, DecideApproval, Delegate, Delegation, ExportFormat, ExportProgress, ExportReport, ImpersonationFilter, ImpersonationId, ImpersonationSession, Invoice, InvoiceId, Notification, Org, OrgId, OrgSummary, Page, Payment, RecordType, Revealed, Review, SearchHit, SettingsView, StaffFilter, StaffId, StaffMember, StaffUpdate, SupportAccessReport, SupportView, SyncProgress, SyncReport, SyncStatus, Theme, UpdateUser, UserId, Vendor } from "./types";
 
 /** `app_start`; rejects with an `ErrorPayload`. */
 export async function appStart(): Promise<AppState> {
@@ -121,6 +121,55 @@ export async function auditSearch(filter: AuditFilter): Promise<Page<AuditEvent>
   return invoke<Page<AuditEvent>>("audit_search", { filter });
 }
 
+/** `audit_export`; rejects with an `ErrorPayload`. */
+export async function auditExport(filter: AuditFilter, format: ExportFormat, onProgressHandler: (message: ExportProgress) => void): Promise<ExportReport | null> {
+  const on_progress = new Channel<ExportProgress>();
+  on_progress.onmessage = onProgressHandler;
+  return invoke<ExportReport | null>("audit_export", { filter, format, on_progress });
+}
+
+/** `audit_export_cancel`; rejects with an `ErrorPayload`. */
+export async function auditExportCancel(): Promise<null> {
+  return invoke<null>("audit_export_cancel");
+}
+
+/** `audit_verify`; rejects with an `ErrorPayload`. */
+export async function auditVerify(): Promise<AuditVerification> {
+  return invoke<AuditVerification>("audit_verify");
+}
+
+/** `notifications_watch`; rejects with an `ErrorPayload`. */
+export async function notificationsWatch(onNotificationHandler: (message: Notification) => void): Promise<null> {
+  const on_notification = new Channel<Notification>();
+  on_notification.onmessage = onNotificationHandler;
+  return invoke<null>("notifications_watch", { on_notification });
+}
+
+/** `notifications_list`; rejects with an `ErrorPayload`. */
+export async function notificationsList(): Promise<Array<Notification>> {
+  return invoke<Array<Notification>>("notifications_list");
+}
+
+/** `delegations_list`; rejects with an `ErrorPayload`. */
+export async function delegationsList(): Promise<Array<Delegation>> {
+  return invoke<Array<Delegation>>("delegations_list");
+}
+
+/** `delegates_list`; rejects with an `ErrorPayload`. */
+export async function delegatesList(): Promise<Array<Delegate>> {
+  return invoke<Array<Delegate>>("delegates_list");
+}
+
+/** `delegation_create`; rejects with an `ErrorPayload`. */
+export async function delegationCreate(request: CreateDelegation): Promise<Delegation> {
+  return invoke<Delegation>("delegation_create", { request });
+}
+
+/** `delegation_revoke`; rejects with an `ErrorPayload`. */
+export async function delegationRevoke(delegationId: string): Promise<Delegation> {
+  return invoke<Delegation>("delegation_revoke", { delegation_id: delegationId });
+}
+
 /** `sessions_list`; rejects with an `ErrorPayload`. */
 export async function sessionsList(filter: ImpersonationFilter): Promise<Page<ImpersonationSession>> {
   return invoke<Page<ImpersonationSession>>("sessions_list", { filter });
@@ -139,6 +188,51 @@ export async function sessionAnswer(sessionId: ImpersonationId, approve: boolean
 /** `session_review`; rejects with an `ErrorPayload`. */
 export async function sessionReview(sessionId: ImpersonationId, review: Review): Promise<ImpersonationSession> {
   return invoke<ImpersonationSession>("session_review", { session_id: sessionId, review });
+}
+
+/** `support_access`; rejects with an `ErrorPayload`. */
+export async function supportAccess(orgId: OrgId): Promise<SupportAccessReport> {
+  return invoke<SupportAccessReport>("support_access", { org_id: orgId });
+}
+
+/** `support_start`; rejects with an `ErrorPayload`. */
+export async function supportStart(request: CreateImpersonation): Promise<SupportView> {
+  return invoke<SupportView>("support_start", { request });
+}
+
+/** `support_status`; rejects with an `ErrorPayload`. */
+export async function supportStatus(): Promise<SupportView | null> {
+  return invoke<SupportView | null>("support_status");
+}
+
+/** `support_end`; rejects with an `ErrorPayload`. */
+export async function supportEnd(): Promise<SupportView | null> {
+  return invoke<SupportView | null>("support_end");
+}
+
+/** `customer_users`; rejects with an `ErrorPayload`. */
+export async function customerUsers(): Promise<Array<CustomerUser>> {
+  return invoke<Array<CustomerUser>>("customer_users");
+}
+
+/** `customer_invoices`; rejects with an `ErrorPayload`. */
+export async function customerInvoices(): Promise<Array<Invoice>> {
+  return invoke<Array<Invoice>>("customer_invoices");
+}
+
+/** `customer_update_user`; rejects with an `ErrorPayload`. */
+export async function customerUpdateUser(userId: UserId, update: UpdateUser): Promise<CustomerUser> {
+  return invoke<CustomerUser>("customer_update_user", { user_id: userId, update });
+}
+
+/** `customer_resend_invoice`; rejects with an `ErrorPayload`. */
+export async function customerResendInvoice(invoiceId: InvoiceId): Promise<null> {
+  return invoke<null>("customer_resend_invoice", { invoice_id: invoiceId });
+}
+
+/** `app_quit`; rejects with an `ErrorPayload`. */
+export async function appQuit(): Promise<null> {
+  return invoke<null>("app_quit");
 }
 
 /** `staff_list`; rejects with an `ErrorPayload`. */

@@ -1,7 +1,7 @@
 // GENERATED from the Rust types by src-tauri/src/bindings.rs: do not edit.
 // UPDATE_BINDINGS=1 cargo test -p countersign-desktop bindings rewrites it.
 
-export type Code = "unauthenticated" | "token_invalid" | "forbidden" | "not_found" | "method_not_allowed" | "invalid_request" | "reason_required" | "self_approval_forbidden" | "self_change_forbidden" | "already_decided" | "stale_version" | "request_expired" | "not_pending" | "approval_limit_exceeded" | "scope_exceeded" | "impersonation_expired" | "impersonation_not_active" | "not_while_impersonating" | "step_up_required" | "rate_limited" | "idempotency_key_reused" | "payout_hold" | "consent_required" | "payload_too_large" | "client_update_required" | "account_disabled" | "access_pending" | "service_unavailable" | "internal" | "offline" | "timeout" | "network" | "tls" | "not_countersign" | "unexpected_response" | "not_signed_in" | "signed_out" | "keyring_unavailable" | "config_invalid" | "update_required" | "cache_unavailable" | "not_found_locally" | "discovery_failed" | "listener_failed" | "browser_failed" | "sign_in_timeout" | "sign_in_cancelled" | "sign_in_in_progress" | "invalid_callback" | "state_mismatch" | "issuer_mismatch" | "provider_error" | "code_rejected" | "token_request_failed" | "incomplete_token_response" | "nonce_mismatch" | "id_token_invalid" | "refresh_rejected" | "revocation_failed";
+export type Code = "unauthenticated" | "token_invalid" | "forbidden" | "not_found" | "method_not_allowed" | "invalid_request" | "reason_required" | "self_approval_forbidden" | "self_change_forbidden" | "already_decided" | "stale_version" | "request_expired" | "not_pending" | "approval_limit_exceeded" | "scope_exceeded" | "impersonation_expired" | "impersonation_not_active" | "not_while_impersonating" | "step_up_required" | "rate_limited" | "idempotency_key_reused" | "payout_hold" | "consent_required" | "payload_too_large" | "client_update_required" | "account_disabled" | "access_pending" | "service_unavailable" | "internal" | "offline" | "timeout" | "network" | "tls" | "not_countersign" | "unexpected_response" | "not_signed_in" | "signed_out" | "keyring_unavailable" | "config_invalid" | "update_required" | "cache_unavailable" | "not_found_locally" | "support_session_open" | "no_support_session" | "discovery_failed" | "listener_failed" | "browser_failed" | "sign_in_timeout" | "sign_in_cancelled" | "sign_in_in_progress" | "invalid_callback" | "state_mismatch" | "issuer_mismatch" | "provider_error" | "code_rejected" | "token_request_failed" | "incomplete_token_response" | "nonce_mismatch" | "id_token_invalid" | "refresh_rejected" | "revocation_failed" | "export_cancelled" | "export_in_progress" | "file_write_failed";
 
 export type ErrorPayload = { code: Code, message: string, 
 /**
@@ -187,6 +187,45 @@ export type Mine = "requested" | "to_decide";
 
 export type ApprovalFilter = { status: ApprovalStatus | null, kind: ApprovalKind | null, org_id: OrgId | null, mine: Mine | null, limit: number | null, cursor: string | null, };
 
+export type NotificationKind = "to_decide" | "decided" | "executed" | "expires_soon" | "my_request_expires_soon" | "session_to_approve";
+
+export type Notification = { kind: NotificationKind, approval_id: ApprovalId | null, approval_kind: ApprovalKind | null, impersonation_id: ImpersonationId | null, 
+/**
+ * The request's amount, where it has one.
+ */
+amount: Money | null, 
+/**
+ * The customer org it concerns.
+ */
+org_name: string | null, 
+/**
+ * Who caused it: the requester (to decide, expires soon), the approver
+ * (decided), the agent (session to approve).
+ */
+actor_name: string | null, 
+/**
+ * For `decided`: approve or reject.
+ */
+decision: Decision | null, 
+/**
+ * When the event happened (for the expiry kinds: the expiry).
+ */
+at: string, };
+
+export type Delegation = { id: string, delegator_id: StaffId, 
+/**
+ * Added with the notification centre; older servers leave it empty.
+ */
+delegator_name: string, delegate_id: StaffId, delegate_name: string, starts_at: string, ends_at: string, revoked: boolean, 
+/**
+ * The caller gave it (false: it was given to the caller).
+ */
+mine: boolean, };
+
+export type Delegate = { id: StaffId, name: string, };
+
+export type CreateDelegation = { delegate_id: StaffId, starts_at: string, ends_at: string, };
+
 export type SessionScope = "read" | "write";
 
 export type ImpersonationSession = { id: ImpersonationId, org_id: OrgId, agent_id: StaffId, agent_name: string, subject_user_id: UserId, reason: string, ticket_ref: string, scope: SessionScope, duration_minutes: number, 
@@ -223,6 +262,28 @@ status: string | null,
  */
 review: string | null, agent_id: StaffId | null, limit: number | null, };
 
+export type CreateImpersonation = { subject_user_id: UserId, reason: string, ticket_ref: string, scope: SessionScope, 
+/**
+ * 1-60, default 15.
+ */
+duration_minutes: number | null, };
+
+export type UpdateUser = { name: string | null, phone: string | null, };
+
+export type Grant = { id: string, org_id: OrgId, granted_by: UserId, starts_at: string, ends_at: string, revoked: boolean, };
+
+export type SupportAccessEntry = { session_id: ImpersonationId, agent_name: string, reason: string, ticket_ref: string, scope: SessionScope, status: string, started_at: string | null, ended_at: string | null, };
+
+export type SupportAccessReport = { org_id: OrgId, mode: SupportAccess, sessions: Array<SupportAccessEntry>, grants: Array<Grant>, };
+
+export type SupportView = { session: ImpersonationSession, subject_name: string, org_name: string, 
+/**
+ * The server's clock minus this machine's, in milliseconds, from the
+ * server's last answer: the countdown to `expires_at` runs on the
+ * server's time (UI.md), not on a local clock that may be off.
+ */
+clock_offset_ms: number, };
+
 export type ActorKind = "staff" | "customer" | "service";
 
 export type Actor = { issuer: string | null, subject: string | null, kind: ActorKind | null, };
@@ -236,6 +297,54 @@ export type AuditEvent = { seq: number, id: string, at: string, actor: Actor, on
 prev_hash: string, hash: string, };
 
 export type AuditFilter = { org_id: OrgId | null, actor_subject: string | null, action: string | null, target_type: string | null, target_id: string | null, outcome: Outcome | null, request_id: string | null, impersonation_id: ImpersonationId | null, from?: string | null, to?: string | null, limit: number | null, cursor: string | null, };
+
+export type ExportFormat = "ndjson" | "csv";
+
+export type ExportProgress = { 
+/**
+ * Bytes written to disk so far.
+ */
+bytes: number, 
+/**
+ * Events written so far.
+ */
+events: number, 
+/**
+ * How many events the export holds, when the server said (it does: the
+ * `Countersign-Export-Count` header).
+ */
+total_events: number | null, };
+
+export type ExportReport = { 
+/**
+ * Where the file is (the user chose it).
+ */
+path: string, file_name: string, bytes: number, events: number, };
+
+export type AuditVerification = { 
+/**
+ * No event or checkpoint differs from what was written.
+ */
+ok: boolean, events_checked: number, 
+/**
+ * Events whose chain was intact up to them (after the first bad one, the
+ * rest are counted but cannot be vouched for).
+ */
+events_valid: number, 
+/**
+ * The last seq read (0: an empty log).
+ */
+last_seq: number, checkpoints_checked: number, checkpoints_valid: number, 
+/**
+ * The first seq at which the log is not what was written, and why.
+ */
+first_bad: ChainBreak | null, verified_at: string, };
+
+export type ChainBreak = { seq: number, 
+/**
+ * In words, e.g. "content does not match its hash".
+ */
+reason: string, };
 
 export type StaffRole = "support_agent" | "support_supervisor" | "finance_clerk" | "finance_approver" | "finance_controller" | "auditor" | "security_admin";
 

@@ -6,6 +6,7 @@ import { useRevealOpener } from "@/components/reveal-context";
 import { revealPermissionFor, useAccount } from "@/lib/permissions";
 import { OFFLINE_ACTION_REASON, useSyncState } from "@/lib/sync-state";
 import { cn } from "@/lib/utils";
+import { useSupport } from "@/screens/support/queries";
 
 type MaskedValueProps = {
   value: Masked;
@@ -38,8 +39,10 @@ export function MaskedValue({
   const { offline } = useSyncState();
   const openReveal = useRevealOpener();
   const permission = revealPermissionFor(value.field);
+  // No reveal inside a support session (the server refuses it: not_while_impersonating).
+  const { active: inSession } = useSupport();
   const mayReveal =
-    showReveal && value.revealable && permission !== null && can(permission) && !!openReveal;
+    showReveal && value.revealable && permission !== null && can(permission) && !!openReveal && !inSession;
   const display = value.masked || "hidden";
 
   return (

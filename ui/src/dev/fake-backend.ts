@@ -8,6 +8,10 @@ import type {
   AmendApproval,
   AuditEvent,
   AuditFilter,
+  AuditVerification,
+  ExportFormat,
+  ExportProgress,
+  ExportReport,
   ImpersonationFilter,
   ImpersonationSession,
   Review,
@@ -15,6 +19,10 @@ import type {
   StaffMember,
   StaffUpdate,
   CreateApproval,
+  CreateImpersonation,
+  Grant,
+  SupportView,
+  UpdateUser,
   AccountView,
   Approval,
   ApprovalFilter,
@@ -45,6 +53,7 @@ import {
   revealedValueFor,
   type Dataset,
 } from "./fixtures";
+import { createFakeNotifications, type NotificationsOptions } from "./fake-notifications";
 
 export type CommandName =
   | "app_start"
@@ -70,10 +79,28 @@ export type CommandName =
   | "approval_request"
   | "approval_amend"
   | "audit_search"
+  | "audit_export"
+  | "audit_export_cancel"
+  | "audit_verify"
+  | "notifications_watch"
+  | "notifications_list"
+  | "delegations_list"
+  | "delegates_list"
+  | "delegation_create"
+  | "delegation_revoke"
   | "sessions_list"
   | "session_get"
   | "session_answer"
   | "session_review"
+  | "support_access"
+  | "support_start"
+  | "support_status"
+  | "support_end"
+  | "customer_users"
+  | "customer_invoices"
+  | "customer_update_user"
+  | "customer_resend_invoice"
+  | "app_quit"
   | "staff_list"
   | "staff_update"
   | "staff_deactivate"
@@ -85,7 +112,7 @@ export type CommandName =
 type Args = Record<string, any>;
 export type Handler = (args: Args) => unknown;
 
-export type FakeBackendOptions = {
+export type FakeBackendOptions = NotificationsOptions & {
   server?: ServerInfo | null;
   serverError?: ErrorPayload | null;
   updateRequired?: boolean;
@@ -107,6 +134,12 @@ export type FakeBackendOptions = {
   approvals?: Approval[];
   /** Support sessions a supervisor sees (default: makeSessions). */
   sessions?: ImpersonationSession[];
+  /** The support session the app is in at start (default: none). */
+  support?: SupportView | null;
+  /** Grants of support access in force, per org id (consent mode). */
+  grants?: Record<string, Grant[]>;
+  /** The server's clock minus this machine's, as support views carry it. */
+  clockOffsetMs?: number;
   /** The staff accounts a security admin sees (default: the demo's). */
   staff?: StaffMember[];
   recent?: string[];
@@ -116,6 +149,12 @@ export type FakeBackendOptions = {
   syncStepMs?: number;
   /** Sign-in completes after this many ms (null: waits until cancelled). */
   signInMs?: number | null;
+  /** Delay between audit export progress messages (10 steps). */
+  exportStepMs?: number;
+  /** The native save dialog: `null` = the user closes it; default: a file in Downloads. */
+  exportSavePath?: string | null;
+  /** `audit_verify` finds the chain edited at this seq. */
+  auditChainBrokenAt?: number;
   /** Replace any command's behaviour. */
   overrides?: Partial<Record<CommandName, Handler>>;
 };
@@ -165,6 +204,26 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
       }),
     ),
   ].sort((a, b) => b.seq - a.seq);
+  const auditMatching = (f: AuditFilter) =>
+    audit.filter(
+      (e) =>
+        (!f.actor_subject || e.actor.subject === f.actor_subject) &&
+        (!f.action || e.action === f.action) &&
+        (!f.outcome || e.outcome === f.outcome) &&
+        (!f.impersonation_id || e.impersonation_id === f.impersonation_id) &&
+        (!f.org_id || e.org_id === f.org_id) &&
+        (!f.request_id || e.request_id === f.request_id) &&
+        (!f.target_type || e.target_type === f.target_type) &&
+        (!f.target_id || e.target_id === f.target_id) &&
+        (!f.from || e.at >= f.from) &&
+        (!f.to || e.at <= f.to),
+    );
+  /** The running export, as Desktop holds its cancel. */
+  let exporting: { cancelled: boolean } | null = null;
+  const needs = (p: Permission) => {
+    if (!state.online) throw fail("offline");
+    if (!state.account?.permissions.includes(p)) throw fail("forbidden", `This needs the permission ${p}.`);
+  };
   const staff: StaffMember[] = (options.staff ?? makeStaff()).map((m) => ({ ...m }));
   const PRIVILEGED = ["security_admin", "finance_controller", "finance_approver", "support_supervisor", "auditor"];
   /** As the server: nobody changes their own access. */
@@ -196,6 +255,24 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
     recent: options.recent ?? data.orgs.slice(0, 3).map((o) => o.id),
     records: 0,
     nextSyncPurges: false,
+    support: options.support ?? (null as SupportView | null),
+    quit: false,
+  };
+  /** The active session's view, or `no_support_session` (as Desktop::inside). */
+  const inside = () => {
+    if (!state.online) throw fail("offline");
+    const s = state.support;
+    if (!s || s.session.status !== "active") throw fail("no_support_session");
+    if (Date.parse(s.session.expires_at!) <= Date.now()) {
+      state.support = null;
+      throw fail("impersonation_expired", "The impersonation session has expired");
+    }
+    return s;
+  };
+  const writeScope = () => {
+    const s = inside();
+    if (s.session.scope !== "write") throw fail("scope_exceeded", "This support session is read-only.");
+    return s;
   };
   const total = () =>
     data.orgs.length + data.users.length + data.invoices.length + data.vendors.length + data.payments.length;
@@ -220,7 +297,9 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
     return org;
   };
 
+  const notify = createFakeNotifications(options, { online: () => state.online, fail, send });
   const handlers: Record<CommandName, Handler> = {
+    ...notify.handlers,
     app_start: () => appState(),
     server_set: ({ url }) => {
       if (/unreachable|offline/.test(url)) throw fail("network", `could not connect to ${url}`);
@@ -251,6 +330,7 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
       return null;
     },
     sign_out: () => {
+      notify.stop();
       state.account = null;
       state.lastSyncedAt = null;
       state.records = 0;
@@ -481,22 +561,64 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
     audit_search: ({ filter }) => {
       if (!state.online) throw fail("offline");
       const f = filter as AuditFilter;
-      const items = audit.filter(
-        (e) =>
-          (!f.actor_subject || e.actor.subject === f.actor_subject) &&
-          (!f.action || e.action === f.action) &&
-          (!f.outcome || e.outcome === f.outcome) &&
-          (!f.impersonation_id || e.impersonation_id === f.impersonation_id) &&
-          (!f.org_id || e.org_id === f.org_id) &&
-          (!f.request_id || e.request_id === f.request_id) &&
-          (!f.target_type || e.target_type === f.target_type) &&
-          (!f.target_id || e.target_id === f.target_id) &&
-          (!f.from || e.at >= f.from) &&
-          (!f.to || e.at <= f.to),
-      );
+      const items = auditMatching(f);
       const start = f.cursor ? Number(f.cursor) : 0;
       const end = start + (f.limit ?? 50);
       return { items: items.slice(start, end), next_cursor: end < items.length ? String(end) : null };
+    },
+    audit_export: async ({ filter, format, on_progress }) => {
+      if (exporting) throw fail("export_in_progress");
+      // The name the save dialog proposes (Rust's export_file_name), unless the test chose one.
+      const savePath =
+        options.exportSavePath === undefined
+          ? `/home/ava/Downloads/countersign-audit-${new Date().toISOString().slice(0, 10)}.${format as ExportFormat}`
+          : options.exportSavePath;
+      if (savePath === null) return null;
+      needs("audit:export");
+      const channel = on_progress as Channel<ExportProgress>;
+      const run = { cancelled: false };
+      exporting = run;
+      try {
+        // As the server counts and streams: a preview log of a few events, shown as a large one.
+        const total = auditMatching(filter as AuditFilter).length * 1_000;
+        const perEvent = (format as ExportFormat) === "csv" ? 610 : 940;
+        const steps = 10;
+        for (let i = 0; i <= steps; i++) {
+          if (i > 0) await sleep(options.exportStepMs ?? 300);
+          if (run.cancelled) throw fail("export_cancelled");
+          const events = Math.round((total * i) / steps);
+          send(channel, i, { bytes: events * perEvent, events, total_events: total });
+        }
+        const report: ExportReport = {
+          path: savePath,
+          file_name: savePath.split("/").pop()!,
+          bytes: total * perEvent,
+          events: total,
+        };
+        return report;
+      } finally {
+        exporting = null;
+      }
+    },
+    audit_export_cancel: () => {
+      if (exporting) exporting.cancelled = true;
+      return null;
+    },
+    audit_verify: async (): Promise<AuditVerification> => {
+      needs("audit:read");
+      await sleep(300); // a pass over the whole log
+      const last = audit.reduce((m, e) => Math.max(m, e.seq), 0);
+      const bad = options.auditChainBrokenAt;
+      return {
+        ok: bad === undefined,
+        events_checked: last,
+        events_valid: bad === undefined ? last : bad - 1,
+        last_seq: last,
+        checkpoints_checked: 14,
+        checkpoints_valid: bad === undefined ? 14 : 13,
+        first_bad: bad === undefined ? null : { seq: bad, reason: "content does not match its hash" },
+        verified_at: new Date().toISOString(),
+      };
     },
     sessions_list: ({ filter }) => {
       if (!state.online) throw fail("offline");
@@ -529,6 +651,99 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
       if (sessions[i]!.review !== "unreviewed") throw fail("already_decided");
       sessions[i] = { ...sessions[i]!, review: r.outcome, review_note: r.note || null };
       return listed(sessions[i]!);
+    },
+    support_access: ({ org_id }) => {
+      if (!state.online) throw fail("offline");
+      const org = orgById(org_id);
+      return { org_id, mode: org.support_access, sessions: [], grants: options.grants?.[org_id] ?? [] };
+    },
+    support_start: ({ request }) => {
+      if (!state.online) throw fail("offline");
+      const r = request as CreateImpersonation;
+      const cur = state.support?.session.status;
+      if (cur === "active" || cur === "pending_approval") {
+        throw fail("support_session_open", "You are already in a support session.");
+      }
+      const user = data.users.find((u) => u.id === r.subject_user_id);
+      if (!user) throw fail("not_found");
+      const org = orgById(user.org_id);
+      const now = Date.now();
+      const granted = (options.grants?.[org.id] ?? []).some(
+        (g) => !g.revoked && Date.parse(g.starts_at) <= now && Date.parse(g.ends_at) > now,
+      );
+      if (org.support_access === "consent" && !granted) {
+        throw fail("consent_required", `${org.name} has not granted support access.`);
+      }
+      const waits = r.scope === "write" || user.role === "org_admin";
+      const minutes = r.duration_minutes ?? 15;
+      state.support = {
+        session: {
+          id: `sess-mine-${calls.length}`,
+          org_id: org.id,
+          agent_id: ME_STAFF_ID,
+          agent_name: state.account?.display_name ?? "Me",
+          subject_user_id: user.id,
+          reason: r.reason,
+          ticket_ref: r.ticket_ref,
+          scope: r.scope,
+          duration_minutes: minutes,
+          status: waits ? "pending_approval" : "active",
+          requested_at: new Date(now).toISOString(),
+          started_at: waits ? null : new Date(now).toISOString(),
+          expires_at: waits ? null : new Date(now + minutes * 60_000).toISOString(),
+          ended_at: null,
+          end_reason: null,
+          review: "unreviewed",
+          review_note: null,
+        },
+        subject_name: user.name,
+        org_name: org.name,
+        clock_offset_ms: options.clockOffsetMs ?? 0,
+      };
+      return structuredClone(state.support);
+    },
+    support_status: () => {
+      const s = state.support;
+      if (!s) return null;
+      if (s.session.status === "active" && Date.parse(s.session.expires_at!) <= Date.now()) {
+        state.support = { ...s, session: { ...s.session, status: "expired" } };
+      }
+      const answer = structuredClone(state.support!);
+      // A session that is over is said once, then forgotten (as Desktop::support).
+      if (answer.session.status !== "active" && answer.session.status !== "pending_approval") state.support = null;
+      return answer;
+    },
+    support_end: () => {
+      if (!state.online) throw fail("offline");
+      const s = state.support;
+      if (!s) return null;
+      state.support = null;
+      return { ...s, session: { ...s.session, status: "ended", end_reason: "ended", ended_at: new Date().toISOString() } };
+    },
+    customer_users: () => {
+      const s = inside();
+      return data.users.filter((u) => u.org_id === s.session.org_id);
+    },
+    customer_invoices: () => {
+      const s = inside();
+      return data.invoices.filter((i) => i.org_id === s.session.org_id);
+    },
+    customer_update_user: ({ user_id, update }) => {
+      writeScope();
+      const u = update as UpdateUser;
+      const i = data.users.findIndex((x) => x.id === user_id);
+      if (i < 0) throw fail("not_found");
+      data.users[i] = { ...data.users[i]!, name: u.name ?? data.users[i]!.name };
+      return data.users[i];
+    },
+    customer_resend_invoice: () => {
+      writeScope();
+      return null;
+    },
+    app_quit: () => {
+      state.support = null;
+      state.quit = true;
+      return null;
     },
     staff_list: ({ filter }) => {
       if (!state.online) throw fail("offline");
@@ -585,7 +800,7 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
     },
   };
 
-  function send(channel: Channel<SyncProgress>, index: number, message: SyncProgress) {
+  function send<T>(channel: Channel<T>, index: number, message: T) {
     // Deliver the way Rust does: through the channel's registered callback, with an index.
     const internals = (window as unknown as {
       __TAURI_INTERNALS__?: {
@@ -615,11 +830,28 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
     calls,
     /** The calls of one command so far. */
     callsOf: (cmd: CommandName) => calls.filter((c) => c.cmd === cmd).map((c) => c.args),
+    /** The notification stream and delegations (`emit` a new notification). */
+    notifications: notify,
     setOnline(online: boolean) {
       state.online = online;
     },
     purgeOnNextSync() {
       state.nextSyncPurges = true;
+    },
+    /** A supervisor answers the waiting session (the app sees it at its next status check). */
+    answerSupport(approve: boolean) {
+      const s = state.support;
+      if (!s) return;
+      const now = Date.now();
+      state.support = { ...s };
+      state.support.session = approve
+        ? {
+            ...s.session,
+            status: "active",
+            started_at: new Date(now).toISOString(),
+            expires_at: new Date(now + s.session.duration_minutes * 60_000).toISOString(),
+          }
+        : { ...s.session, status: "rejected" };
     },
   };
 }

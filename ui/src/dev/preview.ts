@@ -4,11 +4,13 @@
  * import.meta.env.MODE === "preview"; the production build does not contain it.
  *
  * The URL's query string picks a scenario, e.g. `?scenario=server#/server`:
- * server | update | sign-in | first-sync | offline | memory | empty | approver | admin | supervisor | auditor | (default: signed in).
+ * server | update | sign-in | first-sync | offline | memory | empty | approver | admin | agent | supervisor | auditor |
+ * (default: signed in).
  */
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { createFakeBackend, fail, type FakeBackendOptions } from "./fake-backend";
 import { makeAccount, makeDataset } from "./fixtures";
+import { makeNotifications } from "./fake-notifications";
 
 export function installPreviewBackend() {
   const params = new URLSearchParams(window.location.search);
@@ -29,6 +31,8 @@ export function installPreviewBackend() {
     account,
     theme: theme === "dark" || theme === "light" ? theme : "system",
     latencyMs: 30,
+    // The bell has something to show (the centre lists them in words).
+    notifications: makeNotifications(),
     lastSyncedAt: new Date(Date.now() - 4 * 60_000).toISOString(),
   };
   switch (scenario) {
@@ -55,6 +59,12 @@ export function installPreviewBackend() {
         roles: ["finance_approver"],
         permissions: ["orgs:read", "invoices:read", "vendors:read", "payments:read", "finance:reveal", "approvals:request", "approvals:decide"],
         scope: { all_orgs: true, regions: [], org_ids: [] },
+      });
+      break;
+    case "agent":
+      // A support agent (the demo's alice) able to start sessions: `?scenario=agent`, then a user's page.
+      options.account = makeAccount({
+        permissions: ["orgs:read", "users:read", "invoices:read", "vendors:read", "payments:read", "pii:reveal", "impersonation:start"],
       });
       break;
     case "supervisor":

@@ -18,7 +18,8 @@ const CONTRACT_CODES = [
   "sign_in_timeout", "sign_in_cancelled", "invalid_callback", "state_mismatch",
   "issuer_mismatch", "provider_error", "code_rejected", "token_request_failed",
   "incomplete_token_response", "nonce_mismatch", "id_token_invalid", "refresh_rejected",
-  "revocation_failed", "sign_in_in_progress", "not_found_locally",
+  "revocation_failed", "sign_in_in_progress", "not_found_locally", "support_session_open", "no_support_session",
+  "export_cancelled", "export_in_progress", "file_write_failed",
 ] as const satisfies readonly Code[];
 
 // Fails to compile if the union has a code that CONTRACT_CODES lacks.

@@ -43,6 +43,8 @@ export const ERROR_WORDS: Record<Code, string> = {
   service_unavailable: "The server is busy or under maintenance. Wait a moment and try again.",
   internal: "The server ran into a problem. Try again; if it keeps happening, tell your IT team.",
   // ---- client ----
+  support_session_open: "You are already in a support session. End it before you start another.",
+  no_support_session: "You are not in a support session (any more). Start one from the customer user's page.",
   offline: "You're offline. Reconnect to the network and try again.",
   timeout: "The server took too long to answer. Check your connection and try again.",
   network: "Can't reach the server. Check the address and your network connection, then try again.",
@@ -84,6 +86,10 @@ export const ERROR_WORDS: Record<Code, string> = {
     "Signed out here, but the server could not be told. Your session will expire on its own.",
   sign_in_in_progress: "A sign-in is already waiting in your browser. Finish it or cancel it first.",
   not_found_locally: "That record is not in your local data. Sync, then try again.",
+  export_cancelled: "The export was cancelled; no file was written.",
+  export_in_progress: "An export is already running. Wait for it to finish or cancel it first.",
+  file_write_failed:
+    "The file could not be written. Choose another folder or free some disk space, then export again.",
 };
 
 /** Every code, for tests and exhaustive lists. */

@@ -28,6 +28,7 @@ export const SHORTCUTS: { keys: string[]; join: "+" | "then" | "or"; label: stri
   { keys: ["Ctrl", "K"], join: "+", label: "Find a customer, user, invoice, vendor or payment" },
   { keys: ["G", "H"], join: "then", label: "Go to Home" },
   { keys: ["G", "C"], join: "then", label: "Go to Customers" },
+  { keys: ["G", "V"], join: "then", label: "Go to the customer's view (in a support session)" },
   { keys: ["G", "A"], join: "then", label: "Go to Approvals" },
   { keys: ["G", "R"], join: "then", label: "Go to Support sessions (review)" },
   { keys: ["G", "L"], join: "then", label: "Go to the Audit log" },
@@ -40,4 +41,5 @@ export const SHORTCUTS: { keys: string[]; join: "+" | "then" | "or"; label: stri
   { keys: ["/"], join: "+", label: "Filter the current table" },
   { keys: ["Esc"], join: "+", label: "Close a dialog or panel" },
   { keys: ["?"], join: "+", label: "Show these shortcuts" },
+  { keys: ["Ctrl", "Q"], join: "+", label: "Quit (ends a support session first)" },
 ];

@@ -1,6 +1,6 @@
 //! Out-of-office delegation between approvers (issue 4, point 8).
 
-use super::store::{delegations_of, DelegationRow as Row, DELEGATION_COLUMNS as COLUMNS};
+use super::store::{delegates_for, delegations_of, DelegationRow as Row, DELEGATION_COLUMNS as COLUMNS};
 use crate::http::context::AuditCtx;
 use crate::http::extract::{Json as Body, Path};
 use crate::http::idempotency::{self};
@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use countersign_api::{CreateDelegation, Delegation, ErrorCode, Permission, Problem};
+use countersign_api::{CreateDelegation, Delegate, Delegation, ErrorCode, Permission, Problem, StaffId};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -62,7 +62,7 @@ pub async fn create(
     .await?;
     audit.target("delegation", row.id, None);
     audit.detail("delegate_id", serde_json::json!(row.delegate_staff_id));
-    idempotency::finish(tx, &p, key.as_ref(), StatusCode::CREATED, &row.to_api()).await
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::CREATED, &row.to_api(me)).await
 }
 
 #[utoipa::path(get, path = "/v1/delegations", responses((status = 200, body = Vec<Delegation>)),
@@ -73,7 +73,25 @@ pub async fn list(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec
         .ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?
         .0;
     let rows = delegations_of(&s.db, me).await?;
-    Ok(Json(rows.iter().map(Row::to_api).collect()))
+    Ok(Json(rows.iter().map(|r| r.to_api(me)).collect()))
+}
+
+/// Whom the caller may delegate to: approvers need this to pick a delegate,
+/// and hold no `staff:read` to list the staff.
+#[utoipa::path(get, path = "/v1/delegations/delegates", responses((status = 200, body = Vec<Delegate>)),
+    security(("bearer" = [])), tag = "approvals")]
+pub async fn delegates(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec<Delegate>>> {
+    p.require(Permission::ApprovalsDecide)?;
+    let me = p
+        .staff_id
+        .ok_or_else(|| ApiError::forbidden(Permission::ApprovalsDecide))?
+        .0;
+    let rows = delegates_for(&s.db, me).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(id, name)| Delegate { id: StaffId(id), name })
+            .collect(),
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/delegations/{delegation_id}/revoke", params(("Idempotency-Key" = Option<String>,
@@ -99,5 +117,5 @@ pub async fn revoke(
     .fetch_optional(&mut *tx)
     .await?;
     let row = row.ok_or_else(ApiError::not_found)?;
-    idempotency::finish(tx, &p, key.as_ref(), StatusCode::OK, &row.to_api()).await
+    idempotency::finish(tx, &p, key.as_ref(), StatusCode::OK, &row.to_api(me)).await
 }

@@ -559,14 +559,20 @@ pub struct DelegationRow {
     pub starts_at: OffsetDateTime,
     pub ends_at: OffsetDateTime,
     pub revoked_at: Option<OffsetDateTime>,
+    pub delegator_name: String,
+    pub delegate_name: String,
 }
 
 impl DelegationRow {
-    pub fn to_api(&self) -> Delegation {
+    /// As `me` sees it (`mine`: I gave it).
+    pub fn to_api(&self, me: Uuid) -> Delegation {
         Delegation {
+            mine: self.delegator_staff_id == me,
             id: self.id,
             delegator_id: StaffId(self.delegator_staff_id),
+            delegator_name: self.delegator_name.clone(),
             delegate_id: StaffId(self.delegate_staff_id),
+            delegate_name: self.delegate_name.clone(),
             starts_at: self.starts_at,
             ends_at: self.ends_at,
             revoked: self.revoked_at.is_some(),
@@ -574,7 +580,32 @@ impl DelegationRow {
     }
 }
 
-pub const DELEGATION_COLUMNS: &str = "id, delegator_staff_id, delegate_staff_id, starts_at, ends_at, revoked_at";
+/// Also after `RETURNING`, hence the names as sub-selects rather than a join.
+pub const DELEGATION_COLUMNS: &str = "id, delegator_staff_id, delegate_staff_id, starts_at, ends_at, revoked_at, \
+    (SELECT display_name FROM staff WHERE id = delegator_staff_id) AS delegator_name, \
+    (SELECT display_name FROM staff WHERE id = delegate_staff_id) AS delegate_name";
+
+/// Who an approver may delegate to: every active account with a role that
+/// decides approvals, other than the caller's own person (staff data,
+/// outside row-level security).
+pub async fn delegates_for(pool: &sqlx::PgPool, me: Uuid) -> ApiResult<Vec<(Uuid, String)>> {
+    let deciding: Vec<&str> = StaffRole::ALL
+        .iter()
+        .filter(|r| crate::kernel::permissions::role_permissions(**r).contains(&Permission::ApprovalsDecide))
+        .map(|r| r.as_str())
+        .collect();
+    let mut tx = crate::kernel::db::global(pool).await?;
+    let rows = sqlx::query_as(
+        "SELECT id, display_name FROM staff WHERE active AND roles && $2::text[] AND person_id <> (SELECT person_id \
+         FROM staff WHERE id = $1) ORDER BY display_name, id",
+    )
+    .bind(me)
+    .bind(&deciding)
+    .fetch_all(&mut *tx)
+    .await?;
+    crate::kernel::db::end_read(tx);
+    Ok(rows)
+}
 
 /// The delegations `me` gave or holds (delegations are staff data, outside
 /// row-level security).

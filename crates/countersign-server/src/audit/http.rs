@@ -1,6 +1,7 @@
-//! `GET /v1/audit` (search) and `GET /v1/audit/export` (NDJSON or CSV,
+//! `GET /v1/audit` (search), `GET /v1/audit/export` (NDJSON or CSV,
 //! streamed row by row from one scoped transaction, so a million events
-//! never sit in memory). Both are themselves audited by the middleware.
+//! never sit in memory) and `GET /v1/audit/verify` (the chain recomputed).
+//! Each is itself audited by the middleware.
 
 use crate::audit::store::{EventRow, EVENT_COLUMNS};
 use crate::http::context::AuditCtx;
@@ -14,7 +15,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use countersign_api::{AuditEvent, ErrorCode, Outcome, Page, Problem, LIMIT_DEFAULT, LIMIT_MAX, LIMIT_MIN};
+use countersign_api::{
+    AuditEvent, AuditVerification, ErrorCode, Outcome, Page, Problem, LIMIT_DEFAULT, LIMIT_MAX, LIMIT_MIN,
+};
 use futures::TryStreamExt;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -81,10 +84,10 @@ fn where_clause() -> &'static str {
      AND ($9::timestamptz IS NULL OR at >= $9) AND ($10::timestamptz IS NULL OR at < $10)"
 }
 
-fn bind_filters<'q>(
-    q: sqlx::query::QueryAs<'q, sqlx::Postgres, EventRow, sqlx::postgres::PgArguments>,
+fn bind_filters<'q, O>(
+    q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
     f: &'q Filters,
-) -> sqlx::query::QueryAs<'q, sqlx::Postgres, EventRow, sqlx::postgres::PgArguments> {
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
     q.bind(f.org_id)
         .bind(&f.actor_subject)
         .bind(&f.action)
@@ -222,7 +225,8 @@ fn csv_row(e: &EventRow) -> Bytes {
 
 #[utoipa::path(get, path = "/v1/audit/export", params(Filters, Extra),
     responses(
-        (status = 200, description = "NDJSON or CSV, streamed"),
+        (status = 200, description = "NDJSON or CSV, streamed",
+            headers(("Countersign-Export-Count" = i64, description = "How many events the body holds"))),
         (status = 403, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)
     ),
     security(("bearer" = [])), tag = "audit")]
@@ -251,6 +255,19 @@ pub async fn export(
     // Begin before answering, so an unavailable database is an error status,
     // not a truncated download.
     let mut tx = db::begin(&s.db, &p).await?;
+    // The count goes out as a header, so the client can show real progress.
+    // The rows are then read up to the last seq counted: seqs commit in order
+    // (under the chain head's lock) and the log is append-only, so the export
+    // holds exactly the events counted, whatever is appended meanwhile.
+    let (count, last): (i64, Option<i64>) = bind_filters(
+        sqlx::query_as(&format!(
+            "SELECT count(*), max(seq) FROM audit_events WHERE {}",
+            where_clause()
+        )),
+        &q,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     let (tx_out, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(64);
     tokio::spawn(async move {
         let _running = running;
@@ -261,10 +278,12 @@ pub async fn export(
             }
         }
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE {} ORDER BY seq",
+            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE {} AND seq <= $11 ORDER BY seq",
             where_clause()
         );
-        let mut rows = bind_filters(sqlx::query_as(&sql), &q).fetch(&mut *tx);
+        let mut rows = bind_filters::<EventRow>(sqlx::query_as(&sql), &q)
+            .bind(last.unwrap_or(0))
+            .fetch(&mut *tx);
         loop {
             let item = match rows.try_next().await {
                 Ok(Some(e)) => Ok(match format {
@@ -295,10 +314,45 @@ pub async fn export(
     let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     Ok((
         [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "no-store"),
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+            (
+                header::HeaderName::from_static(countersign_api::EXPORT_COUNT_HEADER),
+                count.to_string(),
+            ),
         ],
         body,
     )
         .into_response())
+}
+
+#[utoipa::path(get, path = "/v1/audit/verify",
+    responses(
+        (status = 200, body = AuditVerification,
+            description = "The whole chain and every checkpoint recomputed; `ok` false names the first bad seq"),
+        (status = 403, body = Problem), (status = 429, body = Problem)
+    ),
+    security(("bearer" = [])), tag = "audit")]
+pub async fn verify(State(s): State<AppState>, p: Principal, audit: AuditCtx) -> ApiResult<Json<AuditVerification>> {
+    super::rules::verify(&p.permissions)?;
+    // A pass over the whole log on one pooled connection, like an export:
+    // it counts against the same cap.
+    let Ok(_running) = s.exports.clone().try_acquire_owned() else {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            "Too many audit exports or verifications are running; try again in a minute.",
+        ));
+    };
+    let report = super::store::verify_all(&s.db, &s.signer.public_key()).await?;
+    let answer = report.to_api(OffsetDateTime::now_utc());
+    // What the caller was told is evidence too.
+    audit.detail(
+        "verification",
+        serde_json::json!({
+            "ok": answer.ok, "events_checked": answer.events_checked, "last_seq": answer.last_seq,
+            "checkpoints_checked": answer.checkpoints_checked,
+            "first_bad_seq": answer.first_bad.as_ref().map(|b| b.seq),
+        }),
+    );
+    Ok(Json(answer))
 }

@@ -1,13 +1,19 @@
 //! Who may read the audit log (API.md "Audit"), as functions of the caller
 //! and the request: a search needs `audit:read`; an export needs a format,
 //! takes no paging (it streams every matching event) and needs
-//! `audit:export`. Nothing here reads or writes.
+//! `audit:export`; verifying the chain needs `audit:read` (whoever may read
+//! the log may know whether it is intact; the answer holds no event). Nothing
+//! here reads or writes.
 
 use crate::kernel::Refusal;
 use countersign_api::{ErrorCode, Permission};
 use std::collections::BTreeSet;
 
 pub fn search(permissions: &BTreeSet<Permission>) -> Result<(), Refusal> {
+    require(permissions, Permission::AuditRead)
+}
+
+pub fn verify(permissions: &BTreeSet<Permission>) -> Result<(), Refusal> {
     require(permissions, Permission::AuditRead)
 }
 

@@ -456,6 +456,8 @@ pub struct VerifyReport {
     pub events_valid: u64,
     pub checkpoints_total: u64,
     pub checkpoints_valid: u64,
+    /// The last seq read (0: an empty log).
+    pub last_seq: i64,
     /// The first seq at which the log is not what was written, and why.
     pub first_bad: Option<(i64, String)>,
 }
@@ -463,6 +465,24 @@ pub struct VerifyReport {
 impl VerifyReport {
     pub fn ok(&self) -> bool {
         self.first_bad.is_none()
+    }
+    pub fn to_api(&self, verified_at: OffsetDateTime) -> countersign_api::AuditVerification {
+        countersign_api::AuditVerification {
+            ok: self.ok(),
+            events_checked: self.events_total,
+            events_valid: self.events_valid,
+            last_seq: self.last_seq,
+            checkpoints_checked: self.checkpoints_total,
+            checkpoints_valid: self.checkpoints_valid,
+            first_bad: self
+                .first_bad
+                .as_ref()
+                .map(|(seq, reason)| countersign_api::ChainBreak {
+                    seq: *seq,
+                    reason: reason.clone(),
+                }),
+            verified_at,
+        }
     }
     fn bad(&mut self, seq: i64, why: String) {
         if self.first_bad.as_ref().is_none_or(|(s, _)| seq < *s) {
@@ -495,14 +515,41 @@ struct CheckpointRow {
     signature: Vec<u8>,
 }
 
-/// Recomputes everything from the rows. Run with an administrative
-/// connection; `public_key` comes from the operator, not from the database.
+/// Recomputes everything from the rows (`countersign-server audit verify`),
+/// with an administrative connection; `public_key` comes from the operator,
+/// not from the database.
 pub async fn verify(pool: &PgPool, public_key: &[u8]) -> Result<VerifyReport, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    verify_on(&mut conn, public_key).await
+}
+
+/// The same for `GET /v1/audit/verify`, on the server's own role: the log is
+/// under row-level security, and a chain can only be checked whole, so it is
+/// read through a transaction that sees every tenant whatever the caller's
+/// scope (the answer names counts and seqs, no event). Nothing is written:
+/// the role's SELECT on the three tables is all it takes. The key is the one
+/// the server signs its checkpoints with.
+pub async fn verify_all(pool: &PgPool, public_key: &[u8]) -> Result<VerifyReport, sqlx::Error> {
+    let mut tx = crate::kernel::db::global(pool).await?;
+    let report = verify_on(&mut tx, public_key).await;
+    crate::kernel::db::end_read(tx);
+    report
+}
+
+/// Each statement reads its own snapshot (READ COMMITTED) while the server
+/// keeps appending, so the order matters: the checkpoints and the chain head
+/// are read before the events, and an append moves the head and writes its
+/// events in one transaction. On an untouched log the events read then
+/// reach at least the head; fewer is a removed tail, not a race.
+async fn verify_on(conn: &mut sqlx::PgConnection, public_key: &[u8]) -> Result<VerifyReport, sqlx::Error> {
     let mut report = VerifyReport::default();
     let checkpoints: Vec<CheckpointRow> =
         sqlx::query_as("SELECT id, at, last_seq, last_hash, key_id, signature FROM audit_checkpoints ORDER BY id")
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?;
+    let (head_seq,): (i64,) = sqlx::query_as("SELECT seq FROM audit_chain_head")
+        .fetch_one(&mut *conn)
+        .await?;
     report.checkpoints_total = checkpoints.len() as u64;
     let key = UnparsedPublicKey::new(&ED25519, public_key);
     let expected_key_id = key_id(public_key);
@@ -527,7 +574,7 @@ pub async fn verify(pool: &PgPool, public_key: &[u8]) -> Result<VerifyReport, sq
     }
 
     let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events ORDER BY seq");
-    let mut rows = sqlx::query_as::<_, EventRow>(&sql).fetch(pool);
+    let mut rows = sqlx::query_as::<_, EventRow>(&sql).fetch(&mut *conn);
     let mut expected_seq = 1i64;
     let mut prev = GENESIS.to_vec();
     let mut chain_intact = true;
@@ -580,9 +627,7 @@ pub async fn verify(pool: &PgPool, public_key: &[u8]) -> Result<VerifyReport, sq
             );
         }
     }
-    let (head_seq,): (i64,) = sqlx::query_as("SELECT seq FROM audit_chain_head")
-        .fetch_one(pool)
-        .await?;
+    report.last_seq = expected_seq - 1;
     if head_seq > expected_seq - 1 {
         report.bad(
             expected_seq,

@@ -37,11 +37,12 @@ use utoipa::OpenApi;
             records::list_payments,
         staff::list, staff::get, staff::put, staff::deactivate, staff::reactivate,
         reveals::reveal,
-        audit_log::search, audit_log::export,
+        audit_log::search, audit_log::export, audit_log::verify,
         sync::sync,
         approvals::create, approvals::list, approvals::get, approvals::decide, approvals::amend, approvals::cancel,
             approvals::download,
-        delegations::create, delegations::list, delegations::revoke, notifications::list, notifications::stream,
+        delegations::create, delegations::list, delegations::delegates, delegations::revoke,
+        notifications::list, notifications::stream,
         impersonations::create, impersonations::approve, impersonations::reject, impersonations::end,
             impersonations::list, impersonations::get, impersonations::review,
         impersonations::support_access, impersonations::grant, impersonations::revoke_grant, customer::update_user,
@@ -293,6 +294,9 @@ pub const ROUTES: &[Route] = &[
     route(GET, "/v1/delegations", None, NOT_IN_SESSION, |m| {
         on(m, delegations::list)
     }),
+    route(GET, "/v1/delegations/delegates", None, NOT_IN_SESSION, |m| {
+        on(m, delegations::delegates)
+    }),
     route(
         POST,
         "/v1/delegations",
@@ -380,6 +384,9 @@ pub const ROUTES: &[Route] = &[
     }),
     route(GET, "/v1/audit/export", Some("audit.export"), NOT_IN_SESSION, |m| {
         on(m, audit_log::export)
+    }),
+    route(GET, "/v1/audit/verify", Some("audit.verify"), NOT_IN_SESSION, |m| {
+        on(m, audit_log::verify)
     }),
     route(GET, "/v1/staff", None, NOT_IN_SESSION, |m| on(m, staff::list)),
     route(GET, "/v1/staff/{staff_id}", None, NOT_IN_SESSION, |m| on(m, staff::get)),

@@ -1,8 +1,9 @@
 //! Approval notifications (issue 4, point 9), derived from the approvals
 //! themselves rather than stored, so they can never disagree with them:
 //! a request I can decide arrived, my request was decided or executed, a
-//! request I can decide expires within 24 h. The event stream re-checks the
-//! caller's permissions on every poll.
+//! request I can decide expires within 24 h, my own request expires within
+//! 24 h; and a support session waits for an approval I may give (issue 21).
+//! The event stream re-checks the caller's permissions on every poll.
 
 use crate::http::extract::Query;
 use crate::http::problem::{ApiError, ApiResult};
@@ -12,7 +13,9 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
-use countersign_api::{ApprovalId, ApprovalKind, Notification, NotificationKind, Permission};
+use countersign_api::{
+    ApprovalId, ApprovalKind, Currency, Decision, ImpersonationId, Money, Notification, NotificationKind, Permission,
+};
 use serde::Deserialize;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -27,6 +30,57 @@ pub struct Params {
     pub since: Option<OffsetDateTime>,
 }
 
+/// One notification as the statement returns it.
+#[derive(sqlx::FromRow)]
+struct Row {
+    kind: String,
+    id: Uuid,
+    approval_kind: Option<String>,
+    at: OffsetDateTime,
+    amount_minor: Option<i64>,
+    currency: Option<String>,
+    org_name: Option<String>,
+    actor_name: Option<String>,
+    decision: Option<String>,
+}
+
+impl Row {
+    fn to_api(&self) -> Option<Notification> {
+        let kind = match self.kind.as_str() {
+            "to_decide" => NotificationKind::ToDecide,
+            "expires_soon" => NotificationKind::ExpiresSoon,
+            "my_request_expires_soon" => NotificationKind::MyRequestExpiresSoon,
+            "decided" => NotificationKind::Decided,
+            "executed" => NotificationKind::Executed,
+            "session_to_approve" => NotificationKind::SessionToApprove,
+            _ => return None,
+        };
+        let session = kind == NotificationKind::SessionToApprove;
+        Some(Notification {
+            kind,
+            approval_id: (!session).then_some(ApprovalId(self.id)),
+            approval_kind: self.approval_kind.as_deref().and_then(ApprovalKind::parse),
+            impersonation_id: session.then_some(ImpersonationId(self.id)),
+            amount: match (self.amount_minor, &self.currency) {
+                (Some(a), Some(c)) => Currency::parse(c).ok().map(|c| Money::new(a, c)),
+                _ => None,
+            },
+            org_name: self.org_name.clone(),
+            actor_name: self.actor_name.clone(),
+            decision: match self.decision.as_deref() {
+                Some("approve") => Some(Decision::Approve),
+                Some("reject") => Some(Decision::Reject),
+                _ => None,
+            },
+            at: self.at,
+        })
+    }
+}
+
+/// Never about the caller's own actions: a request they made is not theirs
+/// to decide, their own decisions tell nobody but the requester, and a
+/// session they asked for does not wait for their approval (each compares
+/// the person, so a second account of the same person is the same caller).
 async fn query(s: &AppState, p: &Principal, since: Option<OffsetDateTime>) -> ApiResult<Vec<Notification>> {
     let person = p
         .person_id
@@ -37,44 +91,43 @@ async fn query(s: &AppState, p: &Principal, since: Option<OffsetDateTime>) -> Ap
         .map(|k| k.as_str())
         .collect();
     let mut tx = db::begin(&s.db, p).await?;
-    let rows: Vec<(String, Uuid, String, OffsetDateTime)> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(
         "WITH waiting AS ( \
            SELECT r.* FROM approval_requests r WHERE r.status = 'pending' AND r.expires_at > now() AND \
                r.requester_person_id <> $1 AND r.kind = ANY($2) \
              AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.request_id = r.id AND d.version_seen = \
-                 r.version AND d.approver_person_id = $1)) \
-         SELECT 'to_decide', id, kind, updated_at FROM waiting \
-         UNION ALL SELECT 'expires_soon', id, kind, expires_at FROM waiting WHERE expires_at < now() + interval '24 \
-             hours' \
-         UNION ALL SELECT 'decided', r.id, r.kind, d.created_at FROM approval_requests r JOIN approval_decisions d ON \
-             d.request_id = r.id WHERE r.requester_person_id = $1 \
-         UNION ALL SELECT 'executed', id, kind, executed_at FROM approval_requests WHERE requester_person_id = $1 AND \
-             status = 'executed' \
-         ORDER BY 4 DESC LIMIT 200",
+                 r.version AND d.approver_person_id = $1)), \
+         n AS ( \
+           SELECT 'to_decide' AS kind, id, kind AS approval_kind, updated_at AS at, amount_minor, currency, org_id, \
+               requester_staff_id AS actor, NULL::text AS decision FROM waiting \
+           UNION ALL SELECT 'expires_soon', id, kind, expires_at, amount_minor, currency, org_id, requester_staff_id, \
+               NULL FROM waiting WHERE expires_at < now() + interval '24 hours' \
+           UNION ALL SELECT 'my_request_expires_soon', id, kind, expires_at, amount_minor, currency, org_id, NULL, \
+               NULL FROM approval_requests WHERE requester_person_id = $1 AND status = 'pending' AND expires_at > \
+               now() AND expires_at < now() + interval '24 hours' \
+           UNION ALL SELECT 'decided', r.id, r.kind, d.created_at, r.amount_minor, r.currency, r.org_id, \
+               d.approver_staff_id, d.decision FROM approval_requests r JOIN approval_decisions d ON d.request_id = \
+               r.id WHERE r.requester_person_id = $1 AND d.approver_person_id <> $1 \
+           UNION ALL SELECT 'executed', id, kind, executed_at, amount_minor, currency, org_id, NULL, NULL FROM \
+               approval_requests WHERE requester_person_id = $1 AND status = 'executed' \
+           UNION ALL SELECT 'session_to_approve', id, NULL, requested_at, NULL, NULL, org_id, agent_staff_id, NULL \
+               FROM impersonation_sessions WHERE $3 AND status = 'pending_approval' AND agent_person_id <> $1) \
+         SELECT n.kind, n.id, n.approval_kind, n.at, n.amount_minor, n.currency, o.name AS org_name, \
+             a.display_name AS actor_name, n.decision \
+         FROM n LEFT JOIN orgs o ON o.id = n.org_id LEFT JOIN staff a ON a.id = n.actor \
+         ORDER BY n.at DESC LIMIT 200",
     )
     .bind(person)
     .bind(&decidable)
+    .bind(p.can(Permission::ImpersonationApprove))
     .fetch_all(&mut *tx)
     .await?;
     db::end_read(tx);
     Ok(rows
-        .into_iter()
+        .iter()
         // "expires soon" is about the future: it is new once, when first seen.
-        .filter(|(k, _, _, at)| since.is_none_or(|s| *at > s || k == "expires_soon"))
-        .filter_map(|(k, id, kind, at)| {
-            let kind_n = match k.as_str() {
-                "to_decide" => NotificationKind::ToDecide,
-                "expires_soon" => NotificationKind::ExpiresSoon,
-                "decided" => NotificationKind::Decided,
-                _ => NotificationKind::Executed,
-            };
-            Some(Notification {
-                kind: kind_n,
-                approval_id: ApprovalId(id),
-                approval_kind: ApprovalKind::parse(&kind)?,
-                at,
-            })
-        })
+        .filter(|r| since.is_none_or(|s| r.at > s || r.kind.ends_with("expires_soon")))
+        .filter_map(Row::to_api)
         .collect())
 }
 
@@ -114,7 +167,7 @@ pub async fn stream(
     tokio::spawn(async move {
         let _live = live;
         let started = tokio::time::Instant::now();
-        let mut seen: std::collections::HashSet<(Uuid, String, i128)> = Default::default();
+        let mut seen: std::collections::HashSet<(Option<Uuid>, NotificationKind, i128)> = Default::default();
         let mut tick = tokio::time::interval(every);
         while started.elapsed() < Duration::from_secs(600) {
             // A client that has gone stops the polling at once, not at the
@@ -133,7 +186,8 @@ pub async fn stream(
                 return;
             };
             for n in items {
-                let key = (n.approval_id.0, format!("{:?}", n.kind), n.at.unix_timestamp_nanos());
+                let about = n.approval_id.map(|a| a.0).or(n.impersonation_id.map(|i| i.0));
+                let key = (about, n.kind, n.at.unix_timestamp_nanos());
                 if seen.insert(key) {
                     let Ok(event) = Event::default().event("notification").json_data(&n) else {
                         continue;

@@ -537,3 +537,119 @@ impl Download {
         self.tail.drain(..keep);
     }
 }
+
+// ---------- GET /v1/audit/verify (issue 21, point 5) ----------
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&app.admin).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_auditor_verifies_the_chain_over_http_and_the_verification_is_audited() {
+    let app = app_with_history(10).await;
+    let before = count(&app, "SELECT count(*) FROM audit_events").await;
+    let checkpoints = count(&app, "SELECT count(*) FROM audit_checkpoints").await;
+    let r = app.get_as("ava", "/v1/audit/verify").await;
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["first_bad"], serde_json::Value::Null);
+    // The whole log as it stood, whatever ava may see of it, and no more
+    // than was written before the verification's own event.
+    let checked = v["events_checked"].as_i64().unwrap();
+    assert!(checked >= before, "{v}");
+    assert_eq!(v["events_valid"].as_i64(), Some(checked));
+    assert_eq!(v["last_seq"].as_i64(), Some(checked));
+    assert_eq!(v["checkpoints_checked"].as_i64(), Some(checkpoints));
+    assert_eq!(v["checkpoints_valid"].as_i64(), Some(checkpoints));
+    assert!(v["verified_at"].as_str().unwrap().ends_with('Z'), "{v}");
+    let (outcome, details): (String, serde_json::Value) = sqlx::query_as(
+        "SELECT outcome, details FROM audit_events WHERE action = 'audit.verify' AND actor_subject = 'staff-ava'",
+    )
+    .fetch_one(&app.admin)
+    .await
+    .unwrap();
+    assert_eq!(outcome, "success");
+    assert_eq!(details["verification"]["ok"], true, "{details}");
+    assert_eq!(details["verification"]["events_checked"].as_i64(), Some(checked));
+    // A supervisor reads the log too, and may know whether it is intact.
+    assert_eq!(app.get_as("sam", "/v1/audit/verify").await.status(), 200);
+}
+
+#[tokio::test]
+async fn verifying_without_audit_read_is_refused_and_changes_nothing() {
+    let app = app_with_history(3).await;
+    let checkpoints = count(&app, "SELECT count(*) FROM audit_checkpoints").await;
+    let token = app.token("carl").await;
+    let before = count(&app, "SELECT seq FROM audit_chain_head").await;
+    let r = app.get_with(&token, "/v1/audit/verify").await;
+    let p = assert_problem(r, 403, "forbidden").await;
+    assert!(p["detail"].as_str().unwrap().contains("audit:read"), "{p}");
+    // Only the refusal's own event was added, and it says so.
+    assert_eq!(count(&app, "SELECT seq FROM audit_chain_head").await, before + 1);
+    assert_eq!(count(&app, "SELECT count(*) FROM audit_checkpoints").await, checkpoints);
+    let (outcome, code): (String, Option<String>) = sqlx::query_as(
+        "SELECT outcome, code FROM audit_events WHERE action = 'audit.verify' AND actor_subject = 'staff-carl'",
+    )
+    .fetch_one(&app.admin)
+    .await
+    .unwrap();
+    assert_eq!((outcome.as_str(), code.as_deref()), ("denied", Some("forbidden")));
+}
+
+#[tokio::test]
+async fn a_tampered_chain_is_named_over_http() {
+    let app = app_with_history(10).await;
+    tamper(&app, "UPDATE audit_events SET outcome = 'denied' WHERE seq = 5").await;
+    let r = app.get_as("ava", "/v1/audit/verify").await;
+    assert_eq!(r.status(), 200, "the verification ran; what it found is in the body");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["first_bad"]["seq"], 5, "{v}");
+    assert_eq!(v["first_bad"]["reason"], "content does not match its hash", "{v}");
+    assert_eq!(v["events_valid"], 4, "{v}");
+
+    // A removed tail: the head (and checkpoints) point past the end.
+    let app = app_with_history(10).await;
+    let last = count(&app, "SELECT seq FROM audit_chain_head").await;
+    tamper(&app, &format!("DELETE FROM audit_events WHERE seq >= {}", last - 1)).await;
+    let v: serde_json::Value = app.get_as("ava", "/v1/audit/verify").await.json().await.unwrap();
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["first_bad"]["seq"].as_i64(), Some(last - 1), "{v}");
+}
+
+#[tokio::test]
+async fn an_export_says_up_front_how_many_events_it_holds() {
+    let app = app_with_history(5).await;
+    for format in ["ndjson", "csv"] {
+        let r = app
+            .get_as(
+                "ava",
+                &format!("/v1/audit/export?format={format}&actor_subject=staff-sam"),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let announced: i64 = r.headers()[countersign_api::EXPORT_COUNT_HEADER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let body = r.text().await.unwrap();
+        let lines = body.lines().count() as i64 - i64::from(format == "csv");
+        assert_eq!(announced, lines, "{format}");
+        assert_eq!(
+            announced,
+            count(
+                &app,
+                "SELECT count(*) FROM audit_events WHERE actor_subject = 'staff-sam'"
+            )
+            .await,
+            "{format}: sam's requests, exactly"
+        );
+    }
+    let r = app
+        .get_as("ava", "/v1/audit/export?format=ndjson&actor_subject=nobody")
+        .await;
+    assert_eq!(r.headers()[countersign_api::EXPORT_COUNT_HEADER], "0");
+    assert_eq!(r.text().await.unwrap(), "");
+}

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod can_decide;
 mod errors;
+mod notifications;
 mod ops;
 mod records;
 mod reveals;

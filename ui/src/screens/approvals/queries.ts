@@ -28,6 +28,8 @@ export const approvalsQuery = (list: ApprovalList, filters: ApprovalFilters = {}
       const items = list === "history" ? page.items.filter((a) => a.status !== "pending") : page.items;
       return { items, more: page.next_cursor !== null };
     },
+    // Others decide while the inbox is open: its lists and counts stay live.
+    refetchInterval: 15_000,
   });
 
 export const approvalQuery = (id: string) =>

@@ -22,7 +22,9 @@ import { useAccount } from "@/lib/permissions";
 import { useDocumentTitle } from "@/lib/title";
 import { orgsListQuery } from "@/screens/customers/queries";
 import { TableSkeleton } from "@/screens/customers/customers-screen";
+import { ExportButton } from "./export-dialog";
 import { auditQuery } from "./queries";
+import { useVerifyChain, VerifyChainButton, VerifyChainResult } from "./verify-chain";
 import type { AuditFilters, AuditSearch } from "./search";
 
 const col = createColumnHelper<AuditEvent>();
@@ -97,16 +99,24 @@ function Audit() {
   const [sorting, setSorting] = useState<SortingState>([{ id: "at", desc: true }]);
   const openEvent = rows.find((e) => e.id === open) ?? null;
   const narrowed = Object.values(filters).some((v) => v !== undefined);
+  const verify = useVerifyChain();
 
   return (
     <div className="flex h-full min-h-0 flex-col" data-testid="audit">
-      <header className="px-6 pt-5 pb-3">
-        <h1 className="text-xl font-semibold tracking-tight">Audit log</h1>
-        <p className="text-muted-foreground text-sm">
-          Every request to the platform, who made it and what came of it; append-only and hash-chained.
-        </p>
+      <header className="flex flex-wrap items-start gap-3 px-6 pt-5 pb-3">
+        <div className="min-w-0 flex-1">
+          <h1 className="text-xl font-semibold tracking-tight">Audit log</h1>
+          <p className="text-muted-foreground text-sm">
+            Every request to the platform, who made it and what came of it; append-only and hash-chained.
+          </p>
+        </div>
+        <div className="flex items-center gap-2">
+          <VerifyChainButton verify={verify} />
+          <ExportButton filters={filters} />
+        </div>
       </header>
       <div className="flex min-h-0 flex-1 flex-col gap-3 px-6 pb-6">
+        <VerifyChainResult verify={verify} />
         <Filters filters={filters} setSearch={setSearch} />
         <div className="flex items-center gap-3 text-sm">
           <p className="text-muted-foreground flex-1" aria-live="polite" data-testid="audit-count">

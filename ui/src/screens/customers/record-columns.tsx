@@ -13,7 +13,7 @@ const masked = "text-muted-foreground font-mono text-xs";
 
 // ---- users ----
 const users = createColumnHelper<CustomerUser>();
-export const userColumns = (org: Org) => [
+export const userColumns = (org: Pick<Org, "name">) => [
   users.accessor("name", {
     header: "Name",
     meta: { width: "24%" },

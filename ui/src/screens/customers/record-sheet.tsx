@@ -1,7 +1,7 @@
 import { useState, type ReactNode } from "react";
 import { Link } from "@tanstack/react-router";
 import { useQuery } from "@tanstack/react-query";
-import { PauseCircleIcon, SendIcon } from "lucide-react";
+import { HeadsetIcon, PauseCircleIcon, SendIcon } from "lucide-react";
 import type { CustomerUser, Invoice, Org, Payment, Vendor } from "@/bindings/types";
 import { Button } from "@/components/ui/button";
 import {
@@ -22,6 +22,8 @@ import { RequestDialog, type RequestTarget } from "@/screens/approvals/request-d
 import { roleLabel } from "./record-columns";
 import type { OrgTab } from "./search";
 import { PaymentTarget } from "./payment-target";
+import { StartSupportDialog } from "@/screens/support/start-support-dialog";
+import { useSupport } from "@/screens/support/queries";
 
 export type OpenRecord =
   | { tab: "users"; row: CustomerUser }
@@ -89,6 +91,7 @@ function Body({ org, record }: { org: Org; record: OpenRecord }) {
         {record.tab === "vendors" && <PayoutHold org={org} vendor={record.row} />}
         <dl className="divide-y">{fields(org, record)}</dl>
       </div>
+      {record.tab === "users" && <SupportAction org={org} user={record.row} />}
       <RequestActions org={org} record={record} />
     </>
   );
@@ -130,6 +133,30 @@ function RequestActions({ org, record }: { org: Org; record: OpenRecord }) {
         </Button>
       ))}
       <RequestDialog mode={target && { target }} onClose={() => setTarget(null)} />
+    </div>
+  );
+}
+
+/** "Start support session" on a customer user (an agent's way into the customer's view). */
+function SupportAction({ org, user }: { org: Org; user: CustomerUser }) {
+  const { can } = useAccount();
+  const { offline } = useSyncState();
+  const { support } = useSupport();
+  const [open, setOpen] = useState(false);
+  if (!can("impersonation:start")) return null;
+  const why = offline
+    ? OFFLINE_ACTION_REASON
+    : support
+      ? `You are already in a support session with ${support.subject_name}. End it first.`
+      : undefined;
+  return (
+    <div className="flex flex-wrap items-center gap-3 border-t px-4 py-3" data-testid="support-actions">
+      <Button size="sm" disabled={!!why} title={why} onClick={() => setOpen(true)} data-testid="start-support">
+        <HeadsetIcon aria-hidden="true" />
+        Start support session…
+      </Button>
+      {why && <span className="text-muted-foreground text-xs">{why}</span>}
+      <StartSupportDialog org={org} user={user} open={open} onOpenChange={setOpen} />
     </div>
   );
 }

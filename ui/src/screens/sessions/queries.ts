@@ -20,8 +20,16 @@ export const sessionsQuery = (list: SessionList, agent: string | undefined, flag
       const page = await sessionsList({ ...FILTER[list](flagged), agent_id: agent ?? null });
       return { items: page.items, more: page.next_cursor !== null };
     },
+    // A supervisor's queue changes under them (a session asks for approval, one ends): kept live.
+    refetchInterval: 15_000,
   });
 
 /** A session with its timeline; opening it is audited by the server, so it is fetched once per opening. */
 export const sessionQuery = (id: string) =>
-  queryOptions({ queryKey: ["session_get", id] as const, queryFn: () => sessionGet(id), staleTime: Infinity });
+  queryOptions({
+    queryKey: ["session_get", id] as const,
+    queryFn: () => sessionGet(id),
+    staleTime: Infinity,
+    // Each opening reads it anew (a session waiting when first opened may be over now).
+    refetchOnMount: "always",
+  });

@@ -22,6 +22,7 @@ import { dropData } from "@/lib/session";
 import { useSyncState } from "@/lib/sync-state";
 import { THEMES, useTheme } from "@/lib/theme";
 import { useDocumentTitle } from "@/lib/title";
+import { OutOfOfficeCard } from "./out-of-office";
 
 const SOURCE: Record<ServerSource, string> = {
   env: "The COUNTERSIGN_API_URL environment variable",
@@ -108,6 +109,8 @@ export function SettingsScreen() {
           </Card>
 
           {settings.data.cache && <LocalDataCard cache={settings.data.cache} />}
+
+          <OutOfOfficeCard />
 
           <Card>
             <CardHeader>

@@ -14,6 +14,9 @@ fn search_and_export() {
     assert_eq!(search(&auditor).map_err(|r| r.code), Ok(()));
     assert_eq!(search(&supervisor).map_err(|r| r.code), Ok(()));
     assert_eq!(search(&agent).map_err(|r| r.code), Err(ErrorCode::Forbidden));
+    assert_eq!(verify(&auditor).map_err(|r| r.code), Ok(()));
+    assert_eq!(verify(&supervisor).map_err(|r| r.code), Ok(()));
+    assert_eq!(verify(&agent).map_err(|r| r.code), Err(ErrorCode::Forbidden));
     let cases = [
         ("an auditor's export", &auditor, true, false, Ok(())),
         ("no format", &auditor, false, false, Err(ErrorCode::InvalidRequest)),
