@@ -23,6 +23,28 @@ describe("Home", () => {
     expect(router.state.location.pathname).toBe("/customers/org-globex");
   });
 
+  it("lists the work waiting for the user's roles, each line opening its list", async () => {
+    const account = makeAccount({
+      display_name: "Sam Okafor",
+      roles: ["support_supervisor", "finance_approver"],
+      permissions: [...READ_PERMISSIONS, "approvals:decide", "impersonation:approve", "impersonation:review"],
+    });
+    const { user, router } = renderApp({ path: "/", backend: { account } });
+    const queue = await screen.findByTestId("work-queue");
+    expect(await within(queue).findByText(/requests? waits? for your decision/)).toBeInTheDocument();
+    expect(within(queue).getByTestId("queue-to-approve")).toHaveTextContent(/1\s*support session waits for your approval/);
+    expect(within(queue).getByTestId("queue-to-review")).toHaveTextContent(/2\s*ended sessions to review/);
+    expect(within(queue).queryByTestId("queue-support")).not.toBeInTheDocument();
+    await user.click(within(queue).getByTestId("queue-to-approve"));
+    expect(await screen.findByTestId("sessions")).toBeInTheDocument();
+    expect(router.state.location.search).toEqual({ list: "to_approve" });
+  });
+
+  it("tells an agent whether a support session is open", async () => {
+    renderApp({ path: "/", backend: { account: makeAccount({ permissions: [...READ_PERMISSIONS, "impersonation:start"] }) } });
+    expect(await screen.findByTestId("queue-support")).toHaveTextContent("No support session.");
+  });
+
   it("says who the user is: roles and scope, or that there are no roles", async () => {
     renderApp({ path: "/", backend: { account: makeAccount({ roles: [], permissions: [] }) } });
     const home = await screen.findByTestId("home");

@@ -3,6 +3,8 @@ import { Link } from "@tanstack/react-router";
 import {
   Building2Icon,
   ChevronRightIcon,
+  HeadsetIcon,
+  StampIcon,
   HardDriveIcon,
   MemoryStickIcon,
   ShieldOffIcon,
@@ -18,6 +20,9 @@ import { formatCount, humanize } from "@/lib/format";
 import { useAccount } from "@/lib/permissions";
 import { orgsRecentQuery, settingsQuery, syncStatusQuery } from "@/lib/queries";
 import { useDocumentTitle } from "@/lib/title";
+import { approvalsQuery } from "@/screens/approvals/queries";
+import { sessionsQuery } from "@/screens/sessions/queries";
+import { useSupport } from "@/screens/support/queries";
 
 function greeting(now: Date): string {
   const h = now.getHours();
@@ -50,6 +55,7 @@ export function HomeScreen() {
       <div className="grid items-start gap-6 lg:grid-cols-[minmax(0,1fr)_320px]">
         <RecentCustomers allowed={can("orgs:read")} />
         <div className="grid gap-6">
+          <WorkQueue />
           <SyncCard />
           <ShortcutsCard />
         </div>
@@ -108,6 +114,72 @@ function RecentCustomers({ allowed }: { allowed: boolean }) {
             ))}
           </ul>
         )}
+      </CardContent>
+    </Card>
+  );
+}
+
+/** What waits for this person, by what their roles let them do; each line opens its list. */
+function WorkQueue() {
+  const { can } = useAccount();
+  const { support } = useSupport();
+  const decide = can("approvals:decide");
+  const request = can("approvals:request");
+  const approve = can("impersonation:approve");
+  const review = can("impersonation:review");
+  const toDecide = useQuery({ ...approvalsQuery("to_decide"), enabled: decide });
+  const requested = useQuery({ ...approvalsQuery("requested"), enabled: request });
+  const toApprove = useQuery({ ...sessionsQuery("to_approve", undefined, false), enabled: approve });
+  const toReview = useQuery({ ...sessionsQuery("review", undefined, false), enabled: review });
+  const lines = [
+    decide && { key: "to-decide", icon: StampIcon, q: toDecide, words: (n: number) => `${n === 1 ? "request waits" : "requests wait"} for your decision`, to: "/approvals" as const, search: { list: "to_decide" as const } },
+    request && { key: "requested", icon: StampIcon, q: requested, words: (n: number) => `of your ${n === 1 ? "request is" : "requests are"} pending`, to: "/approvals" as const, search: { list: "requested" as const } },
+    approve && { key: "to-approve", icon: HeadsetIcon, q: toApprove, words: (n: number) => `support ${n === 1 ? "session waits" : "sessions wait"} for your approval`, to: "/sessions" as const, search: { list: "to_approve" as const } },
+    review && { key: "to-review", icon: HeadsetIcon, q: toReview, words: (n: number) => `ended ${n === 1 ? "session" : "sessions"} to review`, to: "/sessions" as const, search: { list: "review" as const } },
+  ].filter((l) => !!l);
+  const agent = can("impersonation:start");
+  if (lines.length === 0 && !agent) return null;
+  return (
+    <Card className="gap-3" data-testid="work-queue">
+      <CardHeader>
+        <CardTitle className="text-sm">Your work</CardTitle>
+      </CardHeader>
+      <CardContent className="grid gap-1 text-sm">
+        {agent && (
+          <p className="text-muted-foreground flex items-center gap-2 py-1" data-testid="queue-support">
+            <HeadsetIcon className="size-4 shrink-0" aria-hidden="true" />
+            {support
+              ? support.session.status === "active"
+                ? `In a support session with ${support.subject_name}.`
+                : `Your session with ${support.subject_name} waits for a supervisor.`
+              : "No support session. Start one from a customer user's page."}
+          </p>
+        )}
+        {lines.map((l) => {
+          const Icon = l.icon;
+          const n = l.q.data?.items.length;
+          return (
+            <Link
+              key={l.key}
+              to={l.to}
+              search={l.search}
+              data-testid={`queue-${l.key}`}
+              className="hover:bg-muted/50 focus-visible:ring-ring/60 -mx-2 flex items-center gap-2 rounded-md px-2 py-1.5 outline-none focus-visible:ring-[3px]"
+            >
+              <Icon className="text-muted-foreground size-4 shrink-0" aria-hidden="true" />
+              {l.q.isPending ? (
+                <Skeleton className="h-4 w-40" />
+              ) : l.q.isError ? (
+                <span className="text-muted-foreground">Could not be counted (offline?)</span>
+              ) : (
+                <span>
+                  <span className="tabular font-medium">{formatCount(n ?? 0)}</span> {l.words(n ?? 0)}
+                </span>
+              )}
+              <ChevronRightIcon className="text-muted-foreground ml-auto size-4" aria-hidden="true" />
+            </Link>
+          );
+        })}
       </CardContent>
     </Card>
   );
