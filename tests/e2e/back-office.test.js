@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { Server } from './stack.js';
 import { Session, startDriver } from './webdriver.js';
@@ -206,6 +207,31 @@ test('support: alice in a read session, refused a write; a write session waits f
     const opened = await invoke(ava.session, 'audit_search', { filter: { action: 'impersonation.timeline', target_id: sessionId } });
     assert.ok(opened.ok.items.some((e) => e.actor.subject === 'staff-sam'), JSON.stringify(opened));
   } catch (e) { await failShot(current.session, current.p, e); }
+});
+
+test('support: closing the window ends the session on the server first', { timeout: 180_000 }, async (t) => {
+  const server = await Server.start();
+  let alice;
+  t.after(async () => { await close(alice); await appGone(); await server.drop(); });
+  alice = await open(server, 'support-close', 'alice');
+  try {
+    await openAcme(alice.session);
+    await alice.session.click('[data-testid=tab-users]');
+    await clickRow(alice.session, 'Member', 'a member of acme');
+    await alice.session.clickUntil('[data-testid=start-support]', '[data-testid=support-reason]');
+    await alice.session.type('[data-testid=support-reason]', 'Customer cannot find last month\'s invoice');
+    await alice.session.type('[data-testid=support-ticket]', 'SUP-4712');
+    await alice.session.click('[data-testid=support-start]');
+    await alice.session.find('[data-testid=support-banner]');
+    const status = () => execFileSync('psql', [server.databaseUrl, '-Atc',
+      'SELECT status FROM impersonation_sessions ORDER BY requested_at DESC LIMIT 1']).toString().trim();
+    assert.equal(status(), 'active');
+    // The window's close button, as a window manager sends it (WM_DELETE_WINDOW).
+    const pid = execFileSync('pgrep', ['-n', '-f', '-x', binary]).toString().trim();
+    execFileSync(join(dirname(fileURLToPath(import.meta.url)), 'close-window.py'), [pid], { stdio: 'inherit' });
+    for (let i = 0; i < 100 && status() !== 'ended'; i += 1) await sleep(100);
+    assert.equal(status(), 'ended', 'closing the window ended the session on the server');
+  } catch (e) { await failShot(alice.session, alice.p, e); }
 });
 
 test('approvals: carl requests the largest acme refund, sees why not him; ana and cora approve; executed for all three; carl is notified', { timeout: 420_000 }, async (t) => {
