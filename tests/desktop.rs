@@ -120,6 +120,41 @@ async fn an_app_older_than_the_servers_minimum_signs_nobody_in() {
     assert!(app.start().await.account.is_none());
 }
 
+/// Issue 22, point 3: the server raises its minimum while the app runs. The
+/// app's next request states its version and is refused; from then on the
+/// app says update_required (before it has read the new minimum: the refusal
+/// alone says so) and signs nobody in, but keeps the session for the update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minimum_raised_mid_session_refuses_the_next_request_and_the_app_asks_for_the_update() {
+    let mut server = Server::start();
+    let (app, dir, issuer) = signed_in(&server.url, "alice").await;
+    app.sync(|_| {}).await.unwrap();
+
+    server.restart_with(&[("COUNTERSIGN_MIN_CLIENT_VERSION", "999.0.0")]);
+    let refused = app.sync(|_| {}).await.unwrap_err();
+    assert_eq!(refused.code, Code::ClientUpdateRequired, "{refused:?}");
+    assert_eq!(
+        app.sign_in(&issuer).await.unwrap_err().code,
+        Code::UpdateRequired,
+        "the refusal alone: the app has not read the new minimum yet"
+    );
+    // What the window reads next (app_start): the update screen, the new minimum, the session kept.
+    let state = app.start().await;
+    assert!(state.update_required, "{state:?}");
+    assert_eq!(state.server.unwrap().min_client_version, "999.0.0");
+    assert!(state.account.is_some());
+    assert_eq!(app.sync(|_| {}).await.unwrap_err().code, Code::ClientUpdateRequired);
+
+    // Once the app is one the server serves (here: the minimum back down), the
+    // next start resumes the session kept for it.
+    server.restart_with(&[]);
+    let updated = desktop(dir.path(), Some(&server.url), Arc::new(NoBrowser));
+    let state = updated.start().await;
+    assert!(!state.update_required && state.account.is_some(), "{state:?}");
+    updated.sync(|_| {}).await.unwrap();
+    updated.sign_out().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_waiting_for_the_browser_can_be_cancelled() {
     let server = Server::start();

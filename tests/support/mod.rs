@@ -109,6 +109,13 @@ impl Server {
         self.wait_ready();
     }
 
+    /// Back on the same address and database with this environment for `serve`
+    /// instead (e.g. a new `COUNTERSIGN_MIN_CLIENT_VERSION`).
+    pub fn restart_with(&mut self, env: &[(&str, &str)]) {
+        self.env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.restart();
+    }
+
     /// `countersign-server staff …` against this server's database.
     pub fn staff(&self, args: &[&str]) {
         let out = server_command(&self.database_url, "127.0.0.1:0")

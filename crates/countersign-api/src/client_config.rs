@@ -3,6 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The header the desktop app states its version in, on every request to the
+/// server (API.md, Conventions): the server refuses a version below its
+/// minimum with `426 client_update_required`.
+pub const CLIENT_VERSION_HEADER: &str = "countersign-client";
+
 /// One identity provider the app may offer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

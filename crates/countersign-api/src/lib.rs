@@ -19,7 +19,7 @@ pub mod sync;
 
 pub use approvals::*;
 pub use audit::{Actor, AuditEvent, AuditVerification, ChainBreak, Outcome, EXPORT_COUNT_HEADER};
-pub use client_config::{ClientConfigDoc, ClientVersion, ProviderInfo};
+pub use client_config::{ClientConfigDoc, ClientVersion, ProviderInfo, CLIENT_VERSION_HEADER};
 pub use error::{ErrorCode, Problem};
 pub use ids::*;
 pub use impersonation::*;

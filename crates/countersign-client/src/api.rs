@@ -434,6 +434,7 @@ impl ApiClient {
             .connect_timeout(options.connect_timeout)
             .timeout(options.request_timeout)
             .user_agent(concat!("countersign-client/", env!("CARGO_PKG_VERSION")))
+            .default_headers(crate::discovery::version_headers())
             .build()
             .map_err(|e| ClientError::Config(e.to_string()))?;
         Ok(ApiClient {

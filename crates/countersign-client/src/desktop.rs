@@ -261,6 +261,10 @@ pub struct Desktop {
     support: Mutex<Option<SupportView>>,
     /// Why the session ended under us (refused refresh, account disabled), until the next sign-in.
     ended_by: Mutex<Option<ErrorPayload>>,
+    /// The server refused this app's version (`client_update_required`): it
+    /// stays refused until another server is chosen, since this process's
+    /// version cannot change without a restart.
+    version_refused: AtomicBool,
 }
 
 impl std::fmt::Debug for Desktop {
@@ -311,6 +315,7 @@ impl Desktop {
             export_cancel: Mutex::new(None),
             support: Mutex::new(None),
             ended_by: Mutex::new(None),
+            version_refused: AtomicBool::new(false),
         }
     }
 
@@ -342,6 +347,7 @@ impl Desktop {
         let server = discovery::fetch(url, ServerSource::Entered).await?;
         discovery::write_setting(&self.paths, "server_url", &server.url)?;
         *lock(&self.server) = Some(server);
+        self.version_refused.store(false, Ordering::SeqCst);
         Ok(self.state(None, None).await)
     }
 
@@ -354,7 +360,7 @@ impl Desktop {
         let account = self.signed_in.read().await.as_ref().map(|s| s.view.clone());
         AppState {
             client_version: discovery::CLIENT_VERSION.to_owned(),
-            update_required: server.as_ref().is_some_and(Server::update_required),
+            update_required: self.update_required(server.as_ref()),
             server: server.map(|s| ServerInfo {
                 url: s.url,
                 source: s.source,
@@ -369,11 +375,17 @@ impl Desktop {
         }
     }
 
+    /// This app is older than the server's published minimum, or the server
+    /// refused it (a minimum raised after the app read it).
+    fn update_required(&self, server: Option<&Server>) -> bool {
+        server.is_some_and(|s| s.update_required() || self.version_refused.load(Ordering::SeqCst))
+    }
+
     fn client_config(&self, issuer: Option<&str>) -> Result<ClientConfig, ErrorPayload> {
         let server = lock(&self.server)
             .clone()
             .ok_or_else(|| ErrorPayload::new(Code::ConfigInvalid, "Choose the server to sign in to first."))?;
-        if server.update_required() {
+        if self.update_required(Some(&server)) {
             return Err(ErrorPayload::new(
                 Code::UpdateRequired,
                 format!(
@@ -580,6 +592,12 @@ impl Desktop {
             // its next request, local data wiped, as if it had signed out.
             Code::SignedOut | Code::RefreshRejected | Code::AccountDisabled => {
                 self.ended(&e).await;
+                e
+            }
+            // The session stays (an updated app resumes it); AppState now says
+            // update_required, and the window goes to the update screen.
+            Code::ClientUpdateRequired => {
+                self.version_refused.store(true, Ordering::SeqCst);
                 e
             }
             _ => e,

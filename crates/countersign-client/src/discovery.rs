@@ -15,6 +15,18 @@ use url::Url;
 /// This app's version (the workspace's; the desktop shell has the same).
 pub const CLIENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// `Countersign-Client: <version>`, on every request to the server: one whose
+/// minimum is newer refuses it (`client_update_required`) before it acts,
+/// whatever this app checked at start.
+pub(crate) fn version_headers() -> reqwest::header::HeaderMap {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        countersign_api::CLIENT_VERSION_HEADER,
+        reqwest::header::HeaderValue::from_static(CLIENT_VERSION),
+    );
+    headers
+}
+
 /// Where the server's URL came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -181,6 +193,7 @@ pub async fn fetch(url: &str, source: ServerSource) -> Result<Server, ErrorPaylo
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(10))
         .user_agent(concat!("countersign-client/", env!("CARGO_PKG_VERSION")))
+        .default_headers(version_headers())
         .build()
         .map_err(|e| ErrorPayload::new(Code::ConfigInvalid, e.to_string()))?;
     let response = http

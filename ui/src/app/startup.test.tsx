@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import { screen, waitFor } from "@testing-library/react";
 import { renderApp, forever } from "@/test/render-app";
-import { fail } from "@/dev/fake-backend";
-import { makeServer } from "@/dev/fixtures";
+import { createFakeBackend, fail, type FakeBackend } from "@/dev/fake-backend";
+import { makeAccount, makeServer, READ_PERMISSIONS } from "@/dev/fixtures";
 import { expectNoSeriousA11yViolations } from "@/test/axe";
 
 describe("startup routes by AppState", () => {
@@ -79,5 +79,38 @@ describe("startup routes by AppState", () => {
     expect(screen.queryByText(/keyring_unavailable/)).not.toBeInTheDocument();
     screen.getByRole("button", { name: "Retry" }).click();
     await waitFor(() => expect(calls).toBe(2));
+  });
+});
+
+describe("a server that stops accepting this version while the app runs", () => {
+  /** As the Rust side does: the refusal flags the app, and app_start then reads the new minimum. */
+  const refuseVersion = (backend: FakeBackend) => () => {
+    backend.state.updateRequired = true;
+    backend.state.server = makeServer({ min_client_version: "0.3.0" });
+    throw fail("client_update_required", "This version of the app (0.1.0) is older than this server accepts (0.3.0).");
+  };
+
+  it("sends the window to the update screen when a command is refused", async () => {
+    const backend: FakeBackend = createFakeBackend({
+      lastSyncedAt: new Date().toISOString(),
+      account: makeAccount({ permissions: [...READ_PERMISSIONS, "approvals:request", "approvals:decide"] }),
+      overrides: { approvals_list: () => refuseVersion(backend)() },
+    });
+    const { router } = renderApp({ path: "/approvals", backend });
+    await waitFor(() => expect(router.state.location.pathname).toBe("/update"));
+    expect(await screen.findByRole("heading", { name: "Update required" })).toBeInTheDocument();
+    expect(screen.getByText("0.3.0")).toBeInTheDocument();
+    expect(backend.callsOf("sign_out")).toHaveLength(0);
+  });
+
+  it("sends the window to the update screen when the sync timer is refused", async () => {
+    const backend: FakeBackend = createFakeBackend({
+      // Older than the interval: the timer syncs at once.
+      lastSyncedAt: new Date(Date.now() - 3_600_000).toISOString(),
+      overrides: { sync_run: () => refuseVersion(backend)() },
+    });
+    const { router } = renderApp({ path: "/", backend });
+    await waitFor(() => expect(router.state.location.pathname).toBe("/update"));
+    expect(await screen.findByRole("heading", { name: "Update required" })).toBeInTheDocument();
   });
 });

@@ -6,7 +6,7 @@ import { syncRun } from "@/bindings/commands";
 import type { ErrorPayload } from "@/bindings/types";
 import { errorCode, errorWords, isErrorPayload } from "@/lib/errors";
 import { appStateQuery, invalidateData, syncStatusQuery } from "@/lib/queries";
-import { forgetAccount, SESSION_ENDED } from "@/lib/session";
+import { forgetAccount, reloadForUpdate, SESSION_ENDED, UPDATE_REQUIRED } from "@/lib/session";
 import { SyncStateContext, type SyncState } from "@/lib/sync-state";
 
 const OFFLINE_RETRY_MS = 5_000;
@@ -69,6 +69,10 @@ export function SyncProvider({ children }: { children: ReactNode }) {
       } else if (code && SESSION_ENDED.includes(code)) {
         forgetAccount(queryClient);
         void navigate({ to: "/sign-in", search: { reason: code }, replace: true });
+        return;
+      } else if (code === UPDATE_REQUIRED) {
+        await reloadForUpdate(queryClient);
+        void navigate({ to: "/update", replace: true });
         return;
       } else {
         setLastError(isErrorPayload(e) ? e : { code: "internal", message: "" });

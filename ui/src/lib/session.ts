@@ -18,6 +18,19 @@ export function dropData(queryClient: QueryClient) {
 /** Codes that say the session is over: the window forgets the account and asks to sign in. */
 export const SESSION_ENDED: Code[] = ["signed_out", "not_signed_in", "refresh_rejected", "account_disabled"];
 
+/** The server refused this app's version (its minimum was raised while the app ran). */
+export const UPDATE_REQUIRED: Code = "client_update_required";
+
+/**
+ * After UPDATE_REQUIRED: AppState is read again (the Rust side now says update_required, with
+ * the server's new minimum), so the route guard keeps the window on the update screen. The
+ * session is kept for the updated app. Inactive entries are refetched too: the guard reads the
+ * cached AppState and must not find the old one.
+ */
+export async function reloadForUpdate(queryClient: QueryClient) {
+  await queryClient.invalidateQueries({ queryKey: appStateQuery.queryKey, refetchType: "all" });
+}
+
 /** The session ended (signed out here, or refused by the server): forget the account. */
 export function forgetAccount(queryClient: QueryClient) {
   queryClient.setQueryData<AppState>(appStateQuery.queryKey, (s) => s && { ...s, account: null });

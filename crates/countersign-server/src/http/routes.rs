@@ -2,6 +2,7 @@
 //! response — including the router's own 404 and 405 — carries a request
 //! id, a problem document on error, and one audit event.
 
+use super::client_version;
 use super::context::{AuditCtx, RouteInfo};
 use super::ops;
 use crate::approve::delegations;
@@ -19,6 +20,7 @@ use crate::state::AppState;
 use crate::sync::http as sync;
 use axum::extract::Request;
 use axum::middleware::Next;
+use axum::response::IntoResponse;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use utoipa::OpenApi;
@@ -58,12 +60,15 @@ struct ApiDoc;
 /// and gives every error its real content type, `application/problem+json`:
 /// 401/403 where a token is needed, 404 where an id is in the path, 422
 /// where there is a query or a body, 413 where there is a body, 409 where an
-/// Idempotency-Key is taken, 503 on every API route.
+/// Idempotency-Key is taken, 503 on every API route; and on every route an
+/// outdated app may not use, the `Countersign-Client` header with its 426 and
+/// its 422.
 struct ErrorResponses;
 impl utoipa::Modify for ErrorResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::path::ParameterIn;
-        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
         let problem = |code: countersign_api::ErrorCode| {
             RefOr::T(
                 ResponseBuilder::new()
@@ -86,6 +91,21 @@ impl utoipa::Modify for ErrorResponses {
                 &mut item.patch,
             ];
             for op in ops.into_iter().flatten() {
+                let version_checked = !client_version::serves_any_version(path);
+                if version_checked {
+                    op.parameters.get_or_insert_with(Vec::new).push(
+                        ParameterBuilder::new()
+                            .name("Countersign-Client")
+                            .parameter_in(ParameterIn::Header)
+                            .required(Required::False)
+                            .description(Some(
+                                "The desktop app's version (semantic versioning); below the server's \
+                                 min_client_version: 426. Absent: not checked.",
+                            ))
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                            .build(),
+                    );
+                }
                 let params = op.parameters.as_deref().unwrap_or_default();
                 let takes = |place: ParameterIn| params.iter().any(|p| p.parameter_in == place);
                 let keyed = params.iter().any(|p| p.name.eq_ignore_ascii_case("Idempotency-Key"));
@@ -98,7 +118,8 @@ impl utoipa::Modify for ErrorResponses {
                     (takes(ParameterIn::Path), C::NotFound),
                     (keyed, C::IdempotencyKeyReused),
                     (body, C::PayloadTooLarge),
-                    (body || takes(ParameterIn::Query), C::InvalidRequest),
+                    (body || takes(ParameterIn::Query) || version_checked, C::InvalidRequest),
+                    (version_checked, C::ClientUpdateRequired),
                     (path.starts_with("/v1/"), C::ServiceUnavailable),
                 ];
                 for (applies, code) in wanted {
@@ -422,12 +443,22 @@ fn filter(method: &str) -> MethodFilter {
 /// The router: every route of the table, tagged with its `RouteInfo`.
 /// The audit middleware and the body limit go around it (`startup`).
 pub fn router(state: AppState) -> Router {
+    let min_version = countersign_api::ClientVersion::parse(&state.config.desktop.min_client_version)
+        .expect("desktop.min_client_version was validated at load");
     let mut router = Router::new();
     for r in ROUTES {
         let info = r.info();
+        let version_checked = !client_version::serves_any_version(r.path);
         let tag = axum::middleware::from_fn(move |mut req: Request, next: Next| async move {
             if let Some(ctx) = req.extensions().get::<AuditCtx>() {
                 ctx.route(info);
+            }
+            // Inside the audit layer and before any extractor: the refusal is
+            // audited under the route's action, and nothing has run.
+            if version_checked {
+                if let Err(e) = client_version::check(req.headers(), min_version) {
+                    return e.into_response();
+                }
             }
             req.extensions_mut().insert(info);
             next.run(req).await

@@ -241,3 +241,137 @@ async fn client_config_tells_the_app_where_to_sign_in_without_a_token_or_an_audi
     assert_problem(r, 401, "unauthenticated").await;
     assert_eq!(app.audit_count().await, before + 1);
 }
+
+/// Issue 22, point 3: an app older than `desktop.min_client_version` is
+/// refused on every `/v1` route before anything runs, audited; the probes,
+/// client-config and the contract stay reachable; a request that names no
+/// version (this harness, curl, integrations) is not the app's and passes.
+#[tokio::test]
+async fn an_app_older_than_the_minimum_is_refused_before_anything_runs() {
+    let (_, db_url) = fresh_database().await;
+    let mut config = test_config(&db_url);
+    config.desktop.min_client_version = "0.2.0".into();
+    let app = spawn_app_with(config).await;
+    let invoice: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM invoices WHERE org_id = $1 ORDER BY amount_minor DESC LIMIT 1")
+            .bind(app.org_id("acme").await)
+            .fetch_one(&app.admin)
+            .await
+            .unwrap();
+    let refund = json!({
+        "kind": "refund", "org_id": app.org_id("acme").await, "target_id": invoice,
+        "amount": { "amount_minor": 100, "currency": "EUR" }, "reason": "Customer double-charged in October",
+    });
+    let carl = app.token("carl").await;
+    let create = |version: Option<&str>| {
+        let mut r = app
+            .http
+            .post(format!("{}/v1/approvals", app.base))
+            .bearer_auth(&carl)
+            .json(&refund);
+        if let Some(v) = version {
+            r = r.header(countersign_api::CLIENT_VERSION_HEADER, v);
+        }
+        r.send()
+    };
+    let requested = || async {
+        let r = app.get_as("ana", "/v1/approvals?mine=to_decide&kind=refund").await;
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.unwrap()["items"].as_array().unwrap().len()
+    };
+
+    // Older, a pre-release of the minimum included: refused, nothing created.
+    for old in ["0.1.9", "0.2.0-rc.1", "0.0.1"] {
+        let body = assert_problem(create(Some(old)).await.unwrap(), 426, "client_update_required").await;
+        assert!(body["detail"].as_str().unwrap().contains("0.2.0"), "{body}");
+    }
+    // Audited like any refusal, under the route's action.
+    let refusals: Vec<(String, String)> =
+        sqlx::query_as("SELECT action, outcome FROM audit_events WHERE code = 'client_update_required' ORDER BY seq")
+            .fetch_all(&app.admin)
+            .await
+            .unwrap();
+    assert_eq!(refusals, vec![("approval.request".to_owned(), "denied".to_owned()); 3]);
+    assert_eq!(requested().await, 0, "no refund was requested");
+    let created: i64 = sqlx::query_scalar("SELECT count(*) FROM approval_requests")
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
+    assert_eq!(created, 0);
+    // The sync and the stream too.
+    for path in ["/v1/sync", "/v1/notifications/stream", "/v1/me"] {
+        let r = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .bearer_auth(&carl)
+            .header(countersign_api::CLIENT_VERSION_HEADER, "0.1.0")
+            .send()
+            .await
+            .unwrap();
+        assert_problem(r, 426, "client_update_required").await;
+    }
+
+    // A header that is not a version says nothing the minimum can be checked against.
+    for junk in ["soon", "0.2", "v0.2.0"] {
+        assert_problem(create(Some(junk)).await.unwrap(), 422, "invalid_request").await;
+    }
+    assert_eq!(requested().await, 0);
+
+    // The minimum itself, a newer one, and none at all: served.
+    assert_eq!(create(Some("0.2.0")).await.unwrap().status(), 201);
+    assert_eq!(create(Some("1.0.0")).await.unwrap().status(), 201);
+    assert_eq!(create(None).await.unwrap().status(), 201);
+    assert_eq!(requested().await, 3);
+
+    // What an outdated app still needs: the probes, what tells it so, the contract.
+    for path in ["/healthz", "/livez", "/readyz", "/v1/client-config", "/v1/openapi.json"] {
+        let r = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .header(countersign_api::CLIENT_VERSION_HEADER, "0.0.1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let r = app
+        .http
+        .get(format!("{}/v1/client-config", app.base))
+        .header(countersign_api::CLIENT_VERSION_HEADER, "soon")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "not even read there");
+}
+
+/// The header and its answers are in the contract the server serves.
+#[tokio::test]
+async fn the_openapi_document_names_the_client_version_header_and_its_426() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .http
+        .get(format!("{}/v1/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names = |op: &Value| -> Vec<String> {
+        op["parameters"]
+            .as_array()
+            .map(|ps| ps.iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    let me = &doc["paths"]["/v1/me"]["get"];
+    assert!(names(me).contains(&"Countersign-Client".to_owned()), "{me}");
+    assert!(
+        me["responses"]["426"].is_object() && me["responses"]["422"].is_object(),
+        "{me}"
+    );
+    for path in ["/v1/client-config", "/healthz"] {
+        let op = &doc["paths"][path]["get"];
+        assert!(!names(op).contains(&"Countersign-Client".to_owned()), "{path}");
+        assert!(op["responses"]["426"].is_null(), "{path}");
+    }
+}

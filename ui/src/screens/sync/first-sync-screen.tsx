@@ -12,7 +12,7 @@ import { ErrorState } from "@/components/error-state";
 import { errorCode, errorWords } from "@/lib/errors";
 import { formatCount } from "@/lib/format";
 import { appStateQuery, syncStatusQuery } from "@/lib/queries";
-import { forgetAccount, SESSION_ENDED } from "@/lib/session";
+import { forgetAccount, reloadForUpdate, SESSION_ENDED, UPDATE_REQUIRED } from "@/lib/session";
 import { useDocumentTitle } from "@/lib/title";
 
 /** "12,340 of ~100,000 records" (the total is an estimate until the end). */
@@ -53,6 +53,11 @@ export function FirstSyncScreen() {
       if (code && SESSION_ENDED.includes(code)) {
         forgetAccount(queryClient);
         void navigate({ to: "/sign-in", search: { reason: code }, replace: true });
+        return;
+      }
+      if (code === UPDATE_REQUIRED) {
+        await reloadForUpdate(queryClient);
+        void navigate({ to: "/update", replace: true });
         return;
       }
       if (mounted.current) setError(e);
