@@ -776,7 +776,7 @@ async fn alice_supports_an_acme_user_read_then_write_after_sam_approves_and_quit
     assert!(write.session.expires_at.is_none());
     assert_eq!(alice.customer_users().await.unwrap_err().code, Code::NoSupportSession);
     let (sam, _sam_dir, _) = signed_in("sam").await;
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let asked_to_approve = time::OffsetDateTime::now_utc();
     let approved = sam
         .answer_session(write.session.id, true, "Go ahead".into())
         .await
@@ -784,10 +784,11 @@ async fn alice_supports_an_acme_user_read_then_write_after_sam_approves_and_quit
     assert_eq!(approved.status, "active");
     let now = alice.support().await.unwrap().unwrap();
     assert_eq!(now.session.status, "active");
-    // Its clock starts at the approval, not at the request.
+    // Its clock starts at the approval, not at the request (the server's own
+    // test waits 40 minutes in between; here: not before sam was asked).
     let started = now.session.started_at.unwrap();
     assert!(
-        started > write.session.requested_at + time::Duration::seconds(1),
+        started >= asked_to_approve && started > write.session.requested_at,
         "{now:?}"
     );
     assert_eq!(now.session.expires_at.unwrap(), started + time::Duration::minutes(15));
@@ -985,13 +986,14 @@ async fn carl_hears_that_ana_decided_his_request_and_ana_hears_nothing_of_her_ow
     carl.sync(|_| {}).await.unwrap();
     let acme = carl.search("acme", 5).await.unwrap();
     let acme = OrgId(acme.iter().find(|h| h.record_type == RecordType::Org).unwrap().org_id);
-    let invoice = carl
+    let mut eur = carl
         .org_invoices(acme)
         .await
         .unwrap()
         .into_iter()
-        .find(|i| i.amount.currency.code() == "EUR" && i.amount.amount_minor >= 50_000)
-        .expect("an EUR invoice of at least 500.00");
+        .filter(|i| i.amount.currency.code() == "EUR" && i.amount.amount_minor >= 50_000);
+    let invoice = eur.next().expect("an EUR invoice of at least 500.00");
+    let second = eur.next().expect("a second one");
     let a = carl
         .request_approval(CreateApproval {
             kind: countersign_api::ApprovalKind::Refund,
@@ -1046,8 +1048,21 @@ async fn carl_hears_that_ana_decided_his_request_and_ana_hears_nothing_of_her_ow
         assert_ne!(d.notification.kind, NotificationKind::ToDecide, "{d:?}");
     }
 
-    // ana's own decision tells ana nothing: three of the server's polls later, still nothing.
-    tokio::time::sleep(Duration::from_secs(7)).await;
+    // ana's own decision tells ana nothing. A later request of carl's is the
+    // barrier: once ana hears of it, anything about her decision (earlier)
+    // would have come first.
+    let later = carl
+        .request_approval(CreateApproval {
+            kind: countersign_api::ApprovalKind::Refund,
+            org_id: acme,
+            target_id: second.id.0,
+            amount: Some(Money::new(100, second.amount.currency)),
+            payload: Default::default(),
+            reason: "A second duplicate charge, a month later".into(),
+        })
+        .await
+        .unwrap();
+    until(&mut ana_heard, |d| d.notification.approval_id == Some(later.id)).await;
     while let Ok(d) = ana_heard.try_recv() {
         assert_ne!(
             d.notification.approval_id,

@@ -25,7 +25,7 @@ const session = await Session.start(driver.base, process.env.COUNTERSIGN_APP_BIN
 try {
   await session.click('[data-testid=sign-in-0]');
   await session.find('[data-testid=home]', { timeout: 120_000 });
-  await new Promise((r) => { setTimeout(r, 1000); });
+  await session.settled();
   const shot = process.env.COUNTERSIGN_DEMO_SHOT;
   mkdirSync(dirname(shot), { recursive: true });
   writeFileSync(shot, await session.screenshot());

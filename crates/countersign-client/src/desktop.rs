@@ -501,6 +501,7 @@ impl Desktop {
             account: Arc::new(account),
             view: view.clone(),
         });
+        self.notify.account_changed();
         lock(&self.recent).clear();
         *lock(&self.offline_since) = None;
         Ok(view)
@@ -525,6 +526,7 @@ impl Desktop {
         self.end_support_on_quit().await;
         *lock(&self.support) = None;
         let signed_in = self.signed_in.write().await.take();
+        self.notify.account_changed();
         *lock(&self.ended_by) = None;
         self.forget_session();
         lock(&self.recent).clear();
@@ -538,7 +540,9 @@ impl Desktop {
     async fn ended(&self, why: &ErrorPayload) {
         *lock(&self.ended_by) = Some(why.clone());
         *lock(&self.support) = None;
-        if let Some(s) = self.signed_in.write().await.take() {
+        let signed_in = self.signed_in.write().await.take();
+        self.notify.account_changed();
+        if let Some(s) = signed_in {
             let _ = s.account.sign_out().await;
         }
         self.forget_session();

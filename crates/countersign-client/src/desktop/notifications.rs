@@ -21,9 +21,6 @@ use time::OffsetDateTime;
 /// The first wait before reconnecting; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// How often a waiting or open stream looks whether its account is still
-/// the signed-in one (sign-out does not close the server's stream).
-const ACCOUNT_CHECK: Duration = Duration::from_millis(500);
 /// Notifications this much older than the watch's start are not news: they
 /// happened while the app was closed, and the centre lists them unread.
 const NEWS_SLACK: time::Duration = time::Duration::seconds(30);
@@ -43,6 +40,16 @@ pub struct Delivered {
 pub(super) struct Watch {
     generation: AtomicU64,
     state: Mutex<Announced>,
+    /// Woken when the signed-in account changes or a newer watch starts:
+    /// sign-out does not close the server's stream, so a watch waits on this.
+    changed: tokio::sync::Notify,
+}
+
+impl Watch {
+    /// The signed-in account changed (signed in, out, or ended under us).
+    pub(super) fn account_changed(&self) {
+        self.changed.notify_waiters();
+    }
 }
 
 #[derive(Debug, Default)]
@@ -88,6 +95,8 @@ impl Desktop {
     /// out like any other request, and the watch ends.
     pub async fn watch_notifications(&self, mut on: impl FnMut(Delivered)) -> Result<(), ErrorPayload> {
         let generation = self.notify.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        // The older watch, if any, ends now.
+        self.notify.changed.notify_waiters();
         let account = self.account().await?;
         {
             let who = Some(format!("{} {}", account.identity().issuer, account.identity().subject));
@@ -153,8 +162,15 @@ impl Desktop {
     }
 
     async fn until_not_watching(&self, generation: u64, account: &Arc<Account>) {
-        while self.still_watching(generation, account).await {
-            tokio::time::sleep(ACCOUNT_CHECK).await;
+        loop {
+            // Registered before the check, so a change between the two is not missed.
+            let changed = self.notify.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if !self.still_watching(generation, account).await {
+                return;
+            }
+            changed.await;
         }
     }
 

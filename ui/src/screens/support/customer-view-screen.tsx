@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import type { ColumnDef, SortingState } from "@tanstack/react-table";
@@ -106,14 +106,17 @@ function View({ v }: { v: SupportView }) {
 /** A session-ending refusal (expired) is the banner's to explain; the rest is said here. */
 function useSessionEnd() {
   const queryClient = useQueryClient();
-  return (e: unknown) => {
-    const code = errorCode(e);
-    if (code === "impersonation_expired" || code === "impersonation_not_active" || code === "no_support_session") {
-      void queryClient.invalidateQueries({ queryKey: supportStatusQuery.queryKey });
-      return true;
-    }
-    return false;
-  };
+  return useCallback(
+    (e: unknown) => {
+      const code = errorCode(e);
+      if (code === "impersonation_expired" || code === "impersonation_not_active" || code === "no_support_session") {
+        void queryClient.invalidateQueries({ queryKey: supportStatusQuery.queryKey });
+        return true;
+      }
+      return false;
+    },
+    [queryClient],
+  );
 }
 
 /** A read that failed because the session is over hands over to the banner. */
@@ -121,8 +124,7 @@ function useEndedBy(error: unknown) {
   const ended = useSessionEnd();
   useEffect(() => {
     if (error) ended(error);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [error]);
+  }, [error, ended]);
 }
 
 function Table<T extends { id: string }>({
