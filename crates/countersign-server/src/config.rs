@@ -55,6 +55,10 @@ pub struct Desktop {
     /// Loopback ports registered at the issuer; empty = any free port.
     pub redirect_ports: Vec<u16>,
     pub min_client_version: String,
+    /// Signed desktop updates (`GET /v1/updates/...`): a directory holding
+    /// `latest.json` (Tauri's static updater manifest) and the artifacts in
+    /// `files/`. Unset: the server offers no update (204).
+    pub updates_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Desktop {
@@ -67,6 +71,7 @@ impl Default for Desktop {
                 .to_vec(),
             redirect_ports: Vec::new(),
             min_client_version: "0.1.0".into(),
+            updates_dir: None,
         }
     }
 }
@@ -161,6 +166,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
 const ENV_DESKTOP_KEYS: &[(&str, &str)] = &[
     ("COUNTERSIGN_PROVIDER_NAME", "provider_name"),
     ("COUNTERSIGN_MIN_CLIENT_VERSION", "min_client_version"),
+    ("COUNTERSIGN_UPDATES_DIR", "updates_dir"),
 ];
 
 impl Config {
@@ -278,6 +284,9 @@ mod tests {
         let ok: Config = toml::from_str(base).unwrap();
         assert!(ok.validate().is_ok());
         assert_eq!(ok.desktop.min_client_version, "0.1.0");
+        assert_eq!(ok.desktop.updates_dir, None, "no updates unless configured");
+        let updates: Config = toml::from_str(&format!("{base}[desktop]\nupdates_dir = \"/srv/updates\"\n")).unwrap();
+        assert_eq!(updates.desktop.updates_dir.as_deref(), Some(Path::new("/srv/updates")));
         let bad: Config = toml::from_str(&format!("{base}[desktop]\nmin_client_version = \"soon\"\n")).unwrap();
         assert!(matches!(bad.validate(), Err(ConfigError::Invalid(m)) if m.contains("soon")));
         assert!(

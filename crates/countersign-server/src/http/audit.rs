@@ -102,11 +102,18 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         }
     }
     let route_label = route.clone().unwrap_or_else(|| "unmatched".into());
-    // Operational probes and the app's sign-in setup are not actions of
-    // anyone; everything else is audited.
+    // Operational probes, the app's sign-in setup and its updates are not
+    // actions of anyone; everything else is audited.
     if !matches!(
         route.as_deref(),
-        Some("/healthz" | "/livez" | "/readyz" | "/v1/client-config")
+        Some(
+            "/healthz"
+                | "/livez"
+                | "/readyz"
+                | "/v1/client-config"
+                | "/v1/updates/{target}/{arch}/{current_version}"
+                | "/v1/updates/files/{name}"
+        )
     ) {
         let outcome = match res.status() {
             s if s.is_server_error() => "error",

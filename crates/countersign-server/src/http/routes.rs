@@ -5,6 +5,7 @@
 use super::client_version;
 use super::context::{AuditCtx, RouteInfo};
 use super::ops;
+use super::updates;
 use crate::approve::delegations;
 use crate::approve::http as approvals;
 use crate::audit::http as audit_log;
@@ -33,6 +34,7 @@ use utoipa::OpenApi;
     ),
     paths(
         ops::healthz, ops::livez, ops::readyz, openapi, ops::client_config,
+        updates::manifest, updates::file,
         me::me,
         records::list_orgs, records::get_org, records::list_users, records::get_user,
         records::list_invoices, records::get_invoice, records::list_vendors, records::get_vendor,
@@ -238,6 +240,16 @@ pub const ROUTES: &[Route] = &[
     route(GET, "/v1/openapi.json", None, NOT_IN_SESSION, |m| on(m, openapi)),
     route(GET, "/v1/client-config", None, NOT_IN_SESSION, |m| {
         on(m, ops::client_config)
+    }),
+    route(
+        GET,
+        "/v1/updates/{target}/{arch}/{current_version}",
+        None,
+        NOT_IN_SESSION,
+        |m| on(m, updates::manifest),
+    ),
+    route(GET, "/v1/updates/files/{name}", None, NOT_IN_SESSION, |m| {
+        on(m, updates::file)
     }),
     route(GET, "/v1/me", None, IN_SESSION, |m| on(m, me::me)),
     route(GET, "/v1/orgs", None, IN_SESSION, |m| on(m, records::list_orgs)),

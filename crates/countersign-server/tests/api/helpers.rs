@@ -290,6 +290,12 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub async fn spawn(db_url: &str, rust_log: &str) -> ServerProcess {
+        ServerProcess::spawn_with(db_url, rust_log, &[]).await
+    }
+
+    /// The same, with `extra` added to its environment (settings such as
+    /// `COUNTERSIGN_UPDATES_DIR`, read the way an operator sets them).
+    pub async fn spawn_with(db_url: &str, rust_log: &str, extra: &[(&str, &str)]) -> ServerProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -305,6 +311,7 @@ impl ServerProcess {
             .env("COUNTERSIGN_METRICS_LISTEN", "127.0.0.1:0")
             .env("COUNTERSIGN_AUDIT_KEY_FILE", audit_key_file())
             .env("RUST_LOG", rust_log)
+            .envs(extra.iter().copied())
             .stderr(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()

@@ -24,3 +24,4 @@ mod seed;
 mod staff;
 mod sync;
 mod tenancy;
+mod updates;
