@@ -80,6 +80,8 @@ fn main() {
             "settings_get",
             "theme_set",
             "wipe_local_data",
+            "update_check",
+            "update_install",
         ]));
     if let Err(error) = tauri_build::try_build(attributes) {
         panic!("tauri-build failed: {error:#}");

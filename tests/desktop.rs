@@ -5,40 +5,16 @@
 
 use countersign_api::{OrgId, RecordType, RevealRequest};
 use countersign_client::browser::scripted::ScriptedBrowser;
-use countersign_client::browser::{Browser, NoBrowser};
-use countersign_client::desktop::{CacheMode, Desktop, Options, PersistenceView, Theme};
-use countersign_client::discovery::{Paths, ServerSource};
+use countersign_client::browser::NoBrowser;
+use countersign_client::desktop::{CacheMode, Desktop, PersistenceView, Theme};
+use countersign_client::discovery::ServerSource;
 use countersign_client::error::Code;
-use countersign_client::secrets::{self, KeyringSecretStore, SecretStore};
-use std::path::Path;
+use countersign_client::secrets;
 use std::sync::Arc;
 use std::time::Duration;
 
 mod support;
 use support::*;
-
-fn paths(dir: &Path) -> Paths {
-    Paths {
-        config_dir: dir.join("config"),
-        system_config: dir.join("etc/config.toml"),
-        data_dir: dir.join("data"),
-    }
-}
-
-fn keyring() -> Arc<dyn SecretStore> {
-    let k = KeyringSecretStore::new();
-    k.check_available()
-        .expect("the real Secret Service (run inside scripts/with-keyring)");
-    Arc::new(k)
-}
-
-fn desktop(dir: &Path, env_url: Option<&str>, browser: Arc<dyn Browser>) -> Desktop {
-    let options = Options {
-        sign_in_timeout: Duration::from_secs(30),
-        ..Options::default()
-    };
-    Desktop::new(paths(dir), env_url.map(str::to_owned), keyring(), browser, options)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_url_is_asked_for_checked_and_remembered() {

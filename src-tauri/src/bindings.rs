@@ -48,7 +48,7 @@ fn types(cfg: &Config) -> Vec<(String, String)> {
         StaffRole, StaffMember, StaffUpdate, StaffFilter,
         // app views
         ServerSource, ServerInfo, PersistenceView, AccountView, AppState, SyncProgress, SyncReport, SyncStatus,
-        Hit, OrgSummary, Revealed, Theme, CacheMode, CacheView, SettingsView,
+        Hit, OrgSummary, Revealed, Theme, CacheMode, CacheView, SettingsView, UpdateView, UpdateProgress,
     ]
 }
 

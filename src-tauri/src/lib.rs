@@ -4,6 +4,7 @@
 
 mod commands;
 mod trace;
+pub mod update;
 
 #[cfg(test)]
 mod bindings;
@@ -104,6 +105,8 @@ app_commands! {
     settings::settings_get() -> SettingsView;
     settings::theme_set(theme: Theme) -> ();
     settings::wipe_local_data() -> ();
+    update::update_check() -> Option<UpdateView>;
+    update::update_install(; channel on_progress: UpdateProgress) -> ();
 }
 
 /// Builds and runs the application; returns when the last window closes.
@@ -144,6 +147,10 @@ pub fn run() {
         // OS notifications, shown from Rust (commands/notifications.rs): the
         // webview is granted none of the plugin's commands.
         .plugin(tauri_plugin_notification::init())
+        // Signed updates, checked and installed from Rust (crate::update):
+        // the webview is granted none of the plugin's commands.
+        .plugin(update::plugin())
+        .manage(update::Updates::default())
         .manage(desktop)
         // Closing the window quits the app: a support session ends on the
         // server first (issue 21: nobody stays logged in as a customer).

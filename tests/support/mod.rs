@@ -3,9 +3,14 @@
 #![allow(dead_code)] // each test crate uses a part
 
 use countersign_api::RecordType;
+use countersign_client::browser::Browser;
+use countersign_client::desktop::{Desktop, Options};
+use countersign_client::discovery::Paths;
 use countersign_client::search::Hit;
+use countersign_client::secrets::{KeyringSecretStore, SecretStore};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub fn var(k: &str) -> String {
@@ -195,4 +200,30 @@ pub fn titles(hits: &[Hit], t: RecordType) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// A desktop app's files under `dir` (config, the administrator's config, data).
+pub fn paths(dir: &Path) -> Paths {
+    Paths {
+        config_dir: dir.join("config"),
+        system_config: dir.join("etc/config.toml"),
+        data_dir: dir.join("data"),
+    }
+}
+
+/// The real OS keyring (scripts/with-keyring gives the tests one).
+pub fn keyring() -> Arc<dyn SecretStore> {
+    let k = KeyringSecretStore::new();
+    k.check_available()
+        .expect("the real Secret Service (run inside scripts/with-keyring)");
+    Arc::new(k)
+}
+
+/// The app's core as the desktop shell builds it, with this browser.
+pub fn desktop(dir: &Path, env_url: Option<&str>, browser: Arc<dyn Browser>) -> Desktop {
+    let options = Options {
+        sign_in_timeout: Duration::from_secs(30),
+        ..Options::default()
+    };
+    Desktop::new(paths(dir), env_url.map(str::to_owned), keyring(), browser, options)
 }

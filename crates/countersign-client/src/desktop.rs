@@ -29,9 +29,11 @@ use time::OffsetDateTime;
 mod export;
 mod notifications;
 mod support;
+mod update;
 pub use export::{export_file_name, ExportProgress, ExportReport};
 pub use notifications::{words as notification_words, Delivered};
 pub use support::SupportView;
+pub use update::{UpdateProgress, UpdateView, MANIFEST_MAX_BYTES, PACKAGE_MAX_BYTES};
 
 /// How often the app brings its cache up to date while online.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(30);

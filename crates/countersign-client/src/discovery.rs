@@ -180,6 +180,37 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     msg
 }
 
+/// The HTTP client for the server's public routes (its configuration, its
+/// updates): no token, no redirects, short timeouts, this app's version.
+pub(crate) fn public_http() -> Result<reqwest::Client, ErrorPayload> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .read_timeout(Duration::from_secs(30))
+        .user_agent(concat!("countersign-client/", env!("CARGO_PKG_VERSION")))
+        .default_headers(version_headers())
+        .build()
+        .map_err(|e| ErrorPayload::new(Code::ConfigInvalid, e.to_string()))
+}
+
+/// A request that got no answer, told apart: TLS, timeout, anything else.
+pub(crate) fn unreachable(host: &str, e: &reqwest::Error) -> ErrorPayload {
+    let text = chain(e);
+    let lower = text.to_lowercase();
+    // rustls says so in words only: a certificate it refuses, or an
+    // answer that is not TLS at all (https to a plain-http port).
+    if ["certificate", "tls", "handshake", "ssl", "corrupt message"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        ErrorPayload::new(Code::Tls, format!("The connection to {host} is not secure: {text}"))
+    } else if e.is_timeout() {
+        ErrorPayload::new(Code::Timeout, format!("{host} did not answer in time."))
+    } else {
+        ErrorPayload::new(Code::Network, format!("Could not reach {host}: {text}"))
+    }
+}
+
 /// Fetches and checks `GET <url>/v1/client-config`: unreachable, a TLS
 /// failure and "answers, but not as Countersign" are told apart.
 pub async fn fetch(url: &str, source: ServerSource) -> Result<Server, ErrorPayload> {
@@ -188,35 +219,14 @@ pub async fn fetch(url: &str, source: ServerSource) -> Result<Server, ErrorPaylo
     let endpoint = base
         .join(&format!("{}/v1/client-config", base.path().trim_end_matches('/')))
         .map_err(|_| ErrorPayload::new(Code::ConfigInvalid, "That address cannot be used."))?;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(10))
-        .user_agent(concat!("countersign-client/", env!("CARGO_PKG_VERSION")))
-        .default_headers(version_headers())
-        .build()
-        .map_err(|e| ErrorPayload::new(Code::ConfigInvalid, e.to_string()))?;
+    let http = public_http()?;
     let response = http
         .get(endpoint)
         .header(reqwest::header::ACCEPT, "application/json")
+        .timeout(Duration::from_secs(10))
         .send()
         .await
-        .map_err(|e| {
-            let text = chain(&e);
-            let lower = text.to_lowercase();
-            // rustls says so in words only: a certificate it refuses, or an
-            // answer that is not TLS at all (https to a plain-http port).
-            if ["certificate", "tls", "handshake", "ssl", "corrupt message"]
-                .iter()
-                .any(|w| lower.contains(w))
-            {
-                ErrorPayload::new(Code::Tls, format!("The connection to {host} is not secure: {text}"))
-            } else if e.is_timeout() {
-                ErrorPayload::new(Code::Timeout, format!("{host} did not answer in time."))
-            } else {
-                ErrorPayload::new(Code::Network, format!("Could not reach {host}: {text}"))
-            }
-        })?;
+        .map_err(|e| unreachable(&host, &e))?;
     let not_ours = |why: String| {
         ErrorPayload::new(
             Code::NotCountersign,

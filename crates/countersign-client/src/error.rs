@@ -90,6 +90,12 @@ codes! {
         ExportCancelled = "export_cancelled",
         ExportInProgress = "export_in_progress",
         FileWriteFailed = "file_write_failed",
+        // Signed updates (issue 22): nothing is installed after any of these.
+        UpdatesUnavailable = "updates_unavailable",
+        UpdateTooLarge = "update_too_large",
+        UpdateSignatureInvalid = "update_signature_invalid",
+        UpdateVersionUnsigned = "update_version_unsigned",
+        UpdateFailed = "update_failed",
     }
 }
 

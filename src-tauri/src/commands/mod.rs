@@ -13,6 +13,7 @@ pub mod settings;
 pub mod staff;
 pub mod support;
 pub mod sync;
+pub mod update;
 
 use countersign_client::error::ErrorPayload;
 

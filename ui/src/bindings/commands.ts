@@ -2,7 +2,7 @@
 // UPDATE_BINDINGS=1 cargo test -p countersign-desktop bindings rewrites it.
 
 import { invoke, Channel } from "@tauri-apps/api/core";
-import type { AccountView, AmendApproval, AppState, Approval, ApprovalFilter, ApprovalId, AuditEvent, AuditFilter, AuditVerification, CreateApproval, CreateDelegation, CreateImpersonation, CustomerUser, DecideApproval, Delegate, Delegation, ExportFormat, ExportProgress, ExportReport, ImpersonationFilter, ImpersonationId, ImpersonationSession, Invoice, InvoiceId, Notification, Org, OrgId, OrgSummary, Page, Payment, RecordType, Revealed, Review, SearchHit, SettingsView, StaffFilter, StaffId, StaffMember, StaffUpdate, SupportAccessReport, SupportView, SyncProgress, SyncReport, SyncStatus, Theme, UpdateUser, UserId, Vendor } from "./types";
+import type { AccountView, AmendApproval, AppState, Approval, ApprovalFilter, ApprovalId, AuditEvent, AuditFilter, AuditVerification, CreateApproval, CreateDelegation, CreateImpersonation, CustomerUser, DecideApproval, Delegate, Delegation, ExportFormat, ExportProgress, ExportReport, ImpersonationFilter, ImpersonationId, ImpersonationSession, Invoice, InvoiceId, Notification, Org, OrgId, OrgSummary, Page, Payment, RecordType, Revealed, Review, SearchHit, SettingsView, StaffFilter, StaffId, StaffMember, StaffUpdate, SupportAccessReport, SupportView, SyncProgress, SyncReport, SyncStatus, Theme, UpdateProgress, UpdateUser, UpdateView, UserId, Vendor } from "./types";
 
 /** `app_start`; rejects with an `ErrorPayload`. */
 export async function appStart(): Promise<AppState> {
@@ -268,4 +268,16 @@ export async function themeSet(theme: Theme): Promise<null> {
 /** `wipe_local_data`; rejects with an `ErrorPayload`. */
 export async function wipeLocalData(): Promise<null> {
   return invoke<null>("wipe_local_data");
+}
+
+/** `update_check`; rejects with an `ErrorPayload`. */
+export async function updateCheck(): Promise<UpdateView | null> {
+  return invoke<UpdateView | null>("update_check");
+}
+
+/** `update_install`; rejects with an `ErrorPayload`. */
+export async function updateInstall(onProgressHandler: (message: UpdateProgress) => void): Promise<null> {
+  const on_progress = new Channel<UpdateProgress>();
+  on_progress.onmessage = onProgressHandler;
+  return invoke<null>("update_install", { on_progress });
 }

@@ -1,7 +1,7 @@
 // GENERATED from the Rust types by src-tauri/src/bindings.rs: do not edit.
 // UPDATE_BINDINGS=1 cargo test -p countersign-desktop bindings rewrites it.
 
-export type Code = "unauthenticated" | "token_invalid" | "forbidden" | "not_found" | "method_not_allowed" | "invalid_request" | "reason_required" | "self_approval_forbidden" | "self_change_forbidden" | "already_decided" | "stale_version" | "request_expired" | "not_pending" | "approval_limit_exceeded" | "scope_exceeded" | "impersonation_expired" | "impersonation_not_active" | "not_while_impersonating" | "step_up_required" | "rate_limited" | "idempotency_key_reused" | "payout_hold" | "consent_required" | "payload_too_large" | "client_update_required" | "account_disabled" | "access_pending" | "service_unavailable" | "internal" | "offline" | "timeout" | "network" | "tls" | "not_countersign" | "unexpected_response" | "not_signed_in" | "signed_out" | "keyring_unavailable" | "config_invalid" | "update_required" | "cache_unavailable" | "not_found_locally" | "support_session_open" | "no_support_session" | "discovery_failed" | "listener_failed" | "browser_failed" | "sign_in_timeout" | "sign_in_cancelled" | "sign_in_in_progress" | "invalid_callback" | "state_mismatch" | "issuer_mismatch" | "provider_error" | "code_rejected" | "token_request_failed" | "incomplete_token_response" | "nonce_mismatch" | "id_token_invalid" | "refresh_rejected" | "revocation_failed" | "export_cancelled" | "export_in_progress" | "file_write_failed";
+export type Code = "unauthenticated" | "token_invalid" | "forbidden" | "not_found" | "method_not_allowed" | "invalid_request" | "reason_required" | "self_approval_forbidden" | "self_change_forbidden" | "already_decided" | "stale_version" | "request_expired" | "not_pending" | "approval_limit_exceeded" | "scope_exceeded" | "impersonation_expired" | "impersonation_not_active" | "not_while_impersonating" | "step_up_required" | "rate_limited" | "idempotency_key_reused" | "payout_hold" | "consent_required" | "payload_too_large" | "client_update_required" | "account_disabled" | "access_pending" | "service_unavailable" | "internal" | "offline" | "timeout" | "network" | "tls" | "not_countersign" | "unexpected_response" | "not_signed_in" | "signed_out" | "keyring_unavailable" | "config_invalid" | "update_required" | "cache_unavailable" | "not_found_locally" | "support_session_open" | "no_support_session" | "discovery_failed" | "listener_failed" | "browser_failed" | "sign_in_timeout" | "sign_in_cancelled" | "sign_in_in_progress" | "invalid_callback" | "state_mismatch" | "issuer_mismatch" | "provider_error" | "code_rejected" | "token_request_failed" | "incomplete_token_response" | "nonce_mismatch" | "id_token_invalid" | "refresh_rejected" | "revocation_failed" | "export_cancelled" | "export_in_progress" | "file_write_failed" | "updates_unavailable" | "update_too_large" | "update_signature_invalid" | "update_version_unsigned" | "update_failed";
 
 export type ErrorPayload = { code: Code, message: string, 
 /**
@@ -455,3 +455,19 @@ export type CacheMode = "encrypted" | "memory_only";
 export type CacheView = { mode: CacheMode, reason: string | null, records: number, last_synced_at: string | null, size_bytes: number, };
 
 export type SettingsView = { account: AccountView | null, server_url: string | null, server_source: ServerSource | null, cache: CacheView | null, theme: Theme, client_version: string, };
+
+export type UpdateView = { version: string, current_version: string, 
+/**
+ * The release notes, as the administrator wrote them (plain text).
+ */
+notes: string | null, 
+/**
+ * When it was published (RFC 3339), when the manifest says.
+ */
+published_at: string | null, };
+
+export type UpdateProgress = { bytes: number, 
+/**
+ * The package's size, when the server said.
+ */
+total: number | null, };

@@ -40,6 +40,8 @@ import type {
   SyncReport,
   SyncStatus,
   Theme,
+  UpdateProgress,
+  UpdateView,
 } from "@/bindings/types";
 import { formatMoney } from "@/lib/format";
 import {
@@ -107,7 +109,9 @@ export type CommandName =
   | "staff_reactivate"
   | "settings_get"
   | "theme_set"
-  | "wipe_local_data";
+  | "wipe_local_data"
+  | "update_check"
+  | "update_install";
 
 type Args = Record<string, any>;
 export type Handler = (args: Args) => unknown;
@@ -155,6 +159,13 @@ export type FakeBackendOptions = NotificationsOptions & {
   exportSavePath?: string | null;
   /** `audit_verify` finds the chain edited at this seq. */
   auditChainBrokenAt?: number;
+  /** What `update_check` finds (default: nothing newer). */
+  update?: UpdateView | null;
+  /** `update_check` / `update_install` refuse with this. */
+  updateCheckError?: ErrorPayload;
+  updateInstallError?: ErrorPayload;
+  /** Delay between update download progress messages (5 steps). */
+  updateStepMs?: number;
   /** Replace any command's behaviour. */
   overrides?: Partial<Record<CommandName, Handler>>;
 };
@@ -171,6 +182,7 @@ export type FakeBackend = ReturnType<typeof createFakeBackend>;
 export function createFakeBackend(options: FakeBackendOptions = {}) {
   const data = options.data ?? makeDataset();
   const approvals: Approval[] = (options.approvals ?? makeApprovals(data)).map((a) => ({ ...a }));
+  let foundUpdate: UpdateView | null = null;
   const requestsByKey = new Map<string, { body: string; answer: Approval }>();
   const sessions: ImpersonationSession[] = (options.sessions ?? makeSessions(data)).map((s) => ({ ...s }));
   /** The list shows no timeline: only opening a session does (and the server audits that). */
@@ -257,6 +269,8 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
     nextSyncPurges: false,
     support: options.support ?? (null as SupportView | null),
     quit: false,
+    /** The app installed an update and restarted (update_install succeeded). */
+    restarted: false,
   };
   /** The active session's view, or `no_support_session` (as Desktop::inside). */
   const inside = () => {
@@ -797,6 +811,25 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
       state.lastSyncedAt = null;
       state.records = 0;
       return null;
+    },
+    update_check: async () => {
+      await sleep(options.updateStepMs ?? 0);
+      if (options.updateCheckError) throw options.updateCheckError;
+      foundUpdate = options.update ?? null;
+      return foundUpdate;
+    },
+    update_install: async ({ on_progress }) => {
+      if (!foundUpdate) throw fail("update_failed", "Look for updates first: there is no update to install.");
+      foundUpdate = null;
+      const total = 6_291_456;
+      for (let i = 1; i <= 5; i++) {
+        await sleep(options.updateStepMs ?? 0);
+        send(on_progress as Channel<UpdateProgress>, i - 1, { bytes: (total * i) / 5, total });
+      }
+      if (options.updateInstallError) throw options.updateInstallError;
+      // As the app does: it restarts into the new version, and the command never answers.
+      state.restarted = true;
+      return new Promise(() => {});
     },
   };
 

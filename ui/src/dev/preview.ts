@@ -35,6 +35,16 @@ export function installPreviewBackend() {
     notifications: makeNotifications(),
     lastSyncedAt: new Date(Date.now() - 4 * 60_000).toISOString(),
   };
+  // `?newer=1`: "Check for updates" finds a version (Settings, the update screen).
+  if (params.get("newer")) {
+    options.update = {
+      version: "0.2.0",
+      current_version: "0.1.0",
+      notes: "Customer search answers while you type on large caches.\nThe audit export names its file after the filter.\nFixes: the support banner's countdown no longer skips a second.",
+      published_at: new Date(Date.now() - 2 * 3600_000).toISOString(),
+    };
+    options.updateStepMs = 400;
+  }
   switch (scenario) {
     case "server":
       options.server = null;

@@ -20,6 +20,7 @@ const CONTRACT_CODES = [
   "incomplete_token_response", "nonce_mismatch", "id_token_invalid", "refresh_rejected",
   "revocation_failed", "sign_in_in_progress", "not_found_locally", "support_session_open", "no_support_session",
   "export_cancelled", "export_in_progress", "file_write_failed",
+  "updates_unavailable", "update_too_large", "update_signature_invalid", "update_version_unsigned", "update_failed",
 ] as const satisfies readonly Code[];
 
 // Fails to compile if the union has a code that CONTRACT_CODES lacks.

@@ -90,6 +90,14 @@ export const ERROR_WORDS: Record<Code, string> = {
   export_in_progress: "An export is already running. Wait for it to finish or cancel it first.",
   file_write_failed:
     "The file could not be written. Choose another folder or free some disk space, then export again.",
+  updates_unavailable: "This copy of Countersign does not update itself. Your IT team installs new versions.",
+  update_too_large:
+    "The update is larger than Countersign accepts, so it was not downloaded. Tell your IT team.",
+  update_signature_invalid:
+    "The update is not signed with Countersign's release key, so it was not installed. Tell your IT team.",
+  update_version_unsigned:
+    "The update's signature does not vouch for the version offered, so it was not installed. Tell your IT team.",
+  update_failed: "The update could not be installed. Try again; if it keeps happening, tell your IT team.",
 };
 
 /** Every code, for tests and exhaustive lists. */

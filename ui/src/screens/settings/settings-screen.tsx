@@ -14,6 +14,7 @@ import { RadioGroup, RadioGroupItem } from "@/components/ui/radio-group";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Tooltip, TooltipContent, TooltipTrigger } from "@/components/ui/tooltip";
 import { ErrorState } from "@/components/error-state";
+import { UpdateCheck } from "@/components/update-check";
 import { RelativeTime } from "@/components/relative-time";
 import { errorWords } from "@/lib/errors";
 import { formatBytes, formatCount, humanize } from "@/lib/format";
@@ -132,6 +133,9 @@ export function SettingsScreen() {
                   <span className="tabular font-mono">{settings.data.client_version}</span>
                 </Row>
               </dl>
+              <div className="mt-2 border-t pt-4">
+                <UpdateCheck currentVersion={settings.data.client_version} />
+              </div>
             </CardContent>
           </Card>
         </>

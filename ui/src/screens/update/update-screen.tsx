@@ -3,6 +3,7 @@ import { Link, useRouter } from "@tanstack/react-router";
 import { ArrowUpCircleIcon } from "lucide-react";
 import { Button } from "@/components/ui/button";
 import { CenteredPane } from "@/components/centered-pane";
+import { UpdateCheck } from "@/components/update-check";
 import { appStateQuery } from "@/lib/queries";
 import { useDocumentTitle } from "@/lib/title";
 
@@ -21,8 +22,8 @@ export function UpdateScreen() {
           <h1 className="text-lg font-semibold">Update required</h1>
           <p className="text-muted-foreground mt-1 text-sm">
             The server at <span className="text-foreground font-medium">{state.server?.url}</span>{" "}
-            needs a newer version of Countersign. Install the update your IT team provides, then
-            start Countersign again.
+            needs a newer version of Countersign. Install it below, or the one your IT team
+            provides, then start Countersign again.
           </p>
         </div>
       </div>
@@ -32,8 +33,12 @@ export function UpdateScreen() {
         <dt className="text-muted-foreground">Oldest version the server accepts</dt>
         <dd className="tabular font-mono">{state.server?.min_client_version}</dd>
       </dl>
-      <div className="mt-5 flex gap-2">
+      <div className="mt-5">
+        <UpdateCheck currentVersion={state.client_version} />
+      </div>
+      <div className="mt-5 flex gap-2 border-t pt-4">
         <Button
+          variant="outline"
           onClick={async () => {
             await queryClient.invalidateQueries({ queryKey: appStateQuery.queryKey });
             await router.invalidate();
