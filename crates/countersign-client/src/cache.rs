@@ -395,6 +395,12 @@ impl Cache {
         self.select(record_type, None)
     }
 
+    /// Every cached record of a type, by id, decrypted one at a time and handed to `each`: the
+    /// decrypted records are never all in memory together (what the search index reads).
+    pub fn for_each(&self, record_type: RecordType, mut each: impl FnMut(CachedRecord)) -> Result<(), CacheError> {
+        self.select_each(record_type, None, &mut each)
+    }
+
     /// The cached records of a type in one org, by id. Only that org's rows
     /// are decrypted (`org_id` is kept in clear beside each sealed row).
     pub fn list_in_org(&self, record_type: RecordType, org_id: uuid::Uuid) -> Result<Vec<CachedRecord>, CacheError> {
@@ -424,6 +430,17 @@ impl Cache {
     }
 
     fn select(&self, record_type: RecordType, org_id: Option<uuid::Uuid>) -> Result<Vec<CachedRecord>, CacheError> {
+        let mut out = Vec::new();
+        self.select_each(record_type, org_id, &mut |r| out.push(r))?;
+        Ok(out)
+    }
+
+    fn select_each(
+        &self,
+        record_type: RecordType,
+        org_id: Option<uuid::Uuid>,
+        each: &mut dyn FnMut(CachedRecord),
+    ) -> Result<(), CacheError> {
         let rt = record_type_str(record_type);
         let mut stmt = self.conn.prepare_cached(
             "SELECT record_id, org_id, version, sealed FROM records WHERE record_type = ?1 AND (?2 IS NULL OR org_id = \
@@ -437,12 +454,11 @@ impl Cache {
                 r.get::<_, Vec<u8>>(3)?,
             ))
         })?;
-        let mut out = Vec::new();
         for row in rows {
             let (id, org, version, sealed) = row?;
-            out.push(self.decode(record_type, &id, &org, version, &sealed)?);
+            each(self.decode(record_type, &id, &org, version, &sealed)?);
         }
-        Ok(out)
+        Ok(())
     }
 
     fn decode(

@@ -310,6 +310,21 @@ async fn search_finds_records_by_name_number_masked_email_and_amount() {
         .any(|h| h.record_id == users[0].record_id && h.detail == mask));
     assert!(index.search("no such thing anywhere", 10).is_empty());
     assert!(index.search("   ", 10).is_empty());
+    // Built one record at a time from the cache, it is the index of all the records at once.
+    let all = [
+        RecordType::Org,
+        RecordType::User,
+        RecordType::Invoice,
+        RecordType::Vendor,
+        RecordType::Payment,
+    ]
+    .into_iter()
+    .flat_map(|t| cache.list(t).unwrap());
+    let at_once = SearchIndex::from_records(all);
+    assert_eq!(index.len(), at_once.len());
+    for q in ["a", "e", "globex", &number.to_lowercase(), &mask, "100"] {
+        assert_eq!(index.search(q, usize::MAX), at_once.search(q, usize::MAX), "{q}");
+    }
     cache.wipe().unwrap();
 }
 
