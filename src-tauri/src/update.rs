@@ -148,12 +148,18 @@ fn refused(e: UpdaterError) -> ErrorPayload {
         ),
         UpdaterError::SignedVersionMismatch { signed, announced } => ErrorPayload::new(
             Code::UpdateVersionUnsigned,
-            format!("The server announced version {announced}, but the package is signed as {signed}: it was not installed."),
+            format!(
+                "The server announced version {announced}, but the package is signed as {signed}: \
+                 it was not installed."
+            ),
         ),
         UpdaterError::InsecureTransportProtocol => ErrorPayload::new(
             Code::UpdatesUnavailable,
             "Updates are only taken from a server with a secure (https) address.",
         ),
-        other => ErrorPayload::new(Code::UpdateFailed, format!("The update could not be installed: {other}")),
+        other => ErrorPayload::new(
+            Code::UpdateFailed,
+            format!("The update could not be installed: {other}"),
+        ),
     }
 }

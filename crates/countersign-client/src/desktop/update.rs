@@ -113,7 +113,8 @@ impl Desktop {
         if url.scheme() != "https" && url.origin() != base.origin() {
             return Err(ErrorPayload::new(
                 Code::UpdateFailed,
-                "The update's package is not on this server and not on a secure (https) address: it was not downloaded.",
+                "The update's package is neither on this server nor on a secure (https) address: \
+                 it was not downloaded.",
             ));
         }
         let host = url.host_str().unwrap_or_default().to_owned();
