@@ -106,6 +106,19 @@ fn app(pubkey: &str, installed: PathBuf) -> tauri::App<MockRuntime> {
         .unwrap()
 }
 
+/// A server with an (empty) updates directory, and an app started against it.
+async fn stack() -> (Server, Releases, tempfile::TempDir, Desktop) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(&[("COUNTERSIGN_UPDATES_DIR", dir.path().to_str().unwrap())]);
+    let releases = Releases {
+        dir,
+        server_url: server.url.clone(),
+    };
+    let home = tempfile::tempdir().unwrap();
+    let desktop = started(home.path(), &server).await;
+    (server, releases, home, desktop)
+}
+
 async fn started(dir: &Path, server: &Server) -> Desktop {
     let desktop = desktop(dir, Some(&server.url), Arc::new(NoBrowser));
     let state = desktop.start().await;
@@ -131,14 +144,7 @@ fn code(r: Result<impl std::fmt::Debug, ErrorPayload>) -> Code {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newer_signed_update_is_found_verified_and_installed_and_nothing_older_is_offered() {
-    let releases_dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(&[("COUNTERSIGN_UPDATES_DIR", releases_dir.path().to_str().unwrap())]);
-    let releases = Releases {
-        dir: releases_dir,
-        server_url: server.url.clone(),
-    };
-    let home = tempfile::tempdir().unwrap();
-    let desktop = started(home.path(), &server).await;
+    let (_server, releases, home, desktop) = stack().await;
     let key = KeyPair::generate_unencrypted_keypair().unwrap();
     let installed = installed_app(home.path());
     let app = app(&public_key(&key), installed.clone());
@@ -197,14 +203,7 @@ async fn a_newer_signed_update_is_found_verified_and_installed_and_nothing_older
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_foreign_downgraded_unversioned_and_huge_updates_are_refused_and_nothing_is_installed() {
-    let releases_dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(&[("COUNTERSIGN_UPDATES_DIR", releases_dir.path().to_str().unwrap())]);
-    let releases = Releases {
-        dir: releases_dir,
-        server_url: server.url.clone(),
-    };
-    let home = tempfile::tempdir().unwrap();
-    let desktop = started(home.path(), &server).await;
+    let (_server, releases, home, desktop) = stack().await;
     let key = KeyPair::generate_unencrypted_keypair().unwrap();
     let other_key = KeyPair::generate_unencrypted_keypair().unwrap();
     let installed = installed_app(home.path());

@@ -63,12 +63,7 @@ impl Desktop {
                 base.path().trim_end_matches('/')
             ))
             .map_err(|_| ErrorPayload::new(Code::ConfigInvalid, "The update address cannot be built."))?;
-        let mut response = public_http()?
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| unreachable(&host, &e))?;
+        let response = get(url, &host, "application/json").await?;
         match response.status().as_u16() {
             204 => return Ok(None),
             200 => {}
@@ -79,13 +74,7 @@ impl Desktop {
                 ))
             }
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(&host, &e))? {
-            if body.len() + chunk.len() > MANIFEST_MAX_BYTES {
-                return Err(too_large("description", MANIFEST_MAX_BYTES as u64));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_capped(response, &host, "description", MANIFEST_MAX_BYTES as u64, |_| {}).await?;
         serde_json::from_slice(&body).map(Some).map_err(|_| {
             ErrorPayload::new(
                 Code::UpdateFailed,
@@ -101,7 +90,7 @@ impl Desktop {
     pub async fn update_download(
         &self,
         url: &str,
-        mut progress: impl FnMut(UpdateProgress),
+        progress: impl FnMut(UpdateProgress),
     ) -> Result<Vec<u8>, ErrorPayload> {
         let base = self.server_base()?;
         let url = Url::parse(url).map_err(|_| {
@@ -118,12 +107,7 @@ impl Desktop {
             ));
         }
         let host = url.host_str().unwrap_or_default().to_owned();
-        let mut response = public_http()?
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/octet-stream")
-            .send()
-            .await
-            .map_err(|e| unreachable(&host, &e))?;
+        let response = get(url, &host, "application/octet-stream").await?;
         if !response.status().is_success() {
             return Err(ErrorPayload::new(
                 Code::UpdateFailed,
@@ -133,22 +117,7 @@ impl Desktop {
                 ),
             ));
         }
-        let total = response.content_length();
-        if total.is_some_and(|t| t > PACKAGE_MAX_BYTES) {
-            return Err(too_large("package", PACKAGE_MAX_BYTES));
-        }
-        let mut bytes = Vec::with_capacity(total.unwrap_or(0) as usize);
-        while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(&host, &e))? {
-            if (bytes.len() + chunk.len()) as u64 > PACKAGE_MAX_BYTES {
-                return Err(too_large("package", PACKAGE_MAX_BYTES));
-            }
-            bytes.extend_from_slice(&chunk);
-            progress(UpdateProgress {
-                bytes: bytes.len() as u64,
-                total,
-            });
-        }
-        Ok(bytes)
+        read_capped(response, &host, "package", PACKAGE_MAX_BYTES, progress).await
     }
 
     /// The chosen server's URL, if one is chosen.
@@ -163,4 +132,40 @@ impl Desktop {
         Url::parse(&server.url)
             .map_err(|_| ErrorPayload::new(Code::ConfigInvalid, "The server's address is not valid."))
     }
+}
+
+async fn get(url: Url, host: &str, accept: &'static str) -> Result<reqwest::Response, ErrorPayload> {
+    public_http()?
+        .get(url)
+        .header(reqwest::header::ACCEPT, accept)
+        .send()
+        .await
+        .map_err(|e| unreachable(host, &e))
+}
+
+/// The body, cut off past `max` bytes whatever the server announced (a
+/// larger `Content-Length` is refused before anything is read).
+async fn read_capped(
+    mut response: reqwest::Response,
+    host: &str,
+    what: &str,
+    max: u64,
+    mut progress: impl FnMut(UpdateProgress),
+) -> Result<Vec<u8>, ErrorPayload> {
+    let total = response.content_length();
+    if total.is_some_and(|t| t > max) {
+        return Err(too_large(what, max));
+    }
+    let mut bytes = Vec::with_capacity(total.unwrap_or(0) as usize);
+    while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(host, &e))? {
+        if (bytes.len() + chunk.len()) as u64 > max {
+            return Err(too_large(what, max));
+        }
+        bytes.extend_from_slice(&chunk);
+        progress(UpdateProgress {
+            bytes: bytes.len() as u64,
+            total,
+        });
+    }
+    Ok(bytes)
 }
