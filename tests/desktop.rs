@@ -102,6 +102,7 @@ async fn an_app_older_than_the_servers_minimum_signs_nobody_in() {
 /// alone says so) and signs nobody in, but keeps the session for the update.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_minimum_raised_mid_session_refuses_the_next_request_and_the_app_asks_for_the_update() {
+    let _keyring = keyring_users(&["alice"]).await;
     let mut server = Server::start();
     let (app, dir, issuer) = signed_in(&server.url, "alice").await;
     app.sync(|_| {}).await.unwrap();
@@ -164,6 +165,7 @@ async fn a_sign_in_waiting_for_the_browser_can_be_cancelled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alice_signs_in_finds_acme_reveals_resumes_and_signs_out_through_the_app_state() {
+    let _keyring = keyring_users(&["alice"]).await;
     let server = Server::start();
     let dir = tempfile::tempdir().unwrap();
     let browser = Arc::new(ScriptedBrowser::new("alice"));
@@ -324,6 +326,7 @@ async fn alice_signs_in_finds_acme_reveals_resumes_and_signs_out_through_the_app
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_the_server_goes_away_reads_go_on_from_the_cache_and_actions_say_offline() {
+    let _keyring = keyring_users(&["alice"]).await;
     let mut server = Server::start();
     let dir = tempfile::tempdir().unwrap();
     let app = desktop(dir.path(), Some(&server.url), Arc::new(ScriptedBrowser::new("alice")));
@@ -379,6 +382,7 @@ async fn signed_in(url: &str, who: &'static str) -> (Desktop, tempfile::TempDir,
 /// cora approve and it is executed for everyone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_goes_from_request_to_execution_and_each_app_says_why_not_me_first() {
+    let _keyring = keyring_users(&["carl", "andy", "ana", "cora"]).await;
     use countersign_api::{ApprovalStatus, CreateApproval, DecideApproval, Decision, Money};
     use countersign_client::api_client::{ApprovalFilter, Mine};
 
@@ -587,6 +591,7 @@ async fn a_refund_goes_from_request_to_execution_and_each_app_says_why_not_me_fi
 /// keyring entries gone; reactivated, bob signs in again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sid_deactivates_bob_and_bobs_running_app_is_signed_out_at_its_next_request() {
+    let _keyring = keyring_users(&["bob", "sid"]).await;
     use countersign_client::api_client::StaffFilter;
 
     let server = Server::start();
@@ -662,6 +667,7 @@ async fn sid_deactivates_bob_and_bobs_running_app_is_signed_out_at_its_next_requ
 /// then; quitting the app ends a session on the server first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alice_supports_an_acme_user_read_then_write_after_sam_approves_and_quitting_ends_the_session() {
+    let _keyring = keyring_users(&["alice", "sam"]).await;
     use countersign_api::{CreateImpersonation, CustomerRole, SessionScope, UpdateUser};
     use countersign_client::api_client::ApprovalFilter;
 
@@ -788,6 +794,7 @@ async fn alice_supports_an_acme_user_read_then_write_after_sam_approves_and_quit
 /// it was); the server verifies the chain for her, and refuses carl.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ava_exports_carls_events_to_a_file_cancels_an_export_and_verifies_the_chain() {
+    let _keyring = keyring_users(&["carl", "ava"]).await;
     use countersign_client::api_client::{AuditFilter, ExportFormat};
     use std::os::unix::fs::PermissionsExt;
 
@@ -920,6 +927,7 @@ async fn ava_exports_carls_events_to_a_file_cancels_an_export_and_verifies_the_c
 /// carl's watch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn carl_hears_that_ana_decided_his_request_and_ana_hears_nothing_of_her_own_decision() {
+    let _keyring = keyring_users(&["carl", "ana"]).await;
     use countersign_api::{CreateApproval, DecideApproval, Decision, Money, NotificationKind};
     use countersign_client::desktop::Delivered;
 

@@ -211,6 +211,35 @@ pub fn paths(dir: &Path) -> Paths {
     }
 }
 
+/// Holds the keyring entries of `users` for this test. The entries are named
+/// by issuer and subject, and every test signs in at the one dev provider, so
+/// two tests signing the same user in at once would overwrite each other's
+/// refresh token and cache key (CI saw a sign-out's "token gone" assertion
+/// meet another test's fresh token). Taken in one order, so no two tests wait
+/// on each other in a cycle.
+pub async fn keyring_users(users: &[&str]) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
+    static LOCKS: std::sync::Mutex<Vec<(String, Arc<tokio::sync::Mutex<()>>)>> = std::sync::Mutex::new(Vec::new());
+    let mut users = users.to_vec();
+    users.sort_unstable();
+    users.dedup();
+    let mut guards = Vec::new();
+    for user in users {
+        let lock = {
+            let mut locks = LOCKS.lock().unwrap();
+            match locks.iter().find(|(u, _)| u == user) {
+                Some((_, lock)) => lock.clone(),
+                None => {
+                    let lock = Arc::new(tokio::sync::Mutex::new(()));
+                    locks.push((user.to_owned(), lock.clone()));
+                    lock
+                }
+            }
+        };
+        guards.push(lock.lock_owned().await);
+    }
+    guards
+}
+
 /// The real OS keyring (scripts/with-keyring gives the tests one).
 pub fn keyring() -> Arc<dyn SecretStore> {
     let k = KeyringSecretStore::new();
