@@ -276,9 +276,13 @@ async fn alice_signs_in_finds_acme_reveals_resumes_and_signs_out_through_the_app
     app.set_theme(Theme::Dark).unwrap();
     assert_eq!(app.settings().await.unwrap().theme, Theme::Dark);
 
-    // Quit and start again: resumed without a browser.
+    // Quit and start again, as the shell does (the start begun before the
+    // window asks): resumed without a browser; the search answers from the
+    // cache as soon as its index, built on its own thread, is there.
+    let acme_before = app.search("acme", 5).await.unwrap();
     drop(app);
     let app = desktop(dir.path(), Some(&server.url), Arc::new(NoBrowser));
+    app.start_early().await;
     let state = app.start().await;
     assert_eq!(
         state.account.map(|a| a.subject),
@@ -286,6 +290,9 @@ async fn alice_signs_in_finds_acme_reveals_resumes_and_signs_out_through_the_app
         "resumed: {:?}",
         state.resume_error
     );
+    assert_eq!(app.search("acme", 5).await.unwrap(), acme_before);
+    app.start_early().await; // too late: changes nothing
+    assert_eq!(app.start().await.account.map(|a| a.subject), Some("staff-alice".into()));
     assert_eq!(
         app.sync_status().await.unwrap().records,
         report.records,

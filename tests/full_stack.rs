@@ -56,7 +56,7 @@ async fn alice_signs_in_syncs_searches_reveals_loses_her_role_and_signs_out() {
     assert!(alice.cache_path().exists(), "a persistent, encrypted cache");
 
     // Search the cache.
-    let acme = alice.search("acme", 50);
+    let acme = alice.search("acme", 50).await.unwrap();
     assert_eq!(
         titles(&acme, RecordType::Org),
         vec!["Acme Corporation".to_owned()],
@@ -65,6 +65,8 @@ async fn alice_signs_in_syncs_searches_reveals_loses_her_role_and_signs_out() {
     assert!(
         alice
             .search("initech", 50)
+            .await
+            .unwrap()
             .iter()
             .all(|h| h.record_type != RecordType::Org),
         "US orgs are not in alice's cache"
@@ -74,7 +76,7 @@ async fn alice_signs_in_syncs_searches_reveals_loses_her_role_and_signs_out() {
         .find(|h| h.record_type == RecordType::Org)
         .unwrap()
         .record_id;
-    let users = alice.search("@", 500);
+    let users = alice.search("@", 500).await.unwrap();
     let user = users
         .iter()
         .find(|h| h.record_type == RecordType::User && h.org_id == acme_id)
@@ -97,7 +99,7 @@ async fn alice_signs_in_syncs_searches_reveals_loses_her_role_and_signs_out() {
         !contains(&cache_bytes(&alice.cache_path()), value.as_bytes()),
         "the revealed value is in no cache file"
     );
-    assert!(alice.search(&value, 10).is_empty(), "nor in the search index");
+    assert!(alice.search(&value, 10).await.unwrap().is_empty(), "nor in the search index");
 
     // The server takes alice's role away: her next sync purges everything.
     server.staff(&["revoke", "staff-alice", "support_agent"]);
@@ -105,11 +107,11 @@ async fn alice_signs_in_syncs_searches_reveals_loses_her_role_and_signs_out() {
     assert!(after.purged, "a new permission epoch purges the cache");
     assert_eq!(after.applied, 0, "nothing is readable any more");
     assert!(
-        alice.search("acme", 50).is_empty(),
+        alice.search("acme", 50).await.unwrap().is_empty(),
         "what she may no longer see is gone: {:?}",
-        alice.search("acme", 50)
+        alice.search("acme", 50).await.unwrap()
     );
-    assert!(alice.search("@", 50).is_empty());
+    assert!(alice.search("@", 50).await.unwrap().is_empty());
 
     // Sign out: revoked at the provider, keyring entries and cache gone.
     let refresh_token = secrets::load_refresh_token(store.as_ref(), &issuer, "staff-alice")

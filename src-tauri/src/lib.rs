@@ -152,6 +152,13 @@ pub fn run() {
         .plugin(update::plugin())
         .manage(update::Updates::default())
         .manage(desktop)
+        // The start's network round trips and the cache's opening run while
+        // WebKit starts and loads the page (scripts/bench app: cold start).
+        .setup(|app| {
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move { handle.state::<Desktop>().start_early().await });
+            Ok(())
+        })
         // Closing the window quits the app: a support session ends on the
         // server first (issue 21: nobody stays logged in as a customer).
         .on_window_event(|window, event| {

@@ -17,6 +17,7 @@ use crate::session::{Persistence, Session, SessionError};
 use crate::sync::{self, Outcome, Progress, SourceError, SyncError};
 use countersign_api::{RecordType, RevealRequest, RevealResponse};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -78,7 +79,7 @@ pub struct Account {
     api: ApiClient,
     /// `None` once wiped (signed out).
     cache: Mutex<Option<Cache>>,
-    index: RwLock<SearchIndex>,
+    index: Arc<IndexSlot>,
     cache_dir: PathBuf,
 }
 
@@ -132,12 +133,24 @@ impl Account {
         let api = ApiClient::with_options(&config.api_url, session.clone(), config.api_options.clone())?;
         let id = session.identity();
         let cache = Cache::open(cache_dir, &id.issuer, &id.subject, session.secrets().clone())?;
-        let index = SearchIndex::build(&cache)?;
+        let index = Arc::new(IndexSlot::default());
+        // The index of a full cache takes ~0.5 s of decryption (100,000
+        // records): built on its own thread from a second handle, so a start
+        // shows the home screen without it; a search waits for it.
+        match cache.reader()? {
+            Some(reader) => {
+                let (slot, generation) = (index.clone(), index.begin());
+                std::thread::spawn(move || {
+                    slot.install(generation, SearchIndex::build(&reader).map_err(|e| e.to_string()))
+                });
+            }
+            None => index.install(index.begin(), Ok(SearchIndex::build(&cache)?)),
+        }
         Ok(Account {
             session,
             api,
             cache: Mutex::new(Some(cache)),
-            index: RwLock::new(index),
+            index,
             cache_dir: cache_dir.to_owned(),
         })
     }
@@ -179,8 +192,14 @@ impl Account {
                 // for 100,000): only when the sync changed something, not on
                 // every timer tick while someone types in the search box.
                 if outcome.applied > 0 || outcome.purged {
-                    let index = SearchIndex::build(cache)?;
-                    *self.index.write().unwrap_or_else(|p| p.into_inner()) = index;
+                    let generation = self.index.begin();
+                    match SearchIndex::build(cache) {
+                        Ok(index) => self.index.install(generation, Ok(index)),
+                        Err(e) => {
+                            self.index.install(generation, Err(e.to_string()));
+                            return Err(e.into());
+                        }
+                    }
                 }
                 Ok(outcome)
             }
@@ -195,12 +214,10 @@ impl Account {
         }
     }
 
-    /// Local search over the cache (as of the last sync).
-    pub fn search(&self, query: &str, limit: usize) -> Vec<Hit> {
-        self.index
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .search(query, limit)
+    /// Local search over the cache (as of the last sync). Right after a
+    /// start it waits for the index to be built.
+    pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<Hit>, AccountError> {
+        self.index.search(query, limit).await
     }
 
     /// An audited reveal. The value goes to the caller only: never into the
@@ -297,7 +314,53 @@ impl Account {
     }
 
     fn clear_index(&self) {
-        *self.index.write().unwrap_or_else(|p| p.into_inner()) = SearchIndex::from_records(Vec::new());
+        self.index.install(self.index.begin(), Ok(SearchIndex::from_records(Vec::new())));
+    }
+}
+
+/// The search index, and whether it is built yet. Every build takes a
+/// generation first and only the latest build's result is kept: an index
+/// finished on its thread after a sync (or a wipe) installed a newer one is
+/// dropped, not put back over it.
+struct IndexSlot {
+    built: RwLock<Option<Result<SearchIndex, String>>>,
+    generation: AtomicU64,
+    ready: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for IndexSlot {
+    fn default() -> Self {
+        IndexSlot {
+            built: RwLock::new(None),
+            generation: AtomicU64::new(0),
+            ready: tokio::sync::watch::Sender::new(false),
+        }
+    }
+}
+
+impl IndexSlot {
+    fn begin(&self) -> u64 {
+        self.generation.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// A failed build is kept in words (a `CacheError` is not `Clone`):
+    /// every search after it is refused with them.
+    fn install(&self, generation: u64, built: Result<SearchIndex, String>) {
+        let mut slot = self.built.write().unwrap_or_else(|p| p.into_inner());
+        if self.generation.load(Ordering::SeqCst) == generation {
+            *slot = Some(built);
+            self.ready.send_replace(true);
+        }
+    }
+
+    async fn search(&self, query: &str, limit: usize) -> Result<Vec<Hit>, AccountError> {
+        // The sender lives as long as `self`: waiting cannot fail.
+        let _ = self.ready.subscribe().wait_for(|ready| *ready).await;
+        match &*self.built.read().unwrap_or_else(|p| p.into_inner()) {
+            Some(Ok(index)) => Ok(index.search(query, limit)),
+            Some(Err(e)) => Err(AccountError::Cache(CacheError::Index(e.clone()))),
+            None => Ok(Vec::new()),
+        }
     }
 }
 
@@ -309,4 +372,59 @@ fn signed_out() -> AccountError {
 /// version of the app: the cache is unusable, not the user's request.
 fn decode<T: serde::de::DeserializeOwned>(data: serde_json::Value) -> Result<T, AccountError> {
     serde_json::from_value(data).map_err(|e| AccountError::Cache(CacheError::Encoding(e.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::CachedRecord;
+
+    fn index_of(org_name: &str) -> SearchIndex {
+        let id = uuid::Uuid::new_v4();
+        SearchIndex::from_records([CachedRecord {
+            record_type: RecordType::Org,
+            record_id: id,
+            org_id: id,
+            version: 1,
+            data: serde_json::json!({ "id": id, "name": org_name, "slug": org_name }),
+        }])
+    }
+
+    fn titles(hits: &[Hit]) -> Vec<&str> {
+        hits.iter().map(|h| h.title.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_search_waits_for_the_index_and_a_stale_build_is_dropped() {
+        let slot = Arc::new(IndexSlot::default());
+        let first = slot.begin();
+        let waiting = tokio::spawn({
+            let slot = slot.clone();
+            async move { slot.search("acme", 5).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "no index yet: the search waits");
+
+        // A sync's rebuild begins and ends while the first build still runs.
+        let second = slot.begin();
+        slot.install(second, Ok(index_of("Acme New")));
+        assert_eq!(titles(&waiting.await.unwrap().unwrap()), ["Acme New"]);
+
+        slot.install(first, Ok(index_of("Acme Old")));
+        assert_eq!(
+            titles(&slot.search("acme", 5).await.unwrap()),
+            ["Acme New"],
+            "the older build does not replace the newer one"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_build_refuses_searches_until_the_next_one() {
+        let slot = IndexSlot::default();
+        slot.install(slot.begin(), Err("cache integrity failure".into()));
+        let e = slot.search("acme", 5).await.unwrap_err();
+        assert_eq!(e.code(), Code::CacheUnavailable);
+        slot.install(slot.begin(), Ok(index_of("Acme")));
+        assert_eq!(titles(&slot.search("acme", 5).await.unwrap()), ["Acme"]);
+    }
 }

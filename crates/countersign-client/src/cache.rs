@@ -89,6 +89,9 @@ pub enum CacheError {
     Encoding(String),
     #[error("random number generator failed")]
     Rng,
+    /// The search index could not be built from the cache (on its own thread).
+    #[error("search index: {0}")]
+    Index(String),
 }
 
 /// A record as the cache holds it (data decrypted; masked as it came).
@@ -279,6 +282,31 @@ impl Cache {
             status,
             discarded,
         }
+    }
+
+    /// A second, read-only handle on the same file, for reading beside this
+    /// one on another thread (the search index is built that way after a
+    /// start, while this handle serves the screens). WAL gives it a snapshot
+    /// and lets the writer go on. `None` for a memory-only cache: no other
+    /// connection can see its database.
+    pub fn reader(&self) -> Result<Option<Cache>, CacheError> {
+        if self.status != CacheStatus::Persistent {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        Ok(Some(Self::build(
+            conn,
+            self.key.clone(),
+            &self.issuer,
+            &self.subject,
+            self.path.clone(),
+            self.secrets.clone(),
+            self.status.clone(),
+            None,
+        )))
     }
 
     pub fn status(&self) -> &CacheStatus {

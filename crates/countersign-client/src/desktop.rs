@@ -267,6 +267,10 @@ pub struct Desktop {
     /// stays refused until another server is chosen, since this process's
     /// version cannot change without a restart.
     version_refused: AtomicBool,
+    /// What `start_early` found, for the window's first `start`.
+    early: tokio::sync::Mutex<Option<AppState>>,
+    /// A start has begun (early or the window's): `start_early` comes too late.
+    started: AtomicBool,
 }
 
 impl std::fmt::Debug for Desktop {
@@ -318,6 +322,8 @@ impl Desktop {
             support: Mutex::new(None),
             ended_by: Mutex::new(None),
             version_refused: AtomicBool::new(false),
+            early: tokio::sync::Mutex::new(None),
+            started: AtomicBool::new(false),
         }
     }
 
@@ -328,8 +334,31 @@ impl Desktop {
     // ---------- session ----------
 
     /// App start: finds the server, reads its client configuration and
-    /// resumes the saved session, if any, without a browser.
+    /// resumes the saved session, if any, without a browser. The first call
+    /// after [`Desktop::start_early`] gets the state that one found.
     pub async fn start(&self) -> AppState {
+        let mut early = self.early.lock().await;
+        self.started.store(true, Ordering::SeqCst);
+        if let Some(state) = early.take() {
+            return state;
+        }
+        drop(early);
+        self.start_now().await
+    }
+
+    /// The start's work, begun by the shell as the process starts, before the
+    /// window has loaded its page: the server's configuration and the resumed
+    /// session (network round trips, keyring, the cache opened) then overlap
+    /// WebKit's own start instead of following it. Nothing if the window
+    /// asked first.
+    pub async fn start_early(&self) {
+        let mut early = self.early.lock().await;
+        if !self.started.swap(true, Ordering::SeqCst) {
+            *early = Some(self.start_now().await);
+        }
+    }
+
+    async fn start_now(&self) -> AppState {
         let Some((url, source)) = discovery::resolve(&self.paths, self.env_url.as_deref()) else {
             return self.state(None, None).await;
         };
@@ -640,7 +669,11 @@ impl Desktop {
     // ---------- records (from the local cache: they work offline) ----------
 
     pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<Hit>, ErrorPayload> {
-        Ok(self.account().await?.search(query, limit.clamp(1, 200) as usize))
+        self.account()
+            .await?
+            .search(query, limit.clamp(1, 200) as usize)
+            .await
+            .map_err(ErrorPayload::from)
     }
 
     pub async fn orgs(&self) -> Result<Vec<Org>, ErrorPayload> {

@@ -212,6 +212,43 @@ fn round_trip_and_persistence_with_the_real_keyring() {
     c.wipe().unwrap();
 }
 
+/// The second handle the search index is built from: it reads what the
+/// cache holds, sees later writes from its next statement on, and cannot
+/// write; a memory-only cache has none (no other connection sees it).
+#[test]
+fn a_reader_reads_beside_the_writer_and_memory_only_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = subject();
+    let (a, b, org) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let mut c = Cache::open(dir.path(), ISSUER, &sub, keyring()).unwrap();
+    c.put_many(&[change(RecordType::Vendor, a, org, 1, json!({"id": a, "name": "A"}))], "c1")
+        .unwrap();
+    let reader = c.reader().unwrap().expect("a persistent cache has a reader");
+    let ids = |r: &Cache| {
+        let mut ids = Vec::new();
+        r.for_each(RecordType::Vendor, |rec| ids.push(rec.record_id)).unwrap();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&reader), vec![a]);
+    c.put_many(&[change(RecordType::Vendor, b, org, 1, json!({"id": b, "name": "B"}))], "c2")
+        .unwrap();
+    let mut both = vec![a, b];
+    both.sort();
+    assert_eq!(ids(&reader), both);
+    let mut reader = reader;
+    assert!(
+        reader.put_many(&[deletion(RecordType::Vendor, a, org, 2)], "c3").is_err(),
+        "the reader cannot write"
+    );
+    assert_eq!(ids(&c), both);
+    c.wipe().unwrap();
+
+    let memory = Cache::open(dir.path(), ISSUER, &subject(), Arc::new(UnavailableKeyringForTests)).unwrap();
+    assert!(matches!(memory.status(), CacheStatus::MemoryOnly { .. }));
+    assert!(memory.reader().unwrap().is_none());
+}
+
 #[test]
 fn ciphertexts_swapped_between_two_rows_fail_to_open() {
     let dir = tempfile::tempdir().unwrap();

@@ -289,7 +289,7 @@ async fn sign_out_revokes_at_the_provider_and_removes_keyring_entries_and_cache(
     let outcome = account.sync(|_| {}).await.unwrap();
     assert!(outcome.applied > 0);
     assert!(account.cache_path().exists());
-    assert!(!account.search("acme", 5).is_empty());
+    assert!(!account.search("acme", 5).await.unwrap().is_empty());
     let refresh_token = Sensitive::new(saved_refresh_token(store.as_ref(), "staff-andy").unwrap());
     assert!(secrets::load_cache_key(store.as_ref(), &issuer, "staff-andy")
         .unwrap()
