@@ -99,7 +99,10 @@ async fn alice_signs_in_syncs_searches_reveals_loses_her_role_and_signs_out() {
         !contains(&cache_bytes(&alice.cache_path()), value.as_bytes()),
         "the revealed value is in no cache file"
     );
-    assert!(alice.search(&value, 10).await.unwrap().is_empty(), "nor in the search index");
+    assert!(
+        alice.search(&value, 10).await.unwrap().is_empty(),
+        "nor in the search index"
+    );
 
     // The server takes alice's role away: her next sync purges everything.
     server.staff(&["revoke", "staff-alice", "support_agent"]);

@@ -314,7 +314,8 @@ impl Account {
     }
 
     fn clear_index(&self) {
-        self.index.install(self.index.begin(), Ok(SearchIndex::from_records(Vec::new())));
+        self.index
+            .install(self.index.begin(), Ok(SearchIndex::from_records(Vec::new())));
     }
 }
 

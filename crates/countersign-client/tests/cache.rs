@@ -221,8 +221,11 @@ fn a_reader_reads_beside_the_writer_and_memory_only_has_none() {
     let sub = subject();
     let (a, b, org) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     let mut c = Cache::open(dir.path(), ISSUER, &sub, keyring()).unwrap();
-    c.put_many(&[change(RecordType::Vendor, a, org, 1, json!({"id": a, "name": "A"}))], "c1")
-        .unwrap();
+    c.put_many(
+        &[change(RecordType::Vendor, a, org, 1, json!({"id": a, "name": "A"}))],
+        "c1",
+    )
+    .unwrap();
     let reader = c.reader().unwrap().expect("a persistent cache has a reader");
     let ids = |r: &Cache| {
         let mut ids = Vec::new();
@@ -231,14 +234,19 @@ fn a_reader_reads_beside_the_writer_and_memory_only_has_none() {
         ids
     };
     assert_eq!(ids(&reader), vec![a]);
-    c.put_many(&[change(RecordType::Vendor, b, org, 1, json!({"id": b, "name": "B"}))], "c2")
-        .unwrap();
+    c.put_many(
+        &[change(RecordType::Vendor, b, org, 1, json!({"id": b, "name": "B"}))],
+        "c2",
+    )
+    .unwrap();
     let mut both = vec![a, b];
     both.sort();
     assert_eq!(ids(&reader), both);
     let mut reader = reader;
     assert!(
-        reader.put_many(&[deletion(RecordType::Vendor, a, org, 2)], "c3").is_err(),
+        reader
+            .put_many(&[deletion(RecordType::Vendor, a, org, 2)], "c3")
+            .is_err(),
         "the reader cannot write"
     );
     assert_eq!(ids(&c), both);
