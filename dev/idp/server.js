@@ -29,6 +29,10 @@ const COOKIE_KEY = env.IDP_COOKIE_KEY || randomBytes(32).toString('base64url');
 // Like company providers that do not grant offline_access to native apps.
 if (!['', '0', '1', undefined].includes(env.IDP_NO_REFRESH)) fail('IDP_NO_REFRESH must be 0 or 1');
 const NO_REFRESH = env.IDP_NO_REFRESH === '1';
+// Like providers that refuse token revocation from public clients (401): the
+// app must sign out and wipe anyway.
+if (!['', 'refuse', undefined].includes(env.IDP_REVOCATION)) fail('IDP_REVOCATION must be empty or "refuse"');
+const REFUSE_REVOCATION = env.IDP_REVOCATION === 'refuse';
 
 function signingKey() {
   let key;
@@ -138,6 +142,11 @@ server.listen(Number(env.IDP_PORT), HOST, () => {
   const callback = provider.callback();
   server.on('request', async (req, res) => {
     try {
+      if (REFUSE_REVOCATION && req.method === 'POST' && new URL(req.url, issuer).pathname === '/token/revocation') {
+        res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Basic realm="idp"' });
+        res.end(JSON.stringify({ error: 'invalid_client', error_description: 'public clients may not revoke tokens' }));
+        return;
+      }
       if (!(await interaction(req, res))) callback(req, res);
     } catch (err) {
       console.error('idp: interaction error', err);

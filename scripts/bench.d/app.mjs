@@ -57,6 +57,32 @@ app.paintedScript = `
   };
   const mo = new MutationObserver(seen);
   mo.observe(document, { subtree: true, childList: true });`;
+// APP_BENCH_TRACE=1: where the app's start goes, per run (stderr): each command
+// the page invokes (from the bench's first look on), the page's main thread
+// busy for ≥ 30 ms at a stretch (a heartbeat's gaps), the frames, and the
+// page's own resources; times in ms since the page's navigation start.
+if (process.env.APP_BENCH_TRACE) {
+  app.paintedScript = `
+    const t = (window.__benchTrace = { invokes: [], busy: [], frames: [], at: performance.now(), origin: performance.timeOrigin });
+    const inner = window.__TAURI_INTERNALS__.invoke;
+    window.__TAURI_INTERNALS__.invoke = (cmd, ...rest) => {
+      const e = { cmd, start: performance.now() };
+      t.invokes.push(e);
+      const p = inner(cmd, ...rest);
+      p.finally(() => { e.end = performance.now(); }).catch(() => {});
+      return p;
+    };
+    let last = performance.now();
+    const beat = () => { const now = performance.now(); if (now - last >= 30) t.busy.push([last, now]); last = now; if (!t.stop) setTimeout(beat, 0); };
+    beat();
+    const frame = (ts) => { t.frames.push(ts); if (!t.stop) requestAnimationFrame(frame); };
+    requestAnimationFrame(frame);
+    const done0 = arguments[0];
+    const finish = (r) => { t.stop = true;
+      t.resources = performance.getEntriesByType('resource').map((e) => [e.name.split('/').pop(), e.startTime, e.responseEnd]);
+      done0({ ...r, trace: t }); };
+    ` + app.paintedScript.replace('const done = arguments[0];', 'const done = finish;');
+}
 hello.paintedScript = `
   const done = arguments[0];
   const now = () => performance.timeOrigin + performance.now();
@@ -138,6 +164,15 @@ async function coldStart(target) {
     const page = await session.execAsync(target.paintedScript);
     if (page.error) throw new Error(page.error);
     if (page.late) throw new Error(`home was already on screen when the bench looked (${(page.seen - spawned).toFixed(0)} ms after spawn)`);
+    if (page.trace) {
+      const f = (x) => (x === undefined ? '…' : x.toFixed(0));
+      const tr = page.trace;
+      log(`trace ${target.name}: looked at ${f(tr.at)}, dcl ${f(page.dcl)}, fcp ${f(page.fcp)}, home seen ${f(page.seen - tr.origin)}, painted ${f(page.painted - tr.origin)}; page origin ${f(tr.origin - spawned)} after spawn`);
+      log(`  invokes: ${tr.invokes.map((e) => `${e.cmd} ${f(e.start)}→${f(e.end)}`).join(', ')}`);
+      log(`  busy ≥30 ms: ${tr.busy.map(([a, b]) => `${f(a)}-${f(b)}`).join(', ')}`);
+      log(`  frames: ${tr.frames.slice(0, 40).map(f).join(' ')}`);
+      log(`  resources: ${tr.resources.map(([n, a, b]) => `${n} ${f(a)}→${f(b)}`).join(', ')}`);
+    }
     let records = null;
     if (target === app) records = (await syncIdle(session)).records;
     await sleep(settleMs);

@@ -433,6 +433,7 @@ impl Desktop {
         .ok_or_else(|| ErrorPayload::new(Code::ConfigInvalid, "The server does not offer that identity provider."))?;
         let mut config = ClientConfig::new(&provider.issuer, &provider.client_id, &server.url);
         config.audience = provider.audience.clone();
+        config.redirect_ports = provider.redirect_ports.clone();
         config.api_options = self.options.api.clone();
         config.sign_in_timeout = self.options.sign_in_timeout;
         Ok(config)

@@ -45,7 +45,7 @@ codes! {
         ApprovalLimitExceeded, ScopeExceeded, ImpersonationExpired, ImpersonationNotActive, NotWhileImpersonating,
         StepUpRequired, RateLimited, IdempotencyKeyReused, PayoutHold, ConsentRequired, PayloadTooLarge,
             ClientUpdateRequired,
-        AccountDisabled, AccessPending, ServiceUnavailable, Internal,
+        AccountDisabled, AccessPending, StaffExists, ServiceUnavailable, Internal,
     }
     client {
         // The server cannot be reached: reads come from the cache, actions are refused.
@@ -71,6 +71,8 @@ codes! {
         // Sign-in
         DiscoveryFailed = "discovery_failed",
         ListenerFailed = "listener_failed",
+        // Every loopback port registered at the provider is taken.
+        SignInPortsBusy = "sign_in_ports_busy",
         BrowserFailed = "browser_failed",
         SignInTimeout = "sign_in_timeout",
         SignInCancelled = "sign_in_cancelled",

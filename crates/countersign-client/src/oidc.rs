@@ -51,6 +51,13 @@ pub enum SignInError {
     Discovery(String),
     #[error("could not listen for the browser on 127.0.0.1: {0}")]
     Listener(String),
+    /// Every loopback port the administrator registered at the provider is
+    /// taken by another program: the provider would refuse any other.
+    #[error(
+        "the sign-in ports registered at the identity provider ({}) are all in use on this computer",
+        ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    PortsBusy { ports: Vec<u16> },
     #[error(transparent)]
     Browser(#[from] crate::browser::BrowserError),
     #[error("the browser did not come back within {0:?}")]
@@ -87,6 +94,7 @@ impl HasCode for SignInError {
             SignInError::Config(_) => Code::ConfigInvalid,
             SignInError::Discovery(_) => Code::DiscoveryFailed,
             SignInError::Listener(_) => Code::ListenerFailed,
+            SignInError::PortsBusy { .. } => Code::SignInPortsBusy,
             SignInError::Browser(_) => Code::BrowserFailed,
             SignInError::Timeout(_) => Code::SignInTimeout,
             SignInError::InvalidCallback(_) => Code::InvalidCallback,
@@ -167,6 +175,9 @@ struct ProviderInner {
     client: OidcClient,
     http: reqwest::Client,
     revocation_url: Option<RevocationUrl>,
+    /// Discovery's `authorization_response_iss_parameter_supported`: the
+    /// redirect must then carry `iss` (RFC 9207).
+    iss_in_redirect: bool,
 }
 
 impl std::fmt::Debug for Provider {
@@ -187,23 +198,70 @@ fn oidc_http() -> Result<reqwest::Client, SignInError> {
         .map_err(|e| SignInError::Config(e.to_string()))
 }
 
-fn token_error<RE: std::error::Error + 'static>(
-    e: RequestTokenError<RE, openidconnect::StandardErrorResponse<CoreErrorResponseType>>,
-    rejected: fn(String) -> SignInError,
-) -> SignInError {
-    match e {
-        RequestTokenError::ServerResponse(r) => {
-            let text = match r.error_description() {
+/// The provider's token endpoint, through `http`, noting the answer's status:
+/// several providers refuse a used refresh token or code without the standard
+/// body (Glewlwyd: 400 with none, 403 `invalid_code`), and `oauth2` keeps no
+/// status once the body does not parse.
+type TokenCall = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<openidconnect::HttpResponse, openidconnect::HttpClientError<reqwest::Error>>,
+            > + Send,
+    >,
+>;
+
+#[derive(Clone)]
+struct Noted {
+    http: reqwest::Client,
+    status: Arc<std::sync::Mutex<Option<reqwest::StatusCode>>>,
+}
+
+impl Noted {
+    fn new(http: &reqwest::Client) -> Self {
+        Noted {
+            http: http.clone(),
+            status: Arc::default(),
+        }
+    }
+
+    /// The HTTP client `request_async` takes: each call owns its clone, so
+    /// the future borrows nothing.
+    fn client(&self) -> impl Fn(openidconnect::HttpRequest) -> TokenCall {
+        let noted = self.clone();
+        move |request| {
+            let noted = noted.clone();
+            Box::pin(async move {
+                let response = openidconnect::AsyncHttpClient::call(&noted.http, request).await?;
+                *noted.status.lock().unwrap_or_else(|p| p.into_inner()) = Some(response.status());
+                Ok(response)
+            })
+        }
+    }
+
+    /// A refusal is a refusal whatever its body: any 4xx answer to a code
+    /// exchange or a refresh is `rejected` (retrying cannot help; the user
+    /// signs in again), with the provider's words when it gave any. A 5xx or
+    /// no answer is a failed request, worth another try.
+    fn error<RE: std::error::Error + 'static>(
+        &self,
+        e: RequestTokenError<RE, openidconnect::StandardErrorResponse<CoreErrorResponseType>>,
+        rejected: fn(String) -> SignInError,
+    ) -> SignInError {
+        let status = *self.status.lock().unwrap_or_else(|p| p.into_inner());
+        let refused = status.is_some_and(|s| s.is_client_error());
+        let text = match e {
+            RequestTokenError::ServerResponse(r) => match r.error_description() {
                 Some(d) => format!("{} ({d})", r.error().as_ref()),
                 None => r.error().as_ref().to_string(),
-            };
-            if matches!(r.error(), CoreErrorResponseType::InvalidGrant) {
-                rejected(text)
-            } else {
-                SignInError::TokenRequest(text)
-            }
+            },
+            _ if refused => format!("HTTP {} without an OAuth error", status.map_or(0, |s| s.as_u16())),
+            other => other.to_string(),
+        };
+        if refused {
+            rejected(text)
+        } else {
+            SignInError::TokenRequest(text)
         }
-        other => SignInError::TokenRequest(other.to_string()),
     }
 }
 
@@ -237,6 +295,7 @@ impl Provider {
                 client,
                 http,
                 revocation_url,
+                iss_in_redirect: extra.authorization_response_iss_parameter_supported,
             }),
         })
     }
@@ -247,11 +306,12 @@ impl Provider {
 
     /// Prepares a sign-in: binds the loopback listener and builds the
     /// authorization URL. `audience` is sent as the RFC 8707 `resource` only
-    /// when it is an absolute URI (the dev provider's default resource needs none).
-    pub async fn sign_in(&self, audience: Option<&str>) -> Result<SignIn, SignInError> {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .map_err(|e| SignInError::Listener(e.to_string()))?;
+    /// when it is an absolute URI (a provider asked for a plain-string one
+    /// would take it for a scope). `redirect_ports` are the ports registered
+    /// at the provider, tried in order (providers that compare redirect URIs
+    /// exactly refuse any other); empty = any free port (RFC 8252 §7.3).
+    pub async fn sign_in(&self, audience: Option<&str>, redirect_ports: &[u16]) -> Result<SignIn, SignInError> {
+        let listener = loopback_listener(redirect_ports).await?;
         let port = listener
             .local_addr()
             .map_err(|e| SignInError::Listener(e.to_string()))?
@@ -349,14 +409,15 @@ impl Provider {
             ));
         };
         let rt = RefreshToken::new(current.expose().clone());
+        let http = Noted::new(&self.inner.http);
         let resp = self
             .inner
             .client
             .exchange_refresh_token(&rt)
             .map_err(|e| SignInError::Config(e.to_string()))?
-            .request_async(&self.inner.http)
+            .request_async(&http.client())
             .await
-            .map_err(|e| token_error(e, SignInError::RefreshRejected))?;
+            .map_err(|e| http.error(e, SignInError::RefreshRejected))?;
         let (identity, id_token) = if resp.id_token().is_some() {
             let (identity, raw) = self.verify(&resp, &self.inner.client, None)?;
             // OIDC Core §12.2: same subject, same issuer.
@@ -473,7 +534,10 @@ impl std::fmt::Debug for SignIn {
 impl SignIn {
     /// Discovery at `issuer`, then [`Provider::sign_in`].
     pub async fn start(issuer: &str, client_id: &str, audience: Option<&str>) -> Result<SignIn, SignInError> {
-        Provider::discover(issuer, client_id).await?.sign_in(audience).await
+        Provider::discover(issuer, client_id)
+            .await?
+            .sign_in(audience, &[])
+            .await
     }
 
     /// How long to wait for the browser's redirect (default 5 minutes).
@@ -578,6 +642,7 @@ impl SignIn {
     }
 
     fn check_redirect(&self, url: &Url) -> Result<AuthorizationResponse, SignInError> {
+        let provider = &self.provider.inner;
         let mut state = None;
         let mut iss = None;
         let mut code = None;
@@ -600,13 +665,7 @@ impl SignIn {
         if state.as_deref().map(|s| s.as_bytes()) != Some(self.state.secret().as_bytes()) {
             return Err(SignInError::StateMismatch);
         }
-        // RFC 9207: the provider supports `iss`, so it must be present and exact.
-        if iss.as_deref() != Some(self.provider.inner.issuer.as_str()) {
-            return Err(SignInError::IssuerMismatch {
-                expected: self.provider.inner.issuer.clone(),
-                got: iss,
-            });
-        }
+        check_iss(&provider.issuer, provider.iss_in_redirect, iss)?;
         if let Some(error) = error {
             return Err(SignInError::Provider { error, description });
         }
@@ -622,14 +681,15 @@ impl SignIn {
     /// (signature, issuer, audience, expiry, nonce). Codes are single-use: a
     /// second exchange of the same code is `CodeRejected`.
     pub async fn exchange(&self, response: &AuthorizationResponse) -> Result<Tokens, SignInError> {
+        let http = Noted::new(&self.provider.inner.http);
         let resp = self
             .client
             .exchange_code(AuthorizationCode::new(response.code.expose().clone()))
             .map_err(|e| SignInError::Config(e.to_string()))?
             .set_pkce_verifier(PkceCodeVerifier::new(self.pkce_verifier.expose().clone()))
-            .request_async(&self.provider.inner.http)
+            .request_async(&http.client())
             .await
-            .map_err(|e| token_error(e, SignInError::CodeRejected))?;
+            .map_err(|e| http.error(e, SignInError::CodeRejected))?;
         let (identity, id_token) = self.provider.verify(&resp, &self.client, Some(&self.nonce))?;
         Ok(Tokens {
             access_token: Sensitive::new(resp.access_token().secret().clone()),
@@ -642,6 +702,38 @@ impl SignIn {
 }
 
 /// Reads an HTTP request head (up to the blank line), bounded in size.
+/// The loopback listener: the first free port of `ports`, or any free port
+/// when there are none.
+async fn loopback_listener(ports: &[u16]) -> Result<TcpListener, SignInError> {
+    if ports.is_empty() {
+        return TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| SignInError::Listener(e.to_string()));
+    }
+    for &port in ports {
+        match TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(listener) => return Ok(listener),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => continue,
+            Err(e) => return Err(SignInError::Listener(format!("port {port}: {e}"))),
+        }
+    }
+    Err(SignInError::PortsBusy { ports: ports.to_vec() })
+}
+
+/// RFC 9207: a provider that says it sends `iss` must send it; whenever it is
+/// there it must be the issuer, so a redirect from another provider (mix-up)
+/// is never believed. Most providers neither send nor advertise it.
+fn check_iss(expected: &str, advertised: bool, got: Option<String>) -> Result<(), SignInError> {
+    match got {
+        Some(iss) if iss == expected => Ok(()),
+        None if !advertised => Ok(()),
+        got => Err(SignInError::IssuerMismatch {
+            expected: expected.to_owned(),
+            got,
+        }),
+    }
+}
+
 async fn read_head(stream: &mut TcpStream) -> Option<String> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
@@ -675,4 +767,47 @@ async fn respond(stream: &mut TcpStream, status: &str, title: &str, message: &st
     let _ = stream.write_all(head.as_bytes()).await;
     let _ = stream.write_all(body.as_bytes()).await;
     let _ = stream.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iss_is_required_when_advertised_and_checked_whenever_present() {
+        let issuer = "https://id.example.com";
+        assert!(check_iss(issuer, true, Some(issuer.into())).is_ok());
+        assert!(check_iss(issuer, false, Some(issuer.into())).is_ok());
+        assert!(
+            check_iss(issuer, false, None).is_ok(),
+            "most providers neither send nor advertise it"
+        );
+        for (advertised, got) in [
+            (true, None),
+            (true, Some("https://evil.example.com".to_owned())),
+            (false, Some("https://evil.example.com".to_owned())),
+            (false, Some(format!("{issuer}/"))),
+        ] {
+            let e = check_iss(issuer, advertised, got.clone()).unwrap_err();
+            assert_eq!(e.code(), Code::IssuerMismatch, "{advertised} {got:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_first_free_registered_port_is_taken_and_all_busy_is_said() {
+        let taken = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let busy = taken.local_addr().unwrap().port();
+        let free = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let free_port = free.local_addr().unwrap().port();
+        drop(free);
+        let got = loopback_listener(&[busy, free_port]).await.unwrap();
+        assert_eq!(got.local_addr().unwrap().port(), free_port);
+
+        let e = loopback_listener(&[busy, free_port]).await.unwrap_err();
+        assert_eq!(e.code(), Code::SignInPortsBusy);
+        assert!(e.to_string().contains(&format!("{busy}, {free_port}")), "{e}");
+
+        let any = loopback_listener(&[]).await.unwrap();
+        assert_ne!(any.local_addr().unwrap().port(), 0);
+    }
 }

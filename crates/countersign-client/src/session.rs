@@ -360,21 +360,24 @@ impl Session {
     }
 
     /// Sign-out: revokes the refresh token at the provider (RFC 7009) and
-    /// deletes it from the keyring. The local part always happens; a failed
-    /// revocation (provider unreachable) is returned after it. The cache is
+    /// deletes it from the keyring. A refused or failed revocation is logged
+    /// and the local part happens anyway; only the keyring can fail it. The cache is
     /// the caller's to wipe (`Cache::wipe`), see `account::Account::sign_out`.
     pub async fn sign_out(&self) -> Result<(), SessionError> {
         let mut state = self.state.lock().await;
         let previous = std::mem::replace(&mut *state, State::Ended(Ended::SignedOut));
-        let revoked = match &previous {
-            State::Active { tokens, .. } => self.provider.revoke(tokens).await.map_err(SessionError::from),
-            State::Ended(_) => Ok(()),
-        };
+        if let State::Active { tokens, .. } = &previous {
+            // Signing out never depends on the provider: one that refuses to
+            // revoke (several do for public clients), or cannot be reached,
+            // gets the refresh token deleted here all the same; it then lapses
+            // there. The error carries the provider's words, never the token.
+            if let Err(e) = self.provider.revoke(tokens).await {
+                tracing::warn!(issuer = %self.identity.issuer, error = %e, "sign-out: revocation refused");
+            }
+        }
         drop(previous);
-        let deleted =
-            secrets::delete_refresh_token(self.secrets.as_ref(), &self.identity.issuer, &self.identity.subject)
-                .map_err(SessionError::from);
-        revoked.and(deleted)
+        secrets::delete_refresh_token(self.secrets.as_ref(), &self.identity.issuer, &self.identity.subject)
+            .map_err(SessionError::from)
     }
 }
 

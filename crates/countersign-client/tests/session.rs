@@ -334,24 +334,7 @@ async fn sign_out_revokes_at_the_provider_and_removes_keyring_entries_and_cache(
 /// with words for the user, and the next step is signing in again.
 #[tokio::test]
 async fn without_a_refresh_token_the_session_lasts_as_long_as_its_access_token() {
-    use std::io::BufRead;
-    let mut idp = std::process::Command::new("node")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../dev/idp/server.js"))
-        .env("IDP_PORT", "0")
-        .env("IDP_AUDIENCE", var("COUNTERSIGN_AUDIENCE"))
-        .env("IDP_NO_REFRESH", "1")
-        .env("IDP_ACCESS_TOKEN_TTL", "3")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(idp.stdout.take().unwrap()).lines();
-    let issuer = loop {
-        let line = lines.next().expect("the provider starts").unwrap();
-        if let Some(issuer) = line.strip_prefix("idp listening on ") {
-            break issuer.trim().to_owned();
-        }
-    };
+    let (mut idp, issuer) = own_provider(&[("IDP_NO_REFRESH", "1"), ("IDP_ACCESS_TOKEN_TTL", "3")]);
     let client_id = var("COUNTERSIGN_CLIENT_ID");
     let browser = ScriptedBrowser::new("sid");
     let signin = SignIn::start(&issuer, &client_id, Some(&var("COUNTERSIGN_AUDIENCE")))
@@ -396,6 +379,114 @@ async fn without_a_refresh_token_the_session_lasts_as_long_as_its_access_token()
     assert_eq!(session.ended().await, Some(Ended::Lapsed));
     // Signing out asks the provider nothing it cannot answer.
     session.sign_out().await.unwrap();
+    let _ = idp.kill();
+    let _ = idp.wait();
+}
+
+/// A dev provider of the test's own, configured by `env` (see dev/idp/README.md),
+/// and its issuer.
+fn own_provider(env: &[(&str, &str)]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut idp = std::process::Command::new("node")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../dev/idp/server.js"))
+        .env("IDP_PORT", "0")
+        .env("IDP_AUDIENCE", var("COUNTERSIGN_AUDIENCE"))
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(idp.stdout.take().unwrap()).lines();
+    let issuer = loop {
+        let line = lines.next().expect("the provider starts").unwrap();
+        if let Some(issuer) = line.strip_prefix("idp listening on ") {
+            break issuer.trim().to_owned();
+        }
+    };
+    (idp, issuer)
+}
+
+/// What the client logs on this thread while the guard lives.
+#[derive(Clone, Default)]
+struct Logged(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logged {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logged {
+    fn capture() -> (Logged, tracing::subscriber::DefaultGuard) {
+        let logged = Logged::default();
+        let writer = logged.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        (logged, tracing::subscriber::set_default(subscriber))
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// Issue 23, point 2: signing out never depends on the provider. One that
+/// refuses revocation to public clients (401, as several do; the dev provider
+/// with `IDP_REVOCATION=refuse`) gets a line in the log, without the token,
+/// and the refresh token leaves the keyring all the same.
+#[tokio::test]
+async fn a_provider_refusing_revocation_does_not_keep_anyone_signed_in() {
+    let (mut idp, issuer) = own_provider(&[("IDP_REVOCATION", "refuse")]);
+    let client_id = var("COUNTERSIGN_CLIENT_ID");
+    let signin = SignIn::start(&issuer, &client_id, Some(&var("COUNTERSIGN_AUDIENCE")))
+        .await
+        .unwrap()
+        .with_timeout(Duration::from_secs(30));
+    let tokens = signin.run(&ScriptedBrowser::new("bob")).await.unwrap();
+    let refresh_token = tokens.refresh_token.clone().expect("a refresh token");
+    let store = keyring();
+    let provider = Provider::discover(&issuer, &client_id).await.unwrap();
+    let session = Session::begin(provider.clone(), store.clone(), tokens.clone());
+    assert_eq!(session.persistence(), &Persistence::Keyring);
+    assert!(secrets::load_refresh_token(store.as_ref(), &issuer, "staff-bob")
+        .unwrap()
+        .is_some());
+
+    let (logged, guard) = Logged::capture();
+    session
+        .sign_out()
+        .await
+        .expect("signed out although the provider refused");
+    drop(guard);
+    assert!(
+        secrets::load_refresh_token(store.as_ref(), &issuer, "staff-bob")
+            .unwrap()
+            .is_none(),
+        "the refresh token left the keyring"
+    );
+    assert_eq!(session.ended().await, Some(Ended::SignedOut));
+    let log = logged.text();
+    assert!(
+        log.contains("revocation refused") && log.contains("invalid_client"),
+        "{log}"
+    );
+    for secret in [
+        refresh_token.expose(),
+        tokens.access_token.expose(),
+        tokens.id_token.expose(),
+    ] {
+        assert!(!log.contains(secret.as_str()), "no token in the log: {log}");
+    }
+    // The provider really refused: the grant it kept still renews.
+    assert!(
+        provider.refresh(&tokens).await.is_ok(),
+        "the refusal was the provider's"
+    );
     let _ = idp.kill();
     let _ = idp.wait();
 }

@@ -22,7 +22,7 @@ import {
   DropdownMenuSubTrigger,
   DropdownMenuTrigger,
 } from "@/components/ui/dropdown-menu";
-import { errorCode, errorWords } from "@/lib/errors";
+import { errorWords } from "@/lib/errors";
 import { formatCount, humanize, initials } from "@/lib/format";
 import { useAccount } from "@/lib/permissions";
 import { syncStatusQuery } from "@/lib/queries";
@@ -43,14 +43,9 @@ export function AccountMenu({ onShowShortcuts }: { onShowShortcuts: () => void }
       forgetAccount(queryClient);
       void navigate({ to: "/sign-in", replace: true });
     },
+    // A provider that refuses to revoke does not fail a sign-out (the core
+    // logs it): an error here is local (the keyring) and worth saying.
     onError: (error) => {
-      if (errorCode(error) === "revocation_failed") {
-        // Signed out and wiped here; only telling the server failed.
-        forgetAccount(queryClient);
-        toast.warning("Signed out", { description: errorWords(error) });
-        void navigate({ to: "/sign-in", replace: true });
-        return;
-      }
       toast.error("Sign-out did not finish", { description: errorWords(error) });
     },
   });
