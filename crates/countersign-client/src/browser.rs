@@ -220,6 +220,10 @@ pub mod scripted {
                 if r.status() != reqwest::StatusCode::OK {
                     return Err(format!("{} at {}", r.status(), url.path()));
                 }
+                if url.path().ends_with("/login.html") {
+                    url = self.glewlwyd_login(&http, &url).await?;
+                    continue;
+                }
                 let page = r.text().await.map_err(|e| e.to_string())?;
                 let form: Vec<(&str, &str)> = if page.contains("name=\"password\"") {
                     vec![
@@ -244,6 +248,59 @@ pub mod scripted {
                 }
             }
             Err("too many redirects".into())
+        }
+
+        /// Glewlwyd's login page is a JavaScript app: this makes the calls it
+        /// makes (dev/glewlwyd/browser.js lists them): sign in, grant the
+        /// scopes the client asks for if not yet granted, then "Continue".
+        async fn glewlwyd_login(&self, http: &reqwest::Client, login: &Url) -> Result<Url, String> {
+            let param = |name: &str| {
+                login
+                    .query_pairs()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.into_owned())
+                    .ok_or(format!("Glewlwyd's login page without {name}"))
+            };
+            let (client_id, scope, callback) = (param("client_id")?, param("scope")?, param("callback_url")?);
+            let api = login.join("/api/").map_err(|e| e.to_string())?;
+            let at = |path: &str| api.join(path).map_err(|e| e.to_string());
+            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let r = http
+                .post(at("auth/")?)
+                .json(&serde_json::json!({ "username": self.username, "password": self.password }))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !r.status().is_success() {
+                return Err(format!("Glewlwyd refused the password: {}", r.status()));
+            }
+            let grants: serde_json::Value = http
+                .get(at(&format!("auth/grant/{}/{}", enc(&client_id), enc(&scope)))?)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
+            let listed = grants["scope"].as_array().cloned().unwrap_or_default();
+            if listed.iter().any(|s| s["granted"] != true) {
+                if !self.consent {
+                    return Err("consent refused (Glewlwyd has no deny button; the tab is closed)".into());
+                }
+                let names: Vec<&str> = listed.iter().filter_map(|s| s["name"].as_str()).collect();
+                let r = http
+                    .put(at(&format!("auth/grant/{}", enc(&client_id)))?)
+                    .json(&serde_json::json!({ "scope": names.join(" ") }))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !r.status().is_success() {
+                    return Err(format!("granting {scope} failed: {}", r.status()));
+                }
+            }
+            let mut next = login.join(&callback).map_err(|e| e.to_string())?;
+            next.query_pairs_mut().append_key_only("g_continue");
+            Ok(next)
         }
     }
 }
