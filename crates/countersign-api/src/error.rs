@@ -52,6 +52,7 @@ codes! {
     ClientUpdateRequired = "client_update_required", 426, "This version of the app is too old";
     AccountDisabled = "account_disabled", 401, "The account is disabled";
     AccessPending = "access_pending", 403, "Access is waiting for review";
+    StaffExists = "staff_exists", 409, "A staff account for this identity exists already";
     ServiceUnavailable = "service_unavailable", 503, "Service unavailable";
     Internal = "internal", 500, "Internal error";
 }

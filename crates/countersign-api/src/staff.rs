@@ -139,6 +139,31 @@ pub struct StaffUpdate {
     pub active: bool,
 }
 
+/// `POST /v1/staff`: onboarding. A staff account for (`issuer`, `subject`)
+/// at an issuer the server trusts, with its roles, scope and limits, checked
+/// like [`StaffUpdate`]'s. Never for oneself (`self_change_forbidden`); an
+/// identity that has an account already is `409 staff_exists`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateStaff {
+    /// One of the issuers in `GET /v1/client-config`, exactly.
+    pub issuer: String,
+    /// The person's `sub` at that issuer (not an e-mail, not a username).
+    pub subject: String,
+    pub display_name: String,
+    pub email: String,
+    #[serde(default)]
+    pub roles: Vec<StaffRole>,
+    #[serde(default)]
+    pub scope: Scope,
+    /// Kind → limit; `null` means no limit.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, Money>))]
+    pub approval_limits: BTreeMap<String, Option<Money>>,
+}
+
 fn yes() -> bool {
     true
 }

@@ -40,6 +40,8 @@ export const ERROR_WORDS: Record<Code, string> = {
   account_disabled: "Your account is disabled. Ask a security admin if you think this is a mistake.",
   access_pending:
     "Your account exists but has no access yet. A security admin must review it before you can continue.",
+  staff_exists:
+    "This person already has a staff account at that sign-in provider. Find them in the staff list instead.",
   service_unavailable: "The server is busy or under maintenance. Wait a moment and try again.",
   internal: "The server ran into a problem. Try again; if it keeps happening, tell your IT team.",
   // ---- client ----
@@ -65,6 +67,8 @@ export const ERROR_WORDS: Record<Code, string> = {
     "The sign-in provider could not be reached. Check your connection and try again.",
   listener_failed:
     "Countersign could not wait for your browser to come back. Close other copies of the app and try again.",
+  sign_in_ports_busy:
+    "Another program is using the ports your company registered for signing in. Close it (or another copy of Countersign) and try again; if it keeps happening, tell your IT administrator.",
   browser_failed: "Countersign could not open your web browser. Set a default browser and try again.",
   sign_in_timeout: "Sign-in took too long. Try again and finish it in your browser.",
   sign_in_cancelled: "Sign-in was cancelled. Sign in again when you're ready.",
