@@ -7,10 +7,18 @@ use std::path::Path;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The OpenID provider whose access tokens we accept (exact `iss`).
+    /// The first OpenID provider whose access tokens we accept (exact `iss`),
+    /// with its sign-in settings in `[desktop]`. Optional when `[[issuers]]`
+    /// lists every provider; see [`Config::issuers`].
+    #[serde(default)]
     pub issuer: String,
-    /// Our audience (`aud` must contain it).
+    /// The first issuer's audience (`aud` must contain it).
+    #[serde(default)]
     pub audience: String,
+    /// Further providers (`[[issuers]]`), each with its own audience, keys
+    /// and sign-in settings. A token is checked against its own issuer only.
+    #[serde(default)]
+    pub issuers: Vec<IssuerConfig>,
     /// An administrative URL (superuser or owner): migrations, seed, operators.
     pub database_url: String,
     /// The server's own login: NOSUPERUSER NOBYPASSRLS, owns nothing. Defaults
@@ -42,17 +50,74 @@ pub struct Config {
     pub desktop: Desktop,
 }
 
-/// How the desktop app signs in at the configured issuer, and the oldest app
-/// version the server still serves.
+/// One trusted OpenID provider (`[[issuers]]`): whose tokens, for which
+/// audience, how the desktop app signs in there, and whether a first sign-in
+/// of someone unknown creates an account waiting for access.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// Exact `iss`; its discovery document is `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// This server's audience at that provider (`aud` must contain it).
+    pub audience: String,
+    /// The name on the sign-in button ("Sign in with <name>"); distinct per provider.
+    #[serde(default = "default_provider_name")]
+    pub provider_name: String,
+    /// The app's public (PKCE) client at this provider.
+    #[serde(default = "default_client_id")]
+    pub client_id: String,
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// Loopback ports registered at this provider; empty = any free port.
+    #[serde(default)]
+    pub redirect_ports: Vec<u16>,
+    /// A valid token of this provider for an unknown (`iss`, `sub`) creates a
+    /// staff account with no roles, answered `403 access_pending` until a
+    /// security admin decides. Off: such a token is `403 forbidden`.
+    #[serde(default)]
+    pub jit_provisioning: bool,
+}
+
+impl IssuerConfig {
+    /// `issuer` for `audience`, with the default sign-in settings.
+    pub fn new(issuer: &str, audience: &str) -> IssuerConfig {
+        IssuerConfig {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            provider_name: default_provider_name(),
+            client_id: default_client_id(),
+            scopes: default_scopes(),
+            redirect_ports: Vec::new(),
+            jit_provisioning: false,
+        }
+    }
+}
+
+fn default_provider_name() -> String {
+    "Company sign-in".into()
+}
+
+fn default_client_id() -> String {
+    "countersign-desktop".into()
+}
+
+fn default_scopes() -> Vec<String> {
+    ["openid", "profile", "email", "offline_access"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// How the desktop app signs in at the first issuer (the top-level `issuer`),
+/// and, for every issuer, the oldest app version the server still serves.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Desktop {
-    /// The name on the sign-in button ("Sign in with <name>").
+    /// The name on the first issuer's sign-in button ("Sign in with <name>").
     pub provider_name: String,
-    /// The app's public (PKCE) client at the issuer.
+    /// The app's public (PKCE) client at the first issuer.
     pub client_id: String,
     pub scopes: Vec<String>,
-    /// Loopback ports registered at the issuer; empty = any free port.
+    /// Loopback ports registered at the first issuer; empty = any free port.
     pub redirect_ports: Vec<u16>,
     pub min_client_version: String,
     /// Signed desktop updates (`GET /v1/updates/...`): a directory holding
@@ -64,11 +129,9 @@ pub struct Desktop {
 impl Default for Desktop {
     fn default() -> Self {
         Desktop {
-            provider_name: "Company sign-in".into(),
-            client_id: "countersign-desktop".into(),
-            scopes: ["openid", "profile", "email", "offline_access"]
-                .map(String::from)
-                .to_vec(),
+            provider_name: default_provider_name(),
+            client_id: default_client_id(),
+            scopes: default_scopes(),
             redirect_ports: Vec::new(),
             min_client_version: "0.1.0".into(),
             updates_dir: None,
@@ -224,10 +287,29 @@ impl Config {
         Ok(config)
     }
 
+    /// Every trusted issuer, in order: the top-level `issuer` (with its
+    /// `[desktop]` sign-in settings; no just-in-time provisioning) when set,
+    /// then `[[issuers]]`.
+    pub fn issuers(&self) -> Vec<IssuerConfig> {
+        let first = (!self.issuer.is_empty()).then(|| IssuerConfig {
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            provider_name: self.desktop.provider_name.clone(),
+            client_id: self.desktop.client_id.clone(),
+            scopes: self.desktop.scopes.clone(),
+            redirect_ports: self.desktop.redirect_ports.clone(),
+            jit_provisioning: false,
+        });
+        first.into_iter().chain(self.issuers.iter().cloned()).collect()
+    }
+
+    /// The configured issuer `iss`, if it is one.
+    pub fn issuer(&self, iss: &str) -> Option<IssuerConfig> {
+        self.issuers().into_iter().find(|i| i.issuer == iss)
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.issuer.trim().is_empty() || self.audience.trim().is_empty() {
-            return Err(ConfigError::Invalid("issuer and audience must be set".into()));
-        }
+        validate_issuers(self)?;
         if countersign_api::ClientVersion::parse(&self.desktop.min_client_version).is_none() {
             return Err(ConfigError::Invalid(format!(
                 "desktop.min_client_version {:?} is not a version like 1.2.3",
@@ -245,6 +327,56 @@ impl Config {
             .clone()
             .unwrap_or_else(|| url_user_swap(&self.database_url, "countersign_app").expect("validated"))
     }
+}
+
+/// At least one issuer; each with an http(s) URL, an audience, a client id,
+/// a provider name and scopes, none empty; no issuer and no provider name twice.
+fn validate_issuers(config: &Config) -> Result<(), ConfigError> {
+    let invalid = |m: String| Err(ConfigError::Invalid(m));
+    if config.issuer.trim().is_empty() != config.audience.trim().is_empty() {
+        return invalid("issuer and audience are set together (COUNTERSIGN_ISSUER, COUNTERSIGN_AUDIENCE)".into());
+    }
+    let all = config.issuers();
+    if all.is_empty() {
+        return invalid(
+            "no issuer: set issuer and audience (COUNTERSIGN_ISSUER, COUNTERSIGN_AUDIENCE) or add [[issuers]]".into(),
+        );
+    }
+    for (n, i) in all.iter().enumerate() {
+        let at = format!("issuer {} ({:?})", n + 1, i.issuer);
+        let blank = |v: &str| v.trim().is_empty() || v.trim() != v;
+        if blank(&i.issuer) || !(i.issuer.starts_with("https://") || i.issuer.starts_with("http://")) {
+            return invalid(format!(
+                "{at}: issuer must be an http(s) URL without surrounding spaces"
+            ));
+        }
+        for (key, value) in [
+            ("audience", &i.audience),
+            ("client_id", &i.client_id),
+            ("provider_name", &i.provider_name),
+        ] {
+            if blank(value) {
+                return invalid(format!("{at}: {key} must be set, without surrounding spaces"));
+            }
+        }
+        if i.scopes.is_empty() || i.scopes.iter().any(|s| blank(s)) {
+            return invalid(format!("{at}: scopes must be a list of non-empty scopes"));
+        }
+        if i.redirect_ports.contains(&0) {
+            return invalid(format!("{at}: redirect_ports are registered ports, never 0"));
+        }
+        let same = |other: &IssuerConfig| other.issuer.trim_end_matches('/') == i.issuer.trim_end_matches('/');
+        if all[..n].iter().any(same) {
+            return invalid(format!("{at} is configured twice"));
+        }
+        if all[..n].iter().any(|o| o.provider_name == i.provider_name) {
+            return invalid(format!(
+                "{at}: provider_name {:?} is another issuer's too; the sign-in buttons must differ",
+                i.provider_name
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `postgres://user:pw@host/db?x` → `postgres://<user>@host/db?x`. The server's
@@ -291,6 +423,101 @@ mod tests {
         assert!(matches!(bad.validate(), Err(ConfigError::Invalid(m)) if m.contains("soon")));
         assert!(
             toml::from_str::<Config>(&format!("{base}[desktop]\nclient = \"x\"\n")).is_err(),
+            "unknown keys are refused"
+        );
+    }
+
+    const DB: &str = "database_url = \"postgres://u@h/db\"\n";
+
+    fn invalid(toml_text: &str) -> String {
+        let config: Config = toml::from_str(&format!("{DB}{toml_text}")).unwrap();
+        match config.validate() {
+            Err(ConfigError::Invalid(m)) => m,
+            other => panic!("{toml_text}: {other:?}"),
+        }
+    }
+
+    /// Issue 23, point 3: `[[issuers]]` after the top-level issuer, which
+    /// takes its sign-in settings from `[desktop]`; each with its own.
+    #[test]
+    fn several_issuers_follow_the_first_each_with_its_settings() {
+        let text = format!(
+            "{DB}issuer = \"https://a.example\"\naudience = \"api-a\"\n[desktop]\nprovider_name = \"Staff\"\n\
+             redirect_ports = [53682]\n\
+             [[issuers]]\nissuer = \"https://b.example/realms/x\"\naudience = \"https://api.example\"\n\
+             provider_name = \"Contractors\"\nclient_id = \"cs\"\nscopes = [\"openid\"]\n\
+             redirect_ports = [53690, 53691]\njit_provisioning = true\n"
+        );
+        let config: Config = toml::from_str(&text).unwrap();
+        config.validate().unwrap();
+        let all = config.issuers();
+        assert_eq!(
+            all,
+            vec![
+                IssuerConfig {
+                    provider_name: "Staff".into(),
+                    redirect_ports: vec![53682],
+                    ..IssuerConfig::new("https://a.example", "api-a")
+                },
+                IssuerConfig {
+                    provider_name: "Contractors".into(),
+                    client_id: "cs".into(),
+                    scopes: vec!["openid".into()],
+                    redirect_ports: vec![53690, 53691],
+                    jit_provisioning: true,
+                    ..IssuerConfig::new("https://b.example/realms/x", "https://api.example")
+                },
+            ]
+        );
+        assert!(config.issuer("https://b.example/realms/x").unwrap().jit_provisioning);
+        assert_eq!(config.issuer("https://b.example/realms/x/"), None, "exact match only");
+        // [[issuers]] alone is a whole configuration.
+        let only: Config =
+            toml::from_str(&format!("{DB}[[issuers]]\nissuer = \"http://i\"\naudience = \"a\"\n")).unwrap();
+        only.validate().unwrap();
+        assert_eq!(only.issuers(), vec![IssuerConfig::new("http://i", "a")]);
+    }
+
+    #[test]
+    fn duplicate_missing_and_empty_issuer_settings_are_refused() {
+        let one = "issuer = \"https://a.example\"\naudience = \"api\"\n";
+        let more = |extra: &str| format!("{one}[[issuers]]\nprovider_name = \"B\"\n{extra}");
+        for (text, says) in [
+            (String::new(), "no issuer"),
+            ("issuer = \"https://a.example\"\n".into(), "together"),
+            ("audience = \"api\"\n".into(), "together"),
+            ("issuer = \"a.example\"\naudience = \"api\"\n".into(), "http(s) URL"),
+            (more("issuer = \"https://a.example\"\naudience = \"x\"\n"), "twice"),
+            (more("issuer = \"https://a.example/\"\naudience = \"x\"\n"), "twice"),
+            (more("issuer = \"\"\naudience = \"x\"\n"), "URL"),
+            (more("issuer = \" https://b.example\"\naudience = \"x\"\n"), "URL"),
+            (more("issuer = \"https://b.example\"\naudience = \"\"\n"), "audience"),
+            (
+                more("issuer = \"https://b.example\"\naudience = \"x\"\nclient_id = \" \"\n"),
+                "client_id",
+            ),
+            (
+                more("issuer = \"https://b.example\"\naudience = \"x\"\nscopes = []\n"),
+                "scopes",
+            ),
+            (
+                more("issuer = \"https://b.example\"\naudience = \"x\"\nscopes = [\"\"]\n"),
+                "scopes",
+            ),
+            (
+                more("issuer = \"https://b.example\"\naudience = \"x\"\nredirect_ports = [0]\n"),
+                "never 0",
+            ),
+            (
+                format!("{one}[[issuers]]\nissuer = \"https://b.example\"\naudience = \"x\"\n"),
+                "provider_name",
+            ),
+        ] {
+            let m = invalid(&text);
+            assert!(m.contains(says), "{text}: {m}");
+        }
+        assert!(
+            toml::from_str::<Config>(&more("issuer = \"https://b.example\"\naudience = \"x\"\nkeys = 1\n")).is_err(),
             "unknown keys are refused"
         );
     }

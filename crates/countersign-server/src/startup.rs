@@ -2,7 +2,7 @@ use crate::audit::store::Signer;
 use crate::config::Config;
 use crate::http::{ops, routes};
 use crate::kernel::db;
-use crate::sign_in::token::TokenVerifier;
+use crate::sign_in::token::{TokenVerifier, Verifiers};
 use crate::state::{AppState, Inner};
 use crate::telemetry;
 use std::net::SocketAddr;
@@ -45,13 +45,21 @@ impl Application {
         )
         .map_err(std::io::Error::other)?;
         let metrics = telemetry::Metrics::default();
-        let verifier = TokenVerifier::new(
-            &config.issuer,
-            &config.audience,
-            config.policy.token_leeway_secs,
-            Duration::from_secs(config.policy.jwks_refetch_min_interval_secs),
-            Duration::from_secs(config.policy.verified_token_cache_secs),
-            metrics.jwks_fetches.clone(),
+        let verifiers = Verifiers::new(
+            config
+                .issuers()
+                .iter()
+                .map(|i| {
+                    TokenVerifier::new(
+                        &i.issuer,
+                        &i.audience,
+                        config.policy.token_leeway_secs,
+                        Duration::from_secs(config.policy.jwks_refetch_min_interval_secs),
+                        Duration::from_secs(config.policy.verified_token_cache_secs),
+                        metrics.jwks_fetches.clone(),
+                    )
+                })
+                .collect(),
         );
         let signer = match &config.audit_key_file {
             Some(path) => Signer::from_file(path).map_err(std::io::Error::other)?,
@@ -105,7 +113,7 @@ impl Application {
         );
         let state = AppState::new(Inner {
             db,
-            verifier,
+            verifiers,
             config,
             metrics,
             signer,
@@ -276,18 +284,23 @@ async fn checkpoints(state: AppState) {
     }
 }
 
-/// Fetches the issuer's keys again every `jwks_refresh_secs`: a key dropped
-/// from the issuer's set stops verifying tokens (see `TokenVerifier`). A
-/// failed fetch keeps the keys there are.
+/// Fetches every issuer's keys again every `jwks_refresh_secs`: a key dropped
+/// from an issuer's set stops verifying tokens (see `TokenVerifier`). A
+/// failed fetch keeps the keys there are; one issuer's failure is not another's.
 async fn key_refreshes(state: AppState) {
     let mut every = tokio::time::interval(Duration::from_secs(state.config.policy.jwks_refresh_secs.max(1)));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     every.tick().await; // the first tick is now: the keys are fetched on first use
     loop {
         every.tick().await;
-        if let Err(e) = state.verifier.refresh_keys().await {
-            tracing::warn!(error = %e, "the issuer's keys could not be fetched again; the cached ones stay");
-        }
+        // Side by side: a slow provider does not hold up the others' refresh.
+        futures::future::join_all(state.verifiers.all().iter().map(|v| async move {
+            if let Err(e) = v.refresh_keys().await {
+                let issuer = v.issuer();
+                tracing::warn!(error = %e, issuer, "the issuer's keys could not be fetched again; the cached stay");
+            }
+        }))
+        .await;
     }
 }
 

@@ -1,5 +1,5 @@
 use crate::config::Config;
-use crate::sign_in::token::TokenVerifier;
+use crate::sign_in::token::Verifiers;
 use crate::telemetry::Metrics;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -11,7 +11,8 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     /// Connected as `countersign_app`: row-level security always applies.
     pub db: PgPool,
-    pub verifier: TokenVerifier,
+    /// One per trusted issuer; a token is verified by its own issuer's.
+    pub verifiers: Verifiers,
     pub config: Config,
     pub metrics: Metrics,
     pub signer: crate::audit::store::Signer,

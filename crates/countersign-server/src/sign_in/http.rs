@@ -114,7 +114,7 @@ impl FromRequestParts<AppState> for Principal {
             .map(|h| h.to_str().unwrap_or(""))
             .collect();
         let token = rules::bearer(&headers)?;
-        let claims = state.verifier.verify(token).await?;
+        let claims = state.verifiers.verify(token).await?;
         let principal = resolve(state, &claims.iss, &claims.sub).await;
         if let Some(ctx) = parts.extensions.get::<AuditCtx>() {
             let kind = principal.as_ref().map(|p| p.kind).ok();

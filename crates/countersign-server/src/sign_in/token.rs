@@ -1,9 +1,12 @@
 //! Access-token validation (API.md "Conventions") and the caller's identity.
 //!
-//! A token is accepted only if: its header says `typ: at+jwt`, `alg` is RS256
+//! Several issuers may be trusted ([`Verifiers`]): a token goes by its `iss`
+//! to that issuer's verifier, and is checked with that issuer's keys and
+//! audience only; an `iss` no configured issuer has is refused before any key
+//! is looked at. A token is accepted only if: its header says `typ: at+jwt`, `alg` is RS256
 //! or ES256 *and* matches the key the issuer published under that `kid`, the
-//! signature verifies, `iss` equals the configured issuer exactly, `aud`
-//! contains our audience, `exp`/`nbf` hold, `iat` is not in the future
+//! signature verifies, `iss` equals the issuer exactly, `aud`
+//! contains that issuer's audience, `exp`/`nbf` hold, `iat` is not in the future
 //! beyond the leeway, and the header has no `crit` (RFC 7515 §4.1.11). Unknown `kid`s trigger one
 //! JWKS refetch (rate-limited), then are refused.
 
@@ -26,6 +29,13 @@ pub struct Claims {
     pub client_id: Option<String>,
     #[serde(default)]
     pub scope: Option<String>,
+    /// Profile claims, if the provider puts them in access tokens: only a
+    /// just-in-time provisioned account's name and e-mail come from them.
+    /// Any JSON (a provider's odd type must not make the token unreadable).
+    #[serde(default)]
+    pub name: Option<serde_json::Value>,
+    #[serde(default)]
+    pub email: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -48,6 +58,8 @@ pub enum TokenError {
     Audience,
     #[error("the token was issued by another issuer")]
     Issuer,
+    #[error("the token's issuer is not one this server trusts")]
+    UnknownIssuer,
     #[error("the token claims to be issued in the future")]
     IssuedInFuture,
     #[error("the token has critical header parameters this server does not understand")]
@@ -105,7 +117,59 @@ struct Discovery {
     jwks_uri: String,
 }
 
+/// Every trusted issuer's verifier, each with its own keys, key refreshes,
+/// audience and verified-token cache.
+pub struct Verifiers(Vec<TokenVerifier>);
+
+impl Verifiers {
+    pub fn new(verifiers: Vec<TokenVerifier>) -> Self {
+        Verifiers(verifiers)
+    }
+
+    /// Verifies `token` with the verifier of the issuer its `iss` names: that
+    /// issuer's keys and audience only. The `iss` read here, unverified, only
+    /// chooses the verifier, which checks it again (exactly) with the rest.
+    pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let iss = unverified_issuer(token)?;
+        self.0
+            .iter()
+            .find(|v| v.issuer == iss)
+            .ok_or(TokenError::UnknownIssuer)?
+            .verify(token)
+            .await
+    }
+
+    /// In the configuration's order.
+    pub fn all(&self) -> &[TokenVerifier] {
+        &self.0
+    }
+}
+
+/// The `iss` claim of a compact JWS, read without verifying anything.
+fn unverified_issuer(token: &str) -> Result<String, TokenError> {
+    use base64::Engine;
+    #[derive(Deserialize)]
+    struct Iss {
+        iss: String,
+    }
+    let mut parts = token.split('.');
+    let (Some(_), Some(payload), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(TokenError::Malformed);
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| TokenError::Malformed)?;
+    serde_json::from_slice::<Iss>(&bytes)
+        .map(|c| c.iss)
+        .map_err(|_| TokenError::Malformed)
+}
+
 impl TokenVerifier {
+    /// The issuer whose tokens this verifies.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     pub fn new(
         issuer: &str,
         audience: &str,
@@ -327,5 +391,37 @@ impl TokenVerifier {
             return Err(TokenError::IssuedInFuture);
         }
         Ok((claims, kid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn jws(payload: &str) -> String {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(payload))
+    }
+
+    /// Issue 23, point 3: the `iss` that routes a token to its issuer's
+    /// verifier, read before anything is verified; anything else is malformed.
+    #[test]
+    fn the_issuer_is_read_from_the_payload_or_the_token_is_malformed() {
+        assert_eq!(
+            unverified_issuer(&jws(r#"{"iss":"https://a","sub":"x"}"#)),
+            Ok("https://a".into())
+        );
+        for bad in [
+            jws(r#"{"sub":"x"}"#),
+            jws(r#"{"iss":7}"#),
+            jws(r#"{"iss":"https://a","iss":"https://b"}"#),
+            jws("not json"),
+            "a.b".into(),
+            format!("{}.extra", jws(r#"{"iss":"https://a"}"#)),
+            "a.%%%.c".into(),
+        ] {
+            assert_eq!(unverified_issuer(&bad), Err(TokenError::Malformed), "{bad}");
+        }
     }
 }

@@ -167,6 +167,7 @@ pub fn test_config(db_url: &str) -> Config {
     Config {
         issuer: e.issuer.clone(),
         audience: e.audience.clone(),
+        issuers: Vec::new(),
         database_url: db_url.to_owned(),
         app_database_url: None,
         listen: "127.0.0.1:0".into(),
@@ -225,6 +226,12 @@ impl TestApp {
     pub async fn get_as(&self, username: &str, path: &str) -> reqwest::Response {
         let token = self.token(username).await;
         self.get_with(&token, path).await
+    }
+
+    /// A public route's JSON answer (no token).
+    pub async fn get_public(&self, path: &str) -> (u16, Value) {
+        let r = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
     }
 
     pub async fn get_with(&self, token: &str, path: &str) -> reqwest::Response {
@@ -406,7 +413,12 @@ pub fn now() -> i64 {
 }
 
 pub async fn idp_kid() -> String {
-    let jwks: Value = reqwest::get(format!("{}/jwks", env().issuer))
+    kid_of(&env().issuer).await
+}
+
+/// The `kid` of the (one) key the dev identity provider at `issuer` publishes.
+pub async fn kid_of(issuer: &str) -> String {
+    let jwks: Value = reqwest::get(format!("{issuer}/jwks"))
         .await
         .unwrap()
         .json()
@@ -416,10 +428,15 @@ pub async fn idp_kid() -> String {
 }
 
 pub async fn mint(claims: Value, header: impl FnOnce(&mut jsonwebtoken::Header)) -> String {
+    mint_with(&env().key_pem, &idp_kid().await, claims, header)
+}
+
+/// [`mint`] with another signing key (PEM) and `kid`: another provider's.
+pub fn mint_with(key_pem: &[u8], kid: &str, claims: Value, header: impl FnOnce(&mut jsonwebtoken::Header)) -> String {
     let e = env();
     let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     h.typ = Some("at+jwt".into());
-    h.kid = Some(idp_kid().await);
+    h.kid = Some(kid.to_owned());
     header(&mut h);
     let mut c = serde_json::json!({
         "iss": e.issuer, "aud": e.audience, "sub": "staff-alice", "exp": now() + 300, "iat": now(),
@@ -434,7 +451,7 @@ pub async fn mint(claims: Value, header: impl FnOnce(&mut jsonwebtoken::Header))
             }
         }
     }
-    let key = jsonwebtoken::EncodingKey::from_rsa_pem(&e.key_pem).expect("RSA key");
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(key_pem).expect("RSA key");
     jsonwebtoken::encode(&h, &c, &key).unwrap()
 }
 
@@ -445,7 +462,11 @@ pub struct SignInRefused(pub String);
 /// (dev/idp/README.md): a cookie jar, the login form, the consent form, and
 /// redirects followed by hand up to the loopback redirect carrying the code.
 pub async fn sign_in(username: &str, password: &str) -> Result<Tokens, SignInRefused> {
-    let e = env();
+    sign_in_at(&env().issuer, username, password).await
+}
+
+/// [`sign_in`] at the dev identity provider at `issuer` (another one of the test's own).
+pub async fn sign_in_at(issuer: &str, username: &str, password: &str) -> Result<Tokens, SignInRefused> {
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     let browser = reqwest::Client::builder()
         .cookie_provider(jar)
@@ -456,7 +477,7 @@ pub async fn sign_in(username: &str, password: &str) -> Result<Tokens, SignInRef
     let redirect_uri = format!("http://127.0.0.1:{}/callback", listener.local_addr().unwrap().port());
     let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
     let state = Uuid::new_v4().simple().to_string();
-    let mut auth = url::Url::parse(&format!("{}/auth", e.issuer)).unwrap();
+    let mut auth = url::Url::parse(&format!("{issuer}/auth")).unwrap();
     auth.query_pairs_mut()
         .append_pair("client_id", "countersign-desktop")
         .append_pair("response_type", "code")
@@ -477,10 +498,10 @@ pub async fn sign_in(username: &str, password: &str) -> Result<Tokens, SignInRef
         if url.as_str().starts_with(&redirect_uri) {
             let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
             assert_eq!(q.get("state"), Some(&state), "state must round-trip");
-            assert_eq!(q.get("iss"), Some(&e.issuer), "RFC 9207 iss");
+            assert_eq!(q.get("iss").map(String::as_str), Some(issuer), "RFC 9207 iss");
             let code = q.get("code").ok_or_else(|| SignInRefused(format!("no code: {q:?}")))?;
             let tokens: Value = browser
-                .post(format!("{}/token", e.issuer))
+                .post(format!("{issuer}/token"))
                 .form(&[
                     ("grant_type", "authorization_code"),
                     ("code", code),
@@ -547,6 +568,25 @@ pub async fn assert_problem(r: reqwest::Response, status: u16, code: &str) -> Va
     body
 }
 
+/// A new 2048-bit RSA private key (PEM) at `path`, made by openssl as
+/// scripts/stack makes the identity provider's: another provider's key.
+pub fn new_rsa_key(path: &std::path::Path) {
+    let made = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(path)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success(), "openssl made an RSA key");
+}
+
 /// Moves every staff account to `issuer` (a provider of the test's own).
 pub async fn staff_sign_in_at(app: &TestApp, issuer: &str) {
     sqlx::query("UPDATE staff SET issuer = $1")
@@ -567,6 +607,11 @@ pub struct IdpProcess {
 impl IdpProcess {
     /// Starts it on `port` (0: any free one) and waits until it listens.
     pub fn spawn(port: u16, key_file: &str) -> IdpProcess {
+        IdpProcess::spawn_with(port, key_file, &env().audience)
+    }
+
+    /// The same, issuing access tokens for `audience`.
+    pub fn spawn_with(port: u16, key_file: &str, audience: &str) -> IdpProcess {
         use std::io::BufRead;
         let port = if port == 0 {
             std::net::TcpListener::bind("127.0.0.1:0")
@@ -581,7 +626,7 @@ impl IdpProcess {
         let mut child = std::process::Command::new("node")
             .arg(script)
             .env("IDP_PORT", port.to_string())
-            .env("IDP_AUDIENCE", &env().audience)
+            .env("IDP_AUDIENCE", audience)
             .env("IDP_KEY_FILE", key_file)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())

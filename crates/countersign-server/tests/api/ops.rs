@@ -17,6 +17,7 @@ async fn health_readiness_and_metrics() {
         body,
         serde_json::json!({
             "status": "ready", "database": true, "issuer_keys": true, "identity_provider": "reachable",
+            "issuers": [{ "issuer": env().issuer, "issuer_keys": true, "identity_provider": "reachable" }],
             "synchronous_commit": "on",
         })
     );
@@ -61,6 +62,7 @@ async fn an_unreachable_identity_provider_with_keys_cached_is_degraded_not_unrea
         r.json::<Value>().await.unwrap(),
         json!({
             "status": "degraded", "database": true, "issuer_keys": true, "identity_provider": "unreachable",
+            "issuers": [{ "issuer": issuer, "issuer_keys": true, "identity_provider": "unreachable" }],
             "synchronous_commit": "on",
         })
     );
@@ -89,9 +91,11 @@ async fn readiness_fails_when_the_database_or_every_issuer_key_is_unavailable() 
     // /livez touches no dependency: the process is alive.
     let r = app.http.get(format!("{}/livez", app.base)).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    // A token cannot be checked without keys: refused, not accepted.
-    let r = app.get_as("alice", "/v1/me").await;
-    assert_problem(r, 503, "service_unavailable").await;
+    // A token of that issuer cannot be checked without its keys: refused,
+    // not accepted (a token of an issuer not configured is refused as such).
+    let token = mint(json!({ "iss": "http://127.0.0.1:9" }), |_| {}).await;
+    assert_problem(app.get_with(&token, "/v1/me").await, 503, "service_unavailable").await;
+    assert_problem(app.get_as("alice", "/v1/me").await, 401, "token_invalid").await;
 
     let mut config = test_config(&db_url);
     config.app_database_url = Some(format!(

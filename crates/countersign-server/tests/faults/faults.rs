@@ -184,19 +184,7 @@ async fn a_key_dropped_from_the_providers_set_is_refused_within_the_refresh_inte
     idp.kill();
     let dir = tempfile::tempdir().unwrap();
     let other_key = dir.path().join("rotated.pem");
-    let made = std::process::Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-        ])
-        .arg(&other_key)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    new_rsa_key(&other_key);
     let _rotated = IdpProcess::spawn(port, other_key.to_str().unwrap());
 
     let dropped_at = Instant::now();
