@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::sign_in::store::{StaffRow, STAFF_COLUMNS};
 use clap::{Parser, Subcommand};
-use countersign_api::{Currency, Money, OrgId, Region, StaffRole, StaffUpdate};
+use countersign_api::{CreateStaff, Currency, Money, OrgId, Region, Scope, StaffRole, StaffUpdate};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,7 +34,8 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         orgs: usize,
     },
-    /// Staff administration (same rules as PUT /v1/staff/{id}; bumps permission_epoch).
+    /// Staff administration (same rules as POST /v1/staff and PUT /v1/staff/{id}; a change bumps
+    /// permission_epoch and is audited as the operator's).
     #[command(subcommand)]
     Staff(StaffCommand),
     /// The audit log.
@@ -59,15 +60,52 @@ enum AuditCommand {
 enum StaffCommand {
     /// List staff members.
     List,
-    /// Show one staff member (by subject or id).
-    Show { who: String },
+    /// Show one staff member.
+    Show {
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Onboard a staff member at a configured issuer (the same rules as POST /v1/staff).
+    Add {
+        /// One of the configured issuers, exactly.
+        #[arg(long)]
+        issuer: String,
+        /// The person's `sub` at that issuer.
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// A role; repeat for several. None: an account that may do nothing yet.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Every org.
+        #[arg(long, conflicts_with_all = ["regions", "orgs"])]
+        all_orgs: bool,
+        /// The orgs of a region; repeat for several.
+        #[arg(long = "region")]
+        regions: Vec<String>,
+        /// One org (slug or id); repeat for several.
+        #[arg(long = "org")]
+        orgs: Vec<String>,
+    },
     /// Add a role.
-    Grant { who: String, role: String },
+    Grant {
+        #[command(flatten)]
+        who: Who,
+        role: String,
+    },
     /// Remove a role.
-    Revoke { who: String, role: String },
+    Revoke {
+        #[command(flatten)]
+        who: Who,
+        role: String,
+    },
     /// Set the scope: --all, or --regions and/or --orgs (slugs or ids).
     Scope {
-        who: String,
+        #[command(flatten)]
+        who: Who,
         #[arg(long)]
         all: bool,
         #[arg(long, value_delimiter = ',')]
@@ -77,12 +115,23 @@ enum StaffCommand {
     },
     /// Set an approval limit for a kind: an amount in minor units, or `none` for no limit.
     Limit {
-        who: String,
+        #[command(flatten)]
+        who: Who,
         kind: String,
         amount_minor: String,
         #[arg(long, default_value = "EUR")]
         currency: String,
     },
+}
+
+/// The staff member a command names.
+#[derive(clap::Args)]
+struct Who {
+    /// Their subject (the demo's `alice` stands for `staff-alice`) or account id.
+    who: String,
+    /// The issuer of the subject; needed when the subject has accounts at several.
+    #[arg(long)]
+    issuer: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,7 +187,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Seed { demo: _, orgs } => {
             let pool = admin_pool(&config).await?;
             let started = std::time::Instant::now();
-            let r = crate::seed::demo(&pool, &config.issuer, orgs).await?;
+            // The demo's staff sign in at the first issuer.
+            let issuer = config.issuers().remove(0).issuer;
+            let r = crate::seed::demo(&pool, &issuer, orgs).await?;
             println!(
                 "seeded {} orgs, {} records, {} staff in {:.1}s",
                 r.orgs,
@@ -183,17 +234,37 @@ async fn admin_pool(config: &Config) -> Result<sqlx::PgPool, sqlx::Error> {
         .await
 }
 
-async fn find(pool: &sqlx::PgPool, who: &str) -> Result<StaffRow, CliError> {
-    let id = uuid::Uuid::parse_str(who).ok();
-    let row: Option<StaffRow> = sqlx::query_as(&format!(
-        "SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1 OR subject = $2 OR subject = $3"
+/// The account `who` names: by id, or by subject (`alice` standing for the
+/// demo's `staff-alice` too) at `issuer`, or at whichever issuer has it when
+/// only one does.
+async fn find(pool: &sqlx::PgPool, who: &Who) -> Result<StaffRow, CliError> {
+    let id = uuid::Uuid::parse_str(&who.who).ok();
+    let rows: Vec<StaffRow> = sqlx::query_as(&format!(
+        "SELECT {STAFF_COLUMNS} FROM staff WHERE (id = $1 OR subject = $2 OR subject = $3) \
+           AND ($4::text IS NULL OR issuer = $4) ORDER BY issuer, subject"
     ))
     .bind(id)
-    .bind(who)
-    .bind(crate::seed::staff_subject(who))
-    .fetch_optional(pool)
+    .bind(&who.who)
+    .bind(crate::seed::staff_subject(&who.who))
+    .bind(who.issuer.as_deref())
+    .fetch_all(pool)
     .await?;
-    row.ok_or_else(|| CliError::Usage(format!("no staff member {who:?}")))
+    let mut rows = rows.into_iter();
+    match (rows.next(), rows.next()) {
+        (Some(one), None) => Ok(one),
+        (None, _) => Err(CliError::Usage(match &who.issuer {
+            Some(issuer) => format!("no staff member {:?} at {issuer:?}", who.who),
+            None => format!("no staff member {:?}", who.who),
+        })),
+        (Some(a), Some(b)) => {
+            let issuers: Vec<String> = [a, b].into_iter().chain(rows).map(|r| r.issuer).collect();
+            Err(CliError::Usage(format!(
+                "{:?} has staff accounts at several issuers ({}): name one with --issuer",
+                who.who,
+                issuers.join(", ")
+            )))
+        }
+    }
 }
 
 fn print(row: &StaffRow) {
@@ -205,25 +276,60 @@ type StaffChange = Box<dyn FnOnce(&mut StaffUpdate) -> Result<(), CliError>>;
 
 async fn staff(config: &Config, cmd: StaffCommand) -> Result<(), CliError> {
     let pool = admin_pool(config).await?;
-    let (who, change): (String, StaffChange) = match cmd {
+    let (who, change): (Who, StaffChange) = match cmd {
         StaffCommand::List => {
-            let rows: Vec<StaffRow> = sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff ORDER BY subject"))
-                .fetch_all(&pool)
-                .await?;
+            let rows: Vec<StaffRow> =
+                sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff ORDER BY subject, issuer"))
+                    .fetch_all(&pool)
+                    .await?;
             for r in rows {
                 println!(
-                    "{}\t{}\t{}\tepoch {}\t{}",
+                    "{}\t{}\t{}\tepoch {}\t{}\t{}",
                     r.id,
                     r.subject,
                     r.roles.0.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(","),
                     r.permission_epoch,
-                    if r.active { "active" } else { "inactive" }
+                    match (r.active, r.access_pending) {
+                        (false, _) => "inactive",
+                        (true, true) => "waiting for access",
+                        (true, false) => "active",
+                    },
+                    r.issuer,
                 );
             }
             return Ok(());
         }
         StaffCommand::Show { who } => {
             print(&find(&pool, &who).await?);
+            return Ok(());
+        }
+        StaffCommand::Add {
+            issuer,
+            subject,
+            name,
+            email,
+            roles,
+            all_orgs,
+            regions,
+            orgs,
+        } => {
+            let new = CreateStaff {
+                issuer,
+                subject,
+                display_name: name,
+                email,
+                roles: roles.iter().map(|r| parse_role(r)).collect::<Result<_, _>>()?,
+                scope: scope(&pool, all_orgs, &regions, &orgs).await?,
+                approval_limits: Default::default(),
+            };
+            let issuers = config.issuers();
+            let trusted: Vec<&str> = issuers.iter().map(|i| i.issuer.as_str()).collect();
+            let mut tx = pool.begin().await?;
+            let row = crate::staff_admin::store::create(&mut tx, &new, &trusted, None).await?;
+            let details = serde_json::json!({ "issuer": row.issuer, "subject": row.subject, "roles": new.roles });
+            audited(&mut tx, "staff.create", &row, details).await?;
+            tx.commit().await?;
+            print(&row);
             return Ok(());
         }
         StaffCommand::Grant { who, role } => {
@@ -254,28 +360,11 @@ async fn staff(config: &Config, cmd: StaffCommand) -> Result<(), CliError> {
             regions,
             orgs,
         } => {
-            let regions = regions
-                .iter()
-                .map(|r| Region::parse(r).ok_or_else(|| CliError::Usage(format!("unknown region {r:?}"))))
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut org_ids = Vec::new();
-            for o in &orgs {
-                let id: Option<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM orgs WHERE slug = $1 OR id::text = $1")
-                    .bind(o)
-                    .fetch_optional(&pool)
-                    .await?;
-                org_ids.push(OrgId(
-                    id.ok_or_else(|| CliError::Usage(format!("unknown org {o:?}")))?.0,
-                ));
-            }
+            let scope = scope(&pool, all, &regions, &orgs).await?;
             (
                 who,
                 Box::new(move |u: &mut StaffUpdate| {
-                    u.scope = countersign_api::Scope {
-                        all_orgs: all,
-                        regions,
-                        org_ids,
-                    };
+                    u.scope = scope;
                     Ok(())
                 }),
             )
@@ -313,10 +402,66 @@ async fn staff(config: &Config, cmd: StaffCommand) -> Result<(), CliError> {
     change(&mut update)?;
     let mut tx = pool.begin().await?;
     let row = crate::staff_admin::store::apply_update(&mut *tx, current.id, &update).await?;
+    let details = serde_json::json!({ "roles": update.roles, "permission_epoch": row.permission_epoch });
+    audited(&mut tx, "staff.update", &row, details).await?;
     tx.commit().await?;
     print(&row);
     Ok(())
 }
+
+/// A scope from the command line: every org, or regions and/or orgs (slugs or ids).
+async fn scope(pool: &sqlx::PgPool, all: bool, regions: &[String], orgs: &[String]) -> Result<Scope, CliError> {
+    let regions = regions
+        .iter()
+        .map(|r| Region::parse(r).ok_or_else(|| CliError::Usage(format!("unknown region {r:?}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut org_ids = Vec::new();
+    for o in orgs {
+        let id: Option<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM orgs WHERE slug = $1 OR id::text = $1")
+            .bind(o)
+            .fetch_optional(pool)
+            .await?;
+        org_ids.push(OrgId(
+            id.ok_or_else(|| CliError::Usage(format!("unknown org {o:?}")))?.0,
+        ));
+    }
+    Ok(Scope {
+        all_orgs: all,
+        regions,
+        org_ids,
+    })
+}
+
+/// Records a staff change made at the command line in the audit log, in the
+/// change's transaction (both or neither): the actor is the operator, a
+/// `service` actor (the CLI has no token and no staff account), named by
+/// the operating system's user.
+async fn audited(
+    tx: &mut sqlx::PgConnection,
+    action: &str,
+    row: &StaffRow,
+    mut details: serde_json::Value,
+) -> Result<(), CliError> {
+    let os_user = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".into());
+    details["via"] = "cli".into();
+    details["os_user"] = os_user.into();
+    let mut event = crate::audit::store::EventRow {
+        actor_subject: Some(OPERATOR.into()),
+        actor_kind: Some("service".into()),
+        target_type: Some("staff".into()),
+        target_id: Some(row.id.to_string()),
+        details,
+        ..crate::audit::store::EventRow::new(action, format!("cli-{}", uuid::Uuid::new_v4()))
+    };
+    crate::audit::store::append_in(tx, std::slice::from_mut(&mut event)).await?;
+    Ok(())
+}
+
+/// The actor of the staff changes made with `countersign-server staff …`.
+pub const OPERATOR: &str = "countersign-server staff (operator)";
 
 fn parse_role(s: &str) -> Result<StaffRole, CliError> {
     StaffRole::parse(s).ok_or_else(|| {

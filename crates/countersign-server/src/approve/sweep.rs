@@ -3,7 +3,6 @@
 use crate::http::problem::ApiResult;
 use crate::kernel::Principal;
 use crate::state::AppState;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Marks pending requests past their expiry as expired, with an audit event
@@ -15,27 +14,12 @@ pub async fn sweep_expired(s: &AppState) -> ApiResult<usize> {
     let events: Vec<crate::audit::store::EventRow> = expired
         .iter()
         .map(|(id, org)| crate::audit::store::EventRow {
-            seq: 0,
-            id: Uuid::new_v4(),
-            at: OffsetDateTime::UNIX_EPOCH,
-            actor_issuer: None,
             actor_subject: Some(service.subject.clone()),
             actor_kind: Some("service".into()),
-            on_behalf_of: None,
-            impersonation_id: None,
             org_id: Some(*org),
-            action: "approval.expired".into(),
             target_type: Some("approval".into()),
             target_id: Some(id.to_string()),
-            outcome: "success".into(),
-            code: None,
-            reason: None,
-            request_id: format!("sweep-{}", Uuid::new_v4()),
-            ip: None,
-            user_agent: None,
-            details: serde_json::json!({}),
-            prev_hash: vec![],
-            hash: vec![],
+            ..crate::audit::store::EventRow::new("approval.expired", format!("sweep-{}", Uuid::new_v4()))
         })
         .collect();
     if !events.is_empty() {

@@ -53,6 +53,34 @@ pub const EVENT_COLUMNS: &str =
      target_type, target_id, outcome, code, reason, request_id, ip, user_agent, details, prev_hash, hash";
 
 impl EventRow {
+    /// A successful `action`'s event with no actor, target or details yet;
+    /// `seq`, `at` and the hashes are the appender's to assign.
+    pub fn new(action: &str, request_id: String) -> EventRow {
+        EventRow {
+            seq: 0,
+            id: Uuid::new_v4(),
+            at: OffsetDateTime::UNIX_EPOCH,
+            actor_issuer: None,
+            actor_subject: None,
+            actor_kind: None,
+            on_behalf_of: None,
+            impersonation_id: None,
+            org_id: None,
+            action: action.to_owned(),
+            target_type: None,
+            target_id: None,
+            outcome: "success".into(),
+            code: None,
+            reason: None,
+            request_id,
+            ip: None,
+            user_agent: None,
+            details: serde_json::json!({}),
+            prev_hash: vec![],
+            hash: vec![],
+        }
+    }
+
     pub fn chain_hash(&self) -> Vec<u8> {
         let canonical = serde_json::to_vec(self).expect("plain data");
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
@@ -270,8 +298,19 @@ async fn append(
     result
 }
 
+/// Appends `events` inside the caller's transaction, so that they are
+/// written if and only if the change they record commits: for changes made
+/// outside a request (the CLI's) or before there is a principal (a staff
+/// account provisioned at sign-in). Call it last before the commit: from
+/// here to the commit the chain head is locked, and every other append waits.
+/// The writer task finds the head moved and chains after it.
+pub async fn append_in(tx: &mut sqlx::PgConnection, events: &mut [EventRow]) -> Result<(), sqlx::Error> {
+    append_batch(tx, &mut None, events).await
+}
+
 /// Chains `events` after `head` (read from the database when unknown or
-/// stale) and writes them: one statement, atomic, in autocommit.
+/// stale) and writes them: one statement, atomic (in autocommit, or in the
+/// caller's transaction: [`append_in`]).
 async fn append_batch(
     conn: &mut sqlx::PgConnection,
     head: &mut Head,

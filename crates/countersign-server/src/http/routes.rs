@@ -39,7 +39,7 @@ use utoipa::OpenApi;
         records::list_orgs, records::get_org, records::list_users, records::get_user,
         records::list_invoices, records::get_invoice, records::list_vendors, records::get_vendor,
             records::list_payments,
-        staff::list, staff::get, staff::put, staff::deactivate, staff::reactivate,
+        staff::list, staff::create, staff::get, staff::put, staff::deactivate, staff::reactivate,
         reveals::reveal,
         audit_log::search, audit_log::export, audit_log::verify,
         sync::sync,
@@ -422,6 +422,9 @@ pub const ROUTES: &[Route] = &[
         on(m, audit_log::verify)
     }),
     route(GET, "/v1/staff", None, NOT_IN_SESSION, |m| on(m, staff::list)),
+    route(POST, "/v1/staff", Some("staff.create"), NOT_IN_SESSION, |m| {
+        on(m, staff::create)
+    }),
     route(GET, "/v1/staff/{staff_id}", None, NOT_IN_SESSION, |m| on(m, staff::get)),
     route(PUT, "/v1/staff/{staff_id}", Some("staff.update"), NOT_IN_SESSION, |m| {
         on(m, staff::put)

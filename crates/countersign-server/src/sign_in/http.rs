@@ -5,7 +5,8 @@
 
 use super::rules;
 use super::store::{Lookup, StaffRow};
-use crate::http::context::{AuditCtx, RouteInfo};
+use super::token::Claims;
+use crate::http::context::{AuditCtx, RequestId, RouteInfo};
 use crate::http::problem::{ApiError, ApiResult};
 use crate::impersonate::{rules as sessions, store as session_store};
 use crate::kernel::caller::{CustomerIdentity, Impersonation, Principal};
@@ -41,11 +42,24 @@ async fn staff_row(state: &AppState, iss: &str, sub: &str) -> ApiResult<Option<S
 
 /// Resolves verified claims to a principal. Staff first, then customer accounts.
 pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Principal> {
+    let Some(p) = lookup(state, iss, sub).await? else {
+        rules::account(rules::Account::None)?;
+        return Err(ApiError::internal());
+    };
+    Ok(p)
+}
+
+/// The principal of (iss, sub), if it has an account; an account that may
+/// not act (deactivated, waiting for access) is refused.
+async fn lookup(state: &AppState, iss: &str, sub: &str) -> ApiResult<Option<Principal>> {
     let staff = staff_row(state, iss, sub).await?;
     if let Some(s) = staff {
-        rules::account(rules::Account::Staff { active: s.active })?;
+        rules::account(rules::Account::Staff {
+            active: s.active,
+            pending: s.access_pending,
+        })?;
         let roles = s.roles();
-        return Ok(Principal {
+        return Ok(Some(Principal {
             kind: ActorKind::Staff,
             issuer: s.issuer.clone(),
             subject: s.subject.clone(),
@@ -60,21 +74,20 @@ pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Princi
             approval_limits: s.limits(),
             permission_epoch: s.permission_epoch,
             impersonation: None,
-        });
+        }));
     }
     // Customer users live in a tenant table; this one narrow lookup goes
     // through a SECURITY DEFINER function that returns only the caller's row.
     let customer = super::store::customer_identity(&state.db, iss, sub).await?;
     let Some(c) = customer else {
-        rules::account(rules::Account::None)?;
-        return Err(ApiError::internal());
+        return Ok(None);
     };
     let role = if c.role == "org_admin" {
         CustomerRole::OrgAdmin
     } else {
         CustomerRole::Member
     };
-    Ok(Principal {
+    Ok(Some(Principal {
         kind: ActorKind::Customer,
         issuer: iss.to_owned(),
         subject: sub.to_owned(),
@@ -97,7 +110,59 @@ pub async fn resolve(state: &AppState, iss: &str, sub: &str) -> ApiResult<Princi
         approval_limits: BTreeMap::new(),
         permission_epoch: 0,
         impersonation: None,
-    })
+    }))
+}
+
+/// A verified identity without any account: at an issuer configured for
+/// just-in-time provisioning an account with no roles is created for it
+/// (audited, actor the new account) and the request is `access_pending`;
+/// elsewhere it is `forbidden`, as it always was.
+async fn unknown_identity(state: &AppState, claims: &Claims, parts: &Parts) -> ApiError {
+    let jit = state.config.issuer(&claims.iss).is_some_and(|i| i.jit_provisioning);
+    if let Err(refusal) = rules::unknown_identity(jit) {
+        return refusal.into();
+    }
+    let text = |v: &Option<serde_json::Value>| v.as_ref().and_then(|v| v.as_str()).map(str::to_owned);
+    let (display_name, email) = rules::provisioned_names(
+        &claims.sub,
+        text(&claims.name).as_deref(),
+        text(&claims.email).as_deref(),
+    );
+    let request_id = parts
+        .extensions
+        .get::<RequestId>()
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), |r| r.0.clone());
+    let event = crate::audit::store::EventRow {
+        actor_issuer: Some(claims.iss.clone()),
+        actor_subject: Some(claims.sub.clone()),
+        actor_kind: Some("staff".into()),
+        ip: parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string()),
+        user_agent: parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(256).collect()),
+        details: serde_json::json!({ "roles": [], "jit_provisioning": true }),
+        ..crate::audit::store::EventRow::new("staff.provisioned", request_id)
+    };
+    let new = super::store::Provisioned {
+        issuer: claims.iss.clone(),
+        subject: claims.sub.clone(),
+        display_name,
+        email,
+    };
+    match super::store::provision(&state.db, &new, event).await {
+        Ok(Some(id)) => {
+            tracing::info!(staff_id = %id, issuer = %claims.iss, "a staff account was provisioned at first sign-in");
+            rules::provisioned().into()
+        }
+        // Another request provisioned it first: it waits all the same.
+        Ok(None) => rules::provisioned().into(),
+        Err(e) => e,
+    }
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -115,7 +180,11 @@ impl FromRequestParts<AppState> for Principal {
             .collect();
         let token = rules::bearer(&headers)?;
         let claims = state.verifiers.verify(token).await?;
-        let principal = resolve(state, &claims.iss, &claims.sub).await;
+        let principal = match lookup(state, &claims.iss, &claims.sub).await {
+            Ok(Some(p)) => Ok(p),
+            Ok(None) => Err(unknown_identity(state, &claims, parts).await),
+            Err(e) => Err(e),
+        };
         if let Some(ctx) = parts.extensions.get::<AuditCtx>() {
             let kind = principal.as_ref().map(|p| p.kind).ok();
             ctx.set_actor(&claims.iss, &claims.sub, kind);

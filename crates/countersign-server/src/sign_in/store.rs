@@ -27,11 +27,15 @@ pub struct StaffRow {
     pub last_active_at: Option<time::OffsetDateTime>,
     pub deactivated_at: Option<time::OffsetDateTime>,
     pub deactivation_reason: Option<String>,
+    /// Provisioned at a first sign-in and not decided yet: no roles, and
+    /// every request is `access_pending` (migration 0015).
+    pub access_pending: bool,
 }
 
 pub const STAFF_COLUMNS: &str =
     "id, person_id, issuer, subject, display_name, email, roles, scope_all, scope_regions, scope_org_ids, \
-        approval_limits, permission_epoch, active, last_active_at, deactivated_at, deactivation_reason";
+        approval_limits, permission_epoch, active, last_active_at, deactivated_at, deactivation_reason, \
+        access_pending";
 
 /// A staff row's roles, parsed when the row is read: an unknown role is an
 /// error there, never dropped (the table's CHECK is the second line).
@@ -246,6 +250,47 @@ static LOOKUP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
          FROM staff WHERE (issuer, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
     )
 });
+
+/// Just-in-time provisioning: a staff account for (`iss`, `sub`) with no
+/// roles, waiting for access, and its `staff.provisioned` audit event (actor:
+/// the new account), in one transaction. `None` when the identity has an
+/// account already: a concurrent first request made it (the unique
+/// (issuer, subject) decides which), and only that one is audited.
+pub async fn provision(
+    pool: &PgPool,
+    new: &Provisioned,
+    mut event: crate::audit::store::EventRow,
+) -> ApiResult<Option<uuid::Uuid>> {
+    let mut tx = crate::kernel::db::global(pool).await?;
+    let id: Option<uuid::Uuid> = sqlx::query_scalar(
+        "INSERT INTO staff (id, issuer, subject, display_name, email, access_pending) \
+         VALUES ($1, $2, $3, $4, $5, true) ON CONFLICT (issuer, subject) DO NOTHING RETURNING id",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(&new.issuer)
+    .bind(&new.subject)
+    .bind(&new.display_name)
+    .bind(&new.email)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = id else {
+        crate::kernel::db::end_read(tx);
+        return Ok(None);
+    };
+    event.target_type = Some("staff".into());
+    event.target_id = Some(id.to_string());
+    crate::audit::store::append_in(&mut tx, std::slice::from_mut(&mut event)).await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+/// Who a first sign-in provisions (see [`provision`]).
+pub struct Provisioned {
+    pub issuer: String,
+    pub subject: String,
+    pub display_name: String,
+    pub email: String,
+}
 
 #[derive(sqlx::FromRow)]
 pub struct CustomerRow {

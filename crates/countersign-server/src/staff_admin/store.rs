@@ -12,8 +12,9 @@ use crate::kernel::db::{self, GlobalTx};
 use crate::kernel::{Principal, Refusal};
 use crate::sign_in::store::{staff_by_id, StaffRow, STAFF_COLUMNS};
 use axum::http::StatusCode;
-use countersign_api::{EndReason, Reason, StaffUpdate};
+use countersign_api::{CreateStaff, EndReason, ErrorCode, Money, Reason, Scope, StaffRole, StaffUpdate};
 use sqlx::{PgConnection, PgExecutor};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// Every account, or with `inactive_days` those with no request for that
@@ -64,29 +65,91 @@ pub async fn update(
 }
 
 /// Replaces roles, scope and limits; the trigger bumps `permission_epoch`.
+/// An account waiting for access waits no more: this is the decision, even
+/// one that grants nothing.
 pub async fn apply_update<'e>(db: impl PgExecutor<'e>, id: Uuid, u: &StaffUpdate) -> ApiResult<StaffRow> {
     rules::validate(u)?;
-    let mut roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
-    roles.sort_unstable();
-    roles.dedup();
+    let a = Access::of(&u.roles, &u.scope, &u.approval_limits)?;
     // `active` on the right is the account before the update.
     let row: Option<StaffRow> = sqlx::query_as(&format!(
         "UPDATE staff SET roles = $2, scope_all = $3, scope_regions = $4, scope_org_ids = $5, approval_limits = $6, \
-            active = $7, \
+            active = $7, access_pending = false, \
             deactivated_at = CASE WHEN $7 THEN NULL WHEN active THEN now() ELSE deactivated_at END, \
             deactivation_reason = CASE WHEN $7 THEN NULL ELSE deactivation_reason END \
          WHERE id = $1 RETURNING {STAFF_COLUMNS}"
     ))
     .bind(id)
-    .bind(roles)
-    .bind(u.scope.all_orgs)
-    .bind(u.scope.regions.iter().map(|r| r.as_str()).collect::<Vec<_>>())
-    .bind(u.scope.org_ids.iter().map(|o| o.0).collect::<Vec<_>>())
-    .bind(serde_json::to_value(&u.approval_limits).map_err(|_| ApiError::internal())?)
+    .bind(a.roles)
+    .bind(a.all_orgs)
+    .bind(a.regions)
+    .bind(a.org_ids)
+    .bind(a.limits)
     .bind(u.active)
     .fetch_optional(db)
     .await?;
     row.ok_or_else(ApiError::not_found)
+}
+
+/// Creates the account `new` if `rules::new_account` allows it (`trusted`:
+/// the configured issuers; `caller`: who creates it, `None` at the CLI), in
+/// `tx`. An identity that has an account already is `staff_exists`, whoever
+/// made it (the unique (issuer, subject) decides between concurrent ones).
+pub async fn create(
+    tx: &mut PgConnection,
+    new: &CreateStaff,
+    trusted: &[&str],
+    caller: Option<(&str, &str)>,
+) -> ApiResult<StaffRow> {
+    rules::new_account(new, trusted, caller)?;
+    let a = Access::of(&new.roles, &new.scope, &new.approval_limits)?;
+    let row: Option<StaffRow> = sqlx::query_as(&format!(
+        "INSERT INTO staff (id, issuer, subject, display_name, email, roles, scope_all, scope_regions, scope_org_ids, \
+            approval_limits) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (issuer, subject) DO NOTHING \
+         RETURNING {STAFF_COLUMNS}"
+    ))
+    .bind(Uuid::new_v4())
+    .bind(&new.issuer)
+    .bind(&new.subject)
+    .bind(new.display_name.trim())
+    .bind(&new.email)
+    .bind(a.roles)
+    .bind(a.all_orgs)
+    .bind(a.regions)
+    .bind(a.org_ids)
+    .bind(a.limits)
+    .fetch_optional(tx)
+    .await?;
+    row.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::StaffExists,
+            "This identity has a staff account already: change that one instead.",
+        )
+    })
+}
+
+/// Roles (sorted, each once), scope and limits as the staff table stores them.
+struct Access {
+    roles: Vec<&'static str>,
+    all_orgs: bool,
+    regions: Vec<&'static str>,
+    org_ids: Vec<Uuid>,
+    limits: serde_json::Value,
+}
+
+impl Access {
+    fn of(roles: &[StaffRole], scope: &Scope, limits: &BTreeMap<String, Option<Money>>) -> ApiResult<Self> {
+        let mut roles: Vec<&'static str> = roles.iter().map(|r| r.as_str()).collect();
+        roles.sort_unstable();
+        roles.dedup();
+        Ok(Access {
+            roles,
+            all_orgs: scope.all_orgs,
+            regions: scope.regions.iter().map(|r| r.as_str()).collect(),
+            org_ids: scope.org_ids.iter().map(|o| o.0).collect(),
+            limits: serde_json::to_value(limits).map_err(|_| ApiError::internal())?,
+        })
+    }
 }
 
 /// A change of an account's state (deactivate, reactivate) begun: its

@@ -26,7 +26,7 @@ async fn checkpoint(app: &TestApp) {
         .unwrap();
 }
 
-fn verify(app: &TestApp) -> (bool, String) {
+pub fn verify(app: &TestApp) -> (bool, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_countersign-server"))
         .args(["audit", "verify"])
         .env_clear()

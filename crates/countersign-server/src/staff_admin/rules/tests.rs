@@ -156,9 +156,133 @@ fn the_list_shows_what_its_filters_ask_for() {
         ),
     ];
     for (name, filter, roles, active, expected) in cases {
-        assert_eq!(listed(filter, roles, active), expected, "{name}");
+        assert_eq!(listed(filter, roles, active, false), expected, "{name}");
     }
-    assert!(listed(inactive_only, &[Auditor], false));
+    assert!(listed(inactive_only, &[Auditor], false, false));
+    // Waiting for access: provisioned at a first sign-in, no role, never decided.
+    let pending_only = Filter {
+        pending: Some(true),
+        ..any
+    };
+    let decided_only = Filter {
+        pending: Some(false),
+        ..any
+    };
+    assert!(listed(pending_only, &[], true, true));
+    assert!(!listed(pending_only, &[], true, false), "no roles, but decided");
+    assert!(!listed(pending_only, &[Auditor], true, true), "a role: not waiting");
+    assert!(listed(decided_only, &[Auditor], true, false));
+    assert!(!listed(decided_only, &[], true, true));
+    assert!(listed(any, &[], true, true), "no filter shows it too");
+}
+
+fn new(issuer: &str, subject: &str, name: &str, email: &str) -> CreateStaff {
+    let u = update(&[("refund", Some(100))]);
+    CreateStaff {
+        issuer: issuer.into(),
+        subject: subject.into(),
+        display_name: name.into(),
+        email: email.into(),
+        roles: u.roles,
+        scope: u.scope,
+        approval_limits: u.approval_limits,
+    }
+}
+
+#[test]
+fn a_new_account_is_at_a_trusted_issuer_names_its_person_and_is_never_ones_own() {
+    const A: &str = "https://a.example";
+    const B: &str = "https://b.example";
+    let trusted = [A, B];
+    let sid = Some((A, "staff-sid"));
+    let long = "s".repeat(SUBJECT_MAX_CHARS + 1);
+    let cases = [
+        ("another person", new(A, "u-1", "Dana", "dana@x.example"), sid, Ok(())),
+        (
+            "at the second issuer",
+            new(B, "u-1", "Dana", "dana@x.example"),
+            sid,
+            Ok(()),
+        ),
+        (
+            "by an operator",
+            new(A, "staff-sid", "Sid", "sid@x.example"),
+            None,
+            Ok(()),
+        ),
+        (
+            "my subject at another issuer",
+            new(B, "staff-sid", "Sid", "s@x.example"),
+            sid,
+            Ok(()),
+        ),
+        (
+            "myself",
+            new(A, "staff-sid", "Sid", "sid@x.example"),
+            sid,
+            Err(E::SelfChangeForbidden),
+        ),
+        (
+            "an untrusted issuer",
+            new("https://c.example", "u-1", "D", "d@x"),
+            sid,
+            Err(E::InvalidRequest),
+        ),
+        (
+            "a trailing slash",
+            new("https://a.example/", "u-1", "D", "d@x"),
+            sid,
+            Err(E::InvalidRequest),
+        ),
+        ("no subject", new(A, "", "D", "d@x"), sid, Err(E::InvalidRequest)),
+        (
+            "a padded subject",
+            new(A, " u-1", "D", "d@x"),
+            sid,
+            Err(E::InvalidRequest),
+        ),
+        (
+            "a subject with a NUL",
+            new(A, "u\u{0}1", "D", "d@x"),
+            sid,
+            Err(E::InvalidRequest),
+        ),
+        (
+            "a subject too long",
+            new(A, &long, "D", "d@x"),
+            sid,
+            Err(E::InvalidRequest),
+        ),
+        ("a blank name", new(A, "u-1", "  ", "d@x"), sid, Err(E::InvalidRequest)),
+        ("no e-mail", new(A, "u-1", "D", ""), sid, Err(E::InvalidRequest)),
+        ("not an e-mail", new(A, "u-1", "D", "dana"), sid, Err(E::InvalidRequest)),
+        (
+            "half an e-mail",
+            new(A, "u-1", "D", "dana@"),
+            sid,
+            Err(E::InvalidRequest),
+        ),
+    ];
+    for (name, n, caller, expected) in cases {
+        assert_eq!(
+            new_account(&n, &trusted, caller).map_err(|r| r.code),
+            expected,
+            "{name}"
+        );
+    }
+    let mut bad = new(A, "u-1", "D", "d@x");
+    bad.approval_limits.insert("bonus".into(), None);
+    assert_eq!(
+        new_account(&bad, &trusted, sid).map_err(|r| r.code),
+        Err(E::InvalidRequest),
+        "checked like an update"
+    );
+    let issuer = new_account(&new("https://c.example", "u", "D", "d@x"), &trusted, sid).unwrap_err();
+    assert!(
+        issuer.message.contains("`issuer`"),
+        "the field is named: {}",
+        issuer.message
+    );
 }
 
 #[test]
