@@ -74,6 +74,7 @@ fn main() {
             "customer_resend_invoice",
             "app_quit",
             "staff_list",
+            "staff_create",
             "staff_update",
             "staff_deactivate",
             "staff_reactivate",

@@ -3,7 +3,8 @@
 //! provider, PostgreSQL, a `countersign-server` process, the OS keyring).
 //! The window itself is driven through WebDriver in `tests/e2e/`.
 
-use countersign_api::{OrgId, RecordType, RevealRequest};
+use countersign_api::{OrgId, RecordType, RevealRequest, Scope, StaffRole, StaffUpdate};
+use countersign_client::api_client::StaffFilter;
 use countersign_client::browser::scripted::ScriptedBrowser;
 use countersign_client::browser::NoBrowser;
 use countersign_client::desktop::{CacheMode, Desktop, PersistenceView, Theme};
@@ -1076,4 +1077,120 @@ async fn carl_hears_that_ana_decided_his_request_and_ana_hears_nothing_of_her_ow
         .unwrap();
     assert!(ended.is_ok(), "{ended:?}");
     ana.sign_out().await.unwrap_or_else(|e| panic!("{e:?}"));
+}
+
+/// Issue 23: a server that trusts two providers, the dev one and Glewlwyd
+/// (a real SSO server set up as a company would: dev/glewlwyd, started by
+/// `COUNTERSIGN_STACK_GLEWLWYD=1 scripts/stack up`), with just-in-time
+/// provisioning at Glewlwyd. Alice, onboarded there by `staff add`, signs in
+/// through the app at her provider, syncs and signs out (Glewlwyd refuses to
+/// revoke for public clients: signed out all the same). Sam, unknown there,
+/// is told his account is waiting for access and nothing of his sign-in
+/// stays; sid sees him in the access review and grants him a role; then sam
+/// is let in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_sign_in_at_their_companys_provider_and_a_newcomer_waits_for_access() {
+    let _keyring = keyring_users(&["sid"]).await;
+    let glewlwyd = var("GLEWLWYD_ISSUER");
+    let sub = |user: &str| var(&format!("GLEWLWYD_SUB_{}", user.to_uppercase()));
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        format!(
+            "[[issuers]]\nissuer = \"{glewlwyd}\"\naudience = \"{}\"\nprovider_name = \"Glewlwyd\"\n\
+             client_id = \"{}\"\nredirect_ports = [{}]\njit_provisioning = true\n",
+            var("GLEWLWYD_AUDIENCE"),
+            var("GLEWLWYD_CLIENT_ID"),
+            var("GLEWLWYD_REDIRECT_PORTS"),
+        ),
+    )
+    .unwrap();
+    let server = Server::start_with(&[("COUNTERSIGN_CONFIG", config.path().to_str().unwrap())]);
+    server.staff(&[
+        "add",
+        "--issuer",
+        &glewlwyd,
+        "--subject",
+        &sub("alice"),
+        "--name",
+        "Alice Laurent",
+        "--email",
+        "alice@example.test",
+        "--role",
+        "support_agent",
+        "--region",
+        "EU",
+    ]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path(), Some(&server.url), Arc::new(ScriptedBrowser::new("alice")));
+    let providers = app.start().await.server.unwrap().providers;
+    assert_eq!(
+        providers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        ["Company sign-in", "Glewlwyd"]
+    );
+    assert_eq!(providers[1].issuer, glewlwyd);
+    assert_eq!(providers[1].redirect_ports, [53682, 53683]);
+    let alice = app.sign_in(&glewlwyd).await.unwrap();
+    assert_eq!(
+        (alice.issuer.as_str(), alice.subject.clone()),
+        (glewlwyd.as_str(), sub("alice"))
+    );
+    assert!(app.sync(|_| {}).await.unwrap().records > 0);
+    assert!(!app.search("acme", 5).await.unwrap().is_empty());
+    app.sign_out().await.unwrap();
+    let store = keyring();
+    assert!(secrets::load_refresh_token(store.as_ref(), &glewlwyd, &sub("alice"))
+        .unwrap()
+        .is_none());
+    assert!(secrets::load_cache_key(store.as_ref(), &glewlwyd, &sub("alice"))
+        .unwrap()
+        .is_none());
+
+    // Sam has no account: the first sign-in creates one with no roles.
+    let sam_dir = tempfile::tempdir().unwrap();
+    let sam = desktop(sam_dir.path(), Some(&server.url), Arc::new(ScriptedBrowser::new("sam")));
+    sam.start().await;
+    let waiting = sam.sign_in(&glewlwyd).await.unwrap_err();
+    assert_eq!(waiting.code, Code::AccessPending, "{waiting:?}");
+    assert!(secrets::load_refresh_token(store.as_ref(), &glewlwyd, &sub("sam"))
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        std::fs::read_dir(paths(sam_dir.path()).data_dir).map_or(0, |d| d.count()),
+        0,
+        "no cache file and no session note"
+    );
+
+    let (sid, _sid_dir, _) = signed_in(&server.url, "sid").await;
+    let review = sid
+        .staff(StaffFilter {
+            pending: Some(true),
+            ..StaffFilter::default()
+        })
+        .await
+        .unwrap();
+    let newcomer = review
+        .iter()
+        .find(|m| m.issuer == glewlwyd && m.subject == sub("sam"))
+        .unwrap_or_else(|| panic!("sam waits in the access review: {review:?}"));
+    assert!(newcomer.roles.is_empty() && newcomer.active);
+    sid.update_staff(
+        newcomer.id,
+        StaffUpdate {
+            roles: vec![StaffRole::SupportSupervisor],
+            scope: Scope {
+                all_orgs: true,
+                regions: vec![],
+                org_ids: vec![],
+            },
+            approval_limits: Default::default(),
+            active: true,
+        },
+    )
+    .await
+    .unwrap();
+    let let_in = sam.sign_in(&glewlwyd).await.unwrap();
+    assert_eq!(let_in.roles, ["support_supervisor"]);
+    sam.sign_out().await.unwrap();
 }

@@ -14,7 +14,8 @@ import { signIn } from './browser.js';
 
 export const PLUGIN = 'oidc';
 export const CLIENT_ID = 'countersign-desktop';
-export const USERS = ['alice', 'sam', 'bob', 'sid'];
+// The demo staff the tests sign in as at this provider too (crates/countersign-server/src/seed.rs).
+export const USERS = ['alice', 'ana', 'carl', 'sam', 'bob', 'sid'];
 export const SCOPES = ['openid', 'profile', 'email', 'offline_access'];
 // The app's loopback listener: crates/countersign-client/src/oidc.rs (CALLBACK_PATH = "/callback");
 // the ports an administrator registers (issue 23, point 1).

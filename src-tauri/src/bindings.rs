@@ -45,7 +45,7 @@ fn types(cfg: &Config) -> Vec<(String, String)> {
         ActorKind, Actor, Outcome, AuditEvent, AuditFilter, ExportFormat, ExportProgress, ExportReport,
         AuditVerification, ChainBreak,
         // staff access
-        StaffRole, StaffMember, StaffUpdate, StaffFilter,
+        StaffRole, StaffMember, StaffUpdate, CreateStaff, StaffFilter,
         // app views
         ServerSource, ServerInfo, PersistenceView, AccountView, AppState, SyncProgress, SyncReport, SyncStatus,
         Hit, OrgSummary, Revealed, Theme, CacheMode, CacheView, SettingsView, UpdateView, UpdateProgress,

@@ -122,8 +122,10 @@ impl Server {
     }
 
     /// `countersign-server staff …` against this server's database.
+    /// `countersign-server staff …` with the configuration `serve` has.
     pub fn staff(&self, args: &[&str]) {
         let out = server_command(&self.database_url, "127.0.0.1:0")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .arg("staff")
             .args(args)
             .output()

@@ -13,10 +13,10 @@ use crate::error::{Code, HasCode};
 use crate::oidc::Sensitive;
 use countersign_api::{
     AmendApproval, Approval, ApprovalId, ApprovalKind, ApprovalStatus, AuditEvent, AuditVerification, CreateApproval,
-    CreateDelegation, CreateGrant, CreateImpersonation, CustomerUser, DeactivateStaff, DecideApproval, Delegation,
-    ErrorCode, Grant, ImpersonationId, ImpersonationSession, Invoice, InvoiceId, InvoiceStatus, Me, Notification, Org,
-    OrgId, Outcome, Page, Payment, Region, RevealRequest, RevealResponse, Review, StaffId, StaffMember, StaffUpdate,
-    SupportAccessReport, SyncPage, UpdateUser, UserId, Vendor, VendorId,
+    CreateDelegation, CreateGrant, CreateImpersonation, CreateStaff, CustomerUser, DeactivateStaff, DecideApproval,
+    Delegation, ErrorCode, Grant, ImpersonationId, ImpersonationSession, Invoice, InvoiceId, InvoiceStatus, Me,
+    Notification, Org, OrgId, Outcome, Page, Payment, Region, RevealRequest, RevealResponse, Review, StaffId,
+    StaffMember, StaffUpdate, SupportAccessReport, SyncPage, UpdateUser, UserId, Vendor, VendorId,
 };
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -268,6 +268,10 @@ pub struct StaffFilter {
     pub inactive_days: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Waiting for access: created by a first sign-in (just-in-time
+    /// provisioning) with no roles, not decided yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<bool>,
 }
 
 /// `GET /v1/impersonations`' query; the app passes it through as it is.
@@ -928,6 +932,10 @@ impl ApiClient {
     pub async fn get_staff(&self, id: StaffId) -> Result<StaffMember, ClientError> {
         self.call(Method::GET, &format!("v1/staff/{id}"), NO_QUERY, NO_BODY)
             .await
+    }
+    /// Onboarding: an account for (issuer, subject) at an issuer the server trusts.
+    pub async fn create_staff(&self, new: &CreateStaff) -> Result<StaffMember, ClientError> {
+        self.call(Method::POST, "v1/staff", NO_QUERY, Some(new)).await
     }
     pub async fn update_staff(&self, id: StaffId, update: &StaffUpdate) -> Result<StaffMember, ClientError> {
         self.call(Method::PUT, &format!("v1/staff/{id}"), NO_QUERY, Some(update))

@@ -15,9 +15,9 @@ use crate::search::Hit;
 use crate::secrets::SecretStore;
 use crate::session::Persistence;
 use countersign_api::{
-    AmendApproval, Approval, ApprovalId, AuditEvent, CreateApproval, CustomerUser, DeactivateStaff, DecideApproval,
-    ImpersonationId, ImpersonationSession, Invoice, Org, OrgId, Page, Payment, Permission, RecordType, RevealRequest,
-    Review, Scope, StaffId, StaffMember, StaffUpdate, Vendor,
+    AmendApproval, Approval, ApprovalId, AuditEvent, CreateApproval, CreateStaff, CustomerUser, DeactivateStaff,
+    DecideApproval, ImpersonationId, ImpersonationSession, Invoice, Org, OrgId, Page, Payment, Permission, RecordType,
+    RevealRequest, Review, Scope, StaffId, StaffMember, StaffUpdate, Vendor,
 };
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -460,8 +460,17 @@ impl Desktop {
             _ = rx => Err(ErrorPayload::new(Code::SignInCancelled, "Sign-in was cancelled.")),
         };
         lock(&self.cancel_sign_in).take();
-        let view = self.adopt(signed_in?).await?;
-        Ok(view)
+        let account = Arc::new(signed_in?);
+        match self.adopt(account.clone()).await {
+            Ok(view) => Ok(view),
+            Err(e) => {
+                // Signed in at the provider but not let in here (access
+                // pending, disabled, unknown): nothing of it stays behind, not
+                // a refresh token in the keyring nor a cache file.
+                let _ = account.sign_out().await;
+                Err(e)
+            }
+        }
     }
 
     /// A sign-in is waiting for the browser.
@@ -489,7 +498,7 @@ impl Desktop {
             return Ok(());
         };
         match Account::resume(&config, self.secrets.clone(), subject, &self.paths.data_dir).await {
-            Ok(account) => self.adopt(account).await.map(|_| ()),
+            Ok(account) => self.adopt(Arc::new(account)).await.map(|_| ()),
             Err(e) => {
                 let e = ErrorPayload::from(e);
                 if matches!(e.code, Code::NotSignedIn | Code::SignedOut | Code::RefreshRejected) {
@@ -502,7 +511,7 @@ impl Desktop {
 
     /// Makes `account` the signed-in one: asks the server who it is and
     /// remembers whom to resume next start.
-    async fn adopt(&self, account: Account) -> Result<AccountView, ErrorPayload> {
+    async fn adopt(&self, account: Arc<Account>) -> Result<AccountView, ErrorPayload> {
         let me = account.api().me().await.map_err(ErrorPayload::from)?;
         let (persistence, persistence_reason) = match account.persistence() {
             Persistence::Keyring => (PersistenceView::Keyring, None),
@@ -530,7 +539,7 @@ impl Desktop {
         }
         *lock(&self.ended_by) = None;
         *self.signed_in.write().await = Some(SignedIn {
-            account: Arc::new(account),
+            account,
             view: view.clone(),
         });
         self.notify.account_changed();
@@ -861,6 +870,12 @@ impl Desktop {
     pub async fn staff(&self, filter: StaffFilter) -> Result<Vec<StaffMember>, ErrorPayload> {
         let account = self.account().await?;
         self.answered(self.acting(&account).review_staff(&filter).await).await
+    }
+    /// Onboarding a staff member at one of the server's issuers (`staff_exists`
+    /// when that identity has an account; never oneself).
+    pub async fn create_staff(&self, new: CreateStaff) -> Result<StaffMember, ErrorPayload> {
+        let account = self.account().await?;
+        self.answered(self.acting(&account).create_staff(&new).await).await
     }
     /// New roles, scope and limits; the server refuses one's own (`self_change_forbidden`).
     pub async fn update_staff(&self, id: StaffId, update: StaffUpdate) -> Result<StaffMember, ErrorPayload> {

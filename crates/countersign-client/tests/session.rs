@@ -11,7 +11,7 @@ use countersign_client::api_client::{ApiClient, ClientError};
 use countersign_client::browser::scripted::ScriptedBrowser;
 use countersign_client::cache::Cache;
 use countersign_client::error::{Code, HasCode};
-use countersign_client::oidc::{Provider, SignIn, Tokens};
+use countersign_client::oidc::{Provider, SignIn, SignInError, Tokens};
 use countersign_client::secrets::{self, KeyringSecretStore, SecretError, SecretStore, Sensitive};
 use countersign_client::session::{Ended, Persistence, Session, SessionError};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -489,4 +489,27 @@ async fn a_provider_refusing_revocation_does_not_keep_anyone_signed_in() {
     );
     let _ = idp.kill();
     let _ = idp.wait();
+}
+
+/// The dev provider's consent page has a "deny" button: pressing it ends the
+/// sign-in with the provider's `access_denied` and no tokens. (Glewlwyd's
+/// login app has none, so this is not in the suite tests/signin.rs runs at
+/// every provider.)
+#[tokio::test]
+async fn denying_consent_is_a_provider_error() {
+    let c = config();
+    let browser = ScriptedBrowser::new("alice").deny();
+    let e = SignIn::start(&c.issuer, &c.client_id, c.audience.as_deref())
+        .await
+        .unwrap()
+        .with_timeout(Duration::from_secs(30))
+        .run(&browser)
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ProviderError, "{e}");
+    assert!(
+        matches!(e, SignInError::Provider { ref error, .. } if error == "access_denied"),
+        "{e:?}"
+    );
 }

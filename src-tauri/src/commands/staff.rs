@@ -3,12 +3,17 @@
 
 use super::{App, Reply};
 use crate::trace::reply;
-use countersign_client::api::{StaffId, StaffMember, StaffUpdate};
+use countersign_client::api::{CreateStaff, StaffId, StaffMember, StaffUpdate};
 use countersign_client::api_client::StaffFilter;
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn staff_list(app: App<'_>, filter: StaffFilter) -> Reply<Vec<StaffMember>> {
     reply("staff_list", app.staff(filter).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn staff_create(app: App<'_>, new: CreateStaff) -> Reply<StaffMember> {
+    reply("staff_create", app.create_staff(new).await)
 }
 
 #[tauri::command(rename_all = "snake_case")]

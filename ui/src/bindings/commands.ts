@@ -2,7 +2,7 @@
 // UPDATE_BINDINGS=1 cargo test -p countersign-desktop bindings rewrites it.
 
 import { invoke, Channel } from "@tauri-apps/api/core";
-import type { AccountView, AmendApproval, AppState, Approval, ApprovalFilter, ApprovalId, AuditEvent, AuditFilter, AuditVerification, CreateApproval, CreateDelegation, CreateImpersonation, CustomerUser, DecideApproval, Delegate, Delegation, ExportFormat, ExportProgress, ExportReport, ImpersonationFilter, ImpersonationId, ImpersonationSession, Invoice, InvoiceId, Notification, Org, OrgId, OrgSummary, Page, Payment, RecordType, Revealed, Review, SearchHit, SettingsView, StaffFilter, StaffId, StaffMember, StaffUpdate, SupportAccessReport, SupportView, SyncProgress, SyncReport, SyncStatus, Theme, UpdateProgress, UpdateUser, UpdateView, UserId, Vendor } from "./types";
+import type { AccountView, AmendApproval, AppState, Approval, ApprovalFilter, ApprovalId, AuditEvent, AuditFilter, AuditVerification, CreateApproval, CreateDelegation, CreateImpersonation, CreateStaff, CustomerUser, DecideApproval, Delegate, Delegation, ExportFormat, ExportProgress, ExportReport, ImpersonationFilter, ImpersonationId, ImpersonationSession, Invoice, InvoiceId, Notification, Org, OrgId, OrgSummary, Page, Payment, RecordType, Revealed, Review, SearchHit, SettingsView, StaffFilter, StaffId, StaffMember, StaffUpdate, SupportAccessReport, SupportView, SyncProgress, SyncReport, SyncStatus, Theme, UpdateProgress, UpdateUser, UpdateView, UserId, Vendor } from "./types";
 
 /** `app_start`; rejects with an `ErrorPayload`. */
 export async function appStart(): Promise<AppState> {
@@ -238,6 +238,11 @@ export async function appQuit(): Promise<null> {
 /** `staff_list`; rejects with an `ErrorPayload`. */
 export async function staffList(filter: StaffFilter): Promise<Array<StaffMember>> {
   return invoke<Array<StaffMember>>("staff_list", { filter });
+}
+
+/** `staff_create`; rejects with an `ErrorPayload`. */
+export async function staffCreate(new: CreateStaff): Promise<StaffMember> {
+  return invoke<StaffMember>("staff_create", { new });
 }
 
 /** `staff_update`; rejects with an `ErrorPayload`. */

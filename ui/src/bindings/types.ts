@@ -376,6 +376,20 @@ export type StaffUpdate = { roles: Array<StaffRole>, scope: Scope,
  */
 approval_limits: { [key in string]: Money | null }, active: boolean, };
 
+export type CreateStaff = { 
+/**
+ * One of the issuers in `GET /v1/client-config`, exactly.
+ */
+issuer: string, 
+/**
+ * The person's `sub` at that issuer (not an e-mail, not a username).
+ */
+subject: string, display_name: string, email: string, roles: Array<StaffRole>, scope: Scope, 
+/**
+ * Kind → limit; `null` means no limit.
+ */
+approval_limits: { [key in string]: Money | null }, };
+
 export type StaffFilter = { 
 /**
  * Holding a privileged role (or, `false`, none).
@@ -384,7 +398,12 @@ privileged: boolean | null,
 /**
  * No request for at least this many days, never-active accounts included.
  */
-inactive_days: number | null, active: boolean | null, };
+inactive_days: number | null, active: boolean | null, 
+/**
+ * Waiting for access: created by a first sign-in (just-in-time
+ * provisioning) with no roles, not decided yet.
+ */
+pending: boolean | null, };
 
 export type ServerSource = "env" | "user_config" | "system_config" | "entered";
 
