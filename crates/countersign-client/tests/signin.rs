@@ -700,3 +700,63 @@ async fn a_customer_cannot_open_the_notification_stream() {
     let err = api(&customer).notification_stream().await.unwrap_err();
     assert_eq!(err.api_code(), Some(ErrorCode::Forbidden), "{err}");
 }
+
+/// Issue 23, point 1: the app listens on the first registered port that is
+/// free (Glewlwyd: exactly 53682 or 53683; the dev provider takes any, so two
+/// free ports stand for a registration there) and the provider accepts it;
+/// with every registered port taken it says so at once.
+#[tokio::test]
+async fn the_first_free_registered_port_is_used_and_all_busy_is_said_at_once() {
+    let e = env();
+    let ports = match e.redirect_ports.as_slice() {
+        [] => {
+            let a = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let b = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            vec![a.local_addr().unwrap().port(), b.local_addr().unwrap().port()]
+        }
+        registered => registered.to_vec(),
+    };
+    let provider = e.provider().await;
+    let first = TcpListener::bind(("127.0.0.1", ports[0])).await.unwrap();
+    let signin = provider
+        .sign_in(Some(&e.audience), &ports)
+        .await
+        .unwrap()
+        .with_timeout(Duration::from_secs(30));
+    let redirect = url::Url::parse(signin.redirect_uri()).unwrap();
+    assert_eq!(redirect.port(), Some(ports[1]));
+    let browser = ScriptedBrowser::new("alice");
+    let tokens = signin
+        .run(&browser)
+        .await
+        .unwrap_or_else(|err| panic!("{err}; browser: {:?}", browser.outcome()));
+    assert_eq!(tokens.identity.subject, e.subject("alice"));
+
+    let second = TcpListener::bind(("127.0.0.1", ports[1])).await.unwrap();
+    let busy = provider.sign_in(Some(&e.audience), &ports).await.unwrap_err();
+    assert_eq!(busy.code(), Code::SignInPortsBusy, "{busy}");
+    drop((first, second));
+
+    // Any free port instead: the dev provider ignores the loopback port (RFC
+    // 8252 §7.3); Glewlwyd compares redirect URIs exactly and refuses, so the
+    // browser never comes back (why administrators list the ports).
+    let browser = ScriptedBrowser::new("alice");
+    let anywhere = provider
+        .sign_in(Some(&e.audience), &[])
+        .await
+        .unwrap()
+        .with_timeout(Duration::from_secs(3))
+        .run(&browser)
+        .await;
+    match e.idp {
+        Idp::Dev => assert_eq!(anywhere.unwrap().identity.subject, e.subject("alice")),
+        Idp::Glewlwyd => {
+            assert_eq!(anywhere.map(|_| ()).unwrap_err().code(), Code::SignInTimeout);
+            assert!(
+                matches!(browser.outcome(), Some(Err(ref m)) if m.starts_with("403")),
+                "{:?}",
+                browser.outcome()
+            );
+        }
+    }
+}
