@@ -31,6 +31,8 @@ pub struct ClientConfig {
     pub audience: Option<String>,
     /// Loopback ports registered at the issuer for the redirect; empty = any.
     pub redirect_ports: Vec<u16>,
+    /// What the sign-in asks for; empty = the client's default.
+    pub scopes: Vec<String>,
     pub api_url: String,
     pub api_options: ClientOptions,
     /// How long sign-in waits for the browser.
@@ -44,6 +46,7 @@ impl ClientConfig {
             client_id: client_id.into(),
             audience: None,
             redirect_ports: Vec::new(),
+            scopes: Vec::new(),
             api_url: api_url.into(),
             api_options: ClientOptions::default(),
             sign_in_timeout: crate::oidc::DEFAULT_TIMEOUT,
@@ -105,7 +108,8 @@ impl Account {
     ) -> Result<Account, AccountError> {
         let provider = Provider::discover(&config.issuer, &config.client_id)
             .await
-            .map_err(SessionError::from)?;
+            .map_err(SessionError::from)?
+            .with_scopes(&config.scopes);
         let tokens = provider
             .sign_in(config.audience.as_deref(), &config.redirect_ports)
             .await

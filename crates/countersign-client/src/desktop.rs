@@ -434,6 +434,7 @@ impl Desktop {
         let mut config = ClientConfig::new(&provider.issuer, &provider.client_id, &server.url);
         config.audience = provider.audience.clone();
         config.redirect_ports = provider.redirect_ports.clone();
+        config.scopes = provider.scopes.clone();
         config.api_options = self.options.api.clone();
         config.sign_in_timeout = self.options.sign_in_timeout;
         Ok(config)

@@ -167,6 +167,9 @@ type OidcClient =
 #[derive(Clone)]
 pub struct Provider {
     inner: Arc<ProviderInner>,
+    /// What the sign-in asks for: [`SCOPES`] unless the server's client
+    /// configuration names others ([`Provider::with_scopes`]).
+    scopes: Arc<[String]>,
 }
 
 struct ProviderInner {
@@ -297,11 +300,23 @@ impl Provider {
                 revocation_url,
                 iss_in_redirect: extra.authorization_response_iss_parameter_supported,
             }),
+            scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         })
     }
 
     pub fn issuer(&self) -> &str {
         &self.inner.issuer
+    }
+
+    /// The scopes an administrator set for this provider (`GET
+    /// /v1/client-config`); `openid` is always asked for, an empty list
+    /// keeps [`SCOPES`].
+    pub fn with_scopes(mut self, scopes: &[String]) -> Self {
+        if !scopes.is_empty() {
+            let others = scopes.iter().filter(|s| *s != "openid").cloned();
+            self.scopes = std::iter::once("openid".to_owned()).chain(others).collect();
+        }
+        self
     }
 
     /// Prepares a sign-in: binds the loopback listener and builds the
@@ -330,8 +345,8 @@ impl Provider {
             )
             .set_pkce_challenge(challenge)
             .add_prompt(CoreAuthPrompt::Consent);
-        for s in SCOPES.iter().filter(|s| **s != "openid") {
-            req = req.add_scope(Scope::new((*s).to_owned()));
+        for s in self.scopes.iter().filter(|s| *s != "openid") {
+            req = req.add_scope(Scope::new(s.clone()));
         }
         if let Some(aud) = audience.filter(|a| Url::parse(a).is_ok()) {
             req = req.add_extra_param("resource", aud.to_owned());

@@ -760,3 +760,37 @@ async fn the_first_free_registered_port_is_used_and_all_busy_is_said_at_once() {
         }
     }
 }
+
+/// The scopes an administrator sets for a provider (client-config) are what
+/// the sign-in asks for, `openid` always first; none set keeps the default.
+#[tokio::test]
+async fn the_sign_in_asks_for_the_configured_scopes() {
+    let e = env();
+    let scope_of = |signin: &SignIn| {
+        signin
+            .authorize_url()
+            .query_pairs()
+            .find(|(k, _)| k == "scope")
+            .map(|(_, v)| v.into_owned())
+    };
+    let configured = e
+        .provider()
+        .await
+        .with_scopes(&["email".to_owned(), "openid".to_owned(), "offline_access".to_owned()])
+        .sign_in(Some(&e.audience), &e.redirect_ports)
+        .await
+        .unwrap();
+    assert_eq!(scope_of(&configured).as_deref(), Some("openid email offline_access"));
+    drop(configured);
+    let default = e
+        .provider()
+        .await
+        .with_scopes(&[])
+        .sign_in(Some(&e.audience), &e.redirect_ports)
+        .await
+        .unwrap();
+    assert_eq!(
+        scope_of(&default).as_deref(),
+        Some("openid profile email offline_access")
+    );
+}
