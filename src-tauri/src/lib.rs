@@ -99,7 +99,7 @@ app_commands! {
     support::customer_resend_invoice(invoice_id: InvoiceId) -> ();
     support::app_quit() -> ();
     staff::staff_list(filter: StaffFilter) -> Vec<StaffMember>;
-    staff::staff_create(new: CreateStaff) -> StaffMember;
+    staff::staff_create(member: CreateStaff) -> StaffMember;
     staff::staff_update(staff_id: StaffId, update: StaffUpdate) -> StaffMember;
     staff::staff_deactivate(staff_id: StaffId, reason: String) -> StaffMember;
     staff::staff_reactivate(staff_id: StaffId) -> StaffMember;

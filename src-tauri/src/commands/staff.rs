@@ -12,8 +12,8 @@ pub async fn staff_list(app: App<'_>, filter: StaffFilter) -> Reply<Vec<StaffMem
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn staff_create(app: App<'_>, new: CreateStaff) -> Reply<StaffMember> {
-    reply("staff_create", app.create_staff(new).await)
+pub async fn staff_create(app: App<'_>, member: CreateStaff) -> Reply<StaffMember> {
+    reply("staff_create", app.create_staff(member).await)
 }
 
 #[tauri::command(rename_all = "snake_case")]

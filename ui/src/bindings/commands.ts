@@ -241,8 +241,8 @@ export async function staffList(filter: StaffFilter): Promise<Array<StaffMember>
 }
 
 /** `staff_create`; rejects with an `ErrorPayload`. */
-export async function staffCreate(new: CreateStaff): Promise<StaffMember> {
-  return invoke<StaffMember>("staff_create", { new });
+export async function staffCreate(member: CreateStaff): Promise<StaffMember> {
+  return invoke<StaffMember>("staff_create", { member });
 }
 
 /** `staff_update`; rejects with an `ErrorPayload`. */
