@@ -15,6 +15,7 @@ import type {
   ImpersonationFilter,
   ImpersonationSession,
   Review,
+  CreateStaff,
   StaffFilter,
   StaffMember,
   StaffUpdate,
@@ -54,6 +55,7 @@ import {
   makeStaff,
   revealedValueFor,
   type Dataset,
+  type PendingAccount,
 } from "./fixtures";
 import { createFakeNotifications, type NotificationsOptions } from "./fake-notifications";
 
@@ -104,6 +106,7 @@ export type CommandName =
   | "customer_resend_invoice"
   | "app_quit"
   | "staff_list"
+  | "staff_create"
   | "staff_update"
   | "staff_deactivate"
   | "staff_reactivate"
@@ -146,6 +149,8 @@ export type FakeBackendOptions = NotificationsOptions & {
   clockOffsetMs?: number;
   /** The staff accounts a security admin sees (default: the demo's). */
   staff?: StaffMember[];
+  /** Accounts a first sign-in created, waiting for access (added to `staff`; default: none). */
+  pendingStaff?: PendingAccount[];
   recent?: string[];
   /** Per-command delay, to see loading states. */
   latencyMs?: number;
@@ -153,6 +158,8 @@ export type FakeBackendOptions = NotificationsOptions & {
   syncStepMs?: number;
   /** Sign-in completes after this many ms (null: waits until cancelled). */
   signInMs?: number | null;
+  /** The server refuses the account when the sign-in completes (e.g. `access_pending`). */
+  signInRefusal?: ErrorPayload;
   /** Delay between audit export progress messages (10 steps). */
   exportStepMs?: number;
   /** The native save dialog: `null` = the user closes it; default: a file in Downloads. */
@@ -236,7 +243,36 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
     if (!state.online) throw fail("offline");
     if (!state.account?.permissions.includes(p)) throw fail("forbidden", `This needs the permission ${p}.`);
   };
-  const staff: StaffMember[] = (options.staff ?? makeStaff()).map((m) => ({ ...m }));
+  const staff: StaffMember[] = [...(options.staff ?? makeStaff()), ...(options.pendingStaff ?? []).map((p) => p.member)].map(
+    (m) => ({ ...m }),
+  );
+  /** Waiting for access (the server's access_pending; StaffMember does not carry it). */
+  const pendingIds = new Set((options.pendingStaff ?? []).map((p) => p.member.id));
+  // Their first sign-in created them: staff.provisioned, actor the new account (as the server audits it).
+  (options.pendingStaff ?? []).forEach(({ member: m, signedInAt }, i) =>
+    audit.push({
+      seq: 150 + i,
+      id: `evt-provisioned-${i}`,
+      at: signedInAt,
+      actor: { issuer: m.issuer, subject: m.subject, kind: "staff" },
+      on_behalf_of: null,
+      impersonation_id: null,
+      org_id: null,
+      action: "staff.provisioned",
+      target_type: "staff",
+      target_id: m.id,
+      outcome: "success",
+      code: null,
+      reason: null,
+      request_id: `req-provisioned-${i}`,
+      ip: "127.0.0.1",
+      user_agent: "countersign-desktop/0.1.0",
+      details: { roles: [], jit_provisioning: true },
+      prev_hash: "",
+      hash: "",
+    }),
+  );
+  audit.sort((a, b) => b.seq - a.seq);
   const PRIVILEGED = ["security_admin", "finance_controller", "finance_approver", "support_supervisor", "auditor"];
   /** As the server: nobody changes their own access. */
   const staffTarget = (id: string) => {
@@ -331,6 +367,10 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
           setTimeout(() => {
             if (!pendingSignIn) return;
             pendingSignIn = null;
+            if (options.signInRefusal) {
+              reject(options.signInRefusal);
+              return;
+            }
             state.account = makeAccount();
             state.resumeError = null;
             resolve(state.account);
@@ -767,11 +807,52 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
         (m) =>
           (f.privileged == null || m.roles.some((r) => PRIVILEGED.includes(r)) === f.privileged) &&
           (f.active == null || m.active === f.active) &&
+          (f.pending == null || (pendingIds.has(m.id) && m.roles.length === 0) === f.pending) &&
           (cutoff === null || !m.last_active_at || Date.parse(m.last_active_at) < cutoff),
       );
     },
+    staff_create: (args) => {
+      needs("staff:manage");
+      // Its one argument (the Rust command's parameter name is not ours to rely on here).
+      const n = Object.values(args)[0] as CreateStaff;
+      const me = state.account;
+      if (me && me.issuer === n.issuer && me.subject === n.subject) {
+        throw fail("self_change_forbidden", "Nobody creates a staff account for their own identity.");
+      }
+      const invalid = (field: string, what: string) => fail("invalid_request", `The field \`${field}\` is invalid: ${what}.`);
+      if (!state.server?.providers.some((p) => p.issuer === n.issuer)) {
+        throw invalid("issuer", "not an issuer this server trusts (GET /v1/client-config lists them)");
+      }
+      if (!n.subject || n.subject.trim() !== n.subject || n.subject.length > 255) {
+        throw invalid("subject", "the person's `sub` at the issuer, 1-255 characters, without spaces around it");
+      }
+      if (!n.display_name.trim() || n.display_name.length > 200) throw invalid("display_name", "a name of 1-200 characters");
+      if (!/^[^\s@]+@[^\s@]+$/.test(n.email)) throw invalid("email", "an e-mail address like name@example.com");
+      if (staff.some((m) => m.issuer === n.issuer && m.subject === n.subject)) {
+        throw fail("staff_exists", "A staff account for this identity exists already.");
+      }
+      const created: StaffMember = {
+        id: `staff-new-${calls.length}`,
+        issuer: n.issuer,
+        subject: n.subject,
+        display_name: n.display_name,
+        email: n.email,
+        roles: n.roles,
+        scope: n.scope,
+        approval_limits: n.approval_limits,
+        permission_epoch: 1,
+        active: true,
+        last_active_at: null,
+        deactivated_at: null,
+        deactivation_reason: null,
+      };
+      staff.push(created);
+      return created;
+    },
     staff_update: ({ staff_id, update }) => {
       const i = staffTarget(staff_id);
+      // Any decision ends the wait (the server's staff_decision_ends_wait).
+      pendingIds.delete(staff_id);
       const u = update as StaffUpdate;
       staff[i] = { ...staff[i]!, ...u, permission_epoch: staff[i]!.permission_epoch + 1 };
       return staff[i];
@@ -779,6 +860,7 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
     staff_deactivate: ({ staff_id, reason }) => {
       const i = staffTarget(staff_id);
       if (String(reason).trim().length < 10) throw fail("reason_required", "Give a reason of at least 10 characters.");
+      pendingIds.delete(staff_id);
       staff[i] = { ...staff[i]!, active: false, deactivated_at: new Date().toISOString(), deactivation_reason: reason };
       return staff[i];
     },

@@ -213,6 +213,19 @@ export const PROVIDERS: Provider[] = [
   },
 ];
 
+/**
+ * A second, independent provider (as dev/glewlwyd runs one): contractors sign in there, and a
+ * first sign-in creates an account waiting for access (just-in-time provisioning).
+ */
+export const CONTRACTOR_PROVIDER: Provider = {
+  name: "Contractors (Glewlwyd)",
+  issuer: "http://127.0.0.1:4593/api/oidc",
+  client_id: "countersign-desktop",
+  audience: "https://countersign.bank.example/api",
+  scopes: ["openid", "profile", "email", "offline_access"],
+  redirect_ports: [53682, 53683],
+};
+
 export function makeServer(overrides: Partial<ServerInfo> = {}): ServerInfo {
   return {
     url: "https://countersign.bank.example",
@@ -608,5 +621,40 @@ export function makeSessions(data: Dataset, now: number = Date.now()): Impersona
       review: "ok",
       review_note: "Resend only, as the ticket asked",
     },
+  ];
+}
+
+/** An account a first sign-in created (no role), and when that was: the `staff.provisioned` event's time. */
+export type PendingAccount = { member: StaffMember; signedInAt: string };
+
+/** Two people waiting for access, one at each demo provider (`now` anchors their first sign-in). */
+export function makePendingStaff(now: number = Date.now()): PendingAccount[] {
+  const pending = (
+    subject: string,
+    issuer: string,
+    display_name: string,
+    email: string,
+    hoursAgo: number,
+  ): PendingAccount => ({
+    member: {
+      id: `staff-${subject.slice(0, 8)}`,
+      issuer,
+      subject,
+      display_name,
+      email,
+      roles: [],
+      scope: { all_orgs: false, regions: [], org_ids: [] },
+      approval_limits: {},
+      permission_epoch: 1,
+      active: true,
+      last_active_at: null,
+      deactivated_at: null,
+      deactivation_reason: null,
+    },
+    signedInAt: new Date(now - hoursAgo * HOUR).toISOString(),
+  });
+  return [
+    pending("5c1d9e0a-priya", CONTRACTOR_PROVIDER.issuer, "Priya Shah", "priya.shah@contractor.example", 2),
+    pending("tom", PROVIDERS[0]!.issuer, "Tom Berg", "tom@staff.example", 27),
   ];
 }

@@ -4,12 +4,12 @@
  * import.meta.env.MODE === "preview"; the production build does not contain it.
  *
  * The URL's query string picks a scenario, e.g. `?scenario=server#/server`:
- * server | update | sign-in | first-sync | offline | memory | empty | approver | admin | agent | supervisor | auditor |
- * (default: signed in).
+ * server | update | sign-in | access-pending | first-sync | offline | memory | empty | approver | admin | pending |
+ * agent | supervisor | auditor | (default: signed in).
  */
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { createFakeBackend, fail, type FakeBackendOptions } from "./fake-backend";
-import { makeAccount, makeDataset } from "./fixtures";
+import { CONTRACTOR_PROVIDER, PROVIDERS, makeAccount, makeDataset, makePendingStaff, makeServer } from "./fixtures";
 import { makeNotifications } from "./fake-notifications";
 
 export function installPreviewBackend() {
@@ -60,6 +60,13 @@ export function installPreviewBackend() {
       options.signInMs = null;
       if (params.get("error")) options.resumeError = fail("refresh_rejected");
       break;
+    case "access-pending":
+      // A first sign-in at a provider that provisions accounts: the server answers
+      // access_pending (the account waits for a security admin). Two providers to choose from.
+      options.account = null;
+      options.server = makeServer({ providers: [...PROVIDERS, CONTRACTOR_PROVIDER] });
+      options.signInRefusal = fail("access_pending");
+      break;
     case "approver":
       // A finance approver with a 10,000.00 EUR limit (the demo's andy): `?scenario=approver#/approvals`.
       options.account = makeAccount({
@@ -86,7 +93,11 @@ export function installPreviewBackend() {
       options.account = { ...account, display_name: "Ava Reyes", subject: "ava", roles: ["auditor"], permissions: ["orgs:read", "audit:read", "audit:export"] };
       break;
     case "admin":
-      // The security admin (the demo's sid): `?scenario=admin#/staff`.
+    case "pending":
+      // The security admin (the demo's sid): `?scenario=admin#/staff`; with two accounts a first
+      // sign-in created, waiting for access: `?scenario=pending#/staff?view=pending`.
+      options.server = makeServer({ providers: [...PROVIDERS, CONTRACTOR_PROVIDER] });
+      if (scenario === "pending") options.pendingStaff = makePendingStaff();
       options.account = makeAccount({
         display_name: "Sid Patel",
         subject: "sid",

@@ -39,7 +39,7 @@ export const ERROR_WORDS: Record<Code, string> = {
   client_update_required: "This version of Countersign is too old for the server. Update the app to continue.",
   account_disabled: "Your account is disabled. Ask a security admin if you think this is a mistake.",
   access_pending:
-    "Your account exists but has no access yet. A security admin must review it before you can continue.",
+    "Your account is waiting for access. A security admin has been asked to review it; sign in again once they have.",
   staff_exists:
     "This person already has a staff account at that sign-in provider. Find them in the staff list instead.",
   service_unavailable: "The server is busy or under maintenance. Wait a moment and try again.",
@@ -139,4 +139,15 @@ export function errorWords(e: unknown): string {
 export function refusalWords(e: unknown): string {
   if (isErrorPayload(e) && errorCode(e) && e.detail?.trim()) return e.detail.trim();
   return errorWords(e);
+}
+
+/**
+ * The request field the server named when it refused a value (`invalid_request` with its one
+ * detail form, "The field `email` is invalid: …."), e.g. `email` or `approval_limits.refund`;
+ * null for any other error. A form shows its own words next to that field.
+ */
+export function invalidField(e: unknown): string | null {
+  if (errorCode(e) !== "invalid_request") return null;
+  const detail = (e as ErrorPayload).detail ?? "";
+  return /^The field `([^`]+)` is invalid/.exec(detail.trim())?.[1] ?? null;
 }

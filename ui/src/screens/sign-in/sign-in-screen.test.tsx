@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { screen, waitFor } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import { fail } from "@/dev/fake-backend";
-import { PROVIDERS, makeServer } from "@/dev/fixtures";
+import { CONTRACTOR_PROVIDER, PROVIDERS, makeServer } from "@/dev/fixtures";
+import { ERROR_WORDS } from "@/lib/errors";
 import { expectNoSeriousA11yViolations } from "@/test/axe";
 import { renderApp } from "@/test/render-app";
 
@@ -83,5 +84,52 @@ describe("Sign-in screen", () => {
     renderApp({ path: "/sign-in", backend: { account: null, server: makeServer({ providers: [] }) } });
     expect(await screen.findByText(/This server offers no way to sign in yet/)).toBeInTheDocument();
     await waitFor(() => expect(screen.queryByTestId("sign-in-0")).not.toBeInTheDocument());
+  });
+
+  it("signs in at the provider of the button chosen, one button per provider", async () => {
+    const { user, backend } = renderApp({
+      path: "/sign-in",
+      backend: { account: null, signInMs: 5, server: makeServer({ providers: [...PROVIDERS, CONTRACTOR_PROVIDER] }) },
+    });
+    expect(await screen.findByTestId("sign-in-0")).toHaveTextContent(`Sign in with ${PROVIDERS[0]!.name}`);
+    expect(screen.getAllByRole("button", { name: /^Sign in with / })).toHaveLength(2);
+    await user.click(screen.getByTestId("sign-in-1"));
+    expect(backend.callsOf("sign_in")).toEqual([{ issuer: CONTRACTOR_PROVIDER.issuer }]);
+    expect(await screen.findByTestId("home")).toBeInTheDocument();
+  });
+
+  it("says calmly that a new account waits for access, and tries again at the same provider", async () => {
+    const { user, backend } = renderApp({
+      path: "/sign-in",
+      backend: {
+        account: null,
+        signInMs: 5,
+        signInRefusal: fail("access_pending"),
+        server: makeServer({ providers: [...PROVIDERS, CONTRACTOR_PROVIDER] }),
+      },
+    });
+    await user.click(await screen.findByTestId("sign-in-1"));
+    const pending = await screen.findByTestId("access-pending");
+    expect(within(pending).getByRole("heading", { name: "Your account is waiting for access" })).toBeInTheDocument();
+    expect(pending).toHaveTextContent("a security administrator has been asked to review your account");
+    expect(pending).toHaveTextContent("You can close Countersign and come back later");
+    expect(pending).toHaveTextContent(`You signed in with ${CONTRACTOR_PROVIDER.name}`);
+    // A state of the account, not an error: no alert, no code, no provider buttons.
+    expect(screen.queryByRole("alert")).not.toBeInTheDocument();
+    expect(document.body.textContent).not.toContain("access_pending");
+    expect(screen.queryByTestId("sign-in-0")).not.toBeInTheDocument();
+    expect(within(pending).getByTestId("access-pending-retry")).toHaveFocus();
+    await expectNoSeriousA11yViolations();
+
+    await user.click(within(pending).getByTestId("access-pending-retry"));
+    await waitFor(() => expect(backend.callsOf("sign_in")).toHaveLength(2));
+    expect(backend.callsOf("sign_in")[1]).toEqual({ issuer: CONTRACTOR_PROVIDER.issuer });
+    expect(await screen.findByTestId("access-pending")).toBeInTheDocument();
+
+    // Another provider (another account) is one step away.
+    await user.click(screen.getByTestId("access-pending-other"));
+    expect(await screen.findByTestId("sign-in-0")).toBeInTheDocument();
+    expect(screen.queryByTestId("access-pending")).not.toBeInTheDocument();
+    expect(ERROR_WORDS.access_pending).toMatch(/^Your account is waiting for access/);
   });
 });

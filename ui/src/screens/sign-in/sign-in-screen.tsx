@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate, useSearch } from "@tanstack/react-router";
-import { InfoIcon, LogInIcon, TriangleAlertIcon } from "lucide-react";
+import { HourglassIcon, InfoIcon, LogInIcon, RotateCwIcon, TriangleAlertIcon } from "lucide-react";
 import { signIn, signInCancel } from "@/bindings/commands";
 import type { Provider } from "@/bindings/types";
 import { Button } from "@/components/ui/button";
@@ -34,6 +34,9 @@ export function SignInScreen() {
   if (!state) return null;
   const providers = state.server?.providers ?? [];
   const waiting = signInMutation.isPending;
+  // Signed in at the provider, but the account is new and waits for a security admin: not an
+  // error, a state of the account (just-in-time provisioning).
+  const accessPending = errorCode(signInMutation.error) === "access_pending" ? signInMutation.variables : undefined;
 
   // What to say above the buttons: the last attempt's error, else why the user is here.
   const notice = signInMutation.isError
@@ -46,7 +49,7 @@ export function SignInScreen() {
   return (
     <CenteredPane
       footer={
-        !waiting && (
+        !waiting && !accessPending && (
         <span className="flex items-center gap-2">
           <span className="font-mono">{state.server?.url}</span>
           <span aria-hidden="true">·</span>
@@ -80,6 +83,12 @@ export function SignInScreen() {
             Cancel
           </Button>
         </div>
+      ) : accessPending ? (
+        <AccessPending
+          provider={accessPending}
+          onRetry={() => signInMutation.mutate(accessPending)}
+          onOtherAccount={providers.length > 1 ? () => signInMutation.reset() : undefined}
+        />
       ) : (
         <>
           <h1 className="text-lg font-semibold">Sign in to Countersign</h1>
@@ -132,5 +141,46 @@ export function SignInScreen() {
         </>
       )}
     </CenteredPane>
+  );
+}
+
+/**
+ * The account exists (a first sign-in created it) but has no access yet: said calmly, with
+ * what happens next and a way to try again once a security admin has granted it.
+ */
+function AccessPending({
+  provider,
+  onRetry,
+  onOtherAccount,
+}: {
+  provider: Provider;
+  onRetry: () => void;
+  onOtherAccount?: () => void;
+}) {
+  return (
+    <div className="flex flex-col items-center gap-4 py-2 text-center" role="status" data-testid="access-pending">
+      <div className="flex size-10 items-center justify-center rounded-full bg-amber-100 text-amber-800 dark:bg-amber-400/15 dark:text-amber-300">
+        <HourglassIcon className="size-5" aria-hidden="true" />
+      </div>
+      <div>
+        <h1 className="text-lg font-semibold">Your account is waiting for access</h1>
+        <p className="text-muted-foreground mt-1 text-sm">
+          You signed in with {provider.name}, and a security administrator has been asked to review your
+          account. You can close Countersign and come back later: once they have given you access, sign in
+          again.
+        </p>
+      </div>
+      <div className="flex flex-col items-center gap-1">
+        <Button autoFocus onClick={onRetry} data-testid="access-pending-retry">
+          <RotateCwIcon aria-hidden="true" />
+          Try again
+        </Button>
+        {onOtherAccount && (
+          <Button variant="link" size="sm" className="text-muted-foreground" onClick={onOtherAccount} data-testid="access-pending-other">
+            Sign in with another provider
+          </Button>
+        )}
+      </div>
+    </div>
   );
 }

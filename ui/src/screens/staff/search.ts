@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-export const STAFF_VIEWS = ["all", "privileged", "inactive"] as const;
+export const STAFF_VIEWS = ["all", "pending", "privileged", "inactive"] as const;
 export type StaffView = (typeof STAFF_VIEWS)[number];
 
 /** /staff?view=&q=&open= */

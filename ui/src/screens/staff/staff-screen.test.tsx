@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { screen, waitFor, within } from "@testing-library/react";
 import { createFakeBackend, type FakeBackend } from "@/dev/fake-backend";
-import { makeAccount } from "@/dev/fixtures";
+import { CONTRACTOR_PROVIDER, PROVIDERS, makeAccount, makePendingStaff, makeServer } from "@/dev/fixtures";
 import { formatDate } from "@/lib/format";
 import { expectNoSeriousA11yViolations } from "@/test/axe";
 import { forever, renderApp } from "@/test/render-app";
@@ -157,5 +157,69 @@ describe("Staff access", () => {
     const { router } = renderApp({ path: "/staff", backend: Object.assign(backend, { handle: wrap(backend, "staff_list", refuse) }) });
     await waitFor(() => expect(router.state.location.pathname).toBe("/sign-in"));
     expect(await screen.findByText(/Your account is disabled/)).toBeInTheDocument();
+  });
+
+  it("lists the accounts waiting for access: who, at which provider, since when; Grant access opens the sheet to choose roles and scope", async () => {
+    const { user, backend } = renderApp({
+      path: "/staff?view=pending",
+      backend: {
+        ...sid,
+        server: makeServer({ providers: [...PROVIDERS, CONTRACTOR_PROVIDER] }),
+        pendingStaff: makePendingStaff(),
+      },
+    });
+    await screen.findAllByTestId("row");
+    expect(names().sort()).toEqual(["Priya Shah", "Tom Berg"]);
+    expect(screen.getByTestId("count-pending")).toHaveTextContent("2");
+    const priya = screen.getAllByTestId("row").find((r) => r.textContent?.includes("Priya Shah"))!;
+    expect(priya).toHaveTextContent("priya.shah@contractor.example");
+    expect(priya).toHaveTextContent("Contractors (Glewlwyd)");
+    expect(priya).toHaveTextContent("5c1d9e0a-priya");
+    // The first sign-in's time comes from the audit log.
+    await waitFor(() => expect(priya).toHaveTextContent("2 h ago"));
+    expect(backend.callsOf("audit_search")[0]).toMatchObject({ filter: { action: "staff.provisioned", target_type: "staff" } });
+    await expectNoSeriousA11yViolations();
+
+    await user.click(within(priya).getByTestId("grant"));
+    const sheet = await screen.findByTestId("staff-detail");
+    expect(within(sheet).getByTestId("pending-note")).toHaveTextContent(
+      "They signed in for the first time with Contractors (Glewlwyd) and wait for access.",
+    );
+    expect(within(sheet).getByText("Waiting for access")).toBeInTheDocument();
+    const grant = within(sheet).getByTestId("staff-save");
+    expect(grant).toHaveTextContent("Grant access");
+    // Granting is choosing at least one role.
+    await user.click(within(sheet).getByTestId("scope-EU"));
+    await user.click(grant);
+    expect(await within(sheet).findByText(/Choose at least one role to grant/)).toBeInTheDocument();
+    expect(backend.callsOf("staff_update")).toHaveLength(0);
+    await user.click(within(sheet).getByTestId("role-support_agent"));
+    await user.click(grant);
+    await waitFor(() => expect(backend.callsOf("staff_update")).toHaveLength(1));
+    expect(backend.callsOf("staff_update")[0]).toMatchObject({
+      staff_id: "staff-5c1d9e0a",
+      update: { roles: ["support_agent"], scope: { all_orgs: false, regions: ["EU"], org_ids: [] }, active: true },
+    });
+    expect(await screen.findByText("Access granted: Priya Shah")).toBeInTheDocument();
+    // The sheet now shows an account with access, and the list no longer holds it.
+    await waitFor(() => expect(within(screen.getByTestId("staff-detail")).queryByTestId("pending-note")).not.toBeInTheDocument());
+    await user.keyboard("{Escape}");
+    await waitFor(() => expect(screen.queryByTestId("staff-detail")).not.toBeInTheDocument());
+    await waitFor(() => expect(names()).toEqual(["Tom Berg"]));
+
+    // In the list of everyone, the one still waiting says so.
+    await user.click(screen.getByTestId("view-all"));
+    await screen.findAllByTestId("row");
+    const tom = screen.getAllByTestId("row").find((r) => r.textContent?.includes("Tom Berg"))!;
+    expect(within(tom).getByTestId("waiting")).toHaveTextContent("Waiting");
+    const nowPriya = screen.getAllByTestId("row").find((r) => r.textContent?.includes("Priya Shah"))!;
+    expect(within(nowPriya).queryByTestId("waiting")).not.toBeInTheDocument();
+  });
+
+  it("says so when nobody is waiting for access", async () => {
+    renderApp({ path: "/staff?view=pending", backend: sid });
+    expect(await screen.findByTestId("empty-pending")).toHaveTextContent("Nobody is waiting for access");
+    expect(screen.getByTestId("count-pending")).toHaveTextContent("0");
+    await expectNoSeriousA11yViolations();
   });
 });

@@ -2,7 +2,7 @@ import { useCallback, useMemo, useRef, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
 import { createColumnHelper, type SortingState } from "@tanstack/react-table";
-import { UserMinusIcon, UsersIcon } from "lucide-react";
+import { HourglassIcon, UserCheckIcon, UserMinusIcon, UserPlusIcon, UsersIcon } from "lucide-react";
 import { toast } from "sonner";
 import { staffUpdate } from "@/bindings/commands";
 import type { StaffMember, StaffRole } from "@/bindings/types";
@@ -23,7 +23,9 @@ import { OFFLINE_ACTION_REASON, useSyncState } from "@/lib/sync-state";
 import { useDocumentTitle } from "@/lib/title";
 import { TableSkeleton } from "@/screens/customers/customers-screen";
 import { focusTable, useFilterBox } from "@/screens/customers/use-slash-focus";
-import { staffQuery } from "./queries";
+import { AddStaffDialog } from "./add-staff-dialog";
+import { useProviders } from "./providers";
+import { firstSignInsQuery, staffQuery } from "./queries";
 import { INACTIVE_DAYS, STAFF_VIEWS, type StaffSearch, type StaffView } from "./search";
 import { StaffSheet, isSelf, scopeWords } from "./staff-sheet";
 
@@ -40,6 +42,11 @@ export const staffRoleLabel = (r: StaffRole) => humanize(r);
 
 const VIEWS: Record<StaffView, { label: string; help: string; empty: string }> = {
   all: { label: "All staff", help: "Every staff account, active or not.", empty: "No staff account yet" },
+  pending: {
+    label: "Waiting for access",
+    help: "Created by a first sign-in, with no role yet. Check who each one is, then grant access — or deactivate the account.",
+    empty: "Nobody is waiting for access",
+  },
   privileged: {
     label: "Privileged roles",
     help: "Active accounts holding a role that decides, approves, reviews or administers. Check each still needs it.",
@@ -64,6 +71,10 @@ export function StaffScreen() {
 
 function Staff() {
   const search = useSearch({ from: "/shell/staff" });
+  const { can } = useAccount();
+  const queryClient = useQueryClient();
+  const providers = useProviders();
+  const [adding, setAdding] = useState(false);
   const navigate = useNavigate({ from: "/staff" });
   const view = search.view ?? "all";
   const setSearch = useCallback(
@@ -72,19 +83,39 @@ function Staff() {
   );
   const lists = {
     all: useQuery(staffQuery("all")),
+    pending: useQuery(staffQuery("pending")),
     privileged: useQuery(staffQuery("privileged")),
     inactive: useQuery(staffQuery("inactive")),
   };
   const open = lists.all.data?.find((m) => m.id === search.open) ?? null;
+  const added = (m: StaffMember) => {
+    // The new account is in the list at once, so its sheet opens; the lists are read again.
+    queryClient.setQueryData(staffQuery("all").queryKey, (all) => all && [...all.filter((x) => x.id !== m.id), m]);
+    void queryClient.invalidateQueries({ queryKey: ["staff_list"] });
+    const provider = providers.find((p) => p.issuer === m.issuer)?.name;
+    toast.success(`Added: ${m.display_name}`, {
+      description: `They can sign in${provider ? ` with ${provider}` : ""} now, with the access you gave.`,
+    });
+    setAdding(false);
+    setSearch({ open: m.id });
+  };
 
   return (
     <div className="flex h-full min-h-0 flex-col" data-testid="staff">
-      <header className="px-6 pt-5 pb-3">
-        <h1 className="text-xl font-semibold tracking-tight">Staff access</h1>
-        <p className="text-muted-foreground text-sm">
-          Roles, customer scope and approval limits of every staff account; deactivate an account at once
-          when it is compromised.
-        </p>
+      <header className="flex items-start gap-4 px-6 pt-5 pb-3">
+        <div className="min-w-0 flex-1">
+          <h1 className="text-xl font-semibold tracking-tight">Staff access</h1>
+          <p className="text-muted-foreground text-sm">
+            Roles, customer scope and approval limits of every staff account; deactivate an account at once
+            when it is compromised.
+          </p>
+        </div>
+        {can("staff:manage") && (
+          <Button onClick={() => setAdding(true)} className="shrink-0" data-testid="add-staff">
+            <UserPlusIcon aria-hidden="true" />
+            Add staff member
+          </Button>
+        )}
       </header>
       <Tabs
         value={view}
@@ -109,7 +140,12 @@ function Staff() {
           </TabsContent>
         ))}
       </Tabs>
-      <StaffSheet member={open} onClose={() => setSearch({ open: undefined })} />
+      <StaffSheet
+        member={open}
+        pending={!!open && !!lists.pending.data?.some((m) => m.id === open.id)}
+        onClose={() => setSearch({ open: undefined })}
+      />
+      <AddStaffDialog open={adding} onClose={() => setAdding(false)} onAdded={added} />
     </div>
   );
 }
@@ -131,25 +167,111 @@ function StaffList({
   const [revoking, setRevoking] = useState<StaffMember | null>(null);
   const rootRef = useRef<HTMLDivElement>(null);
   const review = view !== "all";
+  const waitingView = view === "pending";
+  const manage = can("staff:manage");
+  const providers = useProviders();
+  const waiting = useQuery(staffQuery("pending")).data;
+  const waitingIds = useMemo(() => new Set(waiting?.map((m) => m.id)), [waiting]);
+  // When each one first signed in is in the audit log (reading it needs audit:read).
+  const showFirstSignIn = waitingView && can("audit:read");
+  const firstSignIns = useQuery({ ...firstSignInsQuery, enabled: showFirstSignIn });
+  const providerName = useCallback(
+    (issuer: string) => providers.find((p) => p.issuer === issuer)?.name ?? issuer,
+    [providers],
+  );
 
-  const columns = useMemo(
-    () => [
-      col.accessor("display_name", {
-        id: "name",
-        header: "Name",
-        meta: { width: review ? "17%" : "19%" },
-        cell: (c) => (
-          <span className="flex min-w-0 items-center gap-2">
-            <span className="truncate font-medium">{c.getValue()}</span>
-            {isSelf(account, c.row.original) && <Badge variant="outline">You</Badge>}
-          </span>
-        ),
-      }),
-      col.accessor("email", {
-        header: "E-mail",
-        meta: { width: "19%" },
-        cell: (c) => <span className="text-muted-foreground block truncate">{c.getValue()}</span>,
-      }),
+  const columns = useMemo(() => {
+    const name = col.accessor("display_name", {
+      id: "name",
+      header: "Name",
+      meta: { width: waitingView ? "18%" : review ? "17%" : "19%" },
+      cell: (c) => (
+        <span className="flex min-w-0 items-center gap-2">
+          <span className="truncate font-medium">{c.getValue()}</span>
+          {isSelf(account, c.row.original) && <Badge variant="outline">You</Badge>}
+        </span>
+      ),
+    });
+    const email = col.accessor("email", {
+      header: "E-mail",
+      meta: { width: waitingView ? "22%" : "19%" },
+      cell: (c) => <span className="text-muted-foreground block truncate">{c.getValue()}</span>,
+    });
+    if (waitingView) {
+      // Who asked, at which provider, since when: enough to recognise them before granting.
+      return [
+        name,
+        email,
+        col.accessor((m) => providerName(m.issuer), {
+          id: "provider",
+          header: "Provider",
+          meta: { width: "16%" },
+          cell: (c) => (
+            <span className="block truncate" title={c.row.original.issuer}>
+              {c.getValue()}
+            </span>
+          ),
+        }),
+        col.accessor("subject", {
+          header: "Subject",
+          meta: { width: "14%" },
+          cell: (c) => (
+            <span className="text-muted-foreground block truncate font-mono text-xs" title={c.getValue()}>
+              {c.getValue()}
+            </span>
+          ),
+        }),
+        ...(showFirstSignIn
+          ? [
+              // A display column: the times arrive after the rows, and a row caches its values.
+              col.display({
+                id: "first_sign_in",
+                header: "First sign-in",
+                meta: { width: "12%" },
+                cell: (c) => {
+                  const at = firstSignIns.data?.get(c.row.original.id);
+                  return at ? (
+                    <RelativeTime value={at} className="text-muted-foreground" />
+                  ) : (
+                    <span className="text-muted-foreground">
+                      <span aria-hidden="true">—</span>
+                      <span className="sr-only">Not known</span>
+                    </span>
+                  );
+                },
+              }),
+            ]
+          : []),
+        ...(manage
+          ? [
+              col.display({
+                id: "grant",
+                header: () => <span className="sr-only">Grant access</span>,
+                meta: { width: "18%", align: "right" as const },
+                cell: (c) =>
+                  isSelf(account, c.row.original) ? null : (
+                    <Button
+                      size="sm"
+                      variant="outline"
+                      className="h-7"
+                      onClick={(e) => {
+                        e.stopPropagation();
+                        setSearch({ open: c.row.original.id });
+                      }}
+                      data-testid="grant"
+                    >
+                      <UserCheckIcon aria-hidden="true" />
+                      Grant access
+                    </Button>
+                  ),
+              }),
+            ]
+          : []),
+      ];
+    }
+    return [
+      name,
+      email,
       col.accessor((m) => m.roles.map(staffRoleLabel).join(", "), {
         id: "roles",
         header: "Roles",
@@ -181,15 +303,19 @@ function StaffList({
         header: "Status",
         meta: { width: "12%" },
         cell: (c) =>
-          c.getValue() ? (
-            <Badge variant="green">Active</Badge>
-          ) : (
+          !c.getValue() ? (
             <Badge variant="red" data-testid="deactivated">
               Deactivated
             </Badge>
+          ) : waitingIds.has(c.row.original.id) ? (
+            <Badge variant="amber" data-testid="waiting" title="Waiting for access">
+              Waiting
+            </Badge>
+          ) : (
+            <Badge variant="green">Active</Badge>
           ),
       }),
-      ...(review && can("staff:manage")
+      ...(review && manage
         ? [
             col.display({
               id: "revoke",
@@ -213,9 +339,8 @@ function StaffList({
             }),
           ]
         : []),
-    ],
-    [account, can, review],
-  );
+    ];
+  }, [account, manage, review, waitingView, waitingIds, providerName, showFirstSignIn, firstSignIns.data, setSearch]);
 
   return (
     <div ref={rootRef} className="flex min-h-0 flex-1 flex-col gap-3">
@@ -236,15 +361,21 @@ function StaffList({
       ) : staff.isError ? (
         <ErrorState error={staff.error} onRetry={() => void staff.refetch()} />
       ) : staff.data.length === 0 ? (
-        <EmptyState icon={UsersIcon} title={VIEWS[view].empty}>
-          {view === "all" ? "Accounts appear here when they are onboarded." : "Nothing to review here today."}
+        <EmptyState icon={waitingView ? HourglassIcon : UsersIcon} title={VIEWS[view].empty} testId={`empty-${view}`}>
+          {view === "all"
+            ? "Accounts appear here when they are onboarded."
+            : waitingView
+              ? "When someone signs in for the first time at a provider that creates accounts on first sign-in, they wait here for you to grant them access."
+              : "Nothing to review here today."}
         </EmptyState>
       ) : (
         <DataTable
           data={staff.data}
           columns={columns}
           getRowId={(m) => m.id}
-          filterText={(m) => `${m.display_name} ${m.email} ${m.roles.map(staffRoleLabel).join(" ")}`}
+          filterText={(m) =>
+            `${m.display_name} ${m.email} ${m.roles.map(staffRoleLabel).join(" ")}${waitingView ? ` ${providerName(m.issuer)} ${m.subject}` : ""}`
+          }
           filter={filter}
           sorting={sorting}
           onSortingChange={setSorting}
@@ -252,7 +383,11 @@ function StaffList({
           onSelectedIdChange={setSelectedId}
           onOpen={(m) => setSearch({ open: m.id })}
           label={VIEWS[view].label}
-          describeRow={(m) => `${m.display_name}, ${m.roles.map(staffRoleLabel).join(", ") || "no role"}`}
+          describeRow={(m) =>
+            waitingView
+              ? `${m.display_name}, waiting for access, ${providerName(m.issuer)}`
+              : `${m.display_name}, ${m.roles.map(staffRoleLabel).join(", ") || "no role"}`
+          }
           noMatches={
             <EmptyState title="Nobody matches" className="py-8">
               Nothing matches “{filter}”. Clear the filter (Esc).
