@@ -14,11 +14,13 @@ const env = (k) => {
 const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
 
 export class Server {
-  static async start() {
+  /** `extra`: more environment for every countersign-server command (e.g. COUNTERSIGN_CONFIG). */
+  static async start(extra = {}) {
     const admin = env('COUNTERSIGN_DATABASE_URL');
     const database = `cs_app_e2e_${randomUUID().replaceAll('-', '')}`;
     execFileSync('psql', [admin, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${database}`]);
     const s = new Server();
+    s.extra = extra;
     s.admin = admin;
     s.database = database;
     s.databaseUrl = `${admin.slice(0, admin.lastIndexOf('/'))}/${database}`;
@@ -35,7 +37,7 @@ export class Server {
   }
 
   env() {
-    return { ...process.env, COUNTERSIGN_DATABASE_URL: this.databaseUrl, COUNTERSIGN_LISTEN: this.listen, COUNTERSIGN_METRICS_LISTEN: '127.0.0.1:0' };
+    return { ...process.env, ...this.extra, COUNTERSIGN_DATABASE_URL: this.databaseUrl, COUNTERSIGN_LISTEN: this.listen, COUNTERSIGN_METRICS_LISTEN: '127.0.0.1:0' };
   }
 
   async serve() {
